@@ -1,0 +1,75 @@
+"""braze_async: an asyncio client for Braze's messaging REST API.
+
+>>> from braze_async import BrazeClient, Recipient
+"""
+
+from __future__ import annotations
+
+from ._client import DEFAULT_TIMEOUT, BrazeClient
+from ._errors import (
+    BrazeAPIError,
+    BrazeAuthenticationError,
+    BrazeBadRequestError,
+    BrazeConnectionError,
+    BrazeError,
+    BrazeMalformedResponseError,
+    BrazeNotFoundError,
+    BrazePermissionError,
+    BrazeRateLimitError,
+    BrazeServerError,
+    BrazeTransportError,
+    BrazeUnknownOutcomeError,
+    BrazeValidationError,
+    ErrorDetail,
+)
+from ._models import (
+    MAX_RECIPIENTS,
+    Attachment,
+    CampaignTriggerRequest,
+    CanvasTriggerRequest,
+    Recipient,
+    SendResponse,
+    TransactionalEvent,
+    TransactionalResponse,
+    TransactionalSendRequest,
+    UserAlias,
+)
+from ._retry import RetryPolicy
+from ._transport import AiohttpTransport
+from ._wire import converter, parse_transactional_postback
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_RECIPIENTS",
+    "AiohttpTransport",
+    "Attachment",
+    "BrazeAPIError",
+    "BrazeAuthenticationError",
+    "BrazeBadRequestError",
+    "BrazeClient",
+    "BrazeConnectionError",
+    "BrazeError",
+    "BrazeMalformedResponseError",
+    "BrazeNotFoundError",
+    "BrazePermissionError",
+    "BrazeRateLimitError",
+    "BrazeServerError",
+    "BrazeTransportError",
+    "BrazeUnknownOutcomeError",
+    "BrazeValidationError",
+    "CampaignTriggerRequest",
+    "CanvasTriggerRequest",
+    "ErrorDetail",
+    "Recipient",
+    "RetryPolicy",
+    "SendResponse",
+    "TransactionalEvent",
+    "TransactionalResponse",
+    "TransactionalSendRequest",
+    "UserAlias",
+    "__version__",
+    "converter",
+    "parse_transactional_postback",
+]

@@ -1,0 +1,192 @@
+"""The one exception hierarchy of braze_async.
+
+::
+
+    BrazeError                         root: catch this to catch everything we raise
+     ├── BrazeValidationError          bad input, raised before any network call (also a ValueError)
+     ├── BrazeAPIError                 Braze answered with an error status
+     │    ├── BrazeBadRequestError     400: the request broke one of Braze's rules
+     │    ├── BrazeAuthenticationError 401: the API key is missing or wrong
+     │    ├── BrazePermissionError     403: the key lacks the endpoint's permission
+     │    ├── BrazeNotFoundError       404
+     │    ├── BrazeRateLimitError      429: still rate limited after the retries allowed
+     │    └── BrazeServerError         5xx: Braze failed; nothing was sent for that request
+     └── BrazeTransportError           the request or its answer was lost on the way
+          ├── BrazeConnectionError     the request never left: nothing was sent
+          └── BrazeUnknownOutcomeError the request may or may not have been processed
+               └── BrazeMalformedResponseError  a 2xx answer we cannot read
+
+Every error raised for a request names the endpoint it came from (``endpoint``) and how many
+attempts were made (``attempts``). None of them ever carries the API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+__all__ = [
+    "BrazeAPIError",
+    "BrazeAuthenticationError",
+    "BrazeBadRequestError",
+    "BrazeConnectionError",
+    "BrazeError",
+    "BrazeMalformedResponseError",
+    "BrazeNotFoundError",
+    "BrazePermissionError",
+    "BrazeRateLimitError",
+    "BrazeServerError",
+    "BrazeTransportError",
+    "BrazeUnknownOutcomeError",
+    "BrazeValidationError",
+    "ErrorDetail",
+]
+
+
+@attrs.frozen
+class ErrorDetail:
+    """One entry of the ``errors`` list of a Braze answer."""
+
+    #: Braze's machine-readable code, e.g. ``"invalid_recipients"`` (empty if Braze gave none).
+    code: str
+    #: The human-readable explanation.
+    message: str
+
+
+class BrazeError(Exception):
+    """Root of every exception braze_async raises."""
+
+
+class BrazeValidationError(BrazeError, ValueError):
+    """The input breaks a rule of Braze's API; raised before any network call.
+
+    ``field`` names the offending field (a dotted path such as ``recipients[3].email``) and
+    ``rule`` states the rule it broke.
+    """
+
+    def __init__(self, field: str, rule: str) -> None:
+        self.field = field
+        self.rule = rule
+        super().__init__(f"{field}: {rule}")
+
+
+class _RequestError(BrazeError):
+    """Base of the errors that belong to one request to Braze."""
+
+    def __init__(self, message: str, *, endpoint: str = "", attempts: int = 1) -> None:
+        super().__init__(message)
+        #: The human-readable explanation.
+        self.message = message
+        #: The path of the endpoint called, e.g. ``/campaigns/trigger/send``.
+        self.endpoint = endpoint
+        #: How many attempts were made before giving up.
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        where = f" ({self.endpoint}, {self.attempts} attempt{'s' if self.attempts != 1 else ''})"
+        return f"{self.message}{where if self.endpoint else ''}"
+
+
+class BrazeAPIError(_RequestError):
+    """Braze answered with an error status (or one we do not accept, such as a redirect).
+
+    Braze's error body, ``{"message": ..., "errors": [{"code", "message"}]}``, is parsed into
+    ``message`` and ``errors``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        errors: Sequence[ErrorDetail] = (),
+        endpoint: str = "",
+        attempts: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, attempts=attempts)
+        #: The HTTP status of Braze's answer.
+        self.status_code = status_code
+        #: Braze's list of error details, possibly empty.
+        self.errors: tuple[ErrorDetail, ...] = tuple(errors)
+        #: For 429: seconds Braze asked us to wait, when it said.
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        codes = ", ".join(e.code or e.message for e in self.errors)
+        detail = f" [{codes}]" if codes else ""
+        return f"HTTP {self.status_code}: {super().__str__()}{detail}"
+
+
+class BrazeBadRequestError(BrazeAPIError):
+    """400: Braze refused the request as invalid."""
+
+
+class BrazeAuthenticationError(BrazeAPIError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class BrazePermissionError(BrazeAPIError):
+    """403: the API key lacks the permission this endpoint needs."""
+
+
+class BrazeNotFoundError(BrazeAPIError):
+    """404: the endpoint (or the campaign, Canvas) does not exist."""
+
+
+class BrazeRateLimitError(BrazeAPIError):
+    """429: rate limited, and still so after the retries the policy allows."""
+
+
+class BrazeServerError(BrazeAPIError):
+    """5xx: Braze failed to process the request; Braze sent nothing for it."""
+
+
+class BrazeTransportError(_RequestError):
+    """The request, or Braze's answer to it, was lost on the way."""
+
+
+class BrazeConnectionError(BrazeTransportError):
+    """The request never left this process (connection refused, DNS, connect timeout).
+
+    Nothing was sent, so retrying is always safe.
+    """
+
+
+class BrazeUnknownOutcomeError(BrazeTransportError):
+    """The request may or may not have been processed by Braze.
+
+    It was written to the network but no usable answer came back (read timeout, connection
+    dropped after the request was sent). Retrying could message users twice, so trigger sends
+    are not retried unless the retry policy says so; transactional sends with an
+    ``external_send_id`` are retried, because Braze deduplicates them.
+    """
+
+
+class BrazeMalformedResponseError(BrazeUnknownOutcomeError):
+    """Braze answered 2xx (so it probably accepted the request) but the body is unreadable."""
+
+    def __init__(
+        self, message: str, *, status_code: int, endpoint: str = "", attempts: int = 1
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, attempts=attempts)
+        #: The HTTP status of the answer.
+        self.status_code = status_code
+
+
+#: Status code -> the exception class that stands for it.
+STATUS_ERRORS: dict[int, type[BrazeAPIError]] = {
+    400: BrazeBadRequestError,
+    401: BrazeAuthenticationError,
+    403: BrazePermissionError,
+    404: BrazeNotFoundError,
+    429: BrazeRateLimitError,
+}
+
+
+def error_class_for(status_code: int) -> type[BrazeAPIError]:
+    """Return the exception class for an error status."""
+    if status_code >= 500:
+        return BrazeServerError
+    return STATUS_ERRORS.get(status_code, BrazeAPIError)

@@ -1,0 +1,105 @@
+"""Checks shared by the models: is a value something Braze accepts as JSON?
+
+Kept apart from the models so the rules read in one place. Every failure raises
+:class:`~braze_async.BrazeValidationError` naming the field (a dotted path) and the rule.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import BrazeValidationError
+
+#: Deepest nesting we accept in a properties object; Braze's own parser and orjson stop well
+#: before Python's recursion limit, and no real personalization payload is this deep.
+MAX_DEPTH = 32
+
+
+def check_str(value: object, field: str, *, allow_empty: bool = False) -> str:
+    """Return *value* if it is a string Braze accepts, else raise."""
+    if type(value) is not str:
+        raise BrazeValidationError(field, f"must be a string, not {type(value).__name__}")
+    if not value and not allow_empty:
+        raise BrazeValidationError(field, "must not be empty")
+    if not value.isascii():
+        _check_utf8(value, field)
+    return value
+
+
+def _check_utf8(value: str, field: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BrazeValidationError(
+            field, "must be valid unicode text (lone surrogates cannot be sent as JSON)"
+        ) from None
+
+
+def check_properties(value: object, field: str) -> Mapping[str, Any]:
+    """Check that *value* is a JSON object Braze can take as personalization properties.
+
+    Values may be strings, ints, finite floats, booleans, None, lists, nested objects, and
+    ``datetime``/``date`` (sent as ISO 8601). NaN and Infinity are refused: they are not JSON.
+    """
+    if not isinstance(value, Mapping):
+        raise BrazeValidationError(
+            field, f"must be an object (a mapping), not {type(value).__name__}"
+        )
+    _check_object(value, field, 1)
+    return value
+
+
+def _check_object(value: Mapping[Any, Any], field: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise BrazeValidationError(field, f"nests deeper than {MAX_DEPTH} levels")
+    for key, item in value.items():
+        if type(key) is not str:
+            raise BrazeValidationError(field, f"keys must be strings, not {type(key).__name__}")
+        kind = type(item)
+        # Fast path for the common flat {"name": "value"} payloads.
+        if kind is str:
+            if not item.isascii() or not key.isascii():
+                _check_utf8(key, field)
+                _check_utf8(item, f"{field}.{key}")
+        elif kind is bool or item is None:
+            pass
+        else:
+            _check_value(item, f"{field}.{key}", depth)
+
+
+#: orjson, like most JSON stacks, refuses integers beyond 64 bits.
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
+def _check_value(item: object, path: str, depth: int) -> None:
+    if isinstance(item, str):
+        if not item.isascii():
+            _check_utf8(item, path)
+    elif isinstance(item, bool) or item is None:
+        pass
+    elif isinstance(item, int):
+        if not _INT_MIN <= item <= _INT_MAX:
+            raise BrazeValidationError(path, "must be an integer that fits in 64 bits")
+    elif isinstance(item, float):
+        if not math.isfinite(item):
+            raise BrazeValidationError(
+                path, "must be a finite number (NaN and Infinity are not JSON)"
+            )
+    elif isinstance(item, Mapping):
+        _check_object(item, path, depth + 1)
+    elif isinstance(item, (list, tuple)):
+        if depth + 1 > MAX_DEPTH:
+            raise BrazeValidationError(path, f"nests deeper than {MAX_DEPTH} levels")
+        for index, element in enumerate(item):
+            _check_value(element, f"{path}[{index}]", depth + 1)
+    elif isinstance(item, (datetime.datetime, datetime.date)):
+        pass
+    else:
+        raise BrazeValidationError(
+            path,
+            "must be JSON-serializable (str, int, float, bool, None, list, object or "
+            f"datetime), not {type(item).__name__}",
+        )

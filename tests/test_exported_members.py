@@ -1,0 +1,17 @@
+"""The public surface is what braze_async/__init__.py exports, sorted and complete."""
+
+from __future__ import annotations
+
+import braze_async
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """__all__ lists every public name once, in order, and each one exists."""
+    exported = braze_async.__all__
+    # ruff's RUF022 order: CONSTANTS, then Classes, then functions and dunders.
+    assert exported == sorted(exported, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
+    assert len(set(exported)) == len(exported)
+    for name in exported:
+        assert hasattr(braze_async, name), name
+    public = {n for n in dir(braze_async) if not n.startswith("_") and not n.islower()}
+    assert public <= set(exported)

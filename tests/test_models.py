@@ -1,0 +1,368 @@
+"""The models validate themselves and the converter writes exactly Braze's JSON."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from types import MappingProxyType
+from typing import Any
+
+import orjson
+import pytest
+
+from braze_async import (
+    Attachment,
+    BrazeValidationError,
+    CampaignTriggerRequest,
+    CanvasTriggerRequest,
+    Recipient,
+    TransactionalSendRequest,
+    UserAlias,
+    converter,
+    parse_transactional_postback,
+)
+from braze_async._wire import dumps, structure_send_response, structure_transactional_response
+
+
+def wire(request: object) -> Any:
+    return orjson.loads(dumps(request))
+
+
+def test_unset_fields_are_omitted_never_null() -> None:
+    """A minimal request carries only the keys that were given."""
+    body = wire(
+        CampaignTriggerRequest(campaign_id="c", recipients=[Recipient(external_user_id="u")])
+    )
+    assert body == {"campaign_id": "c", "recipients": [{"external_user_id": "u"}]}
+
+
+def test_every_campaign_field_reaches_the_wire() -> None:
+    """Each documented field of /campaigns/trigger/send is written under its own key."""
+    request = CampaignTriggerRequest(
+        campaign_id="c",
+        send_id="s",
+        trigger_properties={"brand": "x"},
+        audience={"AND": [{"custom_attribute": {"custom_attribute_name": "eye_color"}}]},
+        recipients=[
+            Recipient(
+                external_user_id="u1",
+                trigger_properties={"coupon": "SAVE20"},
+                send_to_existing_only=False,
+                attributes={
+                    "first_name": "Alex",
+                    "subscription_groups": [
+                        {"subscription_group_id": "g", "subscription_state": "subscribed"}
+                    ],
+                },
+            ),
+            Recipient(user_alias=UserAlias("n", "l")),
+            Recipient(
+                email="a@example.com", prioritization=["identified", "most_recently_updated"]
+            ),
+        ],
+        attachments=[Attachment("invoice", "https://example.com/invoice.pdf")],
+    )
+    assert wire(request) == {
+        "campaign_id": "c",
+        "send_id": "s",
+        "trigger_properties": {"brand": "x"},
+        "audience": {"AND": [{"custom_attribute": {"custom_attribute_name": "eye_color"}}]},
+        "recipients": [
+            {
+                "external_user_id": "u1",
+                "trigger_properties": {"coupon": "SAVE20"},
+                "send_to_existing_only": False,
+                "attributes": {
+                    "first_name": "Alex",
+                    "subscription_groups": [
+                        {"subscription_group_id": "g", "subscription_state": "subscribed"}
+                    ],
+                },
+            },
+            {"user_alias": {"alias_name": "n", "alias_label": "l"}},
+            {"email": "a@example.com", "prioritization": ["identified", "most_recently_updated"]},
+        ],
+        "attachments": [{"file_name": "invoice", "url": "https://example.com/invoice.pdf"}],
+    }
+
+
+def test_broadcast_is_written_when_given() -> None:
+    """broadcast=True goes on the wire as a JSON boolean."""
+    assert wire(CampaignTriggerRequest(campaign_id="c", broadcast=True)) == {
+        "campaign_id": "c",
+        "broadcast": True,
+    }
+
+
+def test_canvas_recipients_carry_canvas_entry_properties() -> None:
+    """For Canvas, per-recipient properties are sent as canvas_entry_properties."""
+    request = CanvasTriggerRequest(
+        canvas_id="cv",
+        canvas_entry_properties={"a": 1},
+        recipients=[Recipient(external_user_id="u", trigger_properties={"b": 2})],
+    )
+    assert wire(request) == {
+        "canvas_id": "cv",
+        "canvas_entry_properties": {"a": 1},
+        "recipients": [{"external_user_id": "u", "canvas_entry_properties": {"b": 2}}],
+    }
+
+
+def test_transactional_body_keeps_campaign_id_out() -> None:
+    """The transactional campaign id travels in the URL; the body has the documented keys."""
+    request = TransactionalSendRequest(
+        campaign_id="t",
+        recipient=Recipient(external_user_id="u"),
+        external_send_id="order-42",
+        trigger_properties={"total": 9.5},
+    )
+    assert wire(request) == {
+        "recipient": {"external_user_id": "u"},
+        "external_send_id": "order-42",
+        "trigger_properties": {"total": 9.5},
+    }
+
+
+def test_properties_accept_datetimes_and_mapping_types() -> None:
+    """Datetimes become ISO 8601 strings; read-only mappings serialize as objects."""
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    r = Recipient(external_user_id="u", trigger_properties=MappingProxyType({"at": when}))
+    body = wire(CampaignTriggerRequest(campaign_id="c", recipients=[r]))
+    assert body["recipients"][0]["trigger_properties"] == {"at": "2026-01-02T03:04:05+00:00"}
+
+
+def test_converter_unstructures_models() -> None:
+    """The one converter is the public way to see a model's wire form."""
+    assert converter.unstructure(Recipient(user_alias=UserAlias("n", "l"))) == {
+        "user_alias": {"alias_name": "n", "alias_label": "l"}
+    }
+
+
+RECIPIENT_RULES = [
+    pytest.param({}, "recipient", "exactly one identifier", id="no-identifier"),
+    pytest.param(
+        {"external_user_id": "u", "email": "a@b.co", "prioritization": ["identified"]},
+        "recipient",
+        "exactly one identifier",
+        id="two-identifiers",
+    ),
+    pytest.param({"external_user_id": ""}, "recipient.external_user_id", "empty", id="empty-id"),
+    pytest.param({"external_user_id": 7}, "recipient.external_user_id", "string", id="int-id"),
+    pytest.param(
+        {"email": "a@b.co"}, "recipient.prioritization", "required", id="email-needs-prio"
+    ),
+    pytest.param(
+        {"email": "not-an-email", "prioritization": ["identified"]},
+        "recipient.email",
+        "email address",
+        id="bad-email",
+    ),
+    pytest.param(
+        {"email": "a@b.co", "prioritization": ["whoever"]},
+        "recipient.prioritization",
+        "values must be among",
+        id="bad-prioritization",
+    ),
+    pytest.param(
+        {"external_user_id": "u", "prioritization": ["identified"]},
+        "recipient.prioritization",
+        "only allowed with an email",
+        id="prio-without-email",
+    ),
+    pytest.param(
+        {"external_user_id": "u", "send_to_existing_only": False},
+        "recipient.send_to_existing_only",
+        "requires an attributes object",
+        id="create-needs-attributes",
+    ),
+    pytest.param(
+        {
+            "user_alias": UserAlias("n", "l"),
+            "send_to_existing_only": False,
+            "attributes": {"a": 1},
+        },
+        "recipient.send_to_existing_only",
+        "user alias",
+        id="alias-cannot-create",
+    ),
+    pytest.param(
+        {"external_user_id": "u", "trigger_properties": {"x": math.nan}},
+        "recipient.trigger_properties.x",
+        "finite",
+        id="nan-property",
+    ),
+    pytest.param(
+        {"external_user_id": "u", "trigger_properties": {"x": [1, {"y": math.inf}]}},
+        "recipient.trigger_properties.x[1].y",
+        "finite",
+        id="nested-infinity",
+    ),
+    pytest.param(
+        {"external_user_id": "u", "trigger_properties": {"x": object()}},
+        "recipient.trigger_properties.x",
+        "JSON-serializable",
+        id="object-property",
+    ),
+    pytest.param(
+        {"external_user_id": "u", "trigger_properties": {1: "x"}},
+        "recipient.trigger_properties",
+        "keys must be strings",
+        id="int-key",
+    ),
+    pytest.param(
+        {"external_user_id": "u", "trigger_properties": "coupon"},
+        "recipient.trigger_properties",
+        "must be an object",
+        id="string-properties",
+    ),
+    pytest.param(
+        {"external_user_id": "u", "trigger_properties": {"x": "\ud800"}},
+        "recipient.trigger_properties.x",
+        "unicode",
+        id="lone-surrogate",
+    ),
+    pytest.param(
+        {"external_user_id": "u", "trigger_properties": {"x": 2**70}},
+        "recipient.trigger_properties.x",
+        "64 bits",
+        id="huge-int",
+    ),
+    pytest.param(
+        {
+            "external_user_id": "u",
+            "attributes": {"subscription_groups": [{"subscription_group_id": "g"}]},
+        },
+        "recipient.attributes.subscription_groups[0].subscription_state",
+        "subscribed",
+        id="subscription-state",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "field", "rule"), RECIPIENT_RULES)
+def test_recipient_rules(kwargs: dict[str, Any], field: str, rule: str) -> None:
+    """A recipient that breaks a rule is refused at creation, naming field and rule."""
+    with pytest.raises(BrazeValidationError) as info:
+        Recipient(**kwargs)
+    assert info.value.field == field
+    assert rule in info.value.rule
+    assert isinstance(info.value, ValueError)
+
+
+def test_deep_nesting_is_refused_not_crashed() -> None:
+    """Properties nested thousands deep raise a validation error, not RecursionError."""
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(5000):
+        node["n"] = {}
+        node = node["n"]
+    with pytest.raises(BrazeValidationError, match="nests deeper"):
+        Recipient(external_user_id="u", trigger_properties=deep)
+
+
+def u(i: int) -> Recipient:
+    return Recipient(external_user_id=f"u{i}")
+
+
+REQUEST_RULES = [
+    pytest.param({"campaign_id": ""}, "campaign_id", "empty", id="empty-campaign"),
+    pytest.param({"campaign_id": "c"}, "broadcast", "explicitly True", id="implicit-segment"),
+    pytest.param(
+        {"campaign_id": "c", "broadcast": False}, "broadcast", "explicitly", id="broadcast-false"
+    ),
+    pytest.param(
+        {"campaign_id": "c", "recipients": [u(i) for i in range(51)]},
+        "recipients",
+        "at most 50",
+        id="51-recipients",
+    ),
+    pytest.param({"campaign_id": "c", "recipients": []}, "recipients", "empty", id="no-recipients"),
+    pytest.param(
+        {"campaign_id": "c", "broadcast": True, "recipients": [u(1)]},
+        "broadcast",
+        "recipients",
+        id="broadcast-with-recipients",
+    ),
+    pytest.param(
+        {"campaign_id": "c", "broadcast": True, "attachments": [Attachment("f", "https://x/f")]},
+        "broadcast",
+        "attachments",
+        id="broadcast-with-attachments",
+    ),
+    pytest.param(
+        {"campaign_id": "c", "recipients": [{"external_user_id": "u"}]},
+        "recipients[0]",
+        "must be a Recipient",
+        id="dict-recipient",
+    ),
+    pytest.param(
+        {"campaign_id": "c", "broadcast": True, "trigger_properties": {"x": math.nan}},
+        "trigger_properties.x",
+        "finite",
+        id="nan-request-property",
+    ),
+    pytest.param({"campaign_id": "c", "audience": {}}, "audience", "empty", id="empty-audience"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "field", "rule"), REQUEST_RULES)
+def test_campaign_request_rules(kwargs: dict[str, Any], field: str, rule: str) -> None:
+    """A campaign request that breaks a rule is refused before anything is sent."""
+    with pytest.raises(BrazeValidationError) as info:
+        CampaignTriggerRequest(**kwargs)
+    assert info.value.field == field
+    assert rule in info.value.rule
+
+
+def test_attachment_rules() -> None:
+    """Attachments need a file name and an http(s) URL."""
+    with pytest.raises(BrazeValidationError, match=r"attachments.file_name: must not be empty"):
+        Attachment("", "https://x/f.pdf")
+    with pytest.raises(BrazeValidationError, match=r"attachments.url: must be an http\(s\) URL"):
+        Attachment("f", "ftp://x/f.pdf")
+
+
+def test_transactional_rules() -> None:
+    """Transactional sends take no email recipient and a well-formed external_send_id."""
+    with pytest.raises(BrazeValidationError, match="recipient.email"):
+        TransactionalSendRequest(
+            campaign_id="t", recipient=Recipient(email="a@b.co", prioritization=["identified"])
+        )
+    with pytest.raises(BrazeValidationError, match="external_send_id"):
+        TransactionalSendRequest(
+            campaign_id="t", recipient=Recipient(external_user_id="u"), external_send_id="a b"
+        )
+
+
+def test_responses_tolerate_unknown_fields() -> None:
+    """Unknown keys in Braze's answers are ignored; errors lists are parsed."""
+    r = structure_send_response(
+        {
+            "dispatch_id": "d",
+            "message": "success",
+            "errors": [{"code": "c", "message": "m"}, "x"],
+            "new_field": [1],
+        },
+        201,
+    )
+    assert r.dispatch_id == "d"
+    assert [(e.code, e.message) for e in r.errors] == [("c", "m"), ("", "x")]
+    t = structure_transactional_response({"dispatch_id": "s", "status": "queued", "z": 1}, 201)
+    assert (t.send_id, t.status) == ("s", "queued")
+
+
+def test_transactional_postback_parser() -> None:
+    """Both postback shapes parse; garbage raises a validation error."""
+    event = parse_transactional_postback(
+        b'{"send_id": "s1", "status": "Sent", "external_send_id": "order-42", "x": 1}'
+    )
+    assert (event.send_id, event.status, event.external_send_id) == ("s1", "Sent", "order-42")
+    assert event.extra == {"x": 1}
+    newer = parse_transactional_postback(
+        {"dispatch_id": "s2", "status": "Email Delivered", "metadata": {"external_send_id": "e"}}
+    )
+    assert (newer.send_id, newer.external_send_id) == ("s2", "e")
+    with pytest.raises(BrazeValidationError, match="postback.send_id"):
+        parse_transactional_postback(b'{"status": "Sent"}')
+    with pytest.raises(BrazeValidationError, match="not valid JSON"):
+        parse_transactional_postback(b"<html>")
