@@ -22,6 +22,7 @@ from ._errors import (
     BrazeValidationError,
     ErrorDetail,
 )
+from ._limits import Rate, RateLimits
 from ._models import (
     MAX_RECIPIENTS,
     Attachment,
@@ -62,6 +63,8 @@ __all__ = [
     "CampaignTriggerRequest",
     "CanvasTriggerRequest",
     "ErrorDetail",
+    "Rate",
+    "RateLimits",
     "Recipient",
     "RetryPolicy",
     "SendResponse",

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import attrs
 
 from ._errors import BrazeValidationError, ErrorDetail
-from ._validate import check_properties, check_str
+from ._validate import check_object, check_properties, check_str
 
 __all__ = [
     "MAX_RECIPIENTS",
@@ -59,9 +59,12 @@ class UserAlias:
         check_str(self.alias_label, "user_alias.alias_label")
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.define(slots=True, kw_only=True)
 class Recipient:
     """One user to message, identified by exactly one of three identifiers.
+
+    Validated when created; treat it as immutable afterwards (it is not frozen only because
+    attrs' frozen ``__init__`` costs twice as much, and a bulk job builds millions of these).
 
     >>> Recipient(external_user_id="u1", trigger_properties={"coupon": "SAVE20"})
     Recipient(external_user_id='u1', ...)
@@ -99,6 +102,25 @@ class Recipient:
         return f"Recipient({ident}, ...)"
 
     def __attrs_post_init__(self) -> None:
+        ext = self.external_user_id
+        if (
+            type(ext) is str
+            and ext
+            and self.user_alias is None
+            and self.email is None
+            and self.prioritization is None
+            and self.send_to_existing_only is None
+            and self.attributes is None
+            and ext.isascii()
+        ):
+            # The hot case (an external id, maybe properties) without the general walk.
+            props = self.trigger_properties
+            if props is not None:
+                if type(props) is dict:
+                    check_object(props, "recipient.trigger_properties", 1)
+                else:
+                    check_properties(props, "recipient.trigger_properties")
+            return
         validate_recipient(self, "recipient")
 
     @property

@@ -44,15 +44,16 @@ def check_properties(value: object, field: str) -> Mapping[str, Any]:
     Values may be strings, ints, finite floats, booleans, None, lists, nested objects, and
     ``datetime``/``date`` (sent as ISO 8601). NaN and Infinity are refused: they are not JSON.
     """
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise BrazeValidationError(
             field, f"must be an object (a mapping), not {type(value).__name__}"
         )
-    _check_object(value, field, 1)
+    check_object(value, field, 1)
     return value
 
 
-def _check_object(value: Mapping[Any, Any], field: str, depth: int) -> None:
+def check_object(value: Mapping[Any, Any], field: str, depth: int) -> None:
+    """Walk a properties object (*depth* 1 at the top); the hot path of validation."""
     if depth > MAX_DEPTH:
         raise BrazeValidationError(field, f"nests deeper than {MAX_DEPTH} levels")
     for key, item in value.items():
@@ -64,6 +65,11 @@ def _check_object(value: Mapping[Any, Any], field: str, depth: int) -> None:
             if not item.isascii() or not key.isascii():
                 _check_utf8(key, field)
                 _check_utf8(item, f"{field}.{key}")
+        elif kind is int:
+            if not _INT_MIN <= item <= _INT_MAX:
+                raise BrazeValidationError(
+                    f"{field}.{key}", "must be an integer that fits in 64 bits"
+                )
         elif kind is bool or item is None:
             pass
         else:
@@ -89,7 +95,7 @@ def _check_value(item: object, path: str, depth: int) -> None:
                 path, "must be a finite number (NaN and Infinity are not JSON)"
             )
     elif isinstance(item, Mapping):
-        _check_object(item, path, depth + 1)
+        check_object(item, path, depth + 1)
     elif isinstance(item, (list, tuple)):
         if depth + 1 > MAX_DEPTH:
             raise BrazeValidationError(path, f"nests deeper than {MAX_DEPTH} levels")

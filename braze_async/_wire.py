@@ -42,6 +42,11 @@ def _plain(value: Any) -> Any:
 
 
 def _recipient_dict(r: Recipient, properties_key: str) -> dict[str, Any]:
+    if r.attributes is None and r.send_to_existing_only is None and r.external_user_id is not None:
+        # The hot case: an external id and maybe properties.
+        if r.trigger_properties is None:
+            return {"external_user_id": r.external_user_id}
+        return {"external_user_id": r.external_user_id, properties_key: r.trigger_properties}
     out: dict[str, Any] = {}
     if r.external_user_id is not None:
         out["external_user_id"] = r.external_user_id

@@ -69,6 +69,8 @@ class Sleeps(list[float]):
 
 
 def client(recorder: Recorder, sleeps: Sleeps | None = None, **kwargs: Any) -> BrazeClient:
+    """A client on a scripted transport; rate limiting off unless a test turns it on."""
+    kwargs.setdefault("rate_limits", None)
     return BrazeClient(
         api_key=KEY,
         instance="iad-01",

@@ -1,0 +1,283 @@
+"""The fleet-wide limiter against a real redis-server: exact across processes, leases, feedback.
+
+Real time here (Redis's clock decides), so periods are short and bounds generous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import cast
+
+import _redis_server
+import pytest
+import redis
+import redis.exceptions
+
+from braze_async._limits import Bucket, Rate, RateLimiter, RateLimits
+
+A = Bucket.AUDIENCE
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private redis-server for this test session."""
+    with _redis_server.redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def workspace() -> str:
+    """A budget name no other test uses."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def limiter(url: str, workspace: str, rate: Rate, *, lease: float = 120.0) -> RateLimiter:
+    """A Redis-backed limiter with *rate* for audience sends."""
+    return RateLimiter(RateLimits(audience=rate, redis_url=url, workspace=workspace, lease=lease))
+
+
+def scores(client: redis.Redis, key: str) -> list[float]:
+    """The scores of the sorted set *key*."""
+    pairs = cast("list[tuple[bytes, float]]", client.zrange(key, 0, -1, withscores=True))
+    return [score for _, score in pairs]
+
+
+def worst_window(intervals: list[tuple[float, float]], period: float) -> int:
+    """Most requests one server window of *period* could count (see test_limits)."""
+    best = 0
+    for _, done in intervals:
+        best = max(best, sum(1 for t, c in intervals if c >= done and t < done + period))
+    return best
+
+
+def test_admits_up_to_the_limit_then_waits_for_expiry(redis_url: str, workspace: str) -> None:
+    """limit permits at once; the next one when the first released slot expires."""
+
+    async def main() -> tuple[float, float]:
+        async with limiter(redis_url, workspace, Rate(3, 1.0)) as lim:
+            start = time.monotonic()
+            permits = [await lim.acquire(A) for _ in range(3)]
+            burst = time.monotonic() - start
+            for p in permits:
+                p.release()
+            released = time.monotonic()
+            (await lim.acquire(A)).release()
+            return burst, time.monotonic() - released
+
+    burst, wait = asyncio.run(main())
+    assert burst < 0.5
+    assert 0.8 <= wait < 3.0
+
+
+def test_unsent_release_frees_the_slot(redis_url: str, workspace: str) -> None:
+    """release(sent=False) removes the slot: the next request goes at once."""
+
+    async def main() -> None:
+        async with limiter(redis_url, workspace, Rate(1, 60.0)) as lim:
+            (await lim.acquire(A)).release(sent=False)
+            permit = await asyncio.wait_for(lim.acquire(A), timeout=2.0)
+            permit.release(sent=False)
+            assert lim.snapshot(A).unsent == 2
+
+    asyncio.run(main())
+    assert not redis.Redis.from_url(redis_url).exists(f"braze_async:{{{workspace}}}:audience")
+
+
+def test_slots_live_in_one_sorted_set_that_expires(redis_url: str, workspace: str) -> None:
+    """Slots are members of braze_async:{workspace}:bucket, which carries a TTL."""
+    client = redis.Redis.from_url(redis_url)
+    key = f"braze_async:{{{workspace}}}:audience"
+
+    async def main() -> None:
+        async with limiter(redis_url, workspace, Rate(5, 2.0), lease=3.0) as lim:
+            permits = [await lim.acquire(A) for _ in range(2)]
+            assert client.zcard(key) == 2
+            assert 0 < client.pttl(key) <= (3.0 + 2.0) * 1000 + 1000
+            seconds, micros = client.time()
+            now_us = seconds * 1_000_000 + micros
+            for score in scores(client, key):
+                assert score == pytest.approx(now_us + 5_000_000, abs=500_000)
+            for p in permits:
+                p.release()
+        for score in scores(client, key):
+            assert score == pytest.approx(now_us + 2_000_000, abs=500_000)
+
+    asyncio.run(main())
+
+
+def test_dead_holders_slot_expires_after_its_lease(redis_url: str, workspace: str) -> None:
+    """A process that dies holding a slot blocks it for lease + period, no longer."""
+
+    async def main() -> float:
+        dead = limiter(redis_url, workspace, Rate(1, 0.5), lease=0.5)
+        await dead.acquire(A)  # never released: its process "died"
+        await dead.aclose()
+        async with limiter(redis_url, workspace, Rate(1, 0.5), lease=0.5) as alive:
+            start = time.monotonic()
+            (await alive.acquire(A)).release()
+            return time.monotonic() - start
+
+    assert 0.6 <= asyncio.run(main()) < 3.0
+
+
+def test_cancelled_waiter_leaves_no_slot_behind(redis_url: str, workspace: str) -> None:
+    """A wait cancelled by a timeout consumes nothing in Redis."""
+    key = f"braze_async:{{{workspace}}}:audience"
+
+    async def main() -> None:
+        async with limiter(redis_url, workspace, Rate(1, 60.0)) as lim:
+            held = await lim.acquire(A)
+            for _ in range(5):
+                with pytest.raises(asyncio.TimeoutError):
+                    await asyncio.wait_for(lim.acquire(A), timeout=random.uniform(0.0, 0.15))
+            held.release(sent=False)
+            await asyncio.wait_for(lim.acquire(A), timeout=2.0)
+            assert redis.Redis.from_url(redis_url).zcard(key) == 1
+            assert lim.snapshot(A).in_flight == 1
+
+    asyncio.run(main())
+
+
+def test_a_429_pauses_the_whole_fleet(redis_url: str, workspace: str) -> None:
+    """A 429 seen by one process holds back the others until Retry-After has passed."""
+
+    async def main() -> float:
+        async with (
+            limiter(redis_url, workspace, Rate(100, 60.0)) as one,
+            limiter(redis_url, workspace, Rate(100, 60.0)) as other,
+        ):
+            one.observe(A, 429, {"Retry-After": "1"})
+            start = time.monotonic()
+            await asyncio.sleep(0.05)  # the pause travels to Redis in the background
+            (await other.acquire(A)).release()
+            return time.monotonic() - start
+
+    assert 0.7 <= asyncio.run(main()) < 3.0
+
+
+def test_remaining_caps_the_whole_fleet(redis_url: str, workspace: str) -> None:
+    """Remaining: r seen by one process caps every process: r, less the fleet's in flight."""
+
+    async def main() -> tuple[int, float]:
+        async with (
+            limiter(redis_url, workspace, Rate(100, 60.0)) as one,
+            limiter(redis_url, workspace, Rate(100, 60.0)) as other,
+        ):
+            flying = await other.acquire(A)  # in flight: may not be counted by Braze yet
+            reset = time.time() + 1.5
+            headers = {"X-RateLimit-Remaining": "4", "X-RateLimit-Reset": repr(reset)}
+            one.observe(A, 200, headers)
+            await asyncio.sleep(0.05)  # the cap travels to Redis in the background
+            quick = 0
+            for _ in range(3):
+                await asyncio.wait_for(other.acquire(A), timeout=0.5)
+                quick += 1
+            blocked = asyncio.ensure_future(other.acquire(A))
+            await asyncio.sleep(0.3)
+            assert not blocked.done()
+            await blocked
+            flying.release()
+            return quick, reset - time.time()
+
+    quick, early = asyncio.run(main())
+    assert quick == 3
+    assert early < 0.05  # admitted again only once Reset had passed
+
+
+def test_unreachable_redis_raises(workspace: str) -> None:
+    """Without Redis nothing is admitted: the error reaches the caller."""
+
+    async def main() -> None:
+        async with limiter("redis://127.0.0.1:1/0", workspace, Rate(1, 1.0)) as lim:
+            await lim.acquire(A)
+
+    with pytest.raises(redis.exceptions.ConnectionError):
+        asyncio.run(main())
+
+
+def test_three_processes_share_one_budget_exactly(
+    redis_url: str, workspace: str, tmp_path: Path
+) -> None:
+    """3 processes hammering one budget: never over the limit in any window, budget used."""
+    limit, period, duration = 20, 2.0, 6.0
+    start_at = time.time() + 3.0  # leave time for the interpreters to start
+    logs = [tmp_path / f"worker-{i}.json" for i in range(3)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                redis_url,
+                workspace,
+                str(limit),
+                str(period),
+                str(start_at),
+                str(duration),
+                str(log),
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        for log in logs
+    ]
+    try:
+        for proc in procs:
+            assert proc.wait(timeout=60) == 0
+        intervals: list[tuple[float, float]] = []
+        for log in logs:
+            intervals += [(float(t), float(c)) for t, c in json.loads(log.read_text())]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    # Wall times read by the workers lie inside Redis's [admission, release] of each slot
+    # (same host clock); shave 1 ms off each end for clock-reading granularity.
+    shaved = [(t + 0.001, max(t + 0.001, c - 0.001)) for t, c in intervals]
+    assert worst_window(shaved, period) <= limit
+    admissions = sorted(t for t, _ in intervals)
+    assert all(sum(1 for u in admissions if t <= u < t + period) <= limit for t in admissions), (
+        "admissions alone exceed the limit"
+    )
+    possible = limit * math.ceil(duration / period)
+    print(f"admitted {len(intervals)} of {possible} possible")
+    assert len(intervals) >= 0.85 * possible, (len(intervals), possible)
+
+
+async def _worker(
+    url: str, workspace: str, limit: int, period: float, start_at: float, duration: float
+) -> list[tuple[float, float]]:
+    log: list[tuple[float, float]] = []
+    async with limiter(url, workspace, Rate(limit, period)) as lim:
+        await asyncio.sleep(max(start_at - time.time(), 0.0))
+
+        async def one() -> None:
+            while True:
+                permit = await lim.acquire(A)
+                admitted = time.time()
+                if admitted >= start_at + duration:
+                    permit.release(sent=False)
+                    return
+                await asyncio.sleep(random.uniform(0.005, 0.05))
+                log.append((admitted, time.time()))
+                permit.release()
+
+        await asyncio.gather(*(one() for _ in range(8)))
+    return log
+
+
+if __name__ == "__main__":
+    url, ws, lim, per, at, dur, out = sys.argv[1:]
+    result = asyncio.run(_worker(url, ws, int(lim), float(per), float(at), float(dur)))
+    Path(out).write_text(json.dumps(result))
