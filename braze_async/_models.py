@@ -59,7 +59,7 @@ class UserAlias:
         check_str(self.alias_label, "user_alias.alias_label")
 
 
-@attrs.define(slots=True, kw_only=True)
+@attrs.define(slots=True, init=False)
 class Recipient:
     """One user to message, identified by exactly one of three identifiers.
 
@@ -101,25 +101,42 @@ class Recipient:
         )
         return f"Recipient({ident}, ...)"
 
-    def __attrs_post_init__(self) -> None:
-        ext = self.external_user_id
+    # A hand-written __init__ (attrs keeps eq, fields and the converter's view): one call
+    # instead of two, and the hot case validated from locals. A bulk job builds millions.
+    def __init__(
+        self,
+        *,
+        external_user_id: str | None = None,
+        user_alias: UserAlias | None = None,
+        email: str | None = None,
+        prioritization: Sequence[str] | None = None,
+        trigger_properties: Properties | None = None,
+        send_to_existing_only: bool | None = None,
+        attributes: Properties | None = None,
+    ) -> None:
+        self.external_user_id = external_user_id
+        self.user_alias = user_alias
+        self.email = email
+        self.prioritization = prioritization
+        self.trigger_properties = trigger_properties
+        self.send_to_existing_only = send_to_existing_only
+        self.attributes = attributes
         if (
-            type(ext) is str
-            and ext
-            and self.user_alias is None
-            and self.email is None
-            and self.prioritization is None
-            and self.send_to_existing_only is None
-            and self.attributes is None
-            and ext.isascii()
+            type(external_user_id) is str
+            and external_user_id
+            and user_alias is None
+            and email is None
+            and prioritization is None
+            and send_to_existing_only is None
+            and attributes is None
+            and external_user_id.isascii()
         ):
             # The hot case (an external id, maybe properties) without the general walk.
-            props = self.trigger_properties
-            if props is not None:
-                if type(props) is dict:
-                    check_object(props, "recipient.trigger_properties", 1)
+            if trigger_properties is not None:
+                if type(trigger_properties) is dict:
+                    check_object(trigger_properties, "recipient.trigger_properties", 1)
                 else:
-                    check_properties(props, "recipient.trigger_properties")
+                    check_properties(trigger_properties, "recipient.trigger_properties")
             return
         validate_recipient(self, "recipient")
 

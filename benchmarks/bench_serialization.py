@@ -1,0 +1,78 @@
+"""Serialization: build and serialize a 50-recipient request, models vs plain dicts."""
+
+from __future__ import annotations
+
+import json
+import timeit
+from typing import Any
+
+import orjson
+
+from braze_async import CampaignTriggerRequest, Recipient, converter
+from braze_async._wire import dumps
+
+from ._common import Row
+
+SECTION = "Serialization of a 50-recipient request"
+
+
+def with_models() -> bytes:
+    recipients = [
+        Recipient(external_user_id=f"user-{i}", trigger_properties={"coupon": "SAVE20", "n": i})
+        for i in range(50)
+    ]
+    request = CampaignTriggerRequest(
+        campaign_id="c", recipients=recipients, trigger_properties={"brand": "x"}
+    )
+    return dumps(request)
+
+
+def plain_dicts() -> bytes:
+    body: dict[str, Any] = {
+        "campaign_id": "c",
+        "recipients": [
+            {"external_user_id": f"user-{i}", "trigger_properties": {"coupon": "SAVE20", "n": i}}
+            for i in range(50)
+        ],
+        "trigger_properties": {"brand": "x"},
+    }
+    return json.dumps(body).encode()
+
+
+def plain_dicts_orjson() -> bytes:
+    body: dict[str, Any] = {
+        "campaign_id": "c",
+        "recipients": [
+            {"external_user_id": f"user-{i}", "trigger_properties": {"coupon": "SAVE20", "n": i}}
+            for i in range(50)
+        ],
+        "trigger_properties": {"brand": "x"},
+    }
+    return orjson.dumps(body)
+
+
+def best_us(fn: Any, number: int) -> float:
+    return min(timeit.repeat(fn, number=number, repeat=5)) / number * 1e6
+
+
+def run(quick: bool) -> list[Row]:
+    assert orjson.loads(with_models()) == orjson.loads(plain_dicts())  # same bytes' meaning
+    assert converter.unstructure(Recipient(external_user_id="u")) == {"external_user_id": "u"}
+    number = 300 if quick else 2000
+    ours = best_us(with_models, number)
+    plain = best_us(plain_dicts, number)
+    fast = best_us(plain_dicts_orjson, number)
+    return [
+        Row(
+            SECTION,
+            "attrs models + validation + cattrs converter + orjson",
+            ours,
+            "us",
+            "plain dicts + json.dumps",
+            ours / plain,
+            "<= 1.0x",
+            ours <= plain,
+        ),
+        Row(SECTION, "plain dicts + json.dumps", plain, "us"),
+        Row(SECTION, "plain dicts + orjson (no validation)", fast, "us"),
+    ]
