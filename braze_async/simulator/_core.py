@@ -1,0 +1,392 @@
+"""The simulator's brain: one pure request handler shared by every front end.
+
+:meth:`SimulatorCore.handle` takes ``(method, path, headers, body)`` and returns a
+:class:`Reply` ``(status, headers, body, action, delay)``. It does no I/O: the aiohttp server
+and the in-process httpx transport only move bytes and obey ``action`` and ``delay``. State
+(windows, deliveries, counters, dedup keys) lives here, behind one lock so the threaded
+simulator, the in-process transport and test code may share it safely.
+
+Order of processing, which decides what is counted where:
+
+1. route (404 / 405 are answered at once, without faults);
+2. injected faults: drop before, 5xx, 429 (nothing processed, nothing counted);
+3. ``Authorization: Bearer <key>`` (401), ``Content-Type`` and JSON parsing (400);
+4. the rate-limit window of the request's bucket (429 when full; otherwise counted, so later
+   400s spend budget as they do at Braze);
+5. the endpoint's rules (400), then delivery and the 201 answer;
+6. drop after: processed and recorded, but the connection closes without an answer.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple
+
+import attrs
+import orjson
+
+from ._clock import Clock
+from ._faults import Fault, FaultPlan
+from ._models import Delivery, SimulatorRate, SimulatorStats
+from ._ratelimit import FixedWindow, Quota, SlidingWindow, Window
+from ._rules import (
+    CAMPAIGNS,
+    CANVAS,
+    MESSAGES,
+    TRANSACTIONAL,
+    Accepted,
+    RuleError,
+    check_campaign,
+    check_canvas,
+    check_messages,
+    check_transactional,
+)
+
+__all__ = ["AUDIENCE", "BUCKETS", "EXTERNAL_ID", "Action", "Reply", "SimulatorCore"]
+
+#: The bucket of sends to explicit recipients (external ids, aliases, emails).
+EXTERNAL_ID = "external_id"
+#: The bucket of segment, Connected Audience and broadcast sends.
+AUDIENCE = "audience"
+BUCKETS = (EXTERNAL_ID, AUDIENCE)
+
+WindowKind = Literal["fixed", "sliding"]
+
+
+class Action(enum.Enum):
+    """What the front end does with a :class:`Reply`."""
+
+    #: Write the status, headers and body.
+    RESPOND = "respond"
+    #: Close the connection without writing anything.
+    DROP = "drop"
+
+
+class Reply(NamedTuple):
+    """The answer to one request, for a front end to deliver."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    action: Action = Action.RESPOND
+    #: Seconds to wait before answering (or dropping).
+    delay: float = 0.0
+
+
+_JSON = "application/json"
+_STATIC_ROUTES = {CAMPAIGNS: CAMPAIGNS, CANVAS: CANVAS, MESSAGES: MESSAGES}
+_TRANSACTIONAL_PREFIXES = ("/transactional/v1/campaigns/", "/v2/transactional/campaigns/")
+_CHECKS = {CAMPAIGNS: check_campaign, CANVAS: check_canvas, MESSAGES: check_messages}
+_RATE_LIMITED_BODY = orjson.dumps(
+    {
+        "message": "rate limit exceeded",
+        "errors": [
+            {"code": "rate_limited", "message": "API rate limit exceeded for this endpoint"}
+        ],
+    }
+)
+_INVALID = object()  # marks a body that is not JSON
+
+
+def _error(code: str, message: str, summary: str | None = None) -> bytes:
+    return orjson.dumps(
+        {"message": summary or message, "errors": [{"code": code, "message": message}]}
+    )
+
+
+def _route(path: str) -> tuple[str, str | None] | None:
+    """``(endpoint, campaign id from the path)`` or None for an unknown path."""
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    endpoint = _STATIC_ROUTES.get(path)
+    if endpoint is not None:
+        return endpoint, None
+    if path.endswith("/send"):
+        for prefix in _TRANSACTIONAL_PREFIXES:
+            if path.startswith(prefix):
+                campaign_id = path[len(prefix) : -len("/send")]
+                if campaign_id and "/" not in campaign_id:
+                    return TRANSACTIONAL, campaign_id
+    return None
+
+
+def _bucket(endpoint: str, body: object) -> str:
+    """Which window a request spends: explicit recipients or an audience."""
+    if type(body) is not dict:
+        return EXTERNAL_ID
+    if "audience" in body or "segment_id" in body:
+        return AUDIENCE
+    if endpoint == MESSAGES:
+        explicit = "external_user_ids" in body or "user_aliases" in body
+    else:
+        explicit = "recipients" in body
+    return EXTERNAL_ID if explicit else AUDIENCE
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    return headers.get(name.lower()) if value is None else value
+
+
+def _quota_headers(quota: Quota | None) -> dict[str, str]:
+    if quota is None:
+        return {"Content-Type": _JSON}
+    return {
+        "Content-Type": _JSON,
+        "X-RateLimit-Limit": str(quota.limit),
+        "X-RateLimit-Remaining": str(quota.remaining),
+        "X-RateLimit-Reset": str(quota.reset),
+    }
+
+
+def _check(endpoint: str, path_campaign_id: str | None, body: dict[str, Any]) -> Accepted:
+    """Apply the endpoint's rules to a parsed JSON object."""
+    if path_campaign_id is None:
+        return _CHECKS[endpoint](body)
+    return check_transactional(path_campaign_id, body)
+
+
+def _peek(window: Window | None) -> Quota | None:
+    return None if window is None else window.quota()
+
+
+def make_window(kind: WindowKind, rate: SimulatorRate, clock: Clock) -> Window:
+    """A window of the given kind for ``rate``."""
+    if kind == "fixed":
+        return FixedWindow(rate.limit, rate.period, clock)
+    return SlidingWindow(rate.limit, rate.period, clock)
+
+
+class SimulatorCore:
+    """Braze's send endpoints as a function of (request, state) -> reply."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        external_id_rate: SimulatorRate,
+        audience_rate: SimulatorRate,
+        window: WindowKind,
+        faults: FaultPlan,
+        clock: Clock,
+        record: bool = True,
+        dedup_ttl: float = 86400.0,
+    ) -> None:
+        self._authorization = f"Bearer {api_key}"
+        self._faults = faults
+        self._clock = clock
+        self._record = record
+        self._dedup_ttl = dedup_ttl
+        self._windows: dict[str, Window] = {
+            EXTERNAL_ID: make_window(window, external_id_rate, clock),
+            AUDIENCE: make_window(window, audience_rate, clock),
+        }
+        #: external_send_id -> (send_id, monotonic time first accepted), oldest first.
+        self._dedup: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        #: Accepted requests not yet expanded: (endpoint, path campaign id, dispatch id, body).
+        self._pending: list[tuple[str, str | None, str, bytes]] = []
+        self._deliveries: list[Delivery] = []
+        #: Counters since start or :meth:`reset`.
+        self.stats = SimulatorStats()
+
+    # -- state helpers used by the public API ----------------------------------------------
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every accepted recipient, in order (requests recorded since the last read are
+        expanded now)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            append = self._deliveries.append
+            for endpoint, path_campaign_id, dispatch_id, body in pending:
+                accepted = _check(endpoint, path_campaign_id, orjson.loads(body))
+                for key, data in accepted.recipients:
+                    append(
+                        Delivery(
+                            endpoint,
+                            accepted.campaign_id,
+                            accepted.canvas_id,
+                            dispatch_id,
+                            key,
+                            data,
+                        )
+                    )
+            return self._deliveries
+
+    def delivered_counts(self) -> Counter[str]:
+        """Recipient key -> number of deliveries."""
+        return Counter(delivery.recipient for delivery in self.deliveries)
+
+    def reset(self) -> None:
+        """Forget deliveries, counters, counted requests and dedup keys."""
+        with self._lock:
+            self._pending.clear()
+            self._deliveries.clear()
+            fresh = SimulatorStats()
+            for field in attrs.fields(SimulatorStats):
+                setattr(self.stats, field.name, getattr(fresh, field.name))
+            for window in self._windows.values():
+                window.clear()
+            self._dedup.clear()
+
+    def consume_budget(self, bucket: str, n: int) -> int:
+        """Spend up to ``n`` requests of ``bucket``'s window; return how many were spent."""
+        if bucket not in self._windows:
+            raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, got {bucket!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be an integer >= 0, got {n!r}")
+        with self._lock:
+            return self._windows[bucket].acquire(n)
+
+    def quota(self, bucket: str) -> Quota:
+        """The current state of ``bucket``'s window, without counting anything."""
+        with self._lock:
+            return self._windows[bucket].quota()
+
+    # -- the handler -----------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        """Answer one request.
+
+        :param headers: case-insensitive mapping (aiohttp's and httpx's are); a plain dict
+            works when its keys are in canonical or lower case.
+        """
+        with self._lock:
+            return self._handle(method, path, headers, body)
+
+    def _handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        stats = self.stats
+        stats.requests += 1
+        route = _route(path)
+        if route is None:
+            return Reply(404, _quota_headers(None), _error("not_found", f"no endpoint at {path}"))
+        if method != "POST":
+            reply_headers = _quota_headers(None)
+            reply_headers["Allow"] = "POST"
+            return Reply(405, reply_headers, _error("method_not_allowed", "use POST"))
+        endpoint, path_campaign_id = route
+        try:
+            parsed: object = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            parsed = _INVALID
+        window = None if endpoint == TRANSACTIONAL else self._windows[_bucket(endpoint, parsed)]
+
+        faults = self._faults
+        fault = faults.before()
+        delay = faults.delay()
+        if fault is not None:
+            return self._fault(fault, window, delay)
+
+        if _header(headers, "Authorization") != self._authorization:
+            stats.unauthorized += 1
+            return Reply(
+                401,
+                _quota_headers(_peek(window)),
+                _error(
+                    "unauthorized",
+                    "send the REST API key as 'Authorization: Bearer <key>'",
+                    "Invalid API key",
+                ),
+                delay=delay,
+            )
+        content_type = _header(headers, "Content-Type") or ""
+        if not content_type.startswith(_JSON):
+            problem = ("invalid_content_type", "Content-Type must be application/json")
+        elif type(parsed) is not dict:
+            problem = ("invalid_json", "the body must be a JSON object")
+        else:
+            problem = None
+        if problem is not None:
+            stats.rejected_400 += 1
+            return Reply(400, _quota_headers(_peek(window)), _error(*problem), delay=delay)
+        assert type(parsed) is dict
+
+        quota = None
+        if window is not None:
+            admitted = window.acquire(1)
+            quota = window.quota()
+            if not admitted:
+                stats.rate_limited += 1
+                reply_headers = _quota_headers(quota)
+                reply_headers["Retry-After"] = str(quota.retry_after)
+                return Reply(429, reply_headers, _RATE_LIMITED_BODY, delay=delay)
+
+        try:
+            accepted = _check(endpoint, path_campaign_id, parsed)
+        except RuleError as error:
+            stats.rejected_400 += 1
+            reply = Reply(400, _quota_headers(quota), _error(error.code, error.message))
+        else:
+            reply = self._accept(accepted, path_campaign_id, body, quota)
+        if faults.after():
+            stats.drops_after += 1
+            return Reply(0, {}, b"", Action.DROP, delay)
+        return reply._replace(delay=delay)
+
+    def _fault(self, fault: Fault, window: Window | None, delay: float) -> Reply:
+        stats = self.stats
+        if fault is Fault.DROP_BEFORE:
+            stats.drops_before += 1
+            return Reply(0, {}, b"", Action.DROP, delay)
+        quota = _peek(window)
+        if fault is Fault.SERVER_ERROR:
+            stats.faults_5xx += 1
+            status = self._faults.server_error_status()
+            if status == 500:
+                body = _error("internal_server_error", "injected fault", "Internal server error")
+            else:
+                body = _error("service_unavailable", "injected fault", "Service unavailable")
+            return Reply(status, _quota_headers(quota), body, delay=delay)
+        stats.injected_429 += 1
+        reply_headers = _quota_headers(quota)
+        full = quota is not None and quota.remaining == 0
+        reply_headers["Retry-After"] = str(quota.retry_after) if quota and full else "1"
+        return Reply(429, reply_headers, _RATE_LIMITED_BODY, delay=delay)
+
+    def _accept(
+        self, accepted: Accepted, path_campaign_id: str | None, body: bytes, quota: Quota | None
+    ) -> Reply:
+        stats = self.stats
+        external_send_id = accepted.external_send_id
+        if external_send_id is not None:
+            send_id = self._seen(external_send_id)
+            if send_id is not None:
+                stats.accepted += 1
+                stats.deduplicated += 1
+                return self._success(accepted.endpoint, send_id, quota)
+        dispatch_id = uuid.uuid4().hex
+        if external_send_id is not None:
+            self._dedup[external_send_id] = (dispatch_id, self._clock.monotonic())
+        if self._record:
+            # One flat tuple of strings and bytes per request, expanded into Delivery objects
+            # only when read: 50 objects per request would cost more than the rest of the
+            # request (and the collector's time grows with every live object).
+            self._pending.append((accepted.endpoint, path_campaign_id, dispatch_id, body))
+        stats.accepted += 1
+        stats.recipients_per_request[accepted.explicit] += 1
+        return self._success(accepted.endpoint, dispatch_id, quota)
+
+    def _success(self, endpoint: str, dispatch_id: str, quota: Quota | None) -> Reply:
+        answer: dict[str, Any]
+        if endpoint == TRANSACTIONAL:
+            answer = {"send_id": dispatch_id, "status": "queued", "message": "success"}
+        else:
+            answer = {"dispatch_id": dispatch_id, "message": "success"}
+        return Reply(201, _quota_headers(quota), orjson.dumps(answer))
+
+    def _seen(self, external_send_id: str) -> str | None:
+        """The send_id of a recent send with this key, forgetting expired keys first."""
+        dedup = self._dedup
+        expired = self._clock.monotonic() - self._dedup_ttl
+        while dedup:
+            oldest = next(iter(dedup))
+            if dedup[oldest][1] > expired:
+                break
+            del dedup[oldest]
+        seen = dedup.get(external_send_id)
+        return None if seen is None else seen[0]

@@ -1,0 +1,213 @@
+"""``BrazeSimulator``: configuration, lifecycle and the public view of the simulator's state."""
+
+from __future__ import annotations
+
+from collections import Counter
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+
+from . import _settings
+from ._clock import Clock, SystemClock
+from ._core import SimulatorCore, WindowKind
+from ._faults import FaultPlan
+from ._models import Delivery, RateSpec, SimulatorRate, SimulatorStats
+from ._server import SimulatorServer
+from ._transport import SimulatorTransport
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["BrazeSimulator", "SimulatorState"]
+
+#: Braze's default recipient-send budget, shared by the three trigger endpoints.
+DEFAULT_EXTERNAL_ID_RATE = SimulatorRate(250_000, 3600)
+#: Braze's default segment / Connected Audience / broadcast budget.
+DEFAULT_AUDIENCE_RATE = SimulatorRate(250, 60)
+
+
+class SimulatorState:
+    """What every face of a simulator offers: its record, counters and budget controls.
+
+    Shared by :class:`BrazeSimulator` and :class:`ThreadedSimulator`; safe from any thread.
+    """
+
+    _core: SimulatorCore
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every accepted recipient, in order of acceptance (the live list: do not mutate)."""
+        return self._core.deliveries
+
+    @property
+    def stats(self) -> SimulatorStats:
+        """Counters of everything answered since start or :meth:`reset` (live)."""
+        return self._core.stats
+
+    def delivered_counts(self) -> Counter[str]:
+        """How many times each recipient key was delivered to; a count > 1 is a duplicate."""
+        return self._core.delivered_counts()
+
+    def reset(self) -> None:
+        """Forget deliveries, counters, rate-limit windows and transactional dedup keys."""
+        self._core.reset()
+
+    def consume_budget(self, bucket: Literal["external_id", "audience"], n: int) -> int:
+        """Spend ``n`` requests of a window as another consumer of the workspace would.
+
+        Only what fits is spent (Braze does not count refused requests).
+
+        :param bucket: ``"external_id"`` or ``"audience"``.
+        :returns: how many requests were actually spent.
+        :raises ValueError: for an unknown bucket or a negative ``n``.
+        """
+        return self._core.consume_budget(bucket, n)
+
+    def transport(self) -> SimulatorTransport:
+        """An in-process httpx transport over this simulator's state (no sockets)."""
+        return SimulatorTransport(self._core)
+
+
+class BrazeSimulator(SimulatorState):
+    """A local server that behaves like Braze's send endpoints (like moto for AWS).
+
+    It serves ``POST /campaigns/trigger/send``, ``/canvas/trigger/send``, ``/messages/send``
+    and ``/transactional/v1/campaigns/{id}/send``, checks the API key and every documented
+    request rule, applies Braze's rate limits, injects seeded faults, and records what it
+    would have delivered::
+
+        async with BrazeSimulator(external_id_rate="50/4", fault_5xx=0.1, seed=1) as sim:
+            async with httpx.AsyncClient(base_url=sim.base_url) as http:
+                await http.post(
+                    "/campaigns/trigger/send",
+                    json={"campaign_id": "c1", "recipients": [{"external_user_id": "u1"}]},
+                    headers={"Authorization": f"Bearer {sim.api_key}"},
+                )
+            assert sim.delivered_counts()["external_user_id:u1"] == 1
+
+    Entering the context starts a server on ``host:port`` (a free port when 0) in the running
+    event loop. :meth:`transport` needs no server: it answers in process from the same state.
+    For synchronous code or another event loop, use :class:`ThreadedSimulator`.
+
+    :param api_key: the REST API key accepted as ``Authorization: Bearer <key>``.
+    :param external_id_rate: budget of sends to explicit recipients (external ids, aliases,
+        emails), shared by the three trigger endpoints: ``(limit, seconds)`` or ``"N/S"``.
+    :param audience_rate: budget of segment, Connected Audience and broadcast sends.
+    :param window: ``"sliding"`` (exact log) or ``"fixed"`` (epoch-aligned boundaries).
+    :param latency: seconds to wait before every answer.
+    :param latency_jitter: up to this many seconds more, drawn uniformly per request.
+    :param fault_5xx: probability of a 500/503 answer, nothing delivered.
+    :param fault_429: probability of an injected 429, nothing delivered or counted.
+    :param drop_before: probability of closing the connection before processing.
+    :param drop_after: probability of processing (delivering) and then closing the connection
+        without answering.
+    :param seed: seeds the fault draws; None for a random seed.
+    :param record: keep a :class:`Delivery` per accepted recipient in :attr:`deliveries`.
+    :param dedup_ttl: seconds a transactional ``external_send_id`` is remembered (24 h).
+    :param clock: replaces the monotonic and wall clocks (for tests with a fake clock).
+    :param host: interface to listen on (loopback by default).
+    :param port: TCP port; 0 picks a free one.
+    :raises ValueError: for any invalid setting.
+    """
+
+    def __init__(
+        self,
+        api_key: str = "sim-key",
+        *,
+        external_id_rate: RateSpec = DEFAULT_EXTERNAL_ID_RATE,
+        audience_rate: RateSpec = DEFAULT_AUDIENCE_RATE,
+        window: WindowKind = "sliding",
+        latency: float = 0.0,
+        latency_jitter: float = 0.0,
+        fault_5xx: float = 0.0,
+        fault_429: float = 0.0,
+        drop_before: float = 0.0,
+        drop_after: float = 0.0,
+        seed: int | None = None,
+        record: bool = True,
+        dedup_ttl: float = 86400.0,
+        clock: Clock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if window not in ("fixed", "sliding"):
+            raise ValueError(f"window must be 'fixed' or 'sliding', got {window!r}")
+        if clock is not None and not isinstance(clock, Clock):
+            raise ValueError("clock must have monotonic() and time() methods")
+        if not isinstance(host, str) or not host:
+            raise ValueError("host must be a non-empty string")
+        #: The key accepted as ``Authorization: Bearer <key>``.
+        self.api_key: str = _settings.api_key(api_key)
+        #: Budget of sends to explicit recipients.
+        self.external_id_rate: SimulatorRate = SimulatorRate.parse(external_id_rate)
+        #: Budget of segment / Connected Audience / broadcast sends.
+        self.audience_rate: SimulatorRate = SimulatorRate.parse(audience_rate)
+        #: ``"sliding"`` or ``"fixed"``.
+        self.window: WindowKind = window
+        self._host = host
+        self._port = _settings.port(port)
+        self._core = SimulatorCore(
+            api_key=self.api_key,
+            external_id_rate=self.external_id_rate,
+            audience_rate=self.audience_rate,
+            window=window,
+            faults=FaultPlan(
+                fault_5xx=fault_5xx,
+                fault_429=fault_429,
+                drop_before=drop_before,
+                drop_after=drop_after,
+                latency=latency,
+                latency_jitter=latency_jitter,
+                seed=seed,
+            ),
+            clock=clock or SystemClock(),
+            record=bool(record),
+            dedup_ttl=_settings.seconds("dedup_ttl", dedup_ttl, positive=True),
+        )
+        self._server: SimulatorServer | None = None
+        self._base_url: str | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start serving on ``host:port`` in the running event loop."""
+        if self._server is not None:
+            raise RuntimeError("the simulator is already running")
+        server = SimulatorServer(self._core, self._host, self._port)
+        host, port = await server.start()
+        self._server = server
+        self._base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    async def aclose(self) -> None:
+        """Stop serving and close open connections; the recorded state stays readable."""
+        server, self._server = self._server, None
+        self._base_url = None
+        if server is not None:
+            await server.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- what users read ------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the running server.
+
+        :raises RuntimeError: when the server is not running.
+        """
+        if self._base_url is None:
+            raise RuntimeError("the simulator is not serving: use 'async with' or start()")
+        return self._base_url
+
+    def __repr__(self) -> str:
+        where = self._base_url or "not serving"
+        return f"<BrazeSimulator {where} {self.stats.summary()}>"

@@ -1,0 +1,174 @@
+"""The record of deliveries and the counters."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+from simulator_support import (
+    AUTH,
+    CAMPAIGNS,
+    CANVAS,
+    KEY,
+    MESSAGES,
+    TRANSACTIONAL,
+    FakeClock,
+    campaign,
+)
+
+from braze_async.simulator import BrazeSimulator, Delivery, SimulatorStats
+
+pytest_plugins = ["simulator_fixtures"]
+pytestmark = pytest.mark.anyio
+
+ALIAS = {"alias_name": "n", "alias_label": "l"}
+
+
+async def test_every_accepted_recipient_is_recorded(
+    sim: BrazeSimulator, client: httpx.AsyncClient
+) -> None:
+    """Each recipient becomes a Delivery with the request's ids and the object as received."""
+    recipients: list[dict[str, Any]] = [
+        {"external_user_id": "u1", "trigger_properties": {"k": 1}},
+        {"user_alias": ALIAS},
+        {"email": "a@b.co", "prioritization": ["identified"]},
+    ]
+    answer = (
+        await client.post(CAMPAIGNS, json={"campaign_id": "c1", "recipients": recipients})
+    ).json()
+    canvas = await client.post(
+        CANVAS, json={"canvas_id": "v1", "recipients": [{"external_user_id": "u1"}]}
+    )
+    messages = await client.post(
+        MESSAGES,
+        json={"external_user_ids": ["u2"], "user_aliases": [ALIAS], "messages": {"sms": {}}},
+    )
+    tx = await client.post(TRANSACTIONAL, json={"recipient": {"external_user_id": "u3"}})
+    dispatch = answer["dispatch_id"]
+    assert sim.deliveries[:3] == [
+        Delivery(CAMPAIGNS, "c1", None, dispatch, "external_user_id:u1", recipients[0]),
+        Delivery(CAMPAIGNS, "c1", None, dispatch, "user_alias:n/l", recipients[1]),
+        Delivery(CAMPAIGNS, "c1", None, dispatch, "email:a@b.co", recipients[2]),
+    ]
+    assert sim.deliveries[3] == Delivery(
+        CANVAS,
+        None,
+        "v1",
+        canvas.json()["dispatch_id"],
+        "external_user_id:u1",
+        {"external_user_id": "u1"},
+    )
+    assert [d.recipient for d in sim.deliveries[4:6]] == ["external_user_id:u2", "user_alias:n/l"]
+    assert {d.dispatch_id for d in sim.deliveries[4:6]} == {messages.json()["dispatch_id"]}
+    assert sim.deliveries[6] == Delivery(
+        "/transactional/v1/campaigns/{campaign_id}/send",
+        "tx-1",
+        None,
+        tx.json()["send_id"],
+        "external_user_id:u3",
+        {"external_user_id": "u3"},
+    )
+    assert sim.delivered_counts() == {
+        "external_user_id:u1": 2,
+        "user_alias:n/l": 2,
+        "email:a@b.co": 1,
+        "external_user_id:u2": 1,
+        "external_user_id:u3": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "key"),
+    [
+        pytest.param(CAMPAIGNS, {"campaign_id": "c", "broadcast": True}, "broadcast",
+                     id="broadcast"),
+        pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": {"OR": []}}, "audience",
+                     id="audience"),
+        pytest.param(MESSAGES, {"segment_id": "s9", "messages": {"sms": {}}}, "segment:s9",
+                     id="segment"),
+    ],
+)  # fmt: skip
+async def test_audience_send_is_recorded_once(
+    sim: BrazeSimulator, client: httpx.AsyncClient, path: str, body: dict[str, object], key: str
+) -> None:
+    """A send without recipients is one pseudo-recipient naming its audience."""
+    await client.post(path, json=body)
+    [delivery] = sim.deliveries
+    assert delivery.recipient == key
+    assert sim.stats.recipients_per_request == {0: 1}
+
+
+async def test_counters_and_histogram(sim: BrazeSimulator, client: httpx.AsyncClient) -> None:
+    """Stats count requests by outcome and recipients per accepted request."""
+    await client.post(CAMPAIGNS, json=campaign(50))
+    await client.post(CAMPAIGNS, json=campaign(50))
+    await client.post(CAMPAIGNS, json=campaign(3))
+    await client.post(CAMPAIGNS, json=campaign(51))
+    await client.post(CAMPAIGNS, json=campaign(), headers={"Authorization": "Bearer nope"})
+    assert sim.stats == SimulatorStats(
+        requests=5,
+        accepted=3,
+        rejected_400=1,
+        unauthorized=1,
+        recipients_per_request=Counter({50: 2, 3: 1}),
+    )
+    assert sim.stats.summary().startswith("requests=5 accepted=3 rejected_400=1 unauthorized=1 ")
+
+
+async def test_duplicates_show_in_delivered_counts(
+    sim: BrazeSimulator, client: httpx.AsyncClient
+) -> None:
+    """Sending the same recipient twice is visible: the check for exactly-once delivery."""
+    await client.post(CAMPAIGNS, json=campaign(2))
+    await client.post(CAMPAIGNS, json=campaign(1))
+    counts = sim.delivered_counts()
+    assert counts["external_user_id:u0"] == 2
+    assert [key for key, n in counts.items() if n > 1] == ["external_user_id:u0"]
+
+
+async def test_reset_forgets_everything(clock: FakeClock) -> None:
+    """reset() clears deliveries, counters, windows and dedup keys; stats stays the same object."""
+    sim = BrazeSimulator(KEY, clock=clock, external_id_rate="1/60")
+    stats = sim.stats
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://b", headers=AUTH) as c:
+        await c.post(CAMPAIGNS, json=campaign())
+        await c.post(
+            TRANSACTIONAL, json={"external_send_id": "k", "recipient": {"external_user_id": "u"}}
+        )
+        assert (await c.post(CAMPAIGNS, json=campaign())).status_code == 429
+        sim.reset()
+        assert sim.deliveries == []
+        assert sim.stats is stats
+        assert stats == SimulatorStats()
+        assert (await c.post(CAMPAIGNS, json=campaign())).status_code == 201
+        await c.post(
+            TRANSACTIONAL, json={"external_send_id": "k", "recipient": {"external_user_id": "u"}}
+        )
+    assert stats.deduplicated == 0
+    assert len(sim.deliveries) == 2
+
+
+async def test_record_false_keeps_counters_only(clock: FakeClock) -> None:
+    """With record=False nothing is kept per recipient, but the counters still count."""
+    sim = BrazeSimulator(KEY, clock=clock, record=False)
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://b", headers=AUTH) as c:
+        await c.post(CAMPAIGNS, json=campaign(5))
+    assert sim.deliveries == []
+    assert sim.stats.accepted == 1
+    assert sim.stats.recipients_per_request == {5: 1}
+
+
+async def test_deliveries_read_while_sending_stay_in_order(
+    sim: BrazeSimulator, client: httpx.AsyncClient
+) -> None:
+    """Reading the record between sends returns every delivery once, in order."""
+    seen = []
+    for i in range(3):
+        await client.post(
+            CAMPAIGNS, json={"campaign_id": "c", "recipients": [{"external_user_id": f"u{i}"}]}
+        )
+        seen.append(len(sim.deliveries))
+    assert seen == [1, 2, 3]
+    assert [d.recipient for d in sim.deliveries] == [f"external_user_id:u{i}" for i in range(3)]
