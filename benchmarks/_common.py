@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -108,7 +108,7 @@ def write_report(rows: Sequence[Row], path: Path, *, header: str) -> None:
 
 def line_plot(
     path: Path,
-    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
     *,
     title: str,
     xlabel: str,

@@ -284,8 +284,15 @@ class _Feedback:
         status: int,
         headers: Mapping[str, str],
         in_flight: int,
+        ours: int | None = None,
     ) -> tuple[float, int] | None:
-        """Apply one answer; return its valid ``(reset, remaining)``, if any, for sharing."""
+        """Apply one answer; return its valid ``(reset, remaining)``, if any, for sharing.
+
+        *ours* is how many slots our own log counts now (in flight + unexpired), when known.
+        If the server's usage (Limit - Remaining) is no more than that, our own requests
+        explain all of it and the exact local log already governs them: no cap is needed.
+        (Without this, Reset's whole-second rounding would idle up to a second per window.)
+        """
         lowered: dict[str, str] | None = None
         try:
             if headers.get("x-ratelimit-remaining") is None:
@@ -304,8 +311,15 @@ class _Feedback:
         cap = None
         if remaining is not None and reset is not None:
             cap = (reset, int(remaining))
-            # Our in-flight requests may not be counted yet: they will spend from r too.
-            self._cap(reset, int(remaining) - in_flight)
+            explained = (
+                ours is not None
+                and self.server_limit is not None
+                and self.server_limit - remaining <= ours
+            )
+            if not explained:
+                # Someone else spends this budget too. Our in-flight requests may not be
+                # counted yet: they will spend from r as well.
+                self._cap(reset, int(remaining) - in_flight)
         if status == 429:
             retry_after = _seconds(_header(headers, lowered, "x-ratelimit-retry-after"), wall)
             if retry_after is None:
@@ -427,7 +441,10 @@ class _LocalEngine:
 
     def counted(self, lane: _Lane) -> int:
         now = self._clock()
-        return lane.in_flight + sum(1 for e in lane.expiries if e > now)
+        expiries = lane.expiries
+        while expiries and expiries[0] <= now:
+            expiries.popleft()
+        return lane.in_flight + len(expiries)
 
 
 class RateLimiter:
@@ -570,6 +587,7 @@ class RateLimiter:
             status=status_code,
             headers=headers,
             in_flight=lane.in_flight,
+            ours=None if self._local is None else self._local.counted(lane),
         )
         if status_code == 429:
             lane.throttled += 1

@@ -550,6 +550,59 @@ def test_remaining_zero_pauses_until_reset() -> None:
     run(main)
 
 
+def test_exhaustion_we_caused_ourselves_adds_no_pause() -> None:
+    """Remaining: 0 explained by our own counted slots leaves the exact log in charge, so
+    Reset's whole-second rounding costs no idle time."""
+
+    async def main(ft: FakeTime) -> None:
+        limiter = make(ft, audience=Rate(2, 2.0))
+        for _ in range(2):
+            (await limiter.acquire(A)).release()
+        reset = ft.wall() + 5.0  # rounded far past when our slots expire (2 s)
+        limiter.observe(
+            A,
+            201,
+            {
+                "X-RateLimit-Limit": "2",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(reset),
+            },
+        )
+        waiting = asyncio.ensure_future(limiter.acquire(A))
+        await ft.advance(1.99)
+        assert not waiting.done()
+        await ft.advance(0.02)
+        assert waiting.done()
+
+    run(main)
+
+
+def test_exhaustion_by_another_consumer_still_pauses() -> None:
+    """The same answer when our log holds fewer slots than the server counted: someone else
+    spends this budget, so we wait for Reset."""
+
+    async def main(ft: FakeTime) -> None:
+        limiter = make(ft, audience=Rate(5, 2.0))
+        (await limiter.acquire(A)).release()
+        reset = ft.wall() + 5.0
+        limiter.observe(
+            A,
+            201,
+            {
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(reset),
+            },
+        )
+        waiting = asyncio.ensure_future(limiter.acquire(A))
+        await ft.advance(4.99)
+        assert not waiting.done()
+        await ft.advance(0.02)
+        assert waiting.done()
+
+    run(main)
+
+
 def test_low_remaining_caps_admissions_minus_in_flight() -> None:
     """Remaining: r allows r more requests before Reset, less those still in flight."""
 

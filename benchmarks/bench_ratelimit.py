@@ -1,0 +1,224 @@
+"""Rate-limit fidelity: a scaled-down Braze hour, unbounded concurrency, 429s counted.
+
+braze_async (its own limiter) against the loop a user would write by hand: httpx with
+``aiolimiter.AsyncLimiter(limit, period)``. Both send the same requests, all at once, to the
+simulator in another process enforcing ``limit`` per ``period`` (sliding or fixed windows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+import httpx
+
+from braze_async import BrazeClient, Rate, RateLimits, Recipient, RetryPolicy
+
+from ._common import RESULTS, Row, line_plot
+
+SECTION = "Rate-limit fidelity (scaled-down window, unbounded concurrency)"
+
+
+class Simulator:
+    """``braze-async simulate`` in a subprocess; its exit summary gives the server's counts."""
+
+    def __init__(self, limit: int, period: float, window: str) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "braze_async",
+                "simulate",
+                "--port",
+                "0",
+                "--external-id-rate",
+                f"{limit}/{period}",
+                "--window",
+                window,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        match = re.search(r"http://\S+", line)
+        if match is None:
+            raise RuntimeError(f"simulator did not start: {line!r}")
+        self.url = match.group(0)
+
+    def stop(self) -> dict[str, int]:
+        self.proc.send_signal(signal.SIGINT)
+        out, _ = self.proc.communicate(timeout=20)
+        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", out)}
+
+
+def utilisation(starts: Sequence[float], limit: int, period: float) -> float:
+    """Share of the budget used: the ideal time to admit these requests over the time taken.
+
+    The first ``limit`` may go at once; each further ``limit`` needs one more period.
+    """
+    ordered = sorted(starts)
+    if len(ordered) <= limit:
+        return 1.0
+    ideal = (len(ordered) - limit) / limit * period
+    taken = ordered[-1] - ordered[0]
+    return min(ideal / taken, 1.0) if taken > 0 else 1.0
+
+
+def max_in_window(times: Sequence[float], period: float) -> int:
+    """Most events inside any window of length ``period``."""
+    ordered = sorted(times)
+    best = start = 0
+    for end, t in enumerate(ordered):
+        while t - ordered[start] >= period:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def ours(url: str, limit: int, period: float, requests: int) -> list[float]:
+    """All requests at once through braze_async; returns the completion times of successes."""
+    done: list[float] = []
+    limits = RateLimits(external_id=Rate(limit, period))
+    async with BrazeClient(
+        api_key="sim-key",
+        base_url=url,
+        rate_limits=limits,
+        retry=RetryPolicy(rate_limited_attempts=1000),
+    ) as braze:
+
+        async def one(i: int) -> None:
+            await braze.trigger_campaign("bench", recipients=[Recipient(external_user_id=f"u{i}")])
+            done.append(time.monotonic())
+
+        await asyncio.gather(*(one(i) for i in range(requests)))
+    return done
+
+
+async def naive(url: str, limit: int, period: float, requests: int) -> tuple[list[float], int]:
+    """The hand-written loop: httpx + AsyncLimiter(limit, period); 429s counted, not retried."""
+    from aiolimiter import AsyncLimiter
+
+    limiter = AsyncLimiter(limit, period)
+    done: list[float] = []
+    throttled = 0
+    headers = {"Authorization": "Bearer sim-key"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as http:
+
+        async def one(i: int) -> None:
+            nonlocal throttled
+            async with limiter:
+                body = {"campaign_id": "bench", "recipients": [{"external_user_id": f"u{i}"}]}
+                response = await http.post("/campaigns/trigger/send", json=body)
+            if response.status_code == 429:
+                throttled += 1
+            else:
+                response.raise_for_status()
+                done.append(time.monotonic())
+
+        await asyncio.gather(*(one(i) for i in range(requests)))
+    return done, throttled
+
+
+def run(quick: bool) -> list[Row]:
+    limit, period = (20, 2.0) if quick else (50, 4.0)
+    requests = limit * (5 if quick else 20)
+    windows = ["sliding"] if quick else ["sliding", "fixed"]
+    rows: list[Row] = []
+    plots: dict[str, tuple[list[float], list[float]]] = {}
+    for window in windows:
+        sim = Simulator(limit, period, window)
+        try:
+            done = asyncio.run(ours(sim.url, limit, period, requests))
+        finally:
+            stats = sim.stop()
+        use = utilisation(done, limit, period)
+        rows += [
+            Row(
+                SECTION,
+                f"braze_async, {window} {limit}/{period:g}s: 429s received",
+                stats.get("rate_limited", -1),
+                "",
+                f"{requests} requests",
+                None,
+                "0",
+                stats.get("rate_limited", -1) == 0,
+            ),
+            Row(
+                SECTION,
+                f"braze_async, {window} {limit}/{period:g}s: budget used",
+                use * 100,
+                "%",
+                "limit x time",
+                use,
+                ">= 95%",
+                use >= 0.95,
+            ),
+            Row(
+                SECTION,
+                f"braze_async, {window}: most successes in any {period:g}s window",
+                max_in_window(done, period),
+                "",
+                f"limit {limit}",
+            ),
+        ]
+        if window == "sliding":
+            plots["braze_async"] = admissions_curve(done, period)
+        sim = Simulator(limit, period, window)
+        try:
+            ok, throttled = asyncio.run(naive(sim.url, limit, period, requests))
+        finally:
+            stats = sim.stop()
+        rows += [
+            Row(
+                SECTION,
+                f"httpx + AsyncLimiter({limit}, {period:g}), {window}: 429s received",
+                stats.get("rate_limited", throttled),
+                "",
+                f"{requests} requests",
+                None,
+                "",
+                note="each 429 is a request a naive loop must retry or drop",
+            ),
+            Row(
+                SECTION,
+                f"httpx + AsyncLimiter, {window}: accepted",
+                len(ok),
+                "",
+                f"{requests} sent",
+            ),
+        ]
+        if window == "sliding":
+            plots["httpx + aiolimiter (accepted)"] = admissions_curve(ok, period)
+    line_plot(
+        RESULTS / "ratelimit.png",
+        plots,
+        title=f"Requests accepted in the trailing {period:g} s (limit {limit})",
+        xlabel="seconds since start",
+        ylabel=f"accepted in last {period:g} s",
+        hline=(limit, "server limit"),
+    )
+    return rows
+
+
+def admissions_curve(times: Sequence[float], period: float) -> tuple[list[float], list[float]]:
+    """Trailing-window counts of events, sampled every tenth of a period."""
+    if not times:
+        return [], []
+    ordered = sorted(times)
+    t0 = ordered[0]
+    xs: list[float] = []
+    ys: list[float] = []
+    step = period / 10
+    t = t0
+    while t <= ordered[-1] + period:
+        xs.append(t - t0)
+        ys.append(sum(1 for x in ordered if t - period < x <= t))
+        t += step
+    return xs, ys
