@@ -86,11 +86,15 @@ async def aiohttp_loop(url: str, concurrency: int, requests: int) -> None:
         await run_async(send, concurrency, requests)
 
 
-async def braze_async_loop(url: str, concurrency: int, requests: int) -> None:
+async def braze_async_loop(
+    url: str, concurrency: int, requests: int, *, limiter: bool = True
+) -> None:
     from braze_async import BrazeClient, Rate, RateLimits, Recipient
 
     # The limiter is on (its bookkeeping is part of the cost) but never has to wait.
-    limits = RateLimits(external_id=Rate(10**9, 3600.0), audience=Rate(10**9, 60.0))
+    limits = (
+        RateLimits(external_id=Rate(10**9, 3600.0), audience=Rate(10**9, 60.0)) if limiter else None
+    )
     async with BrazeClient(api_key="bench-key", base_url=url, rate_limits=limits) as braze:
 
         async def send() -> None:
@@ -128,6 +132,7 @@ CLIENTS = {
     "httpx-aiohttp": lambda u, c, n: asyncio.run(httpx_loop(u, c, n, "aiohttp")),
     "aiohttp-raw": lambda u, c, n: asyncio.run(aiohttp_loop(u, c, n)),
     "braze_async": lambda u, c, n: asyncio.run(braze_async_loop(u, c, n)),
+    "braze_async-nolimit": lambda u, c, n: asyncio.run(braze_async_loop(u, c, n, limiter=False)),
     "edx-braze-client": edx_threads,
 }
 

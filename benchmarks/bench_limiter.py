@@ -1,0 +1,47 @@
+"""Limiter cost: one acquire + release when the budget is free, and per request end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from braze_async import RateLimits
+from braze_async._limits import Bucket, RateLimiter
+
+from ._common import Row, echo_server
+from .bench_overhead import measure
+
+SECTION = "Rate limiter overhead (budget free)"
+
+
+async def acquire_release(n: int) -> float:
+    """Microseconds per acquire + release on Braze's default limits."""
+    limiter = RateLimiter(RateLimits())
+    start = time.perf_counter()
+    for _ in range(n):
+        (await limiter.acquire(Bucket.EXTERNAL_ID)).release()
+    elapsed = time.perf_counter() - start
+    await limiter.aclose()
+    return elapsed / n * 1e6
+
+
+def run(quick: bool) -> list[Row]:
+    n = 20_000 if quick else 200_000  # under the 250,000/hour default, so nothing waits
+    per_permit = min(asyncio.run(acquire_release(n)) for _ in range(3))
+    requests = 600 if quick else 3000
+    with echo_server() as url:
+        with_limiter = measure(url, "braze_async", 16, requests)
+        without = measure(url, "braze_async-nolimit", 16, requests)
+    return [
+        Row(SECTION, "acquire + release, free budget", per_permit, "us", note=f"{n:,} permits"),
+        Row(
+            SECTION,
+            "client CPU per request, limiter on (c=16)",
+            with_limiter,
+            "us",
+            "limiter off",
+            with_limiter / without,
+            "~1.0x",
+        ),
+        Row(SECTION, "client CPU per request, limiter off (c=16)", without, "us"),
+    ]
