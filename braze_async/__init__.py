@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ._batching import SendResult
+from ._bulk import BulkProgress, BulkReport, RecipientOutcome
 from ._client import DEFAULT_TIMEOUT, BrazeClient
 from ._errors import (
     BrazeAPIError,
@@ -22,6 +24,7 @@ from ._errors import (
     BrazeValidationError,
     ErrorDetail,
 )
+from ._journal import JournalError
 from ._limits import Rate, RateLimits
 from ._models import (
     MAX_RECIPIENTS,
@@ -35,6 +38,7 @@ from ._models import (
     TransactionalSendRequest,
     UserAlias,
 )
+from ._readers import InputError, InputRow, read_csv, read_jsonl
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport
 from ._wire import converter, parse_transactional_postback
@@ -60,14 +64,21 @@ __all__ = [
     "BrazeTransportError",
     "BrazeUnknownOutcomeError",
     "BrazeValidationError",
+    "BulkProgress",
+    "BulkReport",
     "CampaignTriggerRequest",
     "CanvasTriggerRequest",
     "ErrorDetail",
+    "InputError",
+    "InputRow",
+    "JournalError",
     "Rate",
     "RateLimits",
     "Recipient",
+    "RecipientOutcome",
     "RetryPolicy",
     "SendResponse",
+    "SendResult",
     "TransactionalEvent",
     "TransactionalResponse",
     "TransactionalSendRequest",
@@ -75,4 +86,6 @@ __all__ = [
     "__version__",
     "converter",
     "parse_transactional_postback",
+    "read_csv",
+    "read_jsonl",
 ]

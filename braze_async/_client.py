@@ -24,6 +24,16 @@ from urllib.parse import quote, urlsplit
 import httpx
 import orjson
 
+from ._batching import DEFAULT_MAX_CONCURRENCY, Batcher, SendResult, SendTarget
+from ._bulk import (
+    DEFAULT_BULK_CONCURRENCY,
+    DEFAULT_MAX_DETAILS,
+    BulkInput,
+    BulkProgress,
+    BulkReport,
+    RecipientOutcome,
+)
+from ._bulk import bulk_send as _bulk_send
 from ._errors import (
     BrazeAPIError,
     BrazeConnectionError,
@@ -264,6 +274,8 @@ class BrazeClient:
         """Close the connection pool (if we created it). Safe to call more than once."""
         if self._closed:
             return
+        if self._batcher is not None:
+            await self._batcher.aclose()  # sends what waits, waits for what is in flight
         self._closed = True
         if self._limiter is not None:
             await self._limiter.aclose()
@@ -586,3 +598,118 @@ class BrazeClient:
         text = re.sub(r"<[^>]*>", " ", text)
         text = " ".join(text.split())
         return self._redact(repr(text if text else "(empty)"))
+
+    # -- batched single sends and bulk jobs: see _batching.py and _bulk.py -------------------
+
+    #: The batcher behind send_to_user, created on first use.
+    _batcher: Batcher | None = None
+
+    def configure_batching(
+        self, *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY, linger: float = 0.0
+    ) -> None:
+        """Set how :meth:`send_to_user` batches; call it before the first ``send_to_user``.
+
+        :param max_concurrency: batched requests in flight at once (default 16).
+        :param linger: seconds a partial batch may wait for company (default 0: a lone call
+            leaves at the next event-loop tick).
+        """
+        if self._batcher is not None:
+            raise BrazeError("configure_batching() must come before the first send_to_user()")
+        self._batcher = Batcher(self, max_concurrency=max_concurrency, linger=linger)
+
+    async def send_to_user(
+        self,
+        recipient: Recipient,
+        *,
+        campaign_id: str | None = None,
+        canvas_id: str | None = None,
+        trigger_properties: Properties | None = None,
+        canvas_entry_properties: Properties | None = None,
+        send_id: str | None = None,
+    ) -> SendResult:
+        """Send a campaign or Canvas to one recipient, batched with concurrent callers.
+
+        Calls with the same request-level fields (campaign or Canvas id, ``send_id``,
+        request-level properties) share requests of up to 50 recipients; a lone call leaves
+        at once. Returns this recipient's :class:`SendResult` (``result.dispatch_id``), or
+        raises the error of the request it rode in::
+
+            result = await braze.send_to_user(
+                Recipient(external_user_id="u1", trigger_properties={"coupon": "SAVE20"}),
+                campaign_id="welcome",
+            )
+        """
+        if self._closed:
+            raise BrazeError("the client is closed")
+        target = SendTarget.of(
+            campaign_id=campaign_id,
+            canvas_id=canvas_id,
+            trigger_properties=trigger_properties,
+            canvas_entry_properties=canvas_entry_properties,
+            send_id=send_id,
+        )
+        if self._batcher is None:
+            self._batcher = Batcher(self)
+        return await self._batcher.send(recipient, target)
+
+    async def bulk_send(
+        self,
+        recipients: BulkInput,
+        *,
+        campaign_id: str | None = None,
+        canvas_id: str | None = None,
+        trigger_properties: Properties | None = None,
+        canvas_entry_properties: Properties | None = None,
+        send_id: str | None = None,
+        concurrency: int = DEFAULT_BULK_CONCURRENCY,
+        journal: str | os.PathLike[str] | None = None,
+        input_fingerprint: str = "",
+        on_progress: Callable[[BulkProgress], object] | None = None,
+        on_outcome: Callable[[RecipientOutcome], object] | None = None,
+        stop: asyncio.Event | None = None,
+        total: int | None = None,
+        max_details: int = DEFAULT_MAX_DETAILS,
+    ) -> BulkReport:
+        """Send a campaign or Canvas to any number of recipients, 50 per request.
+
+        The input is read lazily (any iterable or async iterable of :class:`Recipient`, or of
+        the rows the file readers yield), ``concurrency`` requests at a time. Every item ends
+        in exactly one of ``report.sent`` / ``rejected`` / ``failed`` / ``unknown``.
+
+        :param journal: a file making the job resumable after a crash: run it again with the
+            same arguments to skip what was sent and send the rest (see ``docs/bulk.md``).
+        :param input_fingerprint: names the input in the journal; another input is refused.
+        :param on_progress: called with a :class:`BulkProgress` as the job advances.
+        :param on_outcome: called with each :class:`RecipientOutcome` that is not "sent".
+        :param stop: set it to stop cleanly: no new batches, requests in flight finish.
+        :param total: expected item count, for the ETA in the progress.
+        :param max_details: how many not-sent outcomes ``report.details`` keeps.
+
+        ::
+
+            report = await braze.bulk_send(recipients, campaign_id="weekly", journal="w.journal")
+            print(report.sent, report.rejected, report.failed, report.unknown)
+        """
+        if self._closed:
+            raise BrazeError("the client is closed")
+        target = SendTarget.of(
+            campaign_id=campaign_id,
+            canvas_id=canvas_id,
+            trigger_properties=trigger_properties,
+            canvas_entry_properties=canvas_entry_properties,
+            send_id=send_id,
+        )
+        return await _bulk_send(
+            self,
+            recipients,
+            target,
+            concurrency=concurrency,
+            journal=journal,
+            input_fingerprint=input_fingerprint,
+            destination=self._base_url,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            stop=stop,
+            total=total,
+            max_details=max_details,
+        )

@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     configure_parser(simulate)
     simulate.set_defaults(handler=run)
+    from braze_async._send_cli import add_send_parser
+
+    add_send_parser(commands)
     return parser
 
 

@@ -1,0 +1,291 @@
+"""The bulk-send journal: an append-only JSONL file that makes a bulk job resumable.
+
+Before a batch is sent, a *begin* record naming its input positions is written (one
+``write`` of a whole line, so a kill leaves either the whole record or a torn last line that
+is discarded); after Braze answers, an *end* record with the outcome. A job started again
+with the same journal therefore knows, for every input position:
+
+========================  ====================================================================
+journal says              what the resumed job does
+========================  ====================================================================
+begin + end "sent"        skips it (counted as already sent)
+begin, no end             reports it *unknown*: it may have reached Braze, so it is NOT resent
+begin + end "unknown"     the same
+begin + end "failed"      sends it again (Braze sent nothing for a request it refused)
+nothing                   sends it
+========================  ====================================================================
+
+The first line is a header naming the job (endpoint, campaign or Canvas id, a hash of the
+request-level fields, a fingerprint of the input): a journal written for another job is
+refused. Each begin record also carries a 16-bit hash of every recipient's key, so a resumed
+job notices an input file whose rows moved or changed and stops instead of skipping the wrong
+people. Positions are stored as compact ranges; in memory the state is one byte plus two
+bytes per input position (about 3 MB for a million rows), never a set of integers.
+
+The journal holds no API key and no personalization data: ids, positions, hashes, outcomes.
+
+Records (one JSON object per line)::
+
+    {"journal": "braze_async.bulk", "version": 1, "target": "campaign:weekly", ...}
+    {"begin": 0, "pos": [0, 50], "keys": "9f3a...", "at": 1718000000.1}
+    {"end": 0, "outcome": "sent", "dispatch_id": "..."}
+    {"end": 1, "outcome": "failed", "status": 400, "code": "invalid_recipients", ...}
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import os
+import time
+import zlib
+from collections.abc import Iterable, Sequence
+from typing import IO, Any, Final, Literal
+
+import attrs
+import orjson
+
+from ._errors import BrazeError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locking
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["Journal", "JournalError", "JournalHeader", "key_hash"]
+
+MAGIC: Final = "braze_async.bulk"
+VERSION: Final = 1
+
+#: Position states kept in memory.
+TODO: Final = 0
+SENT: Final = 1
+UNKNOWN: Final = 2
+
+Outcome = Literal["sent", "failed", "unknown"]
+
+
+class JournalError(BrazeError):
+    """The journal cannot be used: another job's, corrupt, in use, or the input changed."""
+
+
+def key_hash(key: str) -> int:
+    """The 16-bit hash of a recipient key that the journal keeps per position."""
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) & 0xFFFF
+
+
+def ranges(positions: Sequence[int]) -> list[int]:
+    """Increasing positions as flat half-open ranges: ``[0, 1, 2, 5]`` -> ``[0, 3, 5, 6]``."""
+    out: list[int] = []
+    for p in positions:
+        if out and out[-1] == p:
+            out[-1] = p + 1
+        else:
+            out += (p, p + 1)
+    return out
+
+
+def expand(flat: Sequence[int]) -> Iterable[int]:
+    """The positions of flat ranges (inverse of :func:`ranges`)."""
+    for i in range(0, len(flat), 2):
+        yield from range(flat[i], flat[i + 1])
+
+
+@attrs.frozen(kw_only=True)
+class JournalHeader:
+    """What identifies a bulk job: a journal is only reused for the same one."""
+
+    #: ``"campaign:<id>"`` or ``"canvas:<id>"``.
+    target: str
+    #: A hash of the request-level fields (send_id, properties).
+    request: str
+    #: A fingerprint of the input (e.g. of the file); empty when the caller gave none.
+    input: str = ""
+    #: Where the job sends (the REST endpoint); not secret, unlike the key.
+    destination: str = ""
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "journal": MAGIC,
+            "version": VERSION,
+            "target": self.target,
+            "request": self.request,
+            "input": self.input,
+            "destination": self.destination,
+            "created": time.time(),
+        }
+
+
+class Journal:
+    """An open journal: the state of every input position, and the file to append to.
+
+    Open with :meth:`open`; close with :meth:`close` (or use it as a context manager).
+    """
+
+    def __init__(self, path: str, fh: IO[bytes], *, fsync: bool) -> None:
+        #: The journal file.
+        self.path = path
+        self._fh = fh
+        self._fsync = fsync
+        self._status = bytearray()
+        self._keys = array.array("H")
+        self._open: dict[int, list[int]] = {}
+        self._next_batch = 0
+        #: Positions confirmed sent by earlier runs (when opened).
+        self.loaded_sent = 0
+        #: Positions whose outcome earlier runs could not learn (when opened).
+        self.loaded_unknown = 0
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], header: JournalHeader, *, fsync: bool = False
+    ) -> Journal:
+        """Open (creating it if needed) the journal at ``path`` for the job ``header``.
+
+        :param fsync: also ``fsync`` each begin record (survives power loss, not only a kill).
+        :raises JournalError: the journal is another job's, corrupt, or in use.
+        :raises OSError: it cannot be read or written.
+        """
+        name = os.fspath(path)
+        fh = open(name, "a+b", buffering=0)  # noqa: SIM115 - kept open for the job
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise JournalError(
+                        f"the journal {name} is in use by another running job"
+                    ) from None
+            journal = cls(name, fh, fsync=fsync)
+            if os.fstat(fh.fileno()).st_size:
+                journal._load(header)
+            else:
+                journal._write(header.record())
+            journal._write({"resumed" if journal._next_batch else "started": time.time()})
+        except BaseException:
+            fh.close()
+            raise
+        return journal
+
+    def _load(self, header: JournalHeader) -> None:
+        offset = 0
+        number = 0
+        with open(self.path, "rb") as reader:
+            for raw in reader:
+                if not raw.endswith(b"\n"):
+                    # A torn last record from a killed run: its batch was never sent (the
+                    # begin record is written before sending). Cut it so appends stay whole.
+                    self._fh.truncate(offset)
+                    break
+                number += 1
+                offset += len(raw)
+                try:
+                    record = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    raise JournalError(f"{self.path} line {number} is corrupt") from None
+                if number == 1:
+                    self._check_header(record, header)
+                else:
+                    self._replay(record, number)
+        if number == 0:  # only a torn header: as good as empty
+            self._write(header.record())
+        self.loaded_sent = self._status.count(SENT)
+        self.loaded_unknown = self._status.count(UNKNOWN)
+
+    def _check_header(self, record: object, header: JournalHeader) -> None:
+        if not isinstance(record, dict) or record.get("journal") != MAGIC:
+            raise JournalError(f"{self.path} is not a braze_async bulk journal")
+        if record.get("version") != VERSION:
+            raise JournalError(f"{self.path} has journal version {record.get('version')!r}")
+        mine = {
+            "target": header.target,
+            "request": header.request,
+            "input": header.input,
+            "destination": header.destination,
+        }
+        for name, value in mine.items():
+            if record.get(name) != value:
+                what = {
+                    "target": "campaign or Canvas",
+                    "request": "request-level properties or send_id",
+                    "input": "input file",
+                    "destination": "Braze endpoint",
+                }[name]
+                raise JournalError(
+                    f"the journal {self.path} belongs to another job (a different {what}: "
+                    f"{record.get(name)!r}, this job has {value!r}); give another journal "
+                    "file, or delete this one to start over"
+                )
+
+    def _replay(self, record: object, number: int) -> None:
+        if not isinstance(record, dict):
+            raise JournalError(f"{self.path} line {number} is not a journal record")
+        try:
+            if "begin" in record:
+                batch = int(record["begin"])
+                flat = [int(p) for p in record["pos"]]
+                keys = bytes.fromhex(record["keys"])
+                self._next_batch = max(self._next_batch, batch + 1)
+                self._open[batch] = flat
+                for index, position in enumerate(expand(flat)):
+                    self._grow(position + 1)
+                    self._status[position] = UNKNOWN
+                    self._keys[position] = int.from_bytes(keys[2 * index : 2 * index + 2], "big")
+            elif "end" in record:
+                flat = self._open.pop(int(record["end"]))
+                state = {"sent": SENT, "failed": TODO, "unknown": UNKNOWN}[record["outcome"]]
+                for position in expand(flat):
+                    self._status[position] = state
+        except (KeyError, ValueError, TypeError, IndexError):
+            raise JournalError(f"{self.path} line {number} is not a valid journal record") from None
+
+    def _grow(self, size: int) -> None:
+        have = len(self._status)
+        if size > have:
+            more = max(size, 2 * have, 1024) - have
+            self._status.extend(bytes(more))
+            self._keys.frombytes(bytes(2 * more))
+
+    def _write(self, record: dict[str, Any]) -> None:
+        # One write() per record on an unbuffered O_APPEND file: nothing waits in a buffer.
+        self._fh.write(orjson.dumps(record) + b"\n")
+
+    # -- the job's side ---------------------------------------------------------------------
+
+    def status(self, position: int) -> int:
+        """``TODO`` (send it), ``SENT`` or ``UNKNOWN`` (skip it) for an input position."""
+        return self._status[position] if position < len(self._status) else TODO
+
+    def same_key(self, position: int, key: str) -> bool:
+        """Whether the recipient at ``position`` has the key hash recorded when it was sent."""
+        return position < len(self._keys) and self._keys[position] == key_hash(key)
+
+    def begin(self, positions: Sequence[int], keys: Sequence[str]) -> int:
+        """Record that the batch of these positions is about to be sent; return its id.
+
+        Written and handed to the OS before returning (and fsynced if asked).
+        """
+        batch = self._next_batch
+        self._next_batch += 1
+        hashes = b"".join(key_hash(k).to_bytes(2, "big") for k in keys)
+        self._write(
+            {"begin": batch, "pos": ranges(positions), "keys": hashes.hex(), "at": time.time()}
+        )
+        if self._fsync:
+            os.fsync(self._fh.fileno())
+        return batch
+
+    def end(self, batch: int, outcome: Outcome, **details: Any) -> None:
+        """Record the outcome of a batch."""
+        self._write({"end": batch, "outcome": outcome, **details})
+
+    def close(self) -> None:
+        """Close the file (releasing its lock)."""
+        with contextlib.suppress(OSError):
+            self._fh.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

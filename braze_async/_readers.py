@@ -1,0 +1,376 @@
+"""Reading recipients from files: JSONL (Braze's own recipient JSON) and CSV.
+
+Both readers stream: they hold one row at a time, whatever the file's size. Each row comes
+out as an :class:`InputRow` carrying its line number and either a validated
+:class:`~braze_async.Recipient` or the reason it was rejected, so a bad row costs only itself.
+A UTF-8 byte-order mark and CRLF line ends are accepted. Keys (JSONL) and columns (CSV) whose
+name starts with ``_`` are ignored: that is how a failures file written by ``braze-async
+send`` (``_outcome``, ``_reason``, ``_line``) can be fed back as it is.
+
+JSONL, one object per line::
+
+    {"external_user_id": "u1", "trigger_properties": {"coupon": "SAVE20"}}
+    {"user_alias": {"alias_name": "crm-7", "alias_label": "crm_id"}}
+    {"email": "a@example.com", "prioritization": ["identified", "most_recently_updated"]}
+
+CSV with a header naming the columns ``external_user_id``, or ``email`` (with
+``prioritization``, values separated by commas or spaces), or ``alias_name`` + ``alias_label``;
+optional ``trigger_properties`` (or ``canvas_entry_properties``) and ``attributes`` holding JSON
+objects, and ``send_to_existing_only`` (true/false). Empty cells count as absent.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any, Literal
+
+import attrs
+import orjson
+
+from ._errors import BrazeError, BrazeValidationError
+from ._models import Recipient, UserAlias
+
+__all__ = [
+    "InputError",
+    "InputRow",
+    "count_rows",
+    "input_fingerprint",
+    "read_csv",
+    "read_jsonl",
+    "read_recipients",
+    "recipient_from_json",
+]
+
+Format = Literal["csv", "jsonl"]
+
+#: The keys of Braze's recipient object that a row may hold.
+RECIPIENT_KEYS = frozenset(
+    {
+        "external_user_id",
+        "user_alias",
+        "email",
+        "prioritization",
+        "trigger_properties",
+        "canvas_entry_properties",
+        "send_to_existing_only",
+        "attributes",
+    }
+)
+#: The columns a CSV header may name (besides ignored ``_`` columns).
+CSV_COLUMNS = (
+    "external_user_id",
+    "email",
+    "prioritization",
+    "alias_name",
+    "alias_label",
+    "trigger_properties",
+    "canvas_entry_properties",
+    "attributes",
+    "send_to_existing_only",
+)
+_JSON_COLUMNS = ("trigger_properties", "canvas_entry_properties", "attributes")
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+_SEPARATORS = re.compile(r"[\s,]+")
+_BOM = codecs.BOM_UTF8
+
+
+class InputError(BrazeError, ValueError):
+    """The input as a whole cannot be read (e.g. a CSV header naming no identifier column).
+
+    Single bad rows are not errors: they come out as rejected :class:`InputRow` objects.
+    """
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class InputRow:
+    """One row of an input file: a recipient, or why the row was rejected."""
+
+    #: The (1-based) line the row starts on.
+    line: int
+    #: The validated recipient; ``None`` when the row was rejected.
+    recipient: Recipient | None = None
+    #: Why the row was rejected (``None`` when it was not).
+    reason: str | None = None
+    #: For a rejected row, what could be read of it, in Braze's recipient form where possible
+    #: (``{"_raw": text}`` when not even that), for the failures file.
+    data: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+
+    @property
+    def rejected(self) -> bool:
+        """True when the row holds no valid recipient."""
+        return self.recipient is None
+
+
+def _reason(exc: BrazeValidationError) -> str:
+    field = exc.field.removeprefix("recipient.").removeprefix("recipient")
+    return f"{field}: {exc.rule}" if field else exc.rule
+
+
+def recipient_from_json(obj: object, *, canvas: bool | None = None) -> Recipient:
+    """Build a :class:`Recipient` from Braze's recipient JSON (a decoded object).
+
+    Keys starting with ``_`` are ignored. ``canvas_entry_properties`` is accepted as the
+    recipient's properties unless ``canvas`` is False (a campaign send).
+
+    :raises BrazeValidationError: naming the field and the rule broken.
+    """
+    if not isinstance(obj, Mapping):
+        raise BrazeValidationError("recipient", f"must be a JSON object, not {_json_type(obj)}")
+    for key in obj:
+        if not isinstance(key, str) or (key not in RECIPIENT_KEYS and not key.startswith("_")):
+            raise BrazeValidationError(
+                str(key), f"is not a recipient key (known: {', '.join(sorted(RECIPIENT_KEYS))})"
+            )
+    properties = obj.get("trigger_properties")
+    entry = obj.get("canvas_entry_properties")
+    if entry is not None:
+        if canvas is False:
+            raise BrazeValidationError(
+                "canvas_entry_properties", "is for Canvas sends; use trigger_properties"
+            )
+        if properties is not None:
+            raise BrazeValidationError(
+                "canvas_entry_properties", "give trigger_properties or canvas_entry_properties"
+            )
+        properties = entry
+    alias = obj.get("user_alias")
+    if alias is not None:
+        if not isinstance(alias, Mapping) or set(alias) != {"alias_name", "alias_label"}:
+            raise BrazeValidationError(
+                "user_alias", "must be an object with alias_name and alias_label, and no more"
+            )
+        alias = UserAlias(alias.get("alias_name"), alias.get("alias_label"))  # type: ignore[arg-type]
+    return Recipient(
+        external_user_id=obj.get("external_user_id"),
+        user_alias=alias,
+        email=obj.get("email"),
+        prioritization=obj.get("prioritization"),
+        trigger_properties=properties,
+        send_to_existing_only=obj.get("send_to_existing_only"),
+        attributes=obj.get("attributes"),
+    )
+
+
+def _json_type(value: object) -> str:
+    names = {str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an array"
+    return names.get(type(value), type(value).__name__)
+
+
+def _row(line: int, data: Mapping[str, Any], canvas: bool | None) -> InputRow:
+    try:
+        return InputRow(line=line, recipient=recipient_from_json(data, canvas=canvas))
+    except BrazeValidationError as exc:
+        return InputRow(line=line, reason=_reason(exc), data=data)
+
+
+def read_jsonl(lines: Iterable[bytes], *, canvas: bool | None = None) -> Iterator[InputRow]:
+    """Rows of a JSONL stream (binary lines, e.g. a file opened with ``"rb"``).
+
+    Blank lines are skipped; a line that is not a JSON object is rejected.
+    """
+    for number, raw in enumerate(lines, start=1):
+        text = raw[len(_BOM) :] if number == 1 and raw.startswith(_BOM) else raw
+        text = text.strip()
+        if not text:
+            continue
+        try:
+            data = orjson.loads(text)  # also refuses invalid UTF-8
+        except orjson.JSONDecodeError as exc:
+            yield InputRow(
+                line=number,
+                reason=f"not valid JSON: {exc}",
+                data={"_raw": text.decode("utf-8", "replace")},
+            )
+            continue
+        if not isinstance(data, dict):
+            yield InputRow(
+                line=number,
+                reason=f"must be a JSON object, not {_json_type(data)}",
+                data={"_raw": data},
+            )
+            continue
+        yield _row(number, data, canvas)
+
+
+def _cell(row: list[str], index: int | None) -> str | None:
+    if index is None:
+        return None
+    value = row[index].strip()
+    return value or None
+
+
+def read_csv(stream: IO[bytes], *, canvas: bool | None = None) -> Iterator[InputRow]:
+    """Rows of a CSV stream with a header (a file opened with ``"rb"``).
+
+    :raises InputError: when the header is missing, names an unknown column, or no
+        identifier column; bad rows are rejected one by one.
+    """
+    # surrogateescape: an invalid byte costs its row only (caught below), not the whole file.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    try:
+        reader = csv.reader(text, strict=True)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(f"line 1: the CSV header cannot be read: {exc}") from None
+        columns = _header(header)
+        where = {name: columns.get(name) for name in CSV_COLUMNS}
+        width = len(header)
+        previous = reader.line_num
+        while True:
+            line = previous + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                previous = reader.line_num
+                yield InputRow(line=line, reason=f"malformed CSV: {exc}", data={"_raw": None})
+                continue
+            previous = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != width:
+                yield InputRow(
+                    line=line,
+                    reason=f"has {len(row)} fields; the header has {width}",
+                    data={"_raw": row},
+                )
+                continue
+            if not _is_utf8(row):
+                yield InputRow(
+                    line=line,
+                    reason="not valid UTF-8",
+                    data={"_raw": [_printable(cell) for cell in row]},
+                )
+                continue
+            yield _csv_row(line, row, where, canvas)
+    finally:
+        text.detach()  # the caller owns the stream
+
+
+def _is_utf8(row: list[str]) -> bool:
+    try:
+        for cell in row:
+            if not cell.isascii():
+                cell.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(cell: str) -> str:
+    return cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _header(header: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        name = name.strip()
+        if name.startswith("_"):
+            continue
+        if name not in CSV_COLUMNS:
+            raise InputError(
+                f"line 1: unknown CSV column {name!r} (known: {', '.join(CSV_COLUMNS)}; "
+                "columns starting with '_' are ignored)"
+            )
+        if name in columns:
+            raise InputError(f"line 1: the CSV column {name!r} appears twice")
+        columns[name] = index
+    if not {"external_user_id", "email", "alias_name"} & columns.keys():
+        raise InputError(
+            "line 1: the CSV header needs an identifier column: external_user_id, email, "
+            "or alias_name and alias_label"
+        )
+    if ("alias_name" in columns) != ("alias_label" in columns):
+        raise InputError("line 1: the CSV columns alias_name and alias_label go together")
+    return columns
+
+
+def _csv_row(
+    line: int, row: list[str], where: Mapping[str, int | None], canvas: bool | None
+) -> InputRow:
+    data: dict[str, Any] = {}
+    problems: list[str] = []
+    for name in ("external_user_id", "email"):
+        value = _cell(row, where[name])
+        if value is not None:
+            data[name] = value
+    prioritization = _cell(row, where["prioritization"])
+    if prioritization is not None:
+        data["prioritization"] = [p for p in _SEPARATORS.split(prioritization) if p]
+    alias_name, alias_label = _cell(row, where["alias_name"]), _cell(row, where["alias_label"])
+    if alias_name is not None or alias_label is not None:
+        data["user_alias"] = {"alias_name": alias_name, "alias_label": alias_label}
+        if alias_name is None or alias_label is None:
+            problems.append("user_alias: alias_name and alias_label are both required")
+    for name in _JSON_COLUMNS:
+        value = _cell(row, where[name])
+        if value is None:
+            continue
+        try:
+            data[name] = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            data[name] = value
+            problems.append(f"{name}: not valid JSON: {exc}")
+    flag = _cell(row, where["send_to_existing_only"])
+    if flag is not None:
+        parsed = _BOOLEANS.get(flag.lower())
+        data["send_to_existing_only"] = flag if parsed is None else parsed
+        if parsed is None:
+            problems.append(f"send_to_existing_only: must be true or false, not {flag!r}")
+    if problems:
+        return InputRow(line=line, reason="; ".join(problems), data=data)
+    return _row(line, data, canvas)
+
+
+def detect_format(path: str | os.PathLike[str]) -> Format:
+    """``"csv"`` or ``"jsonl"`` from the file name; ``.csv`` is CSV, anything else JSONL."""
+    return "csv" if os.fspath(path).lower().endswith(".csv") else "jsonl"
+
+
+def read_recipients(
+    stream: IO[bytes], format: Format, *, canvas: bool | None = None
+) -> Iterator[InputRow]:
+    """Rows of ``stream`` in the given format (see :func:`read_csv`, :func:`read_jsonl`)."""
+    if format == "csv":
+        return read_csv(stream, canvas=canvas)
+    return read_jsonl(stream, canvas=canvas)
+
+
+def count_rows(path: str | os.PathLike[str], format: Format) -> int:
+    """An estimate of the rows in a file, cheaply: its line count (minus a CSV header).
+
+    Blank lines and quoted newlines make it an estimate, good for a progress ETA.
+    """
+    lines = 0
+    last = b"\n"
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    if last != b"\n":
+        lines += 1
+    return max(0, lines - 1) if format == "csv" else lines
+
+
+def input_fingerprint(path: str | os.PathLike[str], *, prefix: int = 1 << 16) -> str:
+    """A fingerprint of an input file: a hash of its first 64 KiB.
+
+    It tells a job's input from another file; rows changed later in the same file are caught
+    by the journal's per-row key hashes instead.
+    """
+    with open(path, "rb") as fh:
+        return "sha256:" + hashlib.sha256(fh.read(prefix)).hexdigest()[:32]

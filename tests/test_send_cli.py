@@ -1,0 +1,347 @@
+"""``braze-async send``: exit codes, failures file, simulator mode, and a real kill-and-resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from braze_async._send_cli import main as send_main
+from braze_async.simulator import ThreadedSimulator
+
+KEY = "sk-cli-SECRET-0123456789"
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def _send_command() -> list[str]:
+    """``python -m braze_async send`` once cli.py has the subcommand; the module until then."""
+    from braze_async import cli
+
+    try:
+        cli._parser().parse_known_args(["send", "--help"])
+    except SystemExit as exit_:
+        if exit_.code == 0:
+            return [sys.executable, "-m", "braze_async", "send"]
+    return [sys.executable, "-m", "braze_async._send_cli"]
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BRAZE_API_KEY", raising=False)
+    monkeypatch.delenv("BRAZE_REST_URL", raising=False)
+
+
+@pytest.fixture
+def sim() -> Iterator[ThreadedSimulator]:
+    with ThreadedSimulator(KEY) as s:
+        yield s
+
+
+def write_jsonl(path: Path, n: int, *, bad: dict[int, str] | None = None) -> Path:
+    lines = [orjson.dumps({"external_user_id": f"u{i}"}).decode() for i in range(n)]
+    for index, text in (bad or {}).items():
+        lines[index] = text
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def lines_of(path: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def run(*args: str | Path) -> int:
+    return send_main([str(a) for a in args])
+
+
+# -- in process -------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_without_credentials_the_simulator_stands_in_loudly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No key and no URL anywhere: the simulator is used and the output says so twice."""
+    users = tmp_path / "users.csv"
+    users.write_bytes((EXAMPLES / "users-with-errors.csv").read_bytes())
+    assert run("--campaign-id", "weekly", "--recipients", users) == 1
+    err = capsys.readouterr().err
+    assert err.count("SIMULATOR: nothing was sent to Braze") == 2
+    assert "995 sent, 5 rejected, 0 failed, 0 unknown in 20 requests" in err
+    failures = lines_of(tmp_path / "users.csv.failures.jsonl")
+    assert [f["_line"] for f in failures] == [101, 251, 401, 601, 801]
+    assert {f["_outcome"] for f in failures} == {"rejected"}
+    assert not (tmp_path / "users.csv.journal").exists()  # a simulated run journals nothing
+
+
+def test_all_sent_exits_0_and_a_rerun_sends_nobody_twice(
+    tmp_path: Path, sim: ThreadedSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Everyone sent: exit 0, no failures file; the same command again skips them all."""
+    users = write_jsonl(tmp_path / "users.jsonl", 120)
+    args = ("--canvas-id", "onboarding", "--recipients", users)
+    creds = ("--api-key", KEY, "--base-url", sim.base_url)
+    assert run(*args, *creds) == 0
+    assert not (tmp_path / "users.jsonl.failures.jsonl").exists()
+    assert (tmp_path / "users.jsonl.journal").exists()
+    assert run(*args, *creds) == 0
+    assert "0 sent (+120 by an earlier run)" in capsys.readouterr().err
+    assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(120)}
+    assert {d.canvas_id for d in sim.deliveries} == {"onboarding"}
+
+
+def test_failed_recipients_go_to_the_failures_file_and_are_resent_next_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Braze errors: exit 1, status and code in the failures file; the rerun sends them."""
+    users = write_jsonl(tmp_path / "users.jsonl", 100)
+    failures = tmp_path / "out.jsonl"
+    with ThreadedSimulator(KEY, fault_5xx=1.0) as broken:
+        # The journal names the endpoint, so both runs go to the same URL: keep the port.
+        url = broken.base_url
+        code = run(
+            "--campaign-id", "weekly", "--recipients", users, "--failures", failures,
+            "--api-key", KEY, "--base-url", url,
+        )  # fmt: skip
+    assert code == 1
+    lines = sorted(lines_of(failures), key=lambda line: int(str(line["_line"])))
+    assert len(lines) == 100 and {line["_outcome"] for line in lines} == {"failed"}
+    assert lines[0]["_status"] in (500, 503)
+    assert lines[0]["external_user_id"] == "u0" and lines[0]["_line"] == 1
+    port = int(url.rsplit(":", 1)[1])
+    with ThreadedSimulator(KEY, port=port) as healthy:
+        code = run(
+            "--campaign-id", "weekly", "--recipients", users, "--failures", failures,
+            "--api-key", KEY, "--base-url", url,
+        )  # fmt: skip
+        assert code == 0
+        assert len(healthy.delivered_counts()) == 100
+    assert not failures.exists()
+
+
+@pytest.mark.usefixtures("no_credentials")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--recipients", "{users}"], "one of the arguments", id="no-campaign"),
+        pytest.param(
+            ["--campaign-id", "c", "--canvas-id", "v", "--recipients", "{users}"],
+            "not allowed with",
+            id="both-ids",
+        ),
+        pytest.param(
+            ["--campaign-id", "c", "--recipients", "{tmp}/missing.csv"],
+            "cannot read",
+            id="missing-file",
+        ),
+        pytest.param(
+            ["--campaign-id", "c", "--recipients", "{tmp}"], "cannot read", id="a-directory"
+        ),
+        pytest.param(
+            ["--campaign-id", "c", "--recipients", "{users}", "--api-key", "k"],
+            "REST endpoint (--base-url or BRAZE_REST_URL) is missing",
+            id="key-without-url",
+        ),
+        pytest.param(
+            ["--campaign-id", "c", "--recipients", "{users}", "--failures", "{users}"],
+            "must be different files",
+            id="failures-is-input",
+        ),
+        pytest.param(
+            ["--campaign-id", "c", "--recipients", "{tmp}/bad.csv"],
+            "unknown CSV column 'user_id'",
+            id="bad-header",
+        ),
+        pytest.param(
+            ["--campaign-id", " ", "--recipients", "{users}"], "must not be empty", id="blank-id"
+        ),
+        pytest.param(
+            ["--campaign-id", "c", "--recipients", "{users}", "--concurrency", "0"],
+            "expected an integer >= 1",
+            id="concurrency-0",
+        ),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    """Bad arguments or an unreadable input: one line on stderr, exit 2, no traceback."""
+    users = write_jsonl(tmp_path / "users.jsonl", 3)
+    (tmp_path / "bad.csv").write_text("user_id\nu1\n")
+    argv = [a.format(users=users, tmp=tmp_path) for a in args]
+    assert send_main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_a_journal_of_another_campaign_is_refused(
+    tmp_path: Path, sim: ThreadedSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reusing a journal for another campaign: exit 2 and a clear message, nothing sent."""
+    users = write_jsonl(tmp_path / "users.jsonl", 10)
+    creds = ("--api-key", KEY, "--base-url", sim.base_url)
+    assert run("--campaign-id", "weekly", "--recipients", users, *creds) == 0
+    assert run("--campaign-id", "monthly", "--recipients", users, *creds) == 2
+    assert "belongs to another job" in capsys.readouterr().err
+    assert len(sim.deliveries) == 10
+
+
+def test_progress_lines_are_plain_when_stderr_is_not_a_terminal(
+    tmp_path: Path, sim: ThreadedSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a TTY: periodic plain lines with counts and ETA, no carriage returns."""
+    users = write_jsonl(tmp_path / "users.jsonl", 2_000)
+    code = run(
+        "--campaign-id", "weekly", "--recipients", users, "--api-key", KEY,
+        "--base-url", sim.base_url, "--progress-interval", "0.000001", "--concurrency", "1",
+    )  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert "/2,000 (" in err and "ETA" in err and "/s" in err
+
+
+# -- subprocesses: kill -9 and Ctrl-C ---------------------------------------------------------
+
+
+def _wait_for(path: Path, begins: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_bytes().count(b'"begin"') >= begins:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the journal never reached {begins} batches")
+
+
+def _journal_state(path: Path) -> tuple[int, int]:
+    records = [orjson.loads(line) for line in path.read_bytes().splitlines() if line]
+    begun = {r["begin"] for r in records if "begin" in r}
+    ended = {r["end"] for r in records if "end" in r}
+    return len(begun), len(begun - ended)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_job_then_resume_sends_nobody_twice(tmp_path: Path) -> None:
+    """kill -9 while requests are in flight; the rerun skips the confirmed, reports the rest."""
+    n = 4_000
+    users = write_jsonl(tmp_path / "users.jsonl", n, bad={17: '{"external_user_id": 17}'})
+    env = {**os.environ, "BRAZE_API_KEY": KEY}
+    with ThreadedSimulator(KEY, latency=0.05, latency_jitter=0.05, seed=3) as sim:
+        env["BRAZE_REST_URL"] = sim.base_url
+        command = [*_send_command(), "--campaign-id", "weekly", "--recipients", str(users)]
+        journal = tmp_path / "users.jsonl.journal"
+        proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+        try:
+            _wait_for(journal, begins=20)
+        finally:
+            proc.kill()
+            proc.communicate()
+        assert proc.returncode == -signal.SIGKILL
+        _, open_batches = _journal_state(journal)
+        assert open_batches > 0  # killed with requests in flight
+        before = sim.delivered_counts()
+        assert 0 < len(before) < n
+
+        resumed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        after = sim.delivered_counts()
+    assert "Traceback" not in resumed.stderr
+    # Nobody got a second message.
+    assert max(after.values()) == 1
+    failures = lines_of(tmp_path / "users.jsonl.failures.jsonl")
+    unknown = {f["external_user_id"] for f in failures if f["_outcome"] == "unknown"}
+    rejected = [f for f in failures if f["_outcome"] == "rejected"]
+    assert [f["_line"] for f in rejected] == [18]
+    assert len(unknown) == 50 * open_batches
+    # Everyone else was messaged exactly once; the unknown ones at most once, never again.
+    everyone = {f"external_user_id:u{i}" for i in range(n) if i != 17}
+    unknown_keys = {f"external_user_id:{u}" for u in unknown}
+    assert everyone - unknown_keys <= after.keys()
+    assert after.keys() <= everyone
+    assert {k for k in unknown_keys if k in after} <= before.keys()
+    assert resumed.returncode == 1  # the rejected row alone means not all were sent
+    assert f"+{len(before) - len(unknown_keys & before.keys())}" in resumed.stderr.replace(",", "")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path: Path) -> None:
+    """SIGINT: in-flight requests finish and are journaled, a summary, exit 130; then resume."""
+    n = 4_000
+    users = write_jsonl(tmp_path / "users.jsonl", n)
+    env = {**os.environ, "BRAZE_API_KEY": KEY}
+    with ThreadedSimulator(KEY, latency=0.05, seed=4) as sim:
+        env["BRAZE_REST_URL"] = sim.base_url
+        command = [*_send_command(), "--campaign-id", "weekly", "--recipients", str(users)]
+        journal = tmp_path / "users.jsonl.journal"
+        proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        _wait_for(journal, begins=10)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "SIGINT: stopping" in err and "run the same command again" in err
+        begun, open_batches = _journal_state(journal)
+        assert open_batches == 0  # every batch sent was answered and journaled
+        assert len(sim.delivered_counts()) == 50 * begun < n
+
+        resumed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        assert resumed.returncode == 0, resumed.stderr
+    assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(n)}
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_abandons_the_requests_in_flight(tmp_path: Path) -> None:
+    """Ctrl-C twice: exit 130 at once; the abandoned batches are unknown on resume."""
+    n = 4_000
+    users = write_jsonl(tmp_path / "users.jsonl", n)
+    env = {**os.environ, "BRAZE_API_KEY": KEY}
+    with ThreadedSimulator(KEY, latency=0.5, seed=5) as sim:
+        env["BRAZE_REST_URL"] = sim.base_url
+        command = [*_send_command(), "--campaign-id", "weekly", "--recipients", str(users)]
+        journal = tmp_path / "users.jsonl.journal"
+        proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        _wait_for(journal, begins=8)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "abandoned the requests in flight" in err
+        _, open_batches = _journal_state(journal)
+        assert open_batches > 0
+        resumed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert resumed.returncode == 1
+    assert f"{50 * open_batches} unknown" in resumed.stderr.replace(",", "")
+    assert max(sim.delivered_counts().values()) == 1
+
+
+def test_the_live_progress_line_on_a_terminal() -> None:
+    """On a TTY the line is redrawn in place, with counts, rate and ETA."""
+    import io
+
+    from braze_async._bulk import BulkProgress
+    from braze_async._send_cli import _Progress, progress_line
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    p = BulkProgress(
+        sent=900, already_sent=100, rejected=3, failed=2, unknown=0, requests=20,
+        processed=1_100, in_progress=95, total=10_000, elapsed=2.0, rate=500.0,
+    )  # fmt: skip
+    assert progress_line(p) == (
+        "1,005/10,000 (10%) done · sent 1,000 (100 earlier) · rejected 3 · failed 2 · "
+        "unknown 0 · 500/s · ETA 17s"
+    )
+    term = Terminal()
+    progress = _Progress(term, interval=10)
+    progress._last = 0.0
+    progress(p)
+    progress.say("done")
+    assert term.getvalue() == f"\r\x1b[K{progress_line(p)}\r\x1b[Kdone\n"
