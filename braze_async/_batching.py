@@ -6,9 +6,12 @@ whose requests would be identical apart from the recipient list share a request.
 
 When requests go out
 ====================
-* At light load a call is not kept waiting for a timer: everything that arrived in the same
-  event-loop tick is collected, then sent at the next tick (``linger=0``, the default). With
-  ``linger > 0`` a partial batch waits up to that long for company; a full one never waits.
+* A lone call is never kept waiting for a timer: when nothing is in flight, everything that
+  arrived in the same event-loop tick is collected, then sent at the next tick.
+* While requests are in flight, a partial batch waits up to ``linger`` (default 5 ms) for
+  company; a full one never waits. At moderate load this turns requests of two or three
+  recipients into requests of a dozen or more, which matters because every request spends
+  rate budget (``linger=0`` turns it off).
 * At most ``max_concurrency`` requests are in flight. While they are all busy, newcomers
   accumulate, so under load requests fill up to :data:`MAX_RECIPIENTS` (50) by themselves.
 * Several targets with waiting recipients take turns (round robin), oldest first.
@@ -47,10 +50,19 @@ from ._models import (
 from ._validate import check_properties, check_str
 from ._wire import _plain
 
-__all__ = ["Batcher", "SendResult", "SendTarget", "Sender"]
+__all__ = [
+    "DEFAULT_LINGER",
+    "DEFAULT_MAX_CONCURRENCY",
+    "Batcher",
+    "SendResult",
+    "SendTarget",
+    "Sender",
+]
 
 #: Default bound on the requests a :class:`Batcher` has in flight at once.
 DEFAULT_MAX_CONCURRENCY = 16
+#: Default wait for company of a partial batch while other requests are in flight.
+DEFAULT_LINGER = 0.005
 
 
 class Sender(Protocol):
@@ -222,7 +234,8 @@ class Batcher:
 
     :param sender: sends a finished batch (a :class:`~braze_async.BrazeClient`).
     :param max_concurrency: requests in flight at once.
-    :param linger: seconds a partial batch may wait for company (0: the next loop tick).
+    :param linger: seconds a partial batch may wait for company while other requests are in
+        flight (0: the next loop tick); a lone call never waits.
     :param max_batch: recipients per request (at most :data:`MAX_RECIPIENTS`).
 
     ::
@@ -238,7 +251,7 @@ class Batcher:
         sender: Sender,
         *,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        linger: float = 0.0,
+        linger: float = DEFAULT_LINGER,
         max_batch: int = MAX_RECIPIENTS,
     ) -> None:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
@@ -323,7 +336,9 @@ class Batcher:
             if not (full and isinstance(self._flush_handle, asyncio.TimerHandle)):
                 return
             self._flush_handle.cancel()
-        if self._linger and not full:
+        if self._linger and not full and self._tasks:
+            # Requests are in flight, so this is not a lone call: wait a little for company
+            # rather than spend a request (and rate budget) on a handful of recipients.
             self._flush_handle = loop.call_later(self._linger, self._flush)
         else:
             # call_soon runs after every callback already queued for this tick: the callers

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import orjson
 
-from ._batching import DEFAULT_MAX_CONCURRENCY, Batcher, SendResult, SendTarget
+from ._batching import DEFAULT_LINGER, DEFAULT_MAX_CONCURRENCY, Batcher, SendResult, SendTarget
 from ._bulk import (
     DEFAULT_BULK_CONCURRENCY,
     DEFAULT_MAX_DETAILS,
@@ -605,13 +605,13 @@ class BrazeClient:
     _batcher: Batcher | None = None
 
     def configure_batching(
-        self, *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY, linger: float = 0.0
+        self, *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY, linger: float = DEFAULT_LINGER
     ) -> None:
         """Set how :meth:`send_to_user` batches; call it before the first ``send_to_user``.
 
         :param max_concurrency: batched requests in flight at once (default 16).
-        :param linger: seconds a partial batch may wait for company (default 0: a lone call
-            leaves at the next event-loop tick).
+        :param linger: seconds a partial batch may wait for company while other batched
+            requests are in flight (default 5 ms); a lone call never waits.
         """
         if self._batcher is not None:
             raise BrazeError("configure_batching() must come before the first send_to_user()")

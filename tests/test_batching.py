@@ -196,20 +196,34 @@ async def test_cancelled_after_sending_does_not_disturb_the_others(
     assert sender.sizes() == [3]
 
 
-async def test_linger_waits_for_company_but_a_full_batch_does_not(sender: FakeSender) -> None:
-    """With linger, callers of different ticks share; 50 callers never wait for the timer."""
+async def test_linger_waits_for_company_only_while_requests_are_in_flight(
+    sender: FakeSender,
+) -> None:
+    """With linger, a lone call still leaves at once when nothing is in flight; while a request
+    is in flight, callers of different ticks wait for company and share; 50 never wait."""
     batcher = Batcher(sender, linger=0.2)
+    sender.gate = asyncio.Event()
+    first = asyncio.ensure_future(batcher.send(user("first"), WEEKLY))
+    await settle()
+    assert sender.sizes() == [1]  # nothing was in flight: no timer
     calls = []
     for i in range(5):
         calls.append(asyncio.ensure_future(batcher.send(user(i), WEEKLY)))
         await asyncio.sleep(0)
-    await asyncio.gather(*calls)
-    assert sender.sizes() == [5]
+    await settle()
+    assert sender.sizes() == [1]  # waiting for company while the first is in flight
+    sender.gate.set()
+    await asyncio.gather(first, *calls)
+    assert sender.sizes() == [1, 5]
     slow = Batcher(sender, linger=60)
-    await asyncio.wait_for(
-        asyncio.gather(*(slow.send(user(i), WEEKLY) for i in range(50))), timeout=10
-    )
-    assert sender.sizes() == [5, 50]
+    sender.gate = asyncio.Event()
+    held = asyncio.ensure_future(slow.send(user("held"), WEEKLY))
+    await settle()
+    full = asyncio.ensure_future(asyncio.gather(*(slow.send(user(i), WEEKLY) for i in range(50))))
+    await settle()
+    assert sender.sizes() == [1, 5, 1, 50]  # a full batch does not wait for the timer
+    sender.gate.set()
+    await asyncio.wait_for(asyncio.gather(held, full), timeout=10)
     await batcher.aclose()
     await slow.aclose()
 
