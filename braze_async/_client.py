@@ -464,7 +464,14 @@ class BrazeClient:
         limiter = self._limiter
         if limiter is None or bucket is None:
             return await self._attempt(path, body)
-        permit = await limiter.acquire(bucket)
+        try:
+            permit = await limiter.acquire(bucket)
+        except Exception as exc:  # e.g. Redis unreachable: nothing was sent
+            raise BrazeConnectionError(
+                f"the rate limiter could not admit the request: {type(exc).__name__}: "
+                f"{self._redact(str(exc))}",
+                endpoint=path,
+            ) from exc
         try:
             result = await self._attempt(path, body)
         except (*_UNSENDABLE, *_NEVER_SENT):

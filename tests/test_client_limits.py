@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from braze_async import BrazeClient, Rate, RateLimits, Recipient
+from braze_async import BrazeClient, BrazeConnectionError, Rate, RateLimits, Recipient
 from braze_async._limits import Bucket
 
 pytestmark = pytest.mark.anyio
@@ -115,3 +115,18 @@ async def test_exhausted_server_budget_pauses_until_reset() -> None:
         for _ in range(2):
             await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
     assert calls[1] >= reset - 0.05
+
+
+async def test_unreachable_redis_is_a_connection_error_and_sends_nothing() -> None:
+    """A fleet limiter that cannot reach Redis fails the send as never sent, cleanly."""
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(201, json=OK)
+
+    limits = RateLimits(redis_url="redis://127.0.0.1:1/0", workspace="nowhere")
+    async with make(handler, limits) as braze:
+        with pytest.raises(BrazeConnectionError, match="rate limiter"):
+            await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+    assert calls == []
