@@ -459,7 +459,7 @@ class BrazeClient:
 
     async def _limited_attempt(
         self, path: str, body: bytes, bucket: Bucket | None
-    ) -> tuple[int, httpx.Headers, bytes | None]:
+    ) -> tuple[int, dict[str, str], bytes | None]:
         """One attempt, admitted by the rate limiter (when there is one for *bucket*)."""
         limiter = self._limiter
         if limiter is None or bucket is None:
@@ -489,7 +489,7 @@ class BrazeClient:
         logger.info("POST %s failed: %s; retry %d in %.2f s", path, why, retry, delay)
         await self._sleep(delay)
 
-    async def _attempt(self, path: str, body: bytes) -> tuple[int, httpx.Headers, bytes | None]:
+    async def _attempt(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes | None]:
         """One POST; returns (status, headers, body or None if too large).
 
         Raises httpx's errors, or TimeoutError when the attempt outlives ``attempt_timeout``.
@@ -515,7 +515,12 @@ class BrazeClient:
                 raw = await self._read(response)
             finally:
                 await response.aclose()
-        return response.status_code, response.headers, raw
+        # One pass into a plain dict with lower-case names: the limiter, the retry policy and
+        # the error reader look several up, and httpx.Headers lookups are linear scans.
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers.raw
+        }
+        return response.status_code, headers, raw
 
     def _url(self, path: str) -> httpx.URL:
         url = self._urls.get(path)
@@ -565,7 +570,7 @@ class BrazeClient:
         return data
 
     def _error(
-        self, path: str, status: int, headers: httpx.Headers, raw: bytes | None, attempt: int
+        self, path: str, status: int, headers: Mapping[str, str], raw: bytes | None, attempt: int
     ) -> BrazeAPIError:
         try:
             data = orjson.loads(raw) if raw else None

@@ -30,6 +30,10 @@ __all__ = ["AiohttpTransport"]
 DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=30)
 
 
+#: Bodies up to this size (with a Content-Length) are read eagerly.
+_EAGER_BODY = 64 * 1024
+
+
 def _map(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
     message = str(exc) or type(exc).__name__
     # Order matters: the connector errors subclass the generic ones below them.
@@ -122,6 +126,28 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise _map(exc, request) from exc
+        length = response.content_length
+        if (
+            length is not None
+            and length <= _EAGER_BODY
+            and not response.headers.get("Content-Encoding")
+        ):
+            # Braze's answers are a few dozen bytes: read them here, sparing httpx's stream
+            # machinery (async generators) on every request. Larger bodies stay streamed, so
+            # the caller can refuse them without reading them.
+            try:
+                data = await response.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise _map(exc, request) from exc
+            finally:
+                response.release()
+            return httpx.Response(
+                status_code=response.status,
+                headers=response.raw_headers,
+                content=data,
+                request=request,
+                extensions={"http_version": b"HTTP/1.1"},
+            )
         return httpx.Response(
             status_code=response.status,
             headers=response.raw_headers,
