@@ -58,3 +58,27 @@ def bench(session: nox.Session) -> None:
     """Every benchmark; writes benchmarks/results.md. ``nox -s bench -- --quick`` is fast."""
     install(session, "bench")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """The reliability suite, long: 200,000-recipient fault soak, 20 kills, 2,000 fuzz examples.
+
+    ``BRAZE_SOAK=1`` scales the tests up; ``BRAZE_SOAK_RECIPIENTS=N`` sets the soak's size.
+    """
+    install(session, "tests")
+    session.run(
+        "pytest",
+        "-q",
+        "-s",
+        "-p",
+        "no:cacheprovider",
+        "tests/test_soak.py",
+        "tests/test_crash_resume.py",
+        "tests/test_hostile_input.py",
+        "tests/test_hostile_server.py",
+        "tests/test_secrets.py",
+        "tests/test_cancellation.py",
+        *session.posargs,
+        env={"BRAZE_SOAK": "1"},
+    )

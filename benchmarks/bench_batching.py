@@ -1,51 +1,58 @@
 """How well ``send_to_user`` batches, and what batching costs a lone caller.
 
-Starts ``braze-async simulate`` in a subprocess (so the simulator does not share this
-process's GIL or event loop), then measures, over real loopback HTTP:
+Against ``braze-async simulate`` in its own process, over real loopback HTTP:
 
 1. **burst**: 10,000 concurrent ``send_to_user`` calls; average recipients per request
-   (target >= 49) and wall time;
-2. **trickle**: callers arriving at a steady rate (default 2,000/s, Poisson) with the
-   simulator answering after ``--latency`` seconds: the batch size reached on its own
-   (``linger=0``) and with a 5 ms linger;
-3. **lone latency**: one call at a time, ``send_to_user`` vs a direct ``trigger_campaign``
-   with one recipient, interleaved; p50 / p99 of each and the difference (what the batching
-   layer adds when nothing is in flight).
+   (target >= 49, against the 50 a request can hold);
+2. **lone latency**: one call at a time, ``send_to_user`` and a direct ``trigger_campaign``
+   with one recipient, interleaved; p50 / p99 of each and their ratio (what the batching layer
+   adds when nothing else is in flight);
+3. **trickle**: callers arriving at a steady rate (Poisson, 2,000/s) while the simulator
+   answers after 20 ms: the batch size reached with ``linger=0`` and with the 5 ms linger.
 
-::
-
-    python benchmarks/bench_batching.py [--burst 10000] [--lone 500] [--rate 2000]
+Requests are counted from the callers' results (each says how many recipients shared its
+request), not from the client's internals.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import random
-import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
+from collections import Counter
+from collections.abc import Sequence
 
-from braze_async import BrazeClient, Recipient
+from braze_async import BrazeClient, Recipient, SendResult
 
-REPO = Path(__file__).resolve().parent.parent
+from ._common import Row, Simulator, bar_plot, fmt, line_plot, plot_dir, standalone
+
+SECTION = "Batching (send_to_user)"
+HOW_TO_READ = (
+    "a burst should fill requests to ~50 recipients; a lone call should cost about what a "
+    "direct one-recipient trigger_campaign costs (latency ratio near 1)."
+)
+PLOTS = ("batching.png", "batch-sizes.png")
 KEY = "sim-key"
+BURST = 10_000
+MAX_RECIPIENTS = 50
+TRICKLE_RATE = 2_000.0
+SIMULATOR_LATENCY_MS = 20.0
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0 to 1) of ``values``, nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _stats(braze: BrazeClient) -> tuple[int, int]:
-    batcher = braze._batcher
-    return (batcher.requests, batcher.recipients) if batcher is not None else (0, 0)
+def recipients_per_request(results: Sequence[SendResult]) -> tuple[float, int]:
+    """Average recipients per request, and the number of requests, from the callers' results."""
+    requests = sum(count // size for size, count in Counter(r.batch_size for r in results).items())
+    return len(results) / requests, requests
 
 
-async def burst(base_url: str, n: int) -> None:
+async def burst(base_url: str, n: int) -> tuple[list[SendResult], float]:
+    """``n`` concurrent calls; their results and the seconds they took."""
     async with BrazeClient(api_key=KEY, base_url=base_url) as braze:
         started = time.perf_counter()
         results = await asyncio.gather(
@@ -54,47 +61,11 @@ async def burst(base_url: str, n: int) -> None:
                 for i in range(n)
             )
         )
-        elapsed = time.perf_counter() - started
-        requests, recipients = await _stats(braze)
-    dispatches = len({r.dispatch_id for r in results})
-    print(
-        f"burst: {n:,} concurrent send_to_user -> {requests:,} requests, "
-        f"{recipients / requests:.2f} recipients/request (target >= 49), "
-        f"{dispatches:,} dispatch ids, {elapsed:.2f} s ({n / elapsed:,.0f} sends/s)"
-    )
+        return results, time.perf_counter() - started
 
 
-async def trickle(base_url: str, rate: float, seconds: float, linger: float) -> None:
-    rng = random.Random(1)
-    latencies: list[float] = []
-
-    async def call(i: int) -> None:
-        t0 = time.perf_counter()
-        await braze.send_to_user(Recipient(external_user_id=f"trickle-{i}"), campaign_id="b")
-        latencies.append((time.perf_counter() - t0) * 1000)
-
-    async with BrazeClient(api_key=KEY, base_url=base_url) as braze:
-        braze.configure_batching(linger=linger)
-        tasks: list[asyncio.Future[None]] = []
-        started = time.perf_counter()
-        due = started
-        while due - started < seconds:
-            # Arrivals on an absolute Poisson schedule: a late wake-up launches the backlog.
-            while time.perf_counter() >= due and due - started < seconds:
-                tasks.append(asyncio.ensure_future(call(len(tasks))))
-                due += rng.expovariate(rate)
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        await asyncio.gather(*tasks)
-        requests, recipients = await _stats(braze)
-    print(
-        f"trickle (linger {linger * 1000:g} ms): {len(tasks):,} calls at {rate:,.0f}/s for "
-        f"{seconds:g} s -> {requests:,} requests, {recipients / requests:.2f} recipients/request"
-        f", latency p50 {_percentile(latencies, 0.5):.1f} ms p99 "
-        f"{_percentile(latencies, 0.99):.1f} ms"
-    )
-
-
-async def lone(base_url: str, n: int) -> None:
+async def lone(base_url: str, n: int) -> tuple[list[float], list[float]]:
+    """Milliseconds of ``n`` lone ``send_to_user`` calls and ``n`` direct sends, interleaved."""
     batched: list[float] = []
     direct: list[float] = []
     async with BrazeClient(api_key=KEY, base_url=base_url) as braze:
@@ -110,53 +81,126 @@ async def lone(base_url: str, n: int) -> None:
             t2 = time.perf_counter()
             batched.append((t1 - t0) * 1000)
             direct.append((t2 - t1) * 1000)
-    for name, values in (("send_to_user", batched), ("trigger_campaign", direct)):
-        print(
-            f"lone {name:>16}: p50 {_percentile(values, 0.5):.3f} ms, "
-            f"p99 {_percentile(values, 0.99):.3f} ms, mean {statistics.fmean(values):.3f} ms"
+    return batched, direct
+
+
+async def trickle(
+    base_url: str, seconds: float, linger: float
+) -> tuple[list[SendResult], list[float]]:
+    """Callers arriving at :data:`TRICKLE_RATE`; their results and latencies in milliseconds."""
+    rng = random.Random(1)
+    latencies: list[float] = []
+    results: list[SendResult] = []
+
+    async def call(i: int) -> None:
+        t0 = time.perf_counter()
+        results.append(
+            await braze.send_to_user(Recipient(external_user_id=f"trickle-{i}"), campaign_id="b")
         )
-    added50 = _percentile(batched, 0.5) - _percentile(direct, 0.5)
-    added99 = _percentile(batched, 0.99) - _percentile(direct, 0.99)
-    print(f"lone added latency of batching: p50 {added50:+.3f} ms, p99 {added99:+.3f} ms")
+        latencies.append((time.perf_counter() - t0) * 1000)
+
+    async with BrazeClient(api_key=KEY, base_url=base_url) as braze:
+        braze.configure_batching(linger=linger)
+        tasks: list[asyncio.Task[None]] = []
+        started = time.perf_counter()
+        due = started
+        while due - started < seconds:
+            # Arrivals on an absolute Poisson schedule: a late wake-up launches the backlog.
+            while time.perf_counter() >= due and due - started < seconds:
+                tasks.append(asyncio.create_task(call(len(tasks))))
+                due += rng.expovariate(TRICKLE_RATE)
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        await asyncio.gather(*tasks)
+    return results, latencies
 
 
-def _simulator(latency: float) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
-    command = [
-        sys.executable, "-m", "braze_async", "simulate", "--port", "0",
-        "--external-id-rate", "1000000000/3600", "--latency-ms", str(latency * 1000),
-    ]  # fmt: skip
-    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+def cdf(values: Sequence[float], upto: float = 0.99) -> tuple[list[float], list[float]]:
+    """The sorted values up to the ``upto`` quantile, against their percentile rank."""
+    ordered = sorted(values)[: max(1, round(len(values) * upto))]
+    return ordered, [100 * (i + 1) / len(values) for i in range(len(ordered))]
 
 
-def _run(latency: float, job: object) -> None:
-    with _simulator(latency) as server:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().rsplit(" ", 1)[-1].strip()
-        try:
-            asyncio.run(job(base_url))  # type: ignore[operator]
-        finally:
-            server.terminate()
-            server.communicate(timeout=10)
+def latency_rows(batched: Sequence[float], direct: Sequence[float]) -> list[Row]:
+    """p50 and p99 of lone send_to_user against the direct send, as ratios."""
+    rows = []
+    for label, q in (("p50", 0.5), ("p99", 0.99)):
+        ours, theirs = percentile(batched, q), percentile(direct, q)
+        rows.append(
+            Row(
+                SECTION,
+                f"lone send_to_user, {label} latency",
+                ours,
+                "ms",
+                f"trigger_campaign, 1 recipient: {fmt(theirs)} ms",
+                ours / theirs,
+                note=f"{ours - theirs:+.3f} ms, {len(batched):,} calls each",
+            )
+        )
+    return rows
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--burst", type=int, default=10_000)
-    parser.add_argument("--lone", type=int, default=500)
-    parser.add_argument("--rate", type=float, default=2_000.0)
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--latency", type=float, default=0.02, help="simulator latency (trickle)")
-    args = parser.parse_args()
-    _run(0.0, lambda url: burst(url, args.burst))
-    for linger in (0.0, 0.005):
-        _run(args.latency, lambda url, w=linger: trickle(url, args.rate, args.seconds, w))
-    _run(0.0, lambda url: lone(url, args.lone))
-    return 0
+def run(quick: bool) -> list[Row]:
+    lone_calls, trickle_seconds = (200, 1.0) if quick else (1000, 3.0)
+    with Simulator() as sim:
+        burst_results, burst_seconds = asyncio.run(burst(sim.url, BURST))
+        batched, direct = asyncio.run(lone(sim.url, lone_calls))
+    with Simulator(latency_ms=SIMULATOR_LATENCY_MS) as sim:
+        trickles = {
+            linger: asyncio.run(trickle(sim.url, trickle_seconds, linger))
+            for linger in (0.0, 0.005)
+        }
+    size, requests = recipients_per_request(burst_results)
+    rows = [
+        Row(
+            SECTION,
+            f"{BURST:,} concurrent send_to_user",
+            size,
+            "recipients/request",
+            f"{MAX_RECIPIENTS}, a full request",
+            size / MAX_RECIPIENTS,
+            ">= 49",
+            size >= 49,
+            note=f"{requests:,} requests, {BURST / burst_seconds:,.0f} calls/s",
+        ),
+        *latency_rows(batched, direct),
+    ]
+    unlingered = recipients_per_request(trickles[0.0][0])[0]
+    sizes = {f"burst of {BURST:,}": size}
+    for linger, (results, latencies) in trickles.items():
+        per_request = recipients_per_request(results)[0]
+        name = f"linger {linger * 1000:g} ms"
+        sizes[f"{TRICKLE_RATE:,.0f} calls/s,\n{name}"] = per_request
+        rows.append(
+            Row(
+                SECTION,
+                f"{TRICKLE_RATE:,.0f} calls/s, answers after {SIMULATOR_LATENCY_MS:g} ms, {name}",
+                per_request,
+                "recipients/request",
+                "linger 0" if linger else "",
+                per_request / unlingered if linger else None,
+                note=f"latency p50 {percentile(latencies, 0.5):.1f} ms, "
+                f"p99 {percentile(latencies, 0.99):.1f} ms",
+            )
+        )
+    line_plot(
+        plot_dir(quick) / "batching.png",
+        {
+            "send_to_user (batched)": cdf(batched),
+            "trigger_campaign, 1 recipient (direct)": cdf(direct),
+        },
+        title="Latency of a lone call, one at a time (up to p99)",
+        xlabel="milliseconds",
+        ylabel="% of calls at or below",
+    )
+    bar_plot(
+        plot_dir(quick) / "batch-sizes.png",
+        sizes,
+        title="Recipients per request made by send_to_user",
+        ylabel="recipients per request",
+        hline=(49, "target for the burst: 49"),
+    )
+    return rows
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    standalone(run)

@@ -1,22 +1,21 @@
 """Peak memory of a bulk job: does it stay flat from 100,000 to 1,000,000 recipients?
 
-Each measurement runs in a fresh subprocess: a JSONL file of N recipients (with
-personalization) is written first, then ``BrazeClient.bulk_send`` streams it through the
-file reader, with a journal, into the simulator's in-process transport (no sockets;
-``record=False``, so the simulator keeps no per-recipient state). The child reports its
-peak RSS (``ru_maxrss``) after the job and after a second run that resumes the same journal
-(all skipped: the journal's position bitmap is what is measured there)::
-
-    python benchmarks/bench_bulk_memory.py [--sizes 100000 1000000]
+Each size runs in a fresh subprocess (``python -m benchmarks.bench_bulk_memory --child N``),
+because peak RSS only ever grows: a JSONL file of N recipients (with personalization) is
+written first, then ``BrazeClient.bulk_send`` streams it through the file reader, with a
+journal, into the simulator's in-process transport (no sockets; ``record=False``, so the
+simulator keeps no per-recipient state). The child reports its peak RSS (``VmHWM``) after
+the imports, after the job, and after a second run that resumes the same journal (all
+skipped: the journal's position bitmap is what is measured there). The smallest size is the
+baseline: peak RSS at the largest over peak RSS at the smallest should stay near 1.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
+import json
+import re
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,14 +24,35 @@ from typing import IO
 
 import orjson
 
-REPO = Path(__file__).resolve().parent.parent
+from ._common import Row, line_plot, plot_dir, python_module, run_json, standalone
+
+SECTION = "Bulk job memory (peak RSS of a fresh process)"
+HOW_TO_READ = (
+    "peak RSS of a whole bulk_send, each size in a fresh process; flat is the goal, so the "
+    "ratio largest / smallest should stay near 1 (the plot: level lines)."
+)
+PLOTS = ("memory.png",)
+#: Peak RSS at the largest size over the smallest, and at most this many MB at a million.
+FLATNESS = 1.5
+CEILING_MB = 150
 
 
-def _peak_mb() -> float:
+def peak_mb() -> float:
+    """Peak RSS of this process so far, in MB.
+
+    Linux's ``VmHWM`` first: ``ru_maxrss`` survives ``exec``, so in a child of a big process
+    (the runner, with matplotlib loaded) it reports the parent's size, not the child's.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        match = re.search(r"^VmHWM:\s+(\d+) kB", status.read_text(), re.MULTILINE)
+        if match:
+            return int(match.group(1)) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _write_input(path: Path, n: int) -> None:
+def write_input(path: Path, n: int) -> None:
+    """A JSONL file of ``n`` recipients with trigger properties, written as a stream."""
     with open(path, "wb") as fh:
         for i in range(n):
             fh.write(
@@ -46,7 +66,8 @@ def _write_input(path: Path, n: int) -> None:
             )
 
 
-async def _job(fh: IO[bytes], journal: Path) -> tuple[float, int, int]:
+async def job(fh: IO[bytes], journal: Path) -> tuple[float, int, int]:
+    """One ``bulk_send`` of the file; seconds, recipients sent or skipped, requests."""
     from braze_async import BrazeClient
     from braze_async._readers import read_jsonl
     from braze_async.simulator import BrazeSimulator
@@ -63,45 +84,84 @@ async def _job(fh: IO[bytes], journal: Path) -> tuple[float, int, int]:
     return elapsed, report.sent + report.already_sent, report.requests
 
 
-def child(n: int) -> None:
+def child(n: int) -> dict[str, float]:
+    """Measure one size in this (fresh) process."""
     with tempfile.TemporaryDirectory() as tmp:
         path, journal = Path(tmp) / "users.jsonl", Path(tmp) / "users.journal"
-        _write_input(path, n)
+        write_input(path, n)
         import braze_async.simulator  # noqa: F401 - count the imports in the baseline
 
-        baseline = _peak_mb()
+        imports = peak_mb()
         with open(path, "rb") as fh:
-            elapsed, sent, requests = asyncio.run(_job(fh, journal))
-        peak = _peak_mb()
+            seconds, sent, requests = asyncio.run(job(fh, journal))
+        peak = peak_mb()
         with open(path, "rb") as fh:
-            elapsed2, skipped, _ = asyncio.run(_job(fh, journal))
-        peak2 = _peak_mb()
-        journal_mb = journal.stat().st_size / 2**20
-    print(
-        f"{n:>9,} recipients: peak RSS {peak:6.1f} MB (baseline after imports "
-        f"{baseline:.1f} MB), {requests:,} requests in {elapsed:.1f} s "
-        f"({sent / elapsed:,.0f} recipients/s); resume over the full journal "
-        f"({journal_mb:.1f} MB, {skipped:,} skipped in {elapsed2:.1f} s): peak {peak2:.1f} MB"
-    )
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args.child)
-        return 0
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+            _, skipped, _ = asyncio.run(job(fh, journal))
+        resumed = peak_mb()
+    if sent != n or skipped != n:
+        raise RuntimeError(f"{n} recipients: {sent} sent, {skipped} skipped on resume")
+    return {
+        "imports": imports,
+        "peak": peak,
+        "resumed": resumed,
+        "rate": sent / seconds,
+        "requests": requests,
     }
-    for n in args.sizes:
-        subprocess.run([sys.executable, __file__, "--child", str(n)], env=env, check=True)
-    print("target: peak RSS < 150 MB at 1,000,000 recipients")
-    return 0
+
+
+def run(quick: bool) -> list[Row]:
+    sizes = [20_000, 60_000, 200_000] if quick else [100_000, 300_000, 1_000_000]
+    measured = {
+        n: run_json(python_module("benchmarks.bench_bulk_memory", "--child", str(n))) for n in sizes
+    }
+    small, big = sizes[0], sizes[-1]
+    # The absolute ceiling is set for a million; a quick run checks it at its largest size.
+    ceiling = f"< {CEILING_MB} MB" + ("" if big >= 1_000_000 else " (set for 1,000,000)")
+    rows = [
+        Row(
+            SECTION,
+            f"peak RSS at {n:,} recipients",
+            m["peak"],
+            "MB",
+            target=ceiling if n == big else "",
+            met=m["peak"] < CEILING_MB if n == big else None,
+            note=f"{m['imports']:.0f} MB after imports, {m['resumed']:.0f} MB after resuming "
+            f"over the full journal, {m['rate']:,.0f} recipients/s",
+        )
+        for n, m in measured.items()
+    ]
+    flat = measured[big]["peak"] / measured[small]["peak"]
+    rows.append(
+        Row(
+            SECTION,
+            f"peak RSS, {big:,} / {small:,} recipients",
+            flat,
+            "x",
+            f"peak at {small:,}",
+            flat,
+            f"<= {FLATNESS}x",
+            flat <= FLATNESS,
+        )
+    )
+    thousands = [n / 1000 for n in sizes]
+    lines = {
+        "bulk_send (peak)": "peak",
+        "resume over the full journal (peak)": "resumed",
+        "after imports, before the job": "imports",
+    }
+    line_plot(
+        plot_dir(quick) / "memory.png",
+        {label: (thousands, [measured[n][key] for n in sizes]) for label, key in lines.items()},
+        title="Peak RSS of a bulk job vs recipients (flat is the goal)",
+        xlabel="recipients in the input file (thousands)",
+        ylabel="MB",
+        hline=(CEILING_MB, f"ceiling at 1,000,000: {CEILING_MB} MB"),
+    )
+    return rows
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    if sys.argv[1:2] == ["--child"]:
+        print(json.dumps(child(int(sys.argv[2]))))
+    else:
+        standalone(run)

@@ -9,11 +9,14 @@ transport, (b) the same loop on braze_async's transport, (c) a raw aiohttp loop 
 
 from __future__ import annotations
 
-import sys
-
-from ._common import RESULTS, Row, echo_server, line_plot, run_json
+from ._common import Row, echo_server, line_plot, plot_dir, python_module, run_json, standalone
 
 SECTION = "Client overhead (CPU per request of 50 recipients, limits lifted)"
+HOW_TO_READ = (
+    "client process CPU per recipient against the same minimal server, best of two runs; "
+    "lower is better, and braze_async's line should stay flat as concurrency grows."
+)
+PLOTS = ("overhead.png",)
 CLIENTS = ["braze_async", "httpx-aiohttp", "aiohttp-raw", "httpx-default", "edx-braze-client"]
 LABEL = {
     "braze_async": "braze_async",
@@ -31,15 +34,9 @@ def measure(url: str, client: str, concurrency: int, requests: int) -> float:
     best = float("inf")
     for _ in range(2):
         result = run_json(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks._overhead_client",
-                client,
-                url,
-                str(concurrency),
-                str(requests),
-            ]
+            python_module(
+                "benchmarks._overhead_client", client, url, str(concurrency), str(requests)
+            )
         )
         best = min(best, result["cpu"] / result["requests"] * 1e6)
     return best
@@ -132,7 +129,7 @@ def run(quick: bool) -> list[Row]:
         )
     )
     line_plot(
-        RESULTS / "overhead.png",
+        plot_dir(quick) / "overhead.png",
         {LABEL[c]: (levels, [cost[c][lv] / 50 for lv in levels]) for c in CLIENTS},
         title="Client CPU per recipient vs concurrency (lower is better)",
         xlabel="concurrent requests",
@@ -140,3 +137,7 @@ def run(quick: bool) -> list[Row]:
         logx=True,
     )
     return rows
+
+
+if __name__ == "__main__":
+    standalone(run)

@@ -11,9 +11,14 @@ import orjson
 from braze_async import CampaignTriggerRequest, Recipient, converter
 from braze_async._wire import dumps
 
-from ._common import Row
+from ._common import Row, standalone
 
 SECTION = "Serialization of a 50-recipient request"
+HOW_TO_READ = (
+    "microseconds to build and encode one request body, best of five; the ratio is ours over "
+    "hand-built dicts with json.dumps (what a user would write), below 1 means we are cheaper."
+)
+PLOTS: tuple[str, ...] = ()
 
 
 def with_models() -> bytes:
@@ -27,8 +32,9 @@ def with_models() -> bytes:
     return dumps(request)
 
 
-def plain_dicts() -> bytes:
-    body: dict[str, Any] = {
+def plain_body() -> dict[str, Any]:
+    """The same request as plain dicts, built the way a hand-written client would."""
+    return {
         "campaign_id": "c",
         "recipients": [
             {"external_user_id": f"user-{i}", "trigger_properties": {"coupon": "SAVE20", "n": i}}
@@ -36,19 +42,14 @@ def plain_dicts() -> bytes:
         ],
         "trigger_properties": {"brand": "x"},
     }
-    return json.dumps(body).encode()
+
+
+def plain_dicts() -> bytes:
+    return json.dumps(plain_body()).encode()
 
 
 def plain_dicts_orjson() -> bytes:
-    body: dict[str, Any] = {
-        "campaign_id": "c",
-        "recipients": [
-            {"external_user_id": f"user-{i}", "trigger_properties": {"coupon": "SAVE20", "n": i}}
-            for i in range(50)
-        ],
-        "trigger_properties": {"brand": "x"},
-    }
-    return orjson.dumps(body)
+    return orjson.dumps(plain_body())
 
 
 def best_us(fn: Any, number: int) -> float:
@@ -76,3 +77,7 @@ def run(quick: bool) -> list[Row]:
         Row(SECTION, "plain dicts + json.dumps", plain, "us"),
         Row(SECTION, "plain dicts + orjson (no validation)", fast, "us"),
     ]
+
+
+if __name__ == "__main__":
+    standalone(run)

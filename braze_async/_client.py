@@ -393,29 +393,55 @@ class BrazeClient:
         policy = self._retry
         bucket = None if audience is None else Bucket.AUDIENCE if audience else Bucket.EXTERNAL_ID
         attempt = failures = rate_limited = 0
+        #: Why an earlier attempt may have been processed (set once we retried one).
+        maybe_processed: str | None = None
+
+        def final(error: BrazeError, cause: BaseException | None = None) -> BrazeError:
+            """The error to raise: once an attempt may have been processed, any later
+            definitive failure still leaves the outcome unknown (never "failed")."""
+            if cause is not None:
+                error.__cause__ = cause
+            if maybe_processed is None or isinstance(error, BrazeUnknownOutcomeError):
+                return error
+            unknown = BrazeUnknownOutcomeError(
+                f"an earlier attempt may have been processed ({maybe_processed}); "
+                f"the last one failed: {error}",
+                endpoint=path,
+                attempts=attempt,
+            )
+            unknown.__cause__ = error
+            return unknown
+
         while True:
             attempt += 1
             started = time.perf_counter()
             try:
                 status, headers, raw = await self._limited_attempt(path, body, bucket)
             except _UNSENDABLE as exc:
-                raise BrazeConnectionError(
-                    f"the request cannot be sent: {exc}", endpoint=path, attempts=attempt
-                ) from exc
+                raise final(
+                    BrazeConnectionError(
+                        f"the request cannot be sent: {exc}", endpoint=path, attempts=attempt
+                    ),
+                    exc,
+                ) from None
             except _NEVER_SENT as exc:
                 failures += 1
                 if failures < policy.attempts:
                     await self._backoff(path, failures, f"never sent ({type(exc).__name__})")
                     continue
-                raise BrazeConnectionError(
-                    f"could not reach Braze: {type(exc).__name__}: {exc}",
-                    endpoint=path,
-                    attempts=attempt,
-                ) from exc
+                raise final(
+                    BrazeConnectionError(
+                        f"could not reach Braze: {type(exc).__name__}: {exc}",
+                        endpoint=path,
+                        attempts=attempt,
+                    ),
+                    exc,
+                ) from None
             except (httpx.TransportError, TimeoutError) as exc:
                 failures += 1
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 if retry_ambiguous and failures < policy.attempts:
+                    maybe_processed = reason
                     await self._backoff(path, failures, f"outcome unknown ({reason}), retrying")
                     continue
                 raise BrazeUnknownOutcomeError(
@@ -455,7 +481,7 @@ class BrazeClient:
                 if failures < policy.attempts:
                     await self._backoff(path, failures, f"HTTP {status}")
                     continue
-            raise error
+            raise final(error)
 
     async def _limited_attempt(
         self, path: str, body: bytes, bucket: Bucket | None
@@ -606,10 +632,11 @@ class BrazeClient:
     def _snippet(self, raw: bytes | None) -> str:
         if raw is None:
             return f"(larger than {self._max_response_bytes} bytes, not read)"
-        text = raw[:200].decode("utf-8", "replace")
+        # Redact the whole body before cutting it: a key straddling the cut must not leak half.
+        text = self._redact(raw.decode("utf-8", "replace"))[:200]
         text = re.sub(r"<[^>]*>", " ", text)
         text = " ".join(text.split())
-        return self._redact(repr(text if text else "(empty)"))
+        return repr(text if text else "(empty)")
 
     # -- batched single sends and bulk jobs: see _batching.py and _bulk.py -------------------
 

@@ -224,6 +224,8 @@ class Journal:
             if "begin" in record:
                 batch = int(record["begin"])
                 flat = [int(p) for p in record["pos"]]
+                if any(p < 0 for p in flat):  # would index the state from its end
+                    raise ValueError("negative position")
                 keys = bytes.fromhex(record["keys"])
                 self._next_batch = max(self._next_batch, batch + 1)
                 self._open[batch] = flat

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import attrs
 
 from ._errors import BrazeValidationError, ErrorDetail
-from ._validate import check_object, check_properties, check_str
+from ._validate import _INT_MAX, _INT_MIN, check_object, check_properties, check_str
 
 __all__ = [
     "MAX_RECIPIENTS",
@@ -134,7 +134,21 @@ class Recipient:
             # The hot case (an external id, maybe properties) without the general walk.
             if trigger_properties is not None:
                 if type(trigger_properties) is dict:
-                    check_object(trigger_properties, "recipient.trigger_properties", 1)
+                    # Flat ASCII str -> str|int|bool payloads pass here; anything else takes
+                    # the full walk, which explains what is wrong.
+                    for key, value in trigger_properties.items():
+                        kind = type(value)
+                        if not (
+                            type(key) is str
+                            and key.isascii()
+                            and (
+                                (kind is str and value.isascii())
+                                or kind is bool
+                                or (kind is int and _INT_MIN <= value <= _INT_MAX)
+                            )
+                        ):
+                            check_object(trigger_properties, "recipient.trigger_properties", 1)
+                            break
                 else:
                     check_properties(trigger_properties, "recipient.trigger_properties")
             return
@@ -182,7 +196,7 @@ def validate_recipient(r: Recipient, field: str) -> None:
         if isinstance(r.prioritization, str) or not isinstance(r.prioritization, Sequence):
             raise BrazeValidationError(f"{field}.prioritization", "must be a list of strings")
         for value in r.prioritization:
-            if value not in PRIORITIZATION_VALUES:
+            if type(value) is not str or value not in PRIORITIZATION_VALUES:  # [] is unhashable
                 raise BrazeValidationError(
                     f"{field}.prioritization",
                     f"values must be among {sorted(PRIORITIZATION_VALUES)}, not {value!r}",
@@ -191,8 +205,8 @@ def validate_recipient(r: Recipient, field: str) -> None:
         check_properties(r.trigger_properties, f"{field}.trigger_properties")
     if r.attributes is not None:
         check_properties(r.attributes, f"{field}.attributes")
-        groups = r.attributes.get("subscription_groups")
-        if groups is not None:
+        if "subscription_groups" in r.attributes:  # null is not a list either
+            groups = r.attributes["subscription_groups"]
             _check_subscription_groups(groups, f"{field}.attributes.subscription_groups")
     if r.send_to_existing_only is not None:
         if type(r.send_to_existing_only) is not bool:
@@ -352,12 +366,21 @@ class TransactionalSendRequest:
 
     def __attrs_post_init__(self) -> None:
         check_str(self.campaign_id, "campaign_id")
+        if "/" in self.campaign_id or self.campaign_id in (".", ".."):
+            # It travels in the URL path: "a/b" or ".." would name another endpoint.
+            raise BrazeValidationError("campaign_id", "must not contain '/' or be '.' or '..'")
         if not isinstance(self.recipient, Recipient):
             raise BrazeValidationError("recipient", "must be a Recipient")
         if self.recipient.email is not None:
             raise BrazeValidationError(
                 "recipient.email",
                 "transactional sends take external_user_id or user_alias, not email",
+            )
+        if self.recipient.trigger_properties is not None:
+            # Braze's transactional recipient object has no properties of its own.
+            raise BrazeValidationError(
+                "recipient.trigger_properties",
+                "transactional sends take trigger_properties at the request level",
             )
         if self.external_send_id is not None:
             check_str(self.external_send_id, "external_send_id")

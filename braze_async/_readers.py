@@ -22,6 +22,7 @@ objects, and ``send_to_existing_only`` (true/false). Empty cells count as absent
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -125,7 +126,8 @@ def recipient_from_json(obj: object, *, canvas: bool | None = None) -> Recipient
     for key in obj:
         if not isinstance(key, str) or (key not in RECIPIENT_KEYS and not key.startswith("_")):
             raise BrazeValidationError(
-                str(key), f"is not a recipient key (known: {', '.join(sorted(RECIPIENT_KEYS))})"
+                str(key) or repr(key),
+                f"is not a recipient key (known: {', '.join(sorted(RECIPIENT_KEYS))})",
             )
     properties = obj.get("trigger_properties")
     entry = obj.get("canvas_entry_properties")
@@ -246,7 +248,7 @@ def read_csv(stream: IO[bytes], *, canvas: bool | None = None) -> Iterator[Input
                 yield InputRow(
                     line=line,
                     reason=f"has {len(row)} fields; the header has {width}",
-                    data={"_raw": row},
+                    data={"_raw": [_printable(cell) for cell in row]},  # the bytes may be bad
                 )
                 continue
             if not _is_utf8(row):
@@ -258,7 +260,9 @@ def read_csv(stream: IO[bytes], *, canvas: bool | None = None) -> Iterator[Input
                 continue
             yield _csv_row(line, row, where, canvas)
     finally:
-        text.detach()  # the caller owns the stream
+        # The caller owns the stream (and may have closed it before this generator ends).
+        with contextlib.suppress(ValueError):
+            text.detach()
 
 
 def _is_utf8(row: list[str]) -> bool:

@@ -34,8 +34,26 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64, 
 _EAGER_BODY = 64 * 1024
 
 
+def _cause(exc: BaseException, request: httpx.Request) -> BaseException | None:
+    """``exc`` to chain as the cause, or None when it carries the API key.
+
+    aiohttp's ``ClientResponseError`` (any unreadable answer) keeps the request's headers,
+    Authorization included, in its ``args`` and repr; a hostile server can also echo the key
+    into an error message. The mapped error keeps the (redacted) message either way.
+    """
+    token = request.headers.get("authorization", "").partition(" ")[2]
+    if token and (
+        isinstance(exc, aiohttp.ClientResponseError) or token in str(exc) or token in repr(exc)
+    ):
+        return None
+    return exc
+
+
 def _map(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
     message = str(exc) or type(exc).__name__
+    token = request.headers.get("authorization", "").partition(" ")[2]
+    if token and token in message:
+        message = message.replace(token, "***")
     # Order matters: the connector errors subclass the generic ones below them.
     if isinstance(exc, aiohttp.ClientConnectorError):
         return httpx.ConnectError(message, request=request)
@@ -62,7 +80,7 @@ class _ResponseStream(httpx.AsyncByteStream):
             async for chunk in self._response.content.iter_chunked(65536):
                 yield chunk
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _map(exc, self._request) from exc
+            raise _map(exc, self._request) from _cause(exc, self._request)
 
     async def aclose(self) -> None:
         self._response.release()
@@ -97,12 +115,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             keepalive_timeout=self._limits.keepalive_expiry or 30.0,
             ssl=self._ssl,
         )
-        # No cookie jar, no proxy from the environment: a send API needs neither.
+        # No cookie jar, no proxy from the environment: a send API needs neither. No
+        # compression either: aiohttp would offer gzip, and a server (or CDN) taking the offer
+        # would send answers we do not decompress (see handle_async_request).
         self._session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             trust_env=False,
+            headers={"Accept-Encoding": "identity"},
         )
         return self._session
 
@@ -125,7 +146,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 ),
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _map(exc, request) from exc
+            raise _map(exc, request) from _cause(exc, request)
         length = response.content_length
         if (
             length is not None
@@ -138,7 +159,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             try:
                 data = await response.read()
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                raise _map(exc, request) from exc
+                raise _map(exc, request) from _cause(exc, request)
             finally:
                 response.release()
             return httpx.Response(
@@ -148,9 +169,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 request=request,
                 extensions={"http_version": b"HTTP/1.1"},
             )
+        headers = response.raw_headers
+        if response.headers.get("Content-Encoding"):
+            # Encoded although we asked for identity: hand the body over as it came. httpx
+            # would decompress it, and a 300 kB gzip "bomb" would become gigabytes in memory.
+            headers = tuple(h for h in headers if h[0].lower() != b"content-encoding")
         return httpx.Response(
             status_code=response.status,
-            headers=response.raw_headers,
+            headers=headers,
             stream=_ResponseStream(response, request),
             request=request,
             extensions={"http_version": b"HTTP/1.1"},

@@ -59,11 +59,12 @@ def check_object(value: Mapping[Any, Any], field: str, depth: int) -> None:
     for key, item in value.items():
         if type(key) is not str:
             raise BrazeValidationError(field, f"keys must be strings, not {type(key).__name__}")
+        if not key.isascii():  # whatever the value: a lone surrogate in a key is not JSON
+            _check_utf8(key, field)
         kind = type(item)
         # Fast path for the common flat {"name": "value"} payloads.
         if kind is str:
-            if not item.isascii() or not key.isascii():
-                _check_utf8(key, field)
+            if not item.isascii():
                 _check_utf8(item, f"{field}.{key}")
         elif kind is int:
             if not _INT_MIN <= item <= _INT_MAX:
