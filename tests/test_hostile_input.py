@@ -41,6 +41,7 @@ from braze_async import (
     UserAlias,
 )
 from braze_async._bulk import RecipientOutcome
+from braze_async._readers import CSV_COLUMNS as READER_COLUMNS
 from braze_async._readers import InputError, read_csv, read_jsonl, recipient_from_json
 from braze_async._send_cli import main as send_main
 from braze_async.simulator import BrazeSimulator, ThreadedSimulator
@@ -557,18 +558,7 @@ def test_any_jsonl_file_yields_valid_recipients_or_rejected_rows(
     accepted_by_the_oracle(check_rows(rows, max_line=data.count(b"\n") + 1))
 
 
-CSV_COLUMNS = [
-    "external_user_id",
-    "email",
-    "prioritization",
-    "alias_name",
-    "alias_label",
-    "trigger_properties",
-    "canvas_entry_properties",
-    "attributes",
-    "send_to_existing_only",
-    "_note",
-]
+CSV_COLUMNS = [*READER_COLUMNS, "_note"]  # every column the reader knows, and an ignored one
 
 
 @st.composite
