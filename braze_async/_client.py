@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
+import aiohttp
 import httpx
 import orjson
 
@@ -229,7 +230,9 @@ class BrazeClient:
         if http_client is None:
             # We own the connection pool. Requests go straight to the transport: httpx's
             # client adds per-request cookie extraction, auth and redirect machinery that a
-            # send API does not use (about 0.15 ms of CPU a request, see benchmarks/).
+            # send API does not use (about 0.15 ms of CPU a request, see benchmarks/). With
+            # our own AiohttpTransport we even skip httpx's Request/Response objects (its
+            # ``post`` fast path): another ~0.1 ms, which puts us level with raw aiohttp.
             limits = httpx.Limits(
                 max_connections=max_connections,
                 max_keepalive_connections=max_connections,
@@ -237,6 +240,16 @@ class BrazeClient:
             )
             self._transport = transport or AiohttpTransport(limits=limits)
         self._owns_http = http_client is None
+        #: Our own aiohttp transport, driven directly (no httpx objects on the hot path).
+        self._direct = self._transport if isinstance(self._transport, AiohttpTransport) else None
+        self._direct_headers = [*self._auth_headers.items(), ("Accept", "*/*")]
+        httpx_timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._direct_timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=httpx_timeout.pool,
+            sock_connect=httpx_timeout.connect,
+            sock_read=httpx_timeout.read,
+        )
         self._urls: dict[str, httpx.URL] = {}
         self._extensions = {
             "timeout": (
@@ -521,6 +534,15 @@ class BrazeClient:
         Raises httpx's errors, or TimeoutError when the attempt outlives ``attempt_timeout``.
         """
         async with _deadline(self._attempt_timeout):
+            if self._direct is not None:
+                return await self._direct.post(
+                    self._base_url + path,
+                    self._direct_headers,
+                    body,
+                    timeout=self._direct_timeout,
+                    max_bytes=self._max_response_bytes,
+                    secret=self._api_key,
+                )
             if self._transport is not None:
                 # Hot path: a prebuilt URL and headers, so httpx parses and merges nothing.
                 request = httpx.Request(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import aiohttp
 import httpx
@@ -34,14 +34,20 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64, 
 _EAGER_BODY = 64 * 1024
 
 
-def _cause(exc: BaseException, request: httpx.Request) -> BaseException | None:
+def _token(request: httpx.Request | None) -> str:
+    if request is None:
+        return ""
+    value: str = request.headers.get("authorization", "")
+    return value.partition(" ")[2]
+
+
+def _cause(exc: BaseException, token: str) -> BaseException | None:
     """``exc`` to chain as the cause, or None when it carries the API key.
 
     aiohttp's ``ClientResponseError`` (any unreadable answer) keeps the request's headers,
     Authorization included, in its ``args`` and repr; a hostile server can also echo the key
     into an error message. The mapped error keeps the (redacted) message either way.
     """
-    token = request.headers.get("authorization", "").partition(" ")[2]
     if token and (
         isinstance(exc, aiohttp.ClientResponseError) or token in str(exc) or token in repr(exc)
     ):
@@ -49,9 +55,8 @@ def _cause(exc: BaseException, request: httpx.Request) -> BaseException | None:
     return exc
 
 
-def _map(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+def _map(exc: BaseException, request: httpx.Request | None, token: str) -> httpx.TransportError:
     message = str(exc) or type(exc).__name__
-    token = request.headers.get("authorization", "").partition(" ")[2]
     if token and token in message:
         message = message.replace(token, "***")
     # Order matters: the connector errors subclass the generic ones below them.
@@ -80,7 +85,8 @@ class _ResponseStream(httpx.AsyncByteStream):
             async for chunk in self._response.content.iter_chunked(65536):
                 yield chunk
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _map(exc, self._request) from _cause(exc, self._request)
+            token = _token(self._request)
+            raise _map(exc, self._request, token) from _cause(exc, token)
 
     async def aclose(self) -> None:
         self._response.release()
@@ -146,7 +152,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 ),
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _map(exc, request) from _cause(exc, request)
+            raise _map(exc, request, _token(request)) from _cause(exc, _token(request))
         length = response.content_length
         if (
             length is not None
@@ -159,7 +165,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             try:
                 data = await response.read()
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                raise _map(exc, request) from _cause(exc, request)
+                raise _map(exc, request, _token(request)) from _cause(exc, _token(request))
             finally:
                 response.release()
             return httpx.Response(
@@ -181,6 +187,66 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             request=request,
             extensions={"http_version": b"HTTP/1.1"},
         )
+
+    async def post(
+        self,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        *,
+        timeout: aiohttp.ClientTimeout,
+        max_bytes: int,
+        secret: str = "",
+    ) -> tuple[int, dict[str, str], bytes | None]:
+        """POST *body* and read the whole answer: ``(status, headers, body)``.
+
+        The fast path braze_async's client takes when it owns this transport: no httpx
+        ``Request``/``Response`` objects (about a tenth of a request's CPU). Header names come
+        back lower-cased; the body is ``None`` when it is larger than *max_bytes* (it is then
+        not read, and the connection is dropped). Errors are httpx's, mapped as in
+        :meth:`handle_async_request`; *secret* is redacted from their messages.
+        """
+        session = self._session or self._open()
+        try:
+            response = await session.request(
+                "POST",
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                compress=False,
+                timeout=timeout,
+            )
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _map(exc, None, secret) from _cause(exc, secret)
+        complete = False
+        try:
+            length = response.content_length
+            data: bytes | None
+            if length is not None and length > max_bytes:
+                data = None
+            elif length is not None:
+                data = await response.read()
+                complete = True
+            else:
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.content.iter_chunked(65536):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        break
+                    chunks.append(chunk)
+                else:
+                    complete = True
+                data = b"".join(chunks) if complete else None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _map(exc, None, secret) from _cause(exc, secret)
+        finally:
+            if complete:
+                response.release()
+            else:
+                response.close()  # never drain a body we refused (or lost): drop the socket
+        return response.status, {k.lower(): v for k, v in response.headers.items()}, data
 
     async def aclose(self) -> None:
         if self._session is not None:
