@@ -239,7 +239,6 @@ class BrazeClient:
                 keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry,
             )
             self._transport = transport or AiohttpTransport(limits=limits)
-        self._owns_http = http_client is None
         #: Our own aiohttp transport, driven directly (no httpx objects on the hot path).
         self._direct = self._transport if isinstance(self._transport, AiohttpTransport) else None
         self._direct_headers = [*self._auth_headers.items(), ("Accept", "*/*")]
@@ -251,11 +250,7 @@ class BrazeClient:
             sock_read=httpx_timeout.read,
         )
         self._urls: dict[str, httpx.URL] = {}
-        self._extensions = {
-            "timeout": (
-                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-            ).as_dict()
-        }
+        self._extensions = {"timeout": httpx_timeout.as_dict()}
         self._header_list = [
             (b"Host", httpx.URL(self._base_url).netloc),
             (b"Accept", b"*/*"),
