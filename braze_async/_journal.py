@@ -46,6 +46,11 @@ import attrs
 import orjson
 
 from ._errors import BrazeError
+from ._models import MAX_RECIPIENTS
+
+#: Highest input position a journal may name: two billion rows is far beyond any real job,
+#: and it bounds what a corrupt journal can make us allocate.
+_MAX_POSITION: Final = 2**31 - 1
 
 try:
     import fcntl
@@ -224,8 +229,12 @@ class Journal:
             if "begin" in record:
                 batch = int(record["begin"])
                 flat = [int(p) for p in record["pos"]]
-                if any(p < 0 for p in flat):  # would index the state from its end
-                    raise ValueError("negative position")
+                if any(not 0 <= p <= _MAX_POSITION for p in flat):
+                    # Negative ones would index the state from its end; huge ones (a corrupt
+                    # file) would allocate gigabytes of state.
+                    raise ValueError("position out of range")
+                if sum(flat[1::2]) - sum(flat[0::2]) > MAX_RECIPIENTS:
+                    raise ValueError("more positions than a request holds")
                 keys = bytes.fromhex(record["keys"])
                 self._next_batch = max(self._next_batch, batch + 1)
                 self._open[batch] = flat

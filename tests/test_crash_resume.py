@@ -220,6 +220,24 @@ def test_a_journal_naming_negative_positions_is_refused(tmp_path: Path) -> None:
         asyncio.run(bulk_send(_Accepting(), users(100), WEEKLY, journal=path))
 
 
+@pytest.mark.parametrize(
+    "pos",
+    [
+        pytest.param(b"[4000000000, 4000000001]", id="huge-position"),
+        pytest.param(b"[0, 1000000000]", id="billion-positions"),
+    ],
+)
+def test_a_journal_naming_absurd_positions_is_refused(tmp_path: Path, pos: bytes) -> None:
+    """A corrupt begin record naming huge positions (or far more than a request holds) is
+    refused instead of allocating gigabytes of state."""
+    path = tmp_path / "job.journal"
+    asyncio.run(bulk_send(_Accepting(), users(100), WEEKLY, journal=path))
+    with path.open("ab") as fh:
+        fh.write(b'{"begin": 9, "pos": ' + pos + b', "keys": ""}\n')
+    with pytest.raises(JournalError, match="line 7 is not a valid journal record"):
+        asyncio.run(bulk_send(_Accepting(), users(100), WEEKLY, journal=path))
+
+
 @settings(max_examples=400 if SOAK else 60, deadline=None)
 @given(
     cut=st.integers(0, 10_000),
