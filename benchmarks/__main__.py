@@ -2,7 +2,7 @@
 
 python -m benchmarks            # the full run, about ten minutes
 python -m benchmarks --quick    # under two minutes: results-quick.md, plots in benchmarks/.out/
-python -m benchmarks --only overhead,serialization
+python -m benchmarks --only overhead,serialization   # results-partial.md
 python -m benchmarks.bench_simulator [--quick]   # one benchmark alone, rows printed
 """
 
@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name}", flush=True)
         sections.append(run_one(name, args.quick))
         print(f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
-    path = HERE / ("results-quick.md" if args.quick else "results.md")
+    # Only a full run replaces results.md; a quick or partial run writes beside it.
+    name = "results-quick.md" if args.quick else "results-partial.md" if args.only else "results.md"
+    path = HERE / name
     elapsed = time.perf_counter() - started
     write_report(sections, path, header=header(args.quick, elapsed), plots=plot_dir(args.quick))
     print(f"wrote {path} in {elapsed:.0f} s")
