@@ -219,7 +219,8 @@ def _header(headers: Mapping[str, str], lowered: dict[str, str] | None, name: st
     return value if isinstance(value, str) else None
 
 
-def _number(value: str | None) -> float | None:
+def parse_number(value: str | None) -> float | None:
+    """A finite number from a header value; None when unusable."""
     if value is None:
         return None
     try:
@@ -229,9 +230,9 @@ def _number(value: str | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _seconds(value: str | None, wall: float) -> float | None:
+def parse_retry_after(value: str | None, wall: float) -> float | None:
     """Parse a Retry-After value: delta seconds or an HTTP date; None when unusable."""
-    seconds = _number(value)
+    seconds = parse_number(value)
     if seconds is None and value is not None:
         try:
             date = email.utils.parsedate_to_datetime(value)
@@ -299,9 +300,9 @@ class _Feedback:
                 lowered = {str(k).lower(): v for k, v in headers.items()}
         except Exception:  # a broken mapping is garbage like any other
             return None
-        remaining = _number(_header(headers, lowered, "x-ratelimit-remaining"))
-        reset = _number(_header(headers, lowered, "x-ratelimit-reset"))
-        limit = _number(_header(headers, lowered, "x-ratelimit-limit"))
+        remaining = parse_number(_header(headers, lowered, "x-ratelimit-remaining"))
+        reset = parse_number(_header(headers, lowered, "x-ratelimit-reset"))
+        limit = parse_number(_header(headers, lowered, "x-ratelimit-limit"))
         if limit is not None and limit >= 1 and limit.is_integer():
             self.server_limit = int(limit)
         if reset is not None and not wall < reset <= wall + self.horizon:
@@ -321,9 +322,11 @@ class _Feedback:
                 # counted yet: they will spend from r as well.
                 self._cap(reset, int(remaining) - in_flight)
         if status == 429:
-            retry_after = _seconds(_header(headers, lowered, "x-ratelimit-retry-after"), wall)
+            retry_after = parse_retry_after(
+                _header(headers, lowered, "x-ratelimit-retry-after"), wall
+            )
             if retry_after is None:
-                retry_after = _seconds(_header(headers, lowered, "retry-after"), wall)
+                retry_after = parse_retry_after(_header(headers, lowered, "retry-after"), wall)
             if retry_after is not None and retry_after <= self.horizon:
                 pause = retry_after
             elif reset is not None:

@@ -7,13 +7,14 @@ and both libraries would need most of this logic in callbacks anyway.
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random
 import time
 from collections.abc import Callable, Mapping
 
 import attrs
+
+from ._limits import parse_number, parse_retry_after
 
 __all__ = ["RetryPolicy", "rate_limit_delay"]
 
@@ -79,21 +80,6 @@ class RetryPolicy:
         return rng.uniform(0, ceiling)
 
 
-def _seconds(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        # Retry-After may also be an HTTP date.
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        return parsed.timestamp() - time.time()
-    return seconds if math.isfinite(seconds) else None
-
-
 def rate_limit_delay(
     headers: Mapping[str, str], *, wallclock: Callable[[], float] = time.time
 ) -> float | None:
@@ -103,11 +89,13 @@ def rate_limit_delay(
     then ``X-RateLimit-Reset`` (UTC epoch seconds). *headers* must be case-insensitive
     (``httpx.Headers``), since HTTP/2 lowercases names.
     """
+    # One parser of these headers for the whole package: the limiter's.
+    wall = wallclock()
     for name in ("x-ratelimit-retry-after", "retry-after"):
-        seconds = _seconds(headers.get(name))
+        seconds = parse_retry_after(headers.get(name), wall)
         if seconds is not None:
-            return max(0.0, seconds)
-    reset = _seconds(headers.get("x-ratelimit-reset"))
+            return seconds
+    reset = parse_number(headers.get("x-ratelimit-reset"))
     if reset is not None and reset > 1e9:  # an epoch timestamp, not a duration
-        return max(0.0, reset - wallclock())
+        return max(0.0, reset - wall)
     return None
