@@ -41,9 +41,8 @@ from ._models import (
 from ._readers import InputError, InputRow, read_csv, read_jsonl
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport
+from ._version import __version__
 from ._wire import converter, parse_transactional_postback
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -1,5 +1,11 @@
 """The retry policy: which failures are retried, how often, and how long to wait.
 
+:class:`RetryPolicy` is the user's setting; :class:`Attempts` applies it to one call. It is a
+small state object with no I/O: fed the outcome of each failed attempt, it answers
+:class:`Retry` (after ``delay`` seconds), :class:`GiveUp` (raise this error: nothing was
+processed, or Braze refused) or :class:`Unknown` (raise this error: the request may have been
+processed). The client's loop drives it (``BrazeClient._call``).
+
 Hand-written rather than built on stamina or tenacity: the decision depends on *what* failed
 (never sent / maybe processed / rate limited / Braze error) and the wait on Braze's headers,
 and both libraries would need most of this logic in callbacks anyway.
@@ -11,12 +17,25 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
+from typing import TypeAlias
 
 import attrs
 
+from ._errors import BrazeAPIError, BrazeConnectionError, BrazeError, BrazeUnknownOutcomeError
+from ._http import CannotSend, ExchangeError, NeverSent
 from ._limits import parse_number, parse_retry_after
 
-__all__ = ["RetryPolicy", "rate_limit_delay"]
+__all__ = [
+    "Attempts",
+    "Decision",
+    "GiveUp",
+    "NotAdmitted",
+    "Outcome",
+    "Retry",
+    "RetryPolicy",
+    "Unknown",
+    "rate_limit_delay",
+]
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -99,3 +118,178 @@ def rate_limit_delay(
     if reset is not None and reset > 1e9:  # an epoch timestamp, not a duration
         return max(0.0, reset - wall)
     return None
+
+
+@attrs.frozen
+class NotAdmitted:
+    """The rate limiter could not admit the attempt (e.g. Redis unreachable): nothing sent."""
+
+    #: Why, key redacted.
+    reason: str
+    #: The limiter's exception.
+    cause: BaseException
+
+
+#: What one failed attempt came to: Braze's error answer, no answer, or no admission.
+Outcome: TypeAlias = "BrazeAPIError | ExchangeError | NotAdmitted"
+
+
+@attrs.frozen
+class Retry:
+    """Try again after ``delay`` seconds (0 after a 429 the limiter paces: it waits there)."""
+
+    delay: float
+    #: For the log line: what failed.
+    reason: str
+    #: The failure was a 429.
+    rate_limited: bool = False
+
+
+@attrs.frozen
+class GiveUp:
+    """Raise ``error``: a definitive failure, and no attempt may have been processed."""
+
+    error: BrazeError
+
+
+@attrs.frozen
+class Unknown:
+    """Raise ``error``: an attempt may have been processed; resending may duplicate it."""
+
+    error: BrazeUnknownOutcomeError
+
+
+Decision: TypeAlias = "Retry | GiveUp | Unknown"
+
+
+class Attempts:
+    """The attempts of one call so far, and what to do after each failure.
+
+    Pure: no I/O and no clock; the jitter comes from *rng*. ::
+
+        attempts = Attempts(policy, endpoint="/campaigns/trigger/send", retry_ambiguous=False,
+                            paced=True, rng=random.Random(0))
+        decision = attempts.decide(outcome)   # Retry | GiveUp | Unknown
+
+    :param retry_ambiguous: an attempt whose outcome is unknown may be retried (Braze
+        deduplicates it, or the caller accepts duplicates).
+    :param paced: the rate limiter paces this call's bucket: after a 429 it pauses the bucket
+        until Braze's reset, so the retry goes straight back to it.
+    """
+
+    __slots__ = (
+        "_maybe_processed",
+        "_paced",
+        "_policy",
+        "_retry_ambiguous",
+        "_rng",
+        "endpoint",
+        "failures",
+        "made",
+        "rate_limited",
+    )
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        endpoint: str,
+        retry_ambiguous: bool,
+        paced: bool,
+        rng: random.Random,
+    ) -> None:
+        self._policy = policy
+        self._retry_ambiguous = retry_ambiguous
+        self._paced = paced
+        self._rng = rng
+        #: The endpoint, named in the errors.
+        self.endpoint = endpoint
+        #: Attempts whose outcome was decided so far.
+        self.made = 0
+        #: Never-sent, 5xx and ambiguous failures so far (bounded by ``policy.attempts``).
+        self.failures = 0
+        #: 429 answers so far (bounded by ``policy.rate_limited_attempts``).
+        self.rate_limited = 0
+        #: Why an earlier attempt may have been processed (set once we retried one).
+        self._maybe_processed: str | None = None
+
+    def decide(self, outcome: Outcome) -> Decision:
+        """What to do after a failed attempt."""
+        self.made += 1
+        policy = self._policy
+        if isinstance(outcome, BrazeAPIError):
+            if outcome.status_code == 429:
+                self.rate_limited += 1
+                if self.rate_limited <= policy.rate_limited_attempts:
+                    return Retry(self._rate_limit_wait(outcome), "rate limited", rate_limited=True)
+            elif outcome.status_code >= 500:
+                self.failures += 1
+                if self.failures < policy.attempts:
+                    return self._backoff(f"HTTP {outcome.status_code}")
+            return self._final(outcome)
+        if isinstance(outcome, NotAdmitted):
+            return self._final(
+                self._connection_error(
+                    f"the rate limiter could not admit the request: {outcome.reason}"
+                ),
+                outcome.cause,
+            )
+        if isinstance(outcome, CannotSend):
+            return self._final(
+                self._connection_error(f"the request cannot be sent: {outcome.reason}"),
+                outcome.__cause__,
+            )
+        self.failures += 1
+        if isinstance(outcome, NeverSent):
+            if self.failures < policy.attempts:
+                return self._backoff(f"never sent ({outcome.reason})")
+            return self._final(
+                self._connection_error(f"could not reach Braze: {outcome.reason}"),
+                outcome.__cause__,
+            )
+        # Maybe processed.
+        if self._retry_ambiguous and self.failures < policy.attempts:
+            self._maybe_processed = outcome.reason
+            return self._backoff(f"outcome unknown ({outcome.reason}), retrying")
+        unknown = BrazeUnknownOutcomeError(
+            f"the request was sent but no answer came back ({outcome.reason}); "
+            "it may or may not have been processed",
+            endpoint=self.endpoint,
+            attempts=self.made,
+        )
+        unknown.__cause__ = outcome.__cause__
+        return Unknown(unknown)
+
+    def _rate_limit_wait(self, error: BrazeAPIError) -> float:
+        if self._paced:
+            return 0.0
+        delay = error.retry_after
+        if delay is None:
+            delay = (
+                self._policy.backoff(self.rate_limited, self._rng) + self._policy.backoff_initial
+            )
+        return min(delay, self._policy.max_rate_limit_wait)
+
+    def _backoff(self, reason: str) -> Retry:
+        return Retry(self._policy.backoff(self.failures, self._rng), reason)
+
+    def _connection_error(self, message: str) -> BrazeConnectionError:
+        return BrazeConnectionError(message, endpoint=self.endpoint, attempts=self.made)
+
+    def _final(self, error: BrazeError, cause: BaseException | None = None) -> GiveUp | Unknown:
+        """Once an attempt may have been processed, a later definitive failure still leaves
+        the outcome unknown (never "failed": resending could message people twice)."""
+        if cause is not None:
+            error.__cause__ = cause
+        if isinstance(error, BrazeUnknownOutcomeError):
+            return Unknown(error)
+        if self._maybe_processed is None:
+            return GiveUp(error)
+        unknown = BrazeUnknownOutcomeError(
+            f"an earlier attempt may have been processed ({self._maybe_processed}); "
+            f"the last one failed: {error}",
+            endpoint=self.endpoint,
+            attempts=self.made,
+        )
+        unknown.__cause__ = error
+        return Unknown(unknown)

@@ -1,0 +1,99 @@
+"""Reading Braze's answers: a 2xx body into a mapping, anything else into a ``BrazeAPIError``.
+
+Everything that leaves here is redacted: a hostile or broken server could echo our headers
+(the API key among them) back in a body, and the key must never ride on in an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from ._errors import BrazeAPIError, BrazeMalformedResponseError, ErrorDetail, error_class_for
+from ._http import Answer
+from ._retry import rate_limit_delay
+from ._wire import read_errors
+
+__all__ = ["AnswerReader"]
+
+
+class AnswerReader:
+    """Turns an :class:`~braze_async._http.Answer` into data or an error, key redacted.
+
+    :param secret: the text to redact (the API key).
+    :param max_bytes: the cap the body was read under (named in messages about a body that
+        was too large to read).
+    """
+
+    __slots__ = ("_max_bytes", "_secret")
+
+    def __init__(self, *, secret: str, max_bytes: int) -> None:
+        self._secret = secret
+        self._max_bytes = max_bytes
+
+    def success(self, path: str, answer: Answer, attempt: int) -> Mapping[str, Any]:
+        """The decoded body of a 2xx answer; an empty body reads as ``{}``.
+
+        :raises BrazeMalformedResponseError: the body is not a JSON object (the request was
+            processed, or not: its outcome is unknown).
+        """
+        raw = answer.body
+        try:
+            data = (orjson.loads(raw) if raw else {}) if raw is not None else None
+        except orjson.JSONDecodeError:
+            data = None
+        if not isinstance(data, dict):
+            raise BrazeMalformedResponseError(
+                f"Braze answered HTTP {answer.status} with a body that is not a JSON object: "
+                f"{self.snippet(raw)}",
+                status_code=answer.status,
+                endpoint=path,
+                attempts=attempt,
+            )
+        return data
+
+    def error(self, path: str, answer: Answer, attempt: int) -> BrazeAPIError:
+        """The exception for a non-2xx answer (not raised: the retry policy decides)."""
+        status, raw = answer.status, answer.body
+        try:
+            data = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            data = None
+        errors: tuple[ErrorDetail, ...] = ()
+        if isinstance(data, dict):
+            message = str(data.get("message") or data.get("error") or f"HTTP {status}")
+            errors = read_errors(data.get("errors"))
+        else:
+            message = f"HTTP {status} with a non-JSON body: {self.snippet(raw)}"
+        if 300 <= status < 400:
+            target = urlsplit(answer.headers.get("location", "")).netloc or "an unknown place"
+            message = f"unexpected redirect to {target}; not followed (the key stays here)"
+        errors = tuple(
+            ErrorDetail(code=self.redact(e.code), message=self.redact(e.message)) for e in errors
+        )
+        return error_class_for(status)(
+            self.redact(message),
+            status_code=status,
+            errors=errors,
+            endpoint=path,
+            attempts=attempt,
+            retry_after=rate_limit_delay(answer.headers) if status == 429 else None,
+        )
+
+    def redact(self, text: str) -> str:
+        """*text* with the secret replaced by ``***``."""
+        return text.replace(self._secret, "***") if self._secret in text else text
+
+    def snippet(self, raw: bytes | None) -> str:
+        """The start of a body, for a message: redacted, markup and runs of space removed."""
+        if raw is None:
+            return f"(larger than {self._max_bytes} bytes, not read)"
+        # Redact the whole body before cutting it: a key straddling the cut must not leak half.
+        text = self.redact(raw.decode("utf-8", "replace"))[:200]
+        text = re.sub(r"<[^>]*>", " ", text)
+        text = " ".join(text.split())
+        return repr(text if text else "(empty)")

@@ -1,0 +1,330 @@
+"""The HTTP layer: one small interface over every way a request can travel to Braze.
+
+:class:`BrazeClient` posts bytes through an :class:`Exchange` and gets an :class:`Answer`
+(status, lower-cased headers, the body or ``None`` when it is larger than the cap), or exactly
+one of three errors, which are all the retry policy needs to know about the network:
+
+- :class:`NeverSent`: the request never left this process (the connection could not be made,
+  or no pooled connection came in time). Safe to retry.
+- :class:`MaybeProcessed`: it may have reached Braze (anything after the connection was
+  established: a read timeout, the peer hanging up, the attempt timeout). A retry may message
+  people twice.
+- :class:`CannotSend`: it can never be sent as it is (an unsupported scheme, a URL or header
+  that the HTTP stack refuses). Not retried.
+
+Three adapters, chosen once by :func:`open_exchange`, so the client has one code path:
+
+- our :class:`~braze_async.AiohttpTransport` (the default), driven through its ``post`` fast
+  path: no httpx ``Request``/``Response`` objects on the hot path;
+- any other httpx transport (``httpx.MockTransport``, the simulator's in-process transport):
+  a prebuilt ``httpx.Request`` handed to ``handle_async_request``;
+- an injected ``httpx.AsyncClient`` (its pool, proxies and event hooks), through ``send``.
+
+The same :class:`Timeouts` apply on all three: ``connect``, ``read``, ``write`` and ``pool``
+as httpx defines them (an injected client's own timeouts are replaced by ours for Braze's
+requests), and ``attempt``, a ceiling on one attempt from its start to the answer's last byte.
+aiohttp has no separate write timer: its read timer starts once the connection is held and
+runs while the body is written, so there a body that cannot be written within ``read``
+seconds (Braze's bodies fit in one socket buffer) times out as maybe processed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import NamedTuple, Protocol
+
+import aiohttp
+import attrs
+import httpx
+
+from ._transport import AiohttpTransport
+
+__all__ = [
+    "Answer",
+    "CannotSend",
+    "Exchange",
+    "ExchangeError",
+    "MaybeProcessed",
+    "NeverSent",
+    "Route",
+    "Timeouts",
+    "deadline",
+    "open_exchange",
+]
+
+#: Errors that prove the request never left: always safe to retry.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: Errors that prove the request cannot be sent at all: not retried.
+_CANNOT_SEND = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL)
+
+
+if sys.version_info >= (3, 11):
+    deadline: Callable[[float | None], AbstractAsyncContextManager[object]] = asyncio.timeout
+else:  # pragma: no cover - Python 3.10
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def deadline(seconds: float | None) -> AsyncIterator[None]:
+        """``asyncio.timeout`` for Python 3.10: raise TimeoutError after *seconds*."""
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(seconds, task.cancel) if seconds else None
+        try:
+            yield
+        except asyncio.CancelledError:
+            if handle is not None and handle.when() <= loop.time():
+                raise TimeoutError from None
+            raise
+        finally:
+            if handle is not None:
+                handle.cancel()
+
+
+class Answer(NamedTuple):
+    """Braze's answer to one attempt."""
+
+    #: The HTTP status code.
+    status: int
+    #: Response headers, names lower-cased (one pass, so lookups are dict lookups).
+    headers: dict[str, str]
+    #: The body, or ``None`` when it was larger than the cap (it was then not read).
+    body: bytes | None
+
+
+class ExchangeError(Exception):
+    """An attempt that got no answer; ``reason`` says why, with the key redacted."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NeverSent(ExchangeError):
+    """The request never left this process: nothing was sent, safe to retry."""
+
+
+class MaybeProcessed(ExchangeError):
+    """The request may have reached Braze and been processed."""
+
+
+class CannotSend(ExchangeError):
+    """The request can never be sent as it is."""
+
+
+@attrs.frozen(kw_only=True)
+class Timeouts:
+    """Every bound on one attempt, in seconds (``None``: no bound)."""
+
+    #: Establishing a connection.
+    connect: float | None
+    #: Between two reads of the answer (aiohttp: also while the body is written).
+    read: float | None
+    #: Writing one chunk of the request (httpx transports).
+    write: float | None
+    #: Waiting for a connection from the pool.
+    pool: float | None
+    #: One attempt from start to the answer's last byte.
+    attempt: float | None
+
+    @classmethod
+    def of(cls, timeout: float | httpx.Timeout | None, attempt: float | None) -> Timeouts:
+        """From httpx's ``timeout`` (a number or an ``httpx.Timeout``) and the attempt bound."""
+        t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        return cls(connect=t.connect, read=t.read, write=t.write, pool=t.pool, attempt=attempt)
+
+    def as_httpx(self) -> httpx.Timeout:
+        """The four network bounds as an ``httpx.Timeout``."""
+        return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+
+
+class Exchange(Protocol):
+    """The one interface the client posts through (see the module docstring)."""
+
+    async def post(self, path: str, body: bytes) -> Answer:
+        """POST *body* to *path*; raise :class:`NeverSent`, :class:`MaybeProcessed` or
+        :class:`CannotSend` when no answer came."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the connection pool, if this exchange owns it."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class Route:
+    """Where and how every request goes: what the adapters share."""
+
+    #: The REST endpoint, e.g. ``https://rest.iad-01.braze.com`` (no trailing slash).
+    base_url: str
+    #: Headers sent with every request (Authorization, Content-Type, User-Agent).
+    headers: Mapping[str, str]
+    #: The bounds on each attempt.
+    timeouts: Timeouts
+    #: Answers larger than this are not read.
+    max_bytes: int
+    #: Redacted from every error message (the API key).
+    secret: str = attrs.field(repr=False)
+
+
+class _Exchange:
+    """What the three adapters share: the deadline and the error mapping."""
+
+    def __init__(self, route: Route) -> None:
+        self._route = route
+        self._base_url = route.base_url
+        self._timeouts = route.timeouts
+        self._max_bytes = route.max_bytes
+        self._secret = route.secret
+
+    async def post(self, path: str, body: bytes) -> Answer:
+        try:
+            async with deadline(self._timeouts.attempt):
+                return await self._post(path, body)
+        except _NEVER_SENT as exc:
+            raise NeverSent(self._reason(exc)) from exc
+        except _CANNOT_SEND as exc:
+            raise CannotSend(self._reason(exc)) from exc
+        except (httpx.TransportError, TimeoutError) as exc:
+            raise MaybeProcessed(self._reason(exc)) from exc
+
+    async def _post(self, path: str, body: bytes) -> Answer:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+    def _reason(self, exc: BaseException) -> str:
+        text = str(exc)
+        reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        # A hostile or broken server could echo our headers back; never carry the key on.
+        return reason.replace(self._secret, "***") if self._secret in reason else reason
+
+
+class _AiohttpExchange(_Exchange):
+    """Our own AiohttpTransport, through its ``post`` fast path."""
+
+    def __init__(self, transport: AiohttpTransport, route: Route) -> None:
+        super().__init__(route)
+        self._transport = transport
+        self._header_items = [*route.headers.items(), ("Accept", "*/*")]
+        t = self._timeouts
+        # aiohttp's ``connect`` spans the pool wait and the connection, ``sock_connect`` only
+        # the connection; its read timer also covers the write (see the module docstring).
+        self._aiohttp_timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=None if t.pool is None or t.connect is None else t.pool + t.connect,
+            sock_connect=t.connect,
+            sock_read=t.read,
+        )
+
+    async def _post(self, path: str, body: bytes) -> Answer:
+        status, headers, raw = await self._transport.post(
+            self._base_url + path,
+            self._header_items,
+            body,
+            timeout=self._aiohttp_timeout,
+            max_bytes=self._max_bytes,
+            secret=self._secret,
+        )
+        return Answer(status, headers, raw)
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+class _HttpxExchange(_Exchange):
+    """Any httpx transport, or an injected ``httpx.AsyncClient``."""
+
+    def __init__(
+        self, sender: httpx.AsyncBaseTransport | httpx.AsyncClient, route: Route, *, owned: bool
+    ) -> None:
+        super().__init__(route)
+        self._sender = sender
+        self._owned = owned
+        self._urls: dict[str, httpx.URL] = {}
+        self._httpx_timeout = route.timeouts.as_httpx()
+        self._extensions = {"timeout": self._httpx_timeout.as_dict()}
+        self._header_list = [
+            (b"Host", httpx.URL(self._base_url).netloc),
+            (b"Accept", b"*/*"),
+            *((k.encode(), v.encode()) for k, v in route.headers.items()),
+        ]
+
+    async def _post(self, path: str, body: bytes) -> Answer:
+        if isinstance(self._sender, httpx.AsyncClient):
+            # Through the client's own request building: its default headers, cookies and
+            # event hooks apply; our bounds replace its timeouts.
+            request = self._sender.build_request(
+                "POST",
+                self._base_url + path,
+                content=body,
+                headers=self._route.headers,
+                timeout=self._httpx_timeout,
+            )
+            response = await self._sender.send(request, stream=True, follow_redirects=False)
+        else:
+            # A prebuilt URL and headers, so httpx parses and merges nothing per request.
+            request = httpx.Request(
+                "POST",
+                self._url(path),
+                headers=httpx.Headers(
+                    [*self._header_list, (b"Content-Length", str(len(body)).encode())]
+                ),
+                content=body,
+                extensions=self._extensions,
+            )
+            response = await self._sender.handle_async_request(request)
+        try:
+            raw = await self._read(response)
+        finally:
+            await response.aclose()
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers.raw
+        }
+        return Answer(response.status_code, headers, raw)
+
+    def _url(self, path: str) -> httpx.URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self._base_url + path)
+        return url
+
+    async def _read(self, response: httpx.Response) -> bytes | None:
+        """The body, or None when it is larger than the cap."""
+        cap = self._max_bytes
+        length = response.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) <= cap:
+            return await response.aread()
+        try:  # transports such as MockTransport hand over bodies already in memory
+            content = response.content
+        except httpx.ResponseNotRead:
+            pass
+        else:
+            return content if len(content) <= cap else None
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > cap:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def aclose(self) -> None:
+        if self._owned:
+            assert isinstance(self._sender, httpx.AsyncBaseTransport)
+            await self._sender.aclose()
+
+
+def open_exchange(route: Route, sender: httpx.AsyncBaseTransport | httpx.AsyncClient) -> Exchange:
+    """The adapter for what the client was given: a transport (closed by
+    :meth:`Exchange.aclose`) or an injected ``httpx.AsyncClient`` (left open: its owner's)."""
+    if isinstance(sender, httpx.AsyncClient):
+        return _HttpxExchange(sender, route, owned=False)
+    if isinstance(sender, AiohttpTransport):
+        return _AiohttpExchange(sender, route)
+    return _HttpxExchange(sender, route, owned=True)

@@ -1,0 +1,60 @@
+"""Where requests go: the REST endpoint from an instance name or a URL, and the budget's name.
+
+Plain ``http://`` is refused except for loopback hosts (the simulator): the key must not
+travel in clear text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from ._errors import BrazeValidationError
+
+__all__ = ["budget_name", "resolve_base_url"]
+
+_INSTANCE = re.compile(r"[a-z]{2,4}-\d{2}")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def budget_name(base_url: str, api_key: str) -> str:
+    """The default name of a rate-limit budget: derived from endpoint and key, never the key."""
+    digest = hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()
+    return f"{urlsplit(base_url).hostname}-{digest[:16]}"
+
+
+def resolve_base_url(instance: str | None, base_url: str | None) -> str:
+    """The REST endpoint from ``instance`` ("iad-01") or ``base_url``; https unless loopback."""
+    if instance is not None and base_url is not None:
+        raise BrazeValidationError("instance", "give either instance or base_url, not both")
+    if instance is not None:
+        if not isinstance(instance, str) or not _INSTANCE.fullmatch(instance):
+            raise BrazeValidationError(
+                "instance", f"must look like 'iad-01' or 'fra-02', not {instance!r}"
+            )
+        domain = "braze.eu" if instance.startswith("fra-") else "braze.com"
+        return f"https://rest.{instance}.{domain}"
+    if base_url is None:
+        raise BrazeValidationError(
+            "base_url", "is required: pass instance='iad-01' or base_url='https://rest...'"
+        )
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BrazeValidationError("base_url", f"must be an http(s) URL, not {base_url!r}")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise BrazeValidationError(
+            "base_url", "plain http:// is only allowed for loopback hosts; use https://"
+        )
+    if parts.query or parts.fragment:
+        raise BrazeValidationError("base_url", "must not have a query or fragment")
+    return base_url.rstrip("/")
