@@ -43,7 +43,7 @@ from braze_async import (
 from braze_async._bulk import RecipientOutcome
 from braze_async._readers import CSV_COLUMNS as READER_COLUMNS
 from braze_async._readers import InputError, read_csv, read_jsonl, recipient_from_json
-from braze_async._send_cli import main as send_main
+from braze_async.cli import main as cli_main
 from braze_async.simulator import BrazeSimulator, ThreadedSimulator
 
 SOAK = os.environ.get("BRAZE_SOAK") == "1"
@@ -661,8 +661,8 @@ def test_the_cli_survives_a_hostile_file(
     users = tmp_path / name
     users.write_bytes(content())
     with ThreadedSimulator(KEY) as sim:
-        code = send_main(
-            ["--campaign-id", "weekly", "--recipients", str(users),
+        code = cli_main(
+            ["send", "--campaign-id", "weekly", "--recipients", str(users),
              "--api-key", KEY, "--base-url", sim.base_url]
         )  # fmt: skip
         assert sim.stats.rejected_400 == 0

@@ -13,23 +13,15 @@ from pathlib import Path
 import orjson
 import pytest
 
-from braze_async._send_cli import main as send_main
+from braze_async.cli import main
 from braze_async.simulator import ThreadedSimulator
 
 KEY = "sk-cli-SECRET-0123456789"
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
-def _send_command() -> list[str]:
-    """``python -m braze_async send`` once cli.py has the subcommand; the module until then."""
-    from braze_async import cli
-
-    try:
-        cli._parser().parse_known_args(["send", "--help"])
-    except SystemExit as exit_:
-        if exit_.code == 0:
-            return [sys.executable, "-m", "braze_async", "send"]
-    return [sys.executable, "-m", "braze_async._send_cli"]
+#: ``braze-async send`` in a subprocess.
+SEND_COMMAND = [sys.executable, "-m", "braze_async", "send"]
 
 
 @pytest.fixture
@@ -57,7 +49,7 @@ def lines_of(path: Path) -> list[dict[str, object]]:
 
 
 def run(*args: str | Path) -> int:
-    return send_main([str(a) for a in args])
+    return main(["send", *(str(a) for a in args)])
 
 
 # -- in process -------------------------------------------------------------------------------
@@ -175,7 +167,7 @@ def test_usage_errors_are_one_line_and_exit_2(
     users = write_jsonl(tmp_path / "users.jsonl", 3)
     (tmp_path / "bad.csv").write_text("user_id\nu1\n")
     argv = [a.format(users=users, tmp=tmp_path) for a in args]
-    assert send_main(argv) == 2
+    assert main(["send", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
@@ -235,7 +227,7 @@ def test_sigkill_mid_job_then_resume_sends_nobody_twice(tmp_path: Path) -> None:
     env = {**os.environ, "BRAZE_API_KEY": KEY}
     with ThreadedSimulator(KEY, latency=0.05, latency_jitter=0.05, seed=3) as sim:
         env["BRAZE_REST_URL"] = sim.base_url
-        command = [*_send_command(), "--campaign-id", "weekly", "--recipients", str(users)]
+        command = [*SEND_COMMAND, "--campaign-id", "weekly", "--recipients", str(users)]
         journal = tmp_path / "users.jsonl.journal"
         proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
         try:
@@ -277,7 +269,7 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path: Path) -> None:
     env = {**os.environ, "BRAZE_API_KEY": KEY}
     with ThreadedSimulator(KEY, latency=0.05, seed=4) as sim:
         env["BRAZE_REST_URL"] = sim.base_url
-        command = [*_send_command(), "--campaign-id", "weekly", "--recipients", str(users)]
+        command = [*SEND_COMMAND, "--campaign-id", "weekly", "--recipients", str(users)]
         journal = tmp_path / "users.jsonl.journal"
         proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
         _wait_for(journal, begins=10)
@@ -302,7 +294,7 @@ def test_a_second_ctrl_c_abandons_the_requests_in_flight(tmp_path: Path) -> None
     env = {**os.environ, "BRAZE_API_KEY": KEY}
     with ThreadedSimulator(KEY, latency=0.5, seed=5) as sim:
         env["BRAZE_REST_URL"] = sim.base_url
-        command = [*_send_command(), "--campaign-id", "weekly", "--recipients", str(users)]
+        command = [*SEND_COMMAND, "--campaign-id", "weekly", "--recipients", str(users)]
         journal = tmp_path / "users.jsonl.journal"
         proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
         _wait_for(journal, begins=8)
@@ -325,7 +317,7 @@ def test_the_live_progress_line_on_a_terminal() -> None:
     import io
 
     from braze_async._bulk import BulkProgress
-    from braze_async._send_cli import _Progress, progress_line
+    from braze_async.cli._progress import Progress, progress_line
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -340,7 +332,7 @@ def test_the_live_progress_line_on_a_terminal() -> None:
         "unknown 0 · 500/s · ETA 17s"
     )
     term = Terminal()
-    progress = _Progress(term, interval=10)
+    progress = Progress(term, interval=10)
     progress._last = 0.0
     progress(p)
     progress.say("done")

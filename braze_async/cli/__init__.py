@@ -1,0 +1,70 @@
+"""The ``braze-async`` command line (also ``python -m braze_async``).
+
+Each subcommand keeps its logic in its own modules; this file only builds the parser and
+dispatches. Errors in flags print one line and exit with status 2.
+
+``braze-async send``, module by module (each one uses only those below it)::
+
+    _runner      the job: plan, client, bulk_send, summary, exit status
+    _plan        flags + environment -> a checked Plan (what goes where), or a UsageError
+    _send_args   the flags themselves (argparse)
+    _progress    progress lines on stderr
+    _failures    the file of recipients not sent
+    _signals     Ctrl-C / SIGTERM: stop cleanly, then abandon
+    _simulator   the local simulator that stands in without credentials
+
+``braze-async simulate`` lives with the simulator, in :mod:`braze_async.simulator._cli`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from ..simulator._cli import configure_parser as configure_simulate
+from ..simulator._cli import run as run_simulate
+from ._runner import run_send
+from ._send_args import add_send_parser
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage dump).
+
+    Subcommand parsers are of the same class (``add_subparsers`` makes them so), so their
+    errors are one line too.
+    """
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="braze-async", description="Tools for Braze's messaging REST API.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    simulate = commands.add_parser(
+        "simulate",
+        help="serve a local Braze simulator",
+        description="Serve a local Braze simulator on loopback until interrupted.",
+    )
+    configure_simulate(simulate)
+    simulate.set_defaults(handler=run_simulate)
+    add_send_parser(commands).set_defaults(handler=run_send)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line (``argv``, default ``sys.argv[1:]``); return the exit status.
+
+    ``main(["send", "--campaign-id", "weekly", "--recipients", "users.csv"])`` is
+    ``braze-async send --campaign-id weekly --recipients users.csv``.
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 2
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)

@@ -1,0 +1,186 @@
+"""``braze-async send``: send a campaign or Canvas to every recipient of a CSV or JSONL file.
+
+::
+
+    braze-async send --campaign-id weekly --recipients users.csv
+    braze-async send --canvas-id onboarding --recipients users.jsonl --concurrency 4
+
+The job streams the file (any size, flat memory), keeps a journal next to it
+(``<input>.journal``) so that running the same command again after a crash or Ctrl-C skips
+what was sent and sends the rest, and writes every recipient that was not sent to
+``<input>.failures.jsonl`` in Braze's JSON form with ``_outcome`` / ``_reason`` / ``_line``
+keys: fix those lines and send that file. Credentials come from ``--api-key``/``--base-url``
+or ``$BRAZE_API_KEY``/``$BRAZE_REST_URL``; with neither, a local simulator stands in for
+Braze (and says so, loudly).
+
+Exit status: 0 when every recipient was sent, 1 when some were not, 2 for bad arguments or
+an unreadable input, 130 after Ctrl-C (143 after SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from typing import IO, TextIO
+
+from .._bulk import BulkReport
+from .._client import BrazeClient
+from .._errors import BrazeError
+from .._journal import JournalError
+from .._readers import InputError, count_rows, input_fingerprint, read_recipients
+from ._failures import FailuresFile
+from ._plan import Plan, UsageError, make_plan
+from ._progress import Progress, duration
+from ._signals import stop_on_signals
+from ._simulator import BANNER, RULE, embedded_simulator
+
+__all__ = ["run_send"]
+
+PROG = "braze-async send"
+EXIT_OK, EXIT_NOT_ALL_SENT, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
+
+
+def run_send(args: argparse.Namespace) -> int:
+    """Run ``braze-async send`` with parsed ``args``; return the exit status."""
+    try:
+        plan = make_plan(args, os.environ)
+        with contextlib.ExitStack() as stack:
+            try:
+                fh = stack.enter_context(open(plan.path, "rb"))
+                # ETA needs a total: one cheap pass counting lines.
+                total = count_rows(plan.path, plan.format)
+                fingerprint = input_fingerprint(plan.path)
+            except OSError as exc:
+                raise UsageError(f"cannot read {plan.path}: {exc.strerror or exc}") from None
+            try:
+                failures = FailuresFile(plan.failures, canvas=plan.canvas_id is not None)
+            except OSError as exc:
+                raise UsageError(f"cannot write {plan.failures}: {exc.strerror or exc}") from None
+            stack.callback(failures.close)
+            job = _Job(plan, fh, failures, total, fingerprint, sys.stderr)
+            try:
+                return asyncio.run(job.run())
+            except KeyboardInterrupt:  # before the job's own handler was installed
+                print(f"{PROG}: interrupted", file=sys.stderr)
+                return EXIT_SIGINT
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _signal_exit(signum: int) -> int:
+    return EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
+
+
+class _Job:
+    """One run of the command, in the event loop."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        fh: IO[bytes],
+        failures: FailuresFile,
+        total: int,
+        fingerprint: str,
+        err: TextIO,
+    ) -> None:
+        self.plan = plan
+        self.fh = fh
+        self.failures = failures
+        self.total = total
+        self.fingerprint = fingerprint
+        self.progress = Progress(err, plan.progress_interval)
+
+    async def run(self) -> int:
+        plan, progress = self.plan, self.progress
+        rows = read_recipients(self.fh, plan.format, canvas=plan.canvas_id is not None)
+        async with contextlib.AsyncExitStack() as stack:
+            if plan.simulated:
+                api_key, base_url = await stack.enter_async_context(
+                    embedded_simulator(progress.say)
+                )
+            else:
+                assert plan.api_key is not None and plan.base_url is not None
+                api_key, base_url = plan.api_key, plan.base_url
+            try:
+                client = await stack.enter_async_context(
+                    BrazeClient(api_key=api_key, base_url=base_url)
+                )
+            except BrazeError as exc:
+                raise UsageError(str(exc)) from None
+            stop = asyncio.Event()
+            progress.say(
+                f"sending {plan.what} to ~{self.total:,} recipients of {plan.path} "
+                f"({plan.concurrency} requests at a time"
+                + (f", journal {plan.journal})" if plan.journal else ", no journal)")
+            )
+            with stop_on_signals(stop, progress.say) as received:
+                try:
+                    report = await client.bulk_send(
+                        rows,
+                        campaign_id=plan.campaign_id,
+                        canvas_id=plan.canvas_id,
+                        trigger_properties=plan.trigger_properties,
+                        canvas_entry_properties=plan.canvas_entry_properties,
+                        send_id=plan.send_id,
+                        concurrency=plan.concurrency,
+                        journal=plan.journal,
+                        input_fingerprint=self.fingerprint,
+                        on_progress=progress,
+                        on_outcome=self.failures,
+                        stop=stop,
+                        total=self.total,
+                        max_details=0,
+                    )
+                except asyncio.CancelledError:
+                    if not received:
+                        raise
+                    progress.say(
+                        "abandoned the requests in flight: their recipients are 'unknown' "
+                        "(the journal has them; they will not be resent)"
+                    )
+                    return _signal_exit(received[0])
+                except (JournalError, InputError, BrazeError) as exc:
+                    raise UsageError(str(exc)) from None
+                except OSError as exc:
+                    raise UsageError(f"{exc.filename or 'I/O'}: {exc.strerror or exc}") from None
+            _summary(plan, report, self.failures, progress)
+        if received:
+            return _signal_exit(received[0])
+        return EXIT_OK if report.ok else EXIT_NOT_ALL_SENT
+
+
+def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: Progress) -> None:
+    lines = []
+    if plan.simulated:
+        lines.append(f"{RULE}\n{BANNER}. (Set BRAZE_API_KEY and BRAZE_REST_URL.)")
+    counts = (
+        f"{report.sent:,} sent"
+        + (f" (+{report.already_sent:,} by an earlier run)" if report.already_sent else "")
+        + f", {report.rejected:,} rejected, {report.failed:,} failed, {report.unknown:,} unknown"
+        + f" in {report.requests:,} requests, {duration(report.elapsed)}"
+    )
+    lines.append(f"{plan.what} from {plan.path}: {counts}")
+    if report.interrupted:
+        lines.append(
+            f"stopped before the end ({report.stop_reason or 'interrupted'}): run the same "
+            "command again to send the rest"
+            + ("" if plan.journal else " (no journal: it would start over)")
+        )
+    if failures.count:
+        lines.append(
+            f"{failures.count:,} recipients not sent are in {failures.path} "
+            "(_outcome, _reason, _line say why; fix and send that file)"
+        )
+    if report.unknown:
+        lines.append(
+            f"{report.unknown:,} recipients may or may not have been messaged (no answer from "
+            "Braze): check before sending them again"
+        )
+    if plan.simulated:
+        lines.append(RULE)
+    progress.say("\n".join(lines))

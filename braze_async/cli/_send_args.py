@@ -1,0 +1,111 @@
+"""The flags of ``braze-async send``.
+
+Each flag is checked on its own here (argparse reports a bad one in one line); what they mean
+together, and what comes from the environment, is :mod:`._plan`'s job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+import orjson
+
+__all__ = ["add_send_parser"]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``send`` subcommand to ``subparsers`` (from ``add_subparsers``); return it."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "send",
+        help="send a campaign or Canvas to the recipients of a CSV or JSONL file",
+        description=(
+            "Send an API-triggered campaign or Canvas to every recipient of a CSV or JSONL "
+            "file, 50 per request, resumably. Without credentials, a local simulator "
+            "stands in for Braze."
+        ),
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--campaign-id", metavar="ID", help="the API-triggered campaign")
+    target.add_argument("--canvas-id", metavar="ID", help="the API-triggered Canvas")
+    parser.add_argument(
+        "--recipients",
+        required=True,
+        metavar="FILE",
+        help="recipients: .csv with a header, or JSONL (one Braze recipient object a line)",
+    )
+    parser.add_argument(
+        "--format", choices=("csv", "jsonl"), help="the file's format (default: by extension)"
+    )
+    parser.add_argument(
+        "--journal", metavar="FILE", help="resume journal (default: <recipients>.journal)"
+    )
+    parser.add_argument(
+        "--no-journal", action="store_true", help="keep no journal (the job cannot resume)"
+    )
+    parser.add_argument(
+        "--failures",
+        metavar="FILE",
+        help="where recipients not sent go (default: <recipients>.failures.jsonl)",
+    )
+    parser.add_argument(
+        "--concurrency", type=_positive_int, default=8, metavar="N", help="requests in flight"
+    )
+    parser.add_argument(
+        "--trigger-properties",
+        type=_json_object,
+        metavar="JSON",
+        help="request-level trigger_properties (campaigns)",
+    )
+    parser.add_argument(
+        "--canvas-entry-properties",
+        type=_json_object,
+        metavar="JSON",
+        help="request-level canvas_entry_properties (Canvas)",
+    )
+    parser.add_argument("--send-id", metavar="ID", help="the campaign send_id (campaigns)")
+    parser.add_argument(
+        "--api-key", metavar="KEY", help="REST API key (default: $BRAZE_API_KEY; prefer it)"
+    )
+    parser.add_argument(
+        "--base-url", metavar="URL", help="REST endpoint (default: $BRAZE_REST_URL)"
+    )
+    parser.add_argument(
+        "--progress-interval",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds between progress lines when stderr is not a terminal (default 10)",
+    )
+    return parser
