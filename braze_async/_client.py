@@ -81,7 +81,9 @@ class BrazeClient:
     :param base_url: the REST endpoint, e.g. ``"https://rest.iad-01.braze.com"``; defaults to
         ``$BRAZE_REST_URL``. ``http://`` is refused except for loopback hosts.
     :param timeout: httpx timeouts (seconds or ``httpx.Timeout``); default :data:`DEFAULT_TIMEOUT`.
-    :param attempt_timeout: ceiling on one attempt, first byte sent to last byte read.
+    :param attempt_timeout: ceiling on one attempt, first byte sent to last byte read. Both
+        bounds apply on every transport, an injected ``http_client`` included (its own
+        timeouts are replaced for Braze's requests); see :mod:`braze_async._http`.
     :param retry: the :class:`RetryPolicy`.
     :param rate_limits: the client-side :class:`RateLimits` (Braze's published limits by
         default; with ``redis_url`` shared by every process); ``None`` turns limiting off.
@@ -106,8 +108,6 @@ class BrazeClient:
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = DEFAULT_LIMITS.max_connections or 64,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        _sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        _rng: random.Random | None = None,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("BRAZE_API_KEY")
@@ -124,8 +124,10 @@ class BrazeClient:
             raise BrazeValidationError("transport", "give either http_client or transport")
         self._api_key = api_key
         self._retry = retry if retry is not None else RetryPolicy()
-        self._sleep = _sleep
-        self._rng = _rng or random.Random()
+        #: How retry waits sleep and where their jitter comes from: the testing hook
+        #: :func:`braze_async.testing.set_retry_timing` replaces both.
+        self._sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+        self._rng = random.Random()
         self._closed = False
         #: The batcher behind send_to_user, created on first use.
         self._batcher: Batcher | None = None

@@ -5,6 +5,7 @@ If a change to braze_async breaks a line here, it breaks users' type-checked cod
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from typing_extensions import assert_type
@@ -31,6 +32,7 @@ from braze_async import (
     parse_transactional_postback,
 )
 from braze_async.simulator import BrazeSimulator, ThreadedSimulator
+from braze_async.testing import set_retry_timing
 
 
 async def client_api(key: str) -> None:
@@ -99,3 +101,13 @@ async def simulator_api() -> None:
         assert_type(sim.delivered_counts()["external_user_id:u"], int)
     with ThreadedSimulator() as threaded:
         assert_type(threaded.base_url, str)
+
+
+async def testing_api(key: str) -> None:
+    async def no_sleep(delay: float) -> None:
+        return None
+
+    braze = set_retry_timing(BrazeClient(api_key=key, instance="iad-01"), sleep=no_sleep)
+    assert_type(braze, BrazeClient)
+    set_retry_timing(braze, rng=random.Random(0))
+    await braze.aclose()

@@ -28,6 +28,7 @@ from braze_async import (
     RetryPolicy,
     UserAlias,
 )
+from braze_async.testing import set_retry_timing
 
 pytestmark = pytest.mark.anyio
 
@@ -71,12 +72,11 @@ class Sleeps(list[float]):
 def client(recorder: Recorder, sleeps: Sleeps | None = None, **kwargs: Any) -> BrazeClient:
     """A client on a scripted transport; rate limiting off unless a test turns it on."""
     kwargs.setdefault("rate_limits", None)
-    return BrazeClient(
-        api_key=KEY,
-        instance="iad-01",
-        transport=httpx.MockTransport(recorder),
-        _sleep=sleeps if sleeps is not None else Sleeps(),
-        **kwargs,
+    return set_retry_timing(
+        BrazeClient(
+            api_key=KEY, instance="iad-01", transport=httpx.MockTransport(recorder), **kwargs
+        ),
+        sleep=sleeps if sleeps is not None else Sleeps(),
     )
 
 

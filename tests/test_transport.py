@@ -21,6 +21,7 @@ from braze_async import (
     Recipient,
     RetryPolicy,
 )
+from braze_async.testing import set_retry_timing
 
 pytestmark = pytest.mark.anyio
 
@@ -89,7 +90,8 @@ async def no_sleep(_: float) -> None:
 
 def client_for(url: str, **kwargs: object) -> BrazeClient:
     kwargs.setdefault("timeout", 2.0)
-    return BrazeClient(api_key="k", base_url=url, _sleep=no_sleep, **kwargs)  # type: ignore[arg-type]
+    braze = BrazeClient(api_key="k", base_url=url, **kwargs)  # type: ignore[arg-type]
+    return set_retry_timing(braze, sleep=no_sleep)
 
 
 ONE = [Recipient(external_user_id="u1")]
