@@ -225,9 +225,18 @@ class BrazeClient:
         )
         return await self.send_campaign_request(request)
 
-    async def send_campaign_request(self, request: CampaignTriggerRequest) -> SendResponse:
-        """Send a ready-made :class:`CampaignTriggerRequest`."""
-        return await self._trigger("/campaigns/trigger/send", request, request.targets_audience)
+    async def send_campaign_request(
+        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        """Send a ready-made :class:`CampaignTriggerRequest`.
+
+        :param on_admitted: called once, after the rate limiter admitted the request and just
+            before its first attempt leaves (bulk jobs journal the batch there). If it raises,
+            nothing is sent and its exception propagates.
+        """
+        return await self._trigger(
+            "/campaigns/trigger/send", request, request.targets_audience, on_admitted
+        )
 
     async def trigger_canvas(
         self,
@@ -252,9 +261,14 @@ class BrazeClient:
         )
         return await self.send_canvas_request(request)
 
-    async def send_canvas_request(self, request: CanvasTriggerRequest) -> SendResponse:
-        """Send a ready-made :class:`CanvasTriggerRequest`."""
-        return await self._trigger("/canvas/trigger/send", request, request.targets_audience)
+    async def send_canvas_request(
+        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        """Send a ready-made :class:`CanvasTriggerRequest` (``on_admitted`` as in
+        :meth:`send_campaign_request`)."""
+        return await self._trigger(
+            "/canvas/trigger/send", request, request.targets_audience, on_admitted
+        )
 
     async def send_transactional(
         self,
@@ -283,9 +297,19 @@ class BrazeClient:
 
     # -- the request pipeline ----------------------------------------------------------------
 
-    async def _trigger(self, path: str, request: object, audience: bool) -> SendResponse:
+    async def _trigger(
+        self,
+        path: str,
+        request: object,
+        audience: bool,
+        on_admitted: Callable[[], object] | None = None,
+    ) -> SendResponse:
         status, data = await self._call(
-            path, dumps(request), audience=audience, retry_ambiguous=self._retry.retry_ambiguous
+            path,
+            dumps(request),
+            audience=audience,
+            retry_ambiguous=self._retry.retry_ambiguous,
+            on_admitted=on_admitted,
         )
         response = structure_send_response(data, status)
         if response.dispatch_id is None and not (status == 202 or response.queued):
@@ -295,12 +319,19 @@ class BrazeClient:
         return response
 
     async def _call(
-        self, path: str, body: bytes, *, audience: bool | None, retry_ambiguous: bool
+        self,
+        path: str,
+        body: bytes,
+        *,
+        audience: bool | None,
+        retry_ambiguous: bool,
+        on_admitted: Callable[[], object] | None = None,
     ) -> tuple[int, Mapping[str, Any]]:
         """POST *body* to *path* under the retry policy; return (status, decoded 2xx body).
 
         *audience* names the rate-limit bucket (``True``: segment / audience, ``False``:
-        recipients, ``None``: not rate limited).
+        recipients, ``None``: not rate limited); *on_admitted* runs once, before the first
+        attempt leaves.
         """
         if self._closed:
             raise BrazeError("the client is closed")
@@ -314,7 +345,8 @@ class BrazeClient:
         )
         while True:
             started = time.perf_counter()
-            outcome = await self._attempt(path, body, bucket)
+            outcome = await self._attempt(path, body, bucket, on_admitted)
+            on_admitted = None
             if isinstance(outcome, Answer):
                 if logger.isEnabledFor(logging.DEBUG):
                     logger.debug(
@@ -342,11 +374,17 @@ class BrazeClient:
                 await self._sleep(decision.delay)
 
     async def _attempt(
-        self, path: str, body: bytes, bucket: Bucket | None
+        self,
+        path: str,
+        body: bytes,
+        bucket: Bucket | None,
+        on_admitted: Callable[[], object] | None,
     ) -> Answer | ExchangeError | NotAdmitted:
         """One attempt, admitted by the rate limiter (when there is one for *bucket*)."""
         limiter = self._limiter
         if limiter is None or bucket is None:
+            if on_admitted is not None:
+                on_admitted()
             try:
                 return await self._exchange.post(path, body)
             except ExchangeError as exc:
@@ -355,6 +393,12 @@ class BrazeClient:
             permit = await limiter.acquire(bucket)
         except Exception as exc:  # e.g. Redis unreachable: nothing was sent
             return NotAdmitted(self._answers.redact(f"{type(exc).__name__}: {exc}"), exc)
+        if on_admitted is not None:
+            try:
+                on_admitted()
+            except BaseException:
+                permit.release(sent=False)  # nothing was sent: the slot is given back
+                raise
         try:
             answer = await self._exchange.post(path, body)
         except MaybeProcessed as exc:

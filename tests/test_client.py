@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,9 @@ from braze_async import (
     BrazeServerError,
     BrazeUnknownOutcomeError,
     BrazeValidationError,
+    CampaignTriggerRequest,
+    Rate,
+    RateLimits,
     Recipient,
     RetryPolicy,
     UserAlias,
@@ -419,3 +423,39 @@ async def test_injected_http_client_is_used_and_not_closed() -> None:
     with pytest.raises(BrazeError, match="closed"):
         await braze.trigger_campaign("c", broadcast=True)
     await http.aclose()
+
+
+@pytest.mark.parametrize("limited", [True, False], ids=["rate-limited", "limits-off"])
+async def test_on_admitted_runs_once_before_the_first_attempt(limited: bool) -> None:
+    """The hook runs after admission, before anything leaves, and only once across retries."""
+    rec = Recorder(error(503), ok())
+    calls: list[int] = []
+    kwargs: dict[str, Any] = {"rate_limits": RateLimits()} if limited else {}
+    async with client(rec, **kwargs) as braze:
+        request = CampaignTriggerRequest(
+            campaign_id="c", recipients=[Recipient(external_user_id="u1")]
+        )
+        await braze.send_campaign_request(
+            request, on_admitted=lambda: calls.append(len(rec.requests))
+        )
+    assert calls == [0]  # called once, when nothing had been sent yet
+    assert len(rec.requests) == 2
+
+
+async def test_on_admitted_that_raises_sends_nothing_and_frees_the_slot() -> None:
+    """A hook that fails (a journal that cannot be written) stops the request unsent."""
+    rec = Recorder(ok())
+
+    def refuse() -> None:
+        raise OSError(28, "No space left on device")
+
+    async with client(rec, rate_limits=RateLimits(external_id=Rate(1, 3600.0))) as braze:
+        request = CampaignTriggerRequest(
+            campaign_id="c", recipients=[Recipient(external_user_id="u1")]
+        )
+        with pytest.raises(OSError, match="No space left"):
+            await braze.send_campaign_request(request, on_admitted=refuse)
+        assert rec.requests == []
+        # The only slot of the hour was given back: the next request is admitted at once.
+        await asyncio.wait_for(braze.send_campaign_request(request), timeout=5)
+    assert len(rec.requests) == 1
