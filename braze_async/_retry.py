@@ -26,6 +26,7 @@ from ._http import CannotSend, ExchangeError, NeverSent
 from ._limits import parse_number, parse_retry_after
 
 __all__ = [
+    "AMBIGUOUS_STATUSES",
     "Attempts",
     "Decision",
     "GiveUp",
@@ -56,13 +57,13 @@ class RetryPolicy:
     failure                             what happens
     ==================================  ======================================================
     never sent (connect error/timeout)  retried with exponential backoff and full jitter
-    5xx from Braze                      retried with backoff (Braze sent nothing for it)
+    500, 503 and other 5xx              retried with backoff (Braze refused it: sent nothing)
     429 rate limited                    retried after ``X-RateLimit-Retry-After`` /
                                         ``Retry-After`` / ``X-RateLimit-Reset``; these
                                         retries have their own count, ``rate_limited_attempts``
     maybe processed (read timeout,      trigger sends: **not** retried, raises
-    connection dropped after sending)   ``BrazeUnknownOutcomeError`` (a retry could message
-                                        users twice) unless ``retry_ambiguous=True``;
+    connection dropped after sending,   ``BrazeUnknownOutcomeError`` (a retry could message
+    502 or 504 from a gateway)          users twice) unless ``retry_ambiguous=True``;
                                         transactional sends with ``external_send_id``: retried
                                         (Braze deduplicates on it)
     other 4xx                           never retried
@@ -118,6 +119,14 @@ def rate_limit_delay(
     if reset is not None and reset > 1e9:  # an epoch timestamp, not a duration
         return max(0.0, reset - wall)
     return None
+
+
+#: Gateway answers that may come after Braze's backend accepted the request: a proxy gave up
+#: waiting (504) or lost the backend's answer (502). Retrying them could message people twice,
+#: so they are "maybe processed" (retried only with ``retry_ambiguous``). Other 5xx (500 from
+#: Braze's application, 503 while it is unavailable) mean the send was refused: retried, as
+#: Braze's errors page advises.
+AMBIGUOUS_STATUSES: frozenset[int] = frozenset({502, 504})
 
 
 @attrs.frozen
@@ -222,6 +231,10 @@ class Attempts:
                 self.rate_limited += 1
                 if self.rate_limited <= policy.rate_limited_attempts:
                     return Retry(self._rate_limit_wait(outcome), "rate limited", rate_limited=True)
+            elif outcome.status_code in AMBIGUOUS_STATUSES:
+                return self._maybe_processed_by(
+                    f"HTTP {outcome.status_code} from a gateway: {outcome}", outcome
+                )
             elif outcome.status_code >= 500:
                 self.failures += 1
                 if self.failures < policy.attempts:
@@ -239,25 +252,30 @@ class Attempts:
                 self._connection_error(f"the request cannot be sent: {outcome.reason}"),
                 outcome.__cause__,
             )
-        self.failures += 1
         if isinstance(outcome, NeverSent):
+            self.failures += 1
             if self.failures < policy.attempts:
                 return self._backoff(f"never sent ({outcome.reason})")
             return self._final(
                 self._connection_error(f"could not reach Braze: {outcome.reason}"),
                 outcome.__cause__,
             )
-        # Maybe processed.
-        if self._retry_ambiguous and self.failures < policy.attempts:
-            self._maybe_processed = outcome.reason
-            return self._backoff(f"outcome unknown ({outcome.reason}), retrying")
+        return self._maybe_processed_by(
+            f"the request was sent but no answer came back ({outcome.reason})", outcome.__cause__
+        )
+
+    def _maybe_processed_by(self, reason: str, cause: BaseException | None) -> Retry | Unknown:
+        """The attempt may have been processed: retried only when that is allowed."""
+        self.failures += 1
+        if self._retry_ambiguous and self.failures < self._policy.attempts:
+            self._maybe_processed = reason
+            return self._backoff(f"outcome unknown ({reason}), retrying")
         unknown = BrazeUnknownOutcomeError(
-            f"the request was sent but no answer came back ({outcome.reason}); "
-            "it may or may not have been processed",
+            f"{reason}; it may or may not have been processed",
             endpoint=self.endpoint,
             attempts=self.made,
         )
-        unknown.__cause__ = outcome.__cause__
+        unknown.__cause__ = cause
         return Unknown(unknown)
 
     def _rate_limit_wait(self, error: BrazeAPIError) -> float:

@@ -206,10 +206,31 @@ async def test_error_statuses_map_to_exceptions(status: int, kind: type[BrazeAPI
 
 async def test_html_error_page_gives_a_clear_error() -> None:
     """A non-JSON error body still raises the status's exception with a readable snippet."""
-    rec = Recorder(httpx.Response(502, text="<html><body><h1>Bad Gateway</h1></body></html>"))
+    page = "<html><body><h1>Service Unavailable</h1></body></html>"
+    rec = Recorder(httpx.Response(503, text=page))
     async with client(rec, retry=RetryPolicy(attempts=1)) as braze:
-        with pytest.raises(BrazeServerError, match="Bad Gateway"):
+        with pytest.raises(BrazeServerError, match="Service Unavailable"):
             await braze.trigger_campaign("c", broadcast=True)
+
+
+@pytest.mark.parametrize("status", [502, 504])
+async def test_gateway_error_is_an_unknown_outcome_not_retried(status: int) -> None:
+    """A 502/504 may follow a send Braze accepted: reported unknown, never retried."""
+    rec = Recorder(httpx.Response(status, text="<html><h1>Bad Gateway</h1></html>"), ok())
+    async with client(rec) as braze:
+        with pytest.raises(BrazeUnknownOutcomeError, match=f"HTTP {status} from a gateway"):
+            await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+    assert len(rec.requests) == 1
+
+
+async def test_gateway_error_is_retried_for_deduplicated_transactional_sends() -> None:
+    """With external_send_id Braze deduplicates, so a 504 is retried."""
+    rec = Recorder(httpx.Response(504, text="gateway timeout"), ok(dispatch_id="t1"))
+    async with client(rec) as braze:
+        await braze.send_transactional(
+            "t", Recipient(external_user_id="u"), external_send_id="order-1"
+        )
+    assert len(rec.requests) == 2
 
 
 async def test_5xx_is_retried_with_backoff() -> None:

@@ -69,9 +69,33 @@ def kinds(history: Attempts, outcomes: list[Outcome]) -> list[str]:
     [
         pytest.param(
             {},
-            [answer(500), answer(502), answer(503), answer(500)],
+            [answer(500), answer(503), answer(500), answer(503)],
             ["retry", "retry", "retry", "GiveUp:BrazeServerError"],
-            id="5xx-retried-until-attempts-spent",
+            id="500-503-retried-until-attempts-spent",
+        ),
+        pytest.param(
+            {},
+            [answer(502)],
+            ["Unknown:BrazeUnknownOutcomeError"],
+            id="502-from-a-gateway-is-maybe-processed",
+        ),
+        pytest.param(
+            {},
+            [answer(503), answer(504)],
+            ["retry", "Unknown:BrazeUnknownOutcomeError"],
+            id="504-from-a-gateway-is-maybe-processed",
+        ),
+        pytest.param(
+            {"retry_ambiguous": True},
+            [answer(504), answer(502), answer(500)],
+            ["retry", "retry", "retry"],
+            id="gateway-errors-retried-when-ambiguity-is-allowed",
+        ),
+        pytest.param(
+            {"retry_ambiguous": True, "attempts": 2},
+            [answer(504), answer(500)],
+            ["retry", "Unknown:BrazeUnknownOutcomeError"],
+            id="5xx-after-a-gateway-error-is-unknown",
         ),
         pytest.param({}, [answer(400)], ["GiveUp:BrazeBadRequestError"], id="4xx-never-retried"),
         pytest.param(
