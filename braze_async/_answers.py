@@ -35,19 +35,19 @@ class AnswerReader:
         self._secret = secret
         self._max_bytes = max_bytes
 
-    def success(self, path: str, answer: Answer, attempt: int) -> Mapping[str, Any]:
-        """The decoded body of a 2xx answer; an empty body reads as ``{}``.
-
-        :raises BrazeMalformedResponseError: the body is not a JSON object (the request was
-            processed, or not: its outcome is unknown).
-        """
+    def success(
+        self, path: str, answer: Answer, attempt: int
+    ) -> Mapping[str, Any] | BrazeMalformedResponseError:
+        """The decoded body of a 2xx answer (an empty body reads as ``{}``), or the error to
+        raise when it is not a JSON object (the request was processed, or not: its outcome
+        is unknown). Returned, not raised: the raising frame would hold the body."""
         raw = answer.body
         try:
             data = (orjson.loads(raw) if raw else {}) if raw is not None else None
         except orjson.JSONDecodeError:
             data = None
         if not isinstance(data, dict):
-            raise BrazeMalformedResponseError(
+            return BrazeMalformedResponseError(
                 f"Braze answered HTTP {answer.status} with a body that is not a JSON object: "
                 f"{self.snippet(raw)}",
                 status_code=answer.status,

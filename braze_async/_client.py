@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -46,7 +46,7 @@ from ._models import (
     TransactionalResponse,
     TransactionalSendRequest,
 )
-from ._retry import Attempts, NotAdmitted, Outcome, Retry, RetryPolicy
+from ._retry import Attempts, Decision, GiveUp, NotAdmitted, Retry, RetryPolicy, Unknown
 from ._transport import DEFAULT_LIMITS, AiohttpTransport
 from ._urls import budget_name, resolve_base_url
 from ._version import __version__
@@ -62,6 +62,32 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=
 DEFAULT_ATTEMPT_TIMEOUT: Final = 90.0
 #: Largest answer we read; Braze's are a few hundred bytes.
 DEFAULT_MAX_RESPONSE_BYTES: Final = 1 << 20
+
+T = TypeVar("T")
+
+
+class Done(Generic[T]):
+    """A call's result, read from Braze's 2xx answer."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+
+def _read_trigger(path: str, status: int, data: Mapping[str, Any]) -> SendResponse | BrazeError:
+    response = structure_send_response(data, status)
+    if response.dispatch_id is None and not (status == 202 or response.queued):
+        return BrazeMalformedResponseError(
+            "Braze answered success without a dispatch_id", status_code=status, endpoint=path
+        )
+    return response
+
+
+def _read_transactional(
+    path: str, status: int, data: Mapping[str, Any]
+) -> TransactionalResponse | BrazeError:
+    return structure_transactional_response(data, status)
 
 
 class BrazeClient:
@@ -129,6 +155,8 @@ class BrazeClient:
         self._sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
         self._rng = random.Random()
         self._closed = False
+        #: The event loop of the first use (see _check_loop).
+        self._loop: asyncio.AbstractEventLoop | None = None
         #: The batcher behind send_to_user, created on first use.
         self._batcher: Batcher | None = None
         #: Every rate-limited request passes through here (None: limiting is off).
@@ -166,6 +194,18 @@ class BrazeClient:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def _check_loop(self) -> None:
+        """A client belongs to the event loop it was first used in: its pool, limiter and
+        batcher hold that loop's futures, which another loop cannot await."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise BrazeError(
+                "this BrazeClient belongs to the event loop it was first used in; create one "
+                "client per event loop (e.g. in your app's lifespan, or per test)"
+            )
+
     @property
     def base_url(self) -> str:
         """The REST endpoint requests go to."""
@@ -189,6 +229,7 @@ class BrazeClient:
         """Close the connection pool (if we created it). Safe to call more than once."""
         if self._closed:
             return
+        self._check_loop()
         if self._batcher is not None:
             await self._batcher.aclose()  # sends what waits, waits for what is in flight
         self._closed = True
@@ -290,10 +331,13 @@ class BrazeClient:
             trigger_properties=trigger_properties,
         )
         path = f"/transactional/v1/campaigns/{quote(campaign_id, safe='')}/send"
-        status, data = await self._call(
-            path, dumps(request), audience=None, retry_ambiguous=external_send_id is not None
+        return await self._call(
+            path,
+            dumps(request),
+            _read_transactional,
+            audience=None,
+            retry_ambiguous=external_send_id is not None,
         )
-        return structure_transactional_response(data, status)
 
     # -- the request pipeline ----------------------------------------------------------------
 
@@ -304,37 +348,36 @@ class BrazeClient:
         audience: bool,
         on_admitted: Callable[[], object] | None = None,
     ) -> SendResponse:
-        status, data = await self._call(
+        return await self._call(
             path,
             dumps(request),
+            _read_trigger,
             audience=audience,
             retry_ambiguous=self._retry.retry_ambiguous,
             on_admitted=on_admitted,
         )
-        response = structure_send_response(data, status)
-        if response.dispatch_id is None and not (status == 202 or response.queued):
-            raise BrazeMalformedResponseError(
-                "Braze answered success without a dispatch_id", status_code=status, endpoint=path
-            )
-        return response
 
     async def _call(
         self,
         path: str,
         body: bytes,
+        read: Callable[[str, int, Mapping[str, Any]], T | BrazeError],
         *,
         audience: bool | None,
         retry_ambiguous: bool,
         on_admitted: Callable[[], object] | None = None,
-    ) -> tuple[int, Mapping[str, Any]]:
-        """POST *body* to *path* under the retry policy; return (status, decoded 2xx body).
+    ) -> T:
+        """POST *body* to *path* under the retry policy; return what *read* makes of the
+        decoded 2xx body.
 
         *audience* names the rate-limit bucket (``True``: segment / audience, ``False``:
         recipients, ``None``: not rate limited); *on_admitted* runs once, before the first
-        attempt leaves.
+        attempt leaves. Answers are handled in :meth:`_step`, so that no frame of an error's
+        traceback holds what a server sent (a hostile one may echo the key).
         """
         if self._closed:
             raise BrazeError("the client is closed")
+        self._check_loop()
         bucket = None if audience is None else Bucket.AUDIENCE if audience else Bucket.EXTERNAL_ID
         attempts = Attempts(
             self._retry,
@@ -344,34 +387,48 @@ class BrazeClient:
             rng=self._rng,
         )
         while True:
-            started = time.perf_counter()
-            outcome = await self._attempt(path, body, bucket, on_admitted)
+            step = await self._step(path, body, read, bucket, attempts, on_admitted)
             on_admitted = None
-            if isinstance(outcome, Answer):
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug(
-                        "POST %s -> %d in %.1f ms (attempt %d)",
-                        path,
-                        outcome.status,
-                        (time.perf_counter() - started) * 1000,
-                        attempts.made + 1,
-                    )
-                if 200 <= outcome.status < 300:
-                    return outcome.status, self._answers.success(path, outcome, attempts.made + 1)
-            failure: Outcome = (
-                self._answers.error(path, outcome, attempts.made + 1)
-                if isinstance(outcome, Answer)
-                else outcome
+            if isinstance(step, Done):
+                return step.value
+            if not isinstance(step, Retry):
+                raise step.error
+            level = logging.WARNING if step.rate_limited else logging.INFO
+            logger.log(level, "POST %s failed: %s; retry in %.2f s", path, step.reason, step.delay)
+            if step.delay:
+                await self._sleep(step.delay)
+
+    async def _step(
+        self,
+        path: str,
+        body: bytes,
+        read: Callable[[str, int, Mapping[str, Any]], T | BrazeError],
+        bucket: Bucket | None,
+        attempts: Attempts,
+        on_admitted: Callable[[], object] | None,
+    ) -> Done[T] | Decision:
+        """One attempt and what comes of it: the result, or the retry policy's decision."""
+        started = time.perf_counter()
+        outcome = await self._attempt(path, body, bucket, on_admitted)
+        if not isinstance(outcome, Answer):
+            return attempts.decide(outcome)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "POST %s -> %d in %.1f ms (attempt %d)",
+                path,
+                outcome.status,
+                (time.perf_counter() - started) * 1000,
+                attempts.made + 1,
             )
-            decision = attempts.decide(failure)
-            if not isinstance(decision, Retry):
-                raise decision.error
-            level = logging.WARNING if decision.rate_limited else logging.INFO
-            logger.log(
-                level, "POST %s failed: %s; retry in %.2f s", path, decision.reason, decision.delay
-            )
-            if decision.delay:
-                await self._sleep(decision.delay)
+        if not 200 <= outcome.status < 300:
+            return attempts.decide(self._answers.error(path, outcome, attempts.made + 1))
+        data = self._answers.success(path, outcome, attempts.made + 1)
+        result = data if isinstance(data, BrazeError) else read(path, outcome.status, data)
+        if isinstance(result, BrazeMalformedResponseError):
+            return Unknown(result)
+        if isinstance(result, BrazeError):
+            return GiveUp(result)
+        return Done(result)
 
     async def _attempt(
         self,
@@ -453,6 +510,7 @@ class BrazeClient:
         """
         if self._closed:
             raise BrazeError("the client is closed")
+        self._check_loop()
         target = SendTarget.of(
             campaign_id=campaign_id,
             canvas_id=canvas_id,
@@ -504,6 +562,7 @@ class BrazeClient:
         """
         if self._closed:
             raise BrazeError("the client is closed")
+        self._check_loop()
         target = SendTarget.of(
             campaign_id=campaign_id,
             canvas_id=canvas_id,

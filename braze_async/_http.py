@@ -53,6 +53,7 @@ __all__ = [
     "Timeouts",
     "deadline",
     "open_exchange",
+    "sanitized",
 ]
 
 #: Errors that prove the request never left: always safe to retry.
@@ -82,6 +83,38 @@ else:  # pragma: no cover - Python 3.10
         finally:
             if handle is not None:
                 handle.cancel()
+
+
+def sanitized(exc: BaseException, secret: str) -> BaseException | None:
+    """*exc*, fit to ride along as an error's cause: every exception of its cause/context chain
+    without its traceback (frame locals hold the request's headers: ours in the transport,
+    aiohttp's in its own frames, and error reporters such as Sentry capture locals), and the
+    chain cut before any exception whose text carries *secret*. ``None`` if *exc* does."""
+    seen: set[int] = set()
+
+    def clean(current: BaseException | None) -> BaseException | None:
+        if current is None or id(current) in seen:
+            return None
+        seen.add(id(current))
+        if secret and _carries(current, secret):
+            return None
+        current.__traceback__ = None
+        current.__cause__ = clean(current.__cause__)
+        current.__context__ = clean(current.__context__)
+        return current
+
+    return clean(exc)
+
+
+def _carries(exc: BaseException, secret: str) -> bool:
+    # aiohttp's ClientResponseError keeps the request's headers in its args and repr.
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return True
+    try:
+        texts = (str(exc), repr(exc), repr(getattr(exc, "__dict__", "")))
+    except Exception:  # an unprintable exception cannot be checked: drop it
+        return True
+    return any(secret in text for text in texts)
 
 
 class Answer(NamedTuple):
@@ -185,11 +218,11 @@ class _Exchange:
             async with deadline(self._timeouts.attempt):
                 return await self._post(path, body)
         except _NEVER_SENT as exc:
-            raise NeverSent(self._reason(exc)) from exc
+            raise NeverSent(self._reason(exc)) from sanitized(exc, self._secret)
         except _CANNOT_SEND as exc:
-            raise CannotSend(self._reason(exc)) from exc
+            raise CannotSend(self._reason(exc)) from sanitized(exc, self._secret)
         except (httpx.TransportError, TimeoutError) as exc:
-            raise MaybeProcessed(self._reason(exc)) from exc
+            raise MaybeProcessed(self._reason(exc)) from sanitized(exc, self._secret)
 
     async def _post(self, path: str, body: bytes) -> Answer:
         raise NotImplementedError

@@ -48,7 +48,18 @@ def resolve_base_url(instance: str | None, base_url: str | None) -> str:
         raise BrazeValidationError(
             "base_url", "is required: pass instance='iad-01' or base_url='https://rest...'"
         )
-    parts = urlsplit(base_url)
+    if not isinstance(base_url, str):
+        raise BrazeValidationError("base_url", f"must be a string, not {type(base_url).__name__}")
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise BrazeValidationError("base_url", "is not a valid URL") from None
+    if parts.username is not None or parts.password is not None:
+        # Never echo it: the URL holds a password.
+        raise BrazeValidationError(
+            "base_url", "must not hold credentials (user:password@): the API key authenticates"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BrazeValidationError("base_url", f"must be an http(s) URL, not {base_url!r}")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
@@ -57,4 +68,10 @@ def resolve_base_url(instance: str | None, base_url: str | None) -> str:
         )
     if parts.query or parts.fragment:
         raise BrazeValidationError("base_url", "must not have a query or fragment")
+    if parts.path not in ("", "/"):
+        raise BrazeValidationError(
+            "base_url",
+            f"must be the REST endpoint alone, e.g. 'https://rest.iad-01.braze.com', without a "
+            f"path (not {parts.path!r}): the client adds each endpoint's path",
+        )
     return base_url.rstrip("/")

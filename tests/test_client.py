@@ -408,6 +408,12 @@ async def test_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
         pytest.param({"base_url": "ftp://x"}, "base_url", id="ftp"),
         pytest.param({"instance": "nowhere"}, "instance", id="bad-instance"),
         pytest.param({"instance": "iad-01", "base_url": "https://x"}, "instance", id="both"),
+        pytest.param(
+            {"base_url": "https://rest.iad-01.braze.com/campaigns/trigger/send"},
+            "base_url",
+            id="with-a-path",
+        ),
+        pytest.param({"base_url": "https://x:notaport"}, "base_url", id="bad-port"),
     ],
 )
 def test_bad_endpoint_config(kwargs: dict[str, Any], field: str) -> None:
@@ -479,4 +485,37 @@ async def test_on_admitted_that_raises_sends_nothing_and_frees_the_slot() -> Non
         assert rec.requests == []
         # The only slot of the hour was given back: the next request is admitted at once.
         await asyncio.wait_for(braze.send_campaign_request(request), timeout=5)
+    assert len(rec.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://admin:hunter2-secret@rest.iad-01.braze.com",
+        "https://:hunter2-secret@rest.iad-01.braze.com",
+        "http://admin:hunter2-secret@127.0.0.1:8080",
+    ],
+)
+def test_base_url_with_credentials_is_refused_without_echoing_them(url: str) -> None:
+    """A password in the base URL is refused, and the error never repeats it."""
+    with pytest.raises(BrazeValidationError) as info:
+        BrazeClient(api_key=KEY, base_url=url)
+    assert info.value.field == "base_url"
+    assert "hunter2" not in str(info.value) and "hunter2" not in repr(info.value)
+
+
+def test_a_client_belongs_to_the_event_loop_it_was_first_used_in() -> None:
+    """A module-level client used under a second event loop fails clearly, not with a raw
+    RuntimeError about a Future attached to a different loop."""
+    rec = Recorder(ok())
+    braze = client(rec, rate_limits=RateLimits())
+
+    async def send() -> None:
+        await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u1")])
+
+    asyncio.run(send())
+    with pytest.raises(BrazeError, match="belongs to the event loop it was first used in"):
+        asyncio.run(send())
+    with pytest.raises(BrazeError, match="belongs to the event loop"):
+        asyncio.run(braze.send_to_user(Recipient(external_user_id="u2"), campaign_id="c"))
     assert len(rec.requests) == 1
