@@ -48,7 +48,7 @@ from ._models import (
     SendResponse,
 )
 from ._validate import check_properties, check_str
-from ._wire import _plain
+from ._wire import json_default
 
 __all__ = [
     "DEFAULT_LINGER",
@@ -75,7 +75,7 @@ class Sender(Protocol):
 
 def canonical_json(value: object) -> bytes:
     """JSON with sorted keys: equal for any two values Braze would receive identically."""
-    return orjson.dumps(value, default=_plain, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(value, default=json_default, option=orjson.OPT_SORT_KEYS)
 
 
 @attrs.frozen(slots=True, kw_only=True)

@@ -2,8 +2,12 @@
 
 A model that exists is a model Braze accepts: every rule of the endpoint pages that can be
 checked locally is checked in ``__attrs_post_init__`` and raises
-:class:`~braze_async.BrazeValidationError` naming the field and the rule. The wire format
-(which keys, omitted when unset) lives in :mod:`braze_async._wire`, not here.
+:class:`~braze_async.BrazeValidationError` naming the field and the rule.
+
+Each attribute is one JSON key of the same name: the converter in :mod:`braze_async._wire`
+generates its hooks from these classes, so a documented Braze field is one attribute here.
+Where the wire differs from the attribute, the attribute's ``metadata`` says so, with the keys
+below (and nowhere else).
 """
 
 from __future__ import annotations
@@ -18,7 +22,11 @@ from ._errors import BrazeValidationError, ErrorDetail
 from ._validate import _INT_MAX, _INT_MIN, check_object, check_properties, check_str
 
 __all__ = [
+    "ALSO_AT",
+    "CANVAS_KEY",
     "MAX_RECIPIENTS",
+    "NOT_IN_BODY",
+    "REST_OF_BODY",
     "Attachment",
     "CampaignTriggerRequest",
     "CanvasTriggerRequest",
@@ -43,6 +51,18 @@ _EXTERNAL_SEND_ID = re.compile(r"[A-Za-z0-9\-_+/=]{1,64}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 Properties = Mapping[str, Any]
+
+# -- what an attribute's metadata may tell the converter ---------------------------------
+
+#: True: the value travels outside the JSON body (in the URL, or as the HTTP status).
+NOT_IN_BODY = "braze_async.not_in_body"
+#: The key inside a Canvas request, where Canvas names the field differently.
+CANVAS_KEY = "braze_async.canvas_key"
+#: Answers only: other places Braze puts the value (key paths into the body), read when the
+#: attribute's own key holds no non-empty string.
+ALSO_AT = "braze_async.also_at"
+#: Answers only: True for the one attribute that keeps every key no other attribute reads.
+REST_OF_BODY = "braze_async.rest_of_body"
 
 
 @attrs.frozen(slots=True)
@@ -83,7 +103,9 @@ class Recipient:
     prioritization: Sequence[str] | None = None
     #: Personalization for this user; overrides request-level keys with the same name.
     #: (For Canvas sends these are sent as the recipient's ``canvas_entry_properties``.)
-    trigger_properties: Properties | None = None
+    trigger_properties: Properties | None = attrs.field(
+        default=None, metadata={CANVAS_KEY: "canvas_entry_properties"}
+    )
     #: Braze's default is ``True`` (only existing users); ``False`` creates the user and needs
     #: ``attributes``; not allowed with ``user_alias``.
     send_to_existing_only: bool | None = None
@@ -359,7 +381,8 @@ class CanvasTriggerRequest:
 class TransactionalSendRequest:
     """The body of ``POST /transactional/v1/campaigns/{campaign_id}/send``."""
 
-    campaign_id: str
+    #: Travels in the URL, not the body.
+    campaign_id: str = attrs.field(metadata={NOT_IN_BODY: True})
     recipient: Recipient
     external_send_id: str | None = None
     trigger_properties: Properties | None = None
@@ -404,7 +427,7 @@ class SendResponse:
     #: Non-fatal errors Braze reported alongside success.
     errors: tuple[ErrorDetail, ...] = ()
     #: The HTTP status: 201 normally, 202 when queued.
-    status_code: int = 201
+    status_code: int = attrs.field(default=201, metadata={NOT_IN_BODY: True})
 
     @property
     def queued(self) -> bool:
@@ -421,8 +444,9 @@ class SendResponse:
 class TransactionalResponse:
     """Braze's answer to a transactional send."""
 
-    #: Id of this send, used by the Transactional Currents postbacks.
-    send_id: str | None
+    #: Id of this send, used by the Transactional Currents postbacks (newer Braze answers
+    #: name it ``dispatch_id``).
+    send_id: str | None = attrs.field(metadata={ALSO_AT: (("dispatch_id",),)})
     #: Current status of the message, e.g. ``"queued"``.
     status: str | None = None
     #: ``"success"`` normally.
@@ -430,7 +454,7 @@ class TransactionalResponse:
     #: Non-fatal errors Braze reported alongside success.
     errors: tuple[ErrorDetail, ...] = ()
     #: The HTTP status of the answer.
-    status_code: int = 201
+    status_code: int = attrs.field(default=201, metadata={NOT_IN_BODY: True})
 
 
 TransactionalStatus = Literal["Sent", "Aborted", "Email Delivered", "Email Bounced"]
@@ -440,11 +464,14 @@ TransactionalStatus = Literal["Sent", "Aborted", "Email Delivered", "Email Bounc
 class TransactionalEvent:
     """One Transactional Currents postback (parse with :func:`parse_transactional_postback`)."""
 
-    #: The send it is about (the ``send_id`` the send returned).
-    send_id: str
+    #: The send it is about (the ``send_id`` the send returned; newer postbacks name it
+    #: ``dispatch_id``).
+    send_id: str = attrs.field(metadata={ALSO_AT: (("dispatch_id",),)})
     #: ``"Sent"``, ``"Aborted"``, ``"Email Delivered"``, ``"Email Bounced"``, or a newer one.
     status: str
-    #: Your ``external_send_id``, if you gave one.
-    external_send_id: str | None = None
+    #: Your ``external_send_id``, if you gave one (newer postbacks put it under ``metadata``).
+    external_send_id: str | None = attrs.field(
+        default=None, metadata={ALSO_AT: (("metadata", "external_send_id"),)}
+    )
     #: Every other key Braze included, untouched.
-    extra: Mapping[str, Any] = attrs.field(factory=dict)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, metadata={REST_OF_BODY: True})
