@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import NamedTuple, Protocol
 
@@ -44,6 +44,7 @@ from ._transport import AiohttpTransport
 
 __all__ = [
     "Answer",
+    "AttemptClock",
     "CannotSend",
     "Exchange",
     "ExchangeError",
@@ -62,27 +63,60 @@ _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _CANNOT_SEND = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL)
 
 
-if sys.version_info >= (3, 11):
-    deadline: Callable[[float | None], AbstractAsyncContextManager[object]] = asyncio.timeout
-else:  # pragma: no cover - Python 3.10
-    import contextlib
+class Deadline(Protocol):
+    """A timeout scope whose deadline can be set once it is entered (``asyncio.Timeout``)."""
 
-    @contextlib.asynccontextmanager
-    async def deadline(seconds: float | None) -> AsyncIterator[None]:
-        """``asyncio.timeout`` for Python 3.10: raise TimeoutError after *seconds*."""
-        task = asyncio.current_task()
-        assert task is not None
-        loop = asyncio.get_running_loop()
-        handle = loop.call_later(seconds, task.cancel) if seconds else None
-        try:
-            yield
-        except asyncio.CancelledError:
-            if handle is not None and handle.when() <= loop.time():
+    def reschedule(self, when: float | None) -> None: ...
+
+
+if sys.version_info >= (3, 11):
+
+    def deadline(seconds: float | None) -> AbstractAsyncContextManager[Deadline]:
+        """A scope that raises TimeoutError after *seconds* (``None``: not until rescheduled)."""
+        when = None if seconds is None else asyncio.get_running_loop().time() + seconds
+        return asyncio.timeout_at(when)
+
+else:  # Python 3.10
+
+    class _Timeout:
+        """``asyncio.Timeout`` for Python 3.10: cancels the task at the deadline and turns
+        that cancellation into TimeoutError."""
+
+        def __init__(self, when: float | None) -> None:
+            self._when = when
+            self._handle: asyncio.TimerHandle | None = None
+            self._task: asyncio.Task[object] | None = None
+            self._expired = False
+
+        async def __aenter__(self) -> _Timeout:
+            self._task = asyncio.current_task()
+            self.reschedule(self._when)
+            return self
+
+        async def __aexit__(self, kind: object, exc: object, tb: object) -> None:
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+            if self._expired and isinstance(exc, asyncio.CancelledError):
                 raise TimeoutError from None
-            raise
-        finally:
-            if handle is not None:
-                handle.cancel()
+
+        def reschedule(self, when: float | None) -> None:
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+            self._when = when
+            if when is not None and self._task is not None:
+                self._handle = asyncio.get_running_loop().call_at(when, self._expire)
+
+        def _expire(self) -> None:
+            self._expired = True
+            if self._task is not None:
+                self._task.cancel()
+
+    def deadline(seconds: float | None) -> AbstractAsyncContextManager[Deadline]:
+        """A scope that raises TimeoutError after *seconds* (``None``: not until rescheduled)."""
+        when = None if seconds is None else asyncio.get_running_loop().time() + seconds
+        return _Timeout(when)
 
 
 def sanitized(exc: BaseException, secret: str) -> BaseException | None:
@@ -203,6 +237,35 @@ class Route:
     secret: str = attrs.field(repr=False)
 
 
+class AttemptClock:
+    """The bounds of one attempt as it goes: the pool wait (where the adapter bounds it),
+    then the connection (bounded by ``connect`` in the HTTP stack), then, once a connection
+    is held, ``attempt``. A timeout before :meth:`connection_held` means "never sent"."""
+
+    __slots__ = ("_timeouts", "held", "scope")
+
+    def __init__(self, timeouts: Timeouts) -> None:
+        self._timeouts = timeouts
+        #: A connection was held: the request may have left from here on.
+        self.held = False
+        #: The timeout scope the attempt runs in.
+        self.scope: Deadline | None = None
+
+    def connecting(self) -> None:
+        """The pool gave a slot and a new connection is being made."""
+        if not self.held and self.scope is not None:
+            self.scope.reschedule(None)
+
+    def connection_held(self) -> None:
+        """A connection is held; the request is about to be written."""
+        if not self.held:
+            self.held = True
+            if self.scope is not None:
+                limit = self._timeouts.attempt
+                when = None if limit is None else asyncio.get_running_loop().time() + limit
+                self.scope.reschedule(when)
+
+
 class _Exchange:
     """What the three adapters share: the deadline and the error mapping."""
 
@@ -213,18 +276,27 @@ class _Exchange:
         self._max_bytes = route.max_bytes
         self._secret = route.secret
 
+    #: Whether this adapter bounds the wait for a pooled connection itself (aiohttp cannot).
+    _bounds_pool_wait = False
+
     async def post(self, path: str, body: bytes) -> Answer:
+        clock = AttemptClock(self._timeouts)
         try:
-            async with deadline(self._timeouts.attempt):
-                return await self._post(path, body)
+            async with deadline(self._timeouts.pool if self._bounds_pool_wait else None) as scope:
+                clock.scope = scope
+                return await self._post(path, body, clock)
         except _NEVER_SENT as exc:
             raise NeverSent(self._reason(exc)) from sanitized(exc, self._secret)
         except _CANNOT_SEND as exc:
             raise CannotSend(self._reason(exc)) from sanitized(exc, self._secret)
-        except (httpx.TransportError, TimeoutError) as exc:
+        except TimeoutError as exc:
+            kind = MaybeProcessed if clock.held else NeverSent
+            raise kind(self._reason(exc)) from sanitized(exc, self._secret)
+        except httpx.TransportError as exc:
             raise MaybeProcessed(self._reason(exc)) from sanitized(exc, self._secret)
 
-    async def _post(self, path: str, body: bytes) -> Answer:
+    async def _post(self, path: str, body: bytes, clock: AttemptClock) -> Answer:
+        """POST, telling *clock* when a connection is being made and when it is held."""
         raise NotImplementedError
 
     async def aclose(self) -> None:
@@ -245,16 +317,16 @@ class _AiohttpExchange(_Exchange):
         self._transport = transport
         self._header_items = [*route.headers.items(), ("Accept", "*/*")]
         t = self._timeouts
-        # aiohttp's ``connect`` spans the pool wait and the connection, ``sock_connect`` only
-        # the connection; its read timer also covers the write (see the module docstring).
+        # aiohttp's ``connect`` would span the pool wait and the connection together: the
+        # pool wait is bounded by our AttemptClock instead, the connection by ``sock_connect``.
+        # Its read timer also covers the write (see the module docstring).
         self._aiohttp_timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=None if t.pool is None or t.connect is None else t.pool + t.connect,
-            sock_connect=t.connect,
-            sock_read=t.read,
+            total=None, connect=None, sock_connect=t.connect, sock_read=t.read
         )
 
-    async def _post(self, path: str, body: bytes) -> Answer:
+    _bounds_pool_wait = True
+
+    async def _post(self, path: str, body: bytes, clock: AttemptClock) -> Answer:
         status, headers, raw = await self._transport.post(
             self._base_url + path,
             self._header_items,
@@ -262,6 +334,7 @@ class _AiohttpExchange(_Exchange):
             timeout=self._aiohttp_timeout,
             max_bytes=self._max_bytes,
             secret=self._secret,
+            events=clock,
         )
         return Answer(status, headers, raw)
 
@@ -279,15 +352,27 @@ class _HttpxExchange(_Exchange):
         self._sender = sender
         self._owned = owned
         self._urls: dict[str, httpx.URL] = {}
+        self._traced = _emits_traces(sender)
         self._httpx_timeout = route.timeouts.as_httpx()
-        self._extensions = {"timeout": self._httpx_timeout.as_dict()}
+        self._extensions: dict[str, object] = {"timeout": self._httpx_timeout.as_dict()}
         self._header_list = [
             (b"Host", httpx.URL(self._base_url).netloc),
             (b"Accept", b"*/*"),
             *((k.encode(), v.encode()) for k, v in route.headers.items()),
         ]
 
-    async def _post(self, path: str, body: bytes) -> Answer:
+    async def _post(self, path: str, body: bytes, clock: AttemptClock) -> Answer:
+        extensions = self._extensions
+        if self._traced:
+            # httpcore reports when the request's headers start to go out: the pool wait
+            # and the connection are behind us.
+            async def trace(event: str, info: object) -> None:
+                if event.endswith("send_request_headers.started"):
+                    clock.connection_held()
+
+            extensions = {**extensions, "trace": trace}
+        else:
+            clock.connection_held()  # a transport that tells nothing: the clock starts now
         if isinstance(self._sender, httpx.AsyncClient):
             # Through the client's own request building: its default headers, cookies and
             # event hooks apply; our bounds replace its timeouts.
@@ -297,6 +382,7 @@ class _HttpxExchange(_Exchange):
                 content=body,
                 headers=self._route.headers,
                 timeout=self._httpx_timeout,
+                extensions=extensions,
             )
             response = await self._sender.send(request, stream=True, follow_redirects=False)
         else:
@@ -308,7 +394,7 @@ class _HttpxExchange(_Exchange):
                     [*self._header_list, (b"Content-Length", str(len(body)).encode())]
                 ),
                 content=body,
-                extensions=self._extensions,
+                extensions=extensions,
             )
             response = await self._sender.handle_async_request(request)
         try:
@@ -351,6 +437,16 @@ class _HttpxExchange(_Exchange):
         if self._owned:
             assert isinstance(self._sender, httpx.AsyncBaseTransport)
             await self._sender.aclose()
+
+
+def _emits_traces(sender: httpx.AsyncBaseTransport | httpx.AsyncClient) -> bool:
+    """Whether requests through *sender* reach httpcore, which reports their progress to the
+    ``trace`` extension (httpx's own transport, as an injected client uses by default)."""
+    if isinstance(sender, httpx.AsyncClient):
+        mounted = getattr(sender, "_mounts", {}).values()
+        transports = [getattr(sender, "_transport", None), *mounted]
+        return all(t is None or isinstance(t, httpx.AsyncHTTPTransport) for t in transports)
+    return isinstance(sender, httpx.AsyncHTTPTransport)
 
 
 def open_exchange(route: Route, sender: httpx.AsyncBaseTransport | httpx.AsyncClient) -> Exchange:

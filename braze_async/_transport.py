@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import types
 from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
 import aiohttp
 import httpx
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "ConnectionEvents"]
 
 #: Connections kept open to Braze. Requests beyond this wait for a free one.
 DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=30)
@@ -71,6 +73,32 @@ def _map(exc: BaseException, request: httpx.Request | None, token: str) -> httpx
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return httpx.RemoteProtocolError(message, request=request)
     return httpx.ReadError(message, request=request)
+
+
+class ConnectionEvents(Protocol):
+    """What :meth:`AiohttpTransport.post` tells about the connection of a request."""
+
+    def connecting(self) -> None:
+        """A slot of the pool was given and a new connection is being made."""
+
+    def connection_held(self) -> None:
+        """A connection (new or pooled) is held; the request is about to be written."""
+
+
+async def _connecting(
+    session: aiohttp.ClientSession, context: types.SimpleNamespace, params: object
+) -> None:
+    events = context.trace_request_ctx
+    if events is not None:
+        events.connecting()
+
+
+async def _connection_held(
+    session: aiohttp.ClientSession, context: types.SimpleNamespace, params: object
+) -> None:
+    events = context.trace_request_ctx
+    if events is not None:
+        events.connection_held()
 
 
 class _ResponseStream(httpx.AsyncByteStream):
@@ -124,12 +152,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # No cookie jar, no proxy from the environment: a send API needs neither. No
         # compression either: aiohttp would offer gzip, and a server (or CDN) taking the offer
         # would send answers we do not decompress (see handle_async_request).
+        # Tell the caller of ``post`` when a new connection is being made and when one is held
+        # (new or reused): its attempt clock starts there, so time spent waiting for the pool
+        # is never "maybe sent".
+        held = aiohttp.TraceConfig()
+        held.on_connection_create_start.append(_connecting)
+        held.on_connection_create_end.append(_connection_held)
+        held.on_connection_reuseconn.append(_connection_held)
         self._session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             trust_env=False,
             headers={"Accept-Encoding": "identity"},
+            trace_configs=[held],
         )
         return self._session
 
@@ -197,6 +233,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         timeout: aiohttp.ClientTimeout,
         max_bytes: int,
         secret: str = "",
+        events: ConnectionEvents | None = None,
     ) -> tuple[int, dict[str, str], bytes | None]:
         """POST *body* and read the whole answer: ``(status, headers, body)``.
 
@@ -205,6 +242,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         back lower-cased; the body is ``None`` when it is larger than *max_bytes* (it is then
         not read, and the connection is dropped). Errors are httpx's, mapped as in
         :meth:`handle_async_request`; *secret* is redacted from their messages.
+        *events* hears when a new connection is being made and when a connection (new or
+        pooled) is held, before the request is written.
         """
         session = self._session or self._open()
         try:
@@ -216,6 +255,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 compress=False,
                 timeout=timeout,
+                trace_request_ctx=events,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise _map(exc, None, secret) from _cause(exc, secret)

@@ -192,3 +192,57 @@ async def test_injected_client_keeps_its_own_headers(serve: Callable[..., Server
         await send(braze)
     assert seen[0].headers["x-team"] == "crm"
     assert seen[0].headers["authorization"] == "Bearer k"
+
+
+ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+
+
+@pytest.fixture(params=["aiohttp-transport", "httpx-transport", "injected-httpx-client"])
+async def one_connection(request: pytest.FixtureRequest) -> AsyncIterator[Path]:
+    """A client factory per adapter, each with a pool of one connection."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(**kwargs: object) -> BrazeClient:
+        if request.param == "aiohttp-transport":
+            kwargs["transport"] = AiohttpTransport(limits=ONE_CONNECTION)
+        elif request.param == "httpx-transport":
+            kwargs["transport"] = httpx.AsyncHTTPTransport(limits=ONE_CONNECTION)
+        else:
+            http = httpx.AsyncClient(limits=ONE_CONNECTION, timeout=60.0)
+            clients.append(http)
+            kwargs["http_client"] = http
+        return BrazeClient(**kwargs)  # type: ignore[arg-type]
+
+    yield make
+    for http in clients:
+        await http.aclose()
+
+
+async def test_waiting_for_a_pooled_connection_is_not_on_the_attempt_clock(
+    one_connection: Path, serve: Callable[..., Server]
+) -> None:
+    """The attempt clock starts once a connection is held: a request that queued for the
+    pool longer than ``attempt_timeout`` still gets its full attempt, and succeeds."""
+    server = await started(serve(1.0))
+    async with one_connection(
+        api_key="k", base_url=server.url, timeout=10.0, attempt_timeout=1.6, rate_limits=None
+    ) as braze:
+        _first, second = await asyncio.gather(send(braze), send(braze))
+    assert getattr(second, "dispatch_id", None) == "d-1"
+    assert server.requests == 2
+
+
+async def test_no_pooled_connection_in_time_is_never_sent(
+    one_connection: Path, serve: Callable[..., Server]
+) -> None:
+    """A request that never got a connection (pool timeout) is never-sent, not unknown."""
+    server = await started(serve(1.5))
+    timeout = httpx.Timeout(10.0, pool=0.2)
+    retry = RetryPolicy(attempts=1)
+    async with one_connection(
+        api_key="k", base_url=server.url, timeout=timeout, retry=retry, rate_limits=None
+    ) as braze:
+        first, second = await asyncio.gather(send(braze), send(braze), return_exceptions=True)
+    outcomes = sorted(type(x).__name__ for x in (first, second))
+    assert outcomes == ["BrazeConnectionError", "SendResponse"]
+    assert server.requests == 1
