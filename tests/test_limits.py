@@ -762,7 +762,7 @@ def test_server_limit_is_recorded() -> None:
 
 def test_missing_redis_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     """Asking for Redis without the redis package says which extra to install."""
-    monkeypatch.delitem(sys.modules, "braze_async._redis_limits", raising=False)
+    monkeypatch.delitem(sys.modules, "braze_async._limits._redis", raising=False)
     monkeypatch.setitem(sys.modules, "redis.asyncio", None)
     with pytest.raises(ImportError, match=r"braze-async\[redis\]"):
         RateLimiter(RateLimits(redis_url="redis://127.0.0.1:1/0"))

@@ -1,6 +1,6 @@
 """The sliding log of release times, shared by a fleet of processes through Redis.
 
-Same rule as the in-process engine (see :mod:`braze_async._limits` for the proof): a request
+Same rule as the in-process engine (see :mod:`._local` for the proof): a request
 is admitted only while fewer than ``limit`` slots are unexpired, and a slot expires ``period +
 margin`` after its request *completed*. Here the slots of one budget are the members of one
 sorted set, ``braze_async:{<workspace>}:<bucket>``, scored by their expiry time in
@@ -46,16 +46,18 @@ import logging
 import math
 import random
 import secrets
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import redis.asyncio as aioredis
 
-from braze_async._limits import Permit
+from ._config import Bucket, Rate
+from ._engine import Slot
 
 if TYPE_CHECKING:
-    from braze_async._limits import Sleep, _Lane
+    from redis.commands.core import AsyncScript
 
-__all__ = ["RedisEngine"]
+__all__ = ["RedisEngine", "RedisLog"]
 
 logger = logging.getLogger("braze_async")
 
@@ -164,8 +166,20 @@ return 1
 _US = 1_000_000
 
 
+class _Scripts(NamedTuple):
+    """The four scripts, registered once on the engine's connection pool."""
+
+    acquire: AsyncScript
+    release: AsyncScript
+    pause: AsyncScript
+    cap: AsyncScript
+
+
 class RedisEngine:
     """The fleet-wide engine behind :class:`braze_async.RateLimiter`; not used directly.
+
+    It holds what the buckets' logs share: the connection pool and its scripts, this process's
+    names for its slots, and the background releases still running.
 
     :param url: a ``redis://`` or ``rediss://`` URL.
     :param workspace: the budget's name, shared by every process that spends it.
@@ -175,109 +189,47 @@ class RedisEngine:
     """
 
     def __init__(
-        self,
-        url: str,
-        *,
-        workspace: str,
-        margin: float,
-        lease: float,
-        sleep: Sleep | None = None,
-        poll: float = 0.1,
+        self, url: str, *, workspace: str, margin: float, lease: float, poll: float = 0.1
     ) -> None:
         self._redis: aioredis.Redis = aioredis.Redis.from_url(url)
         self._prefix = f"braze_async:{{{workspace}}}:"
         self._margin = margin
         self._lease = lease
         self._poll = poll
-        self._acquire = self._redis.register_script(_ACQUIRE)
-        self._release_script = self._redis.register_script(_RELEASE)
-        self._pause = self._redis.register_script(_PAUSE)
-        self._cap = self._redis.register_script(_CAP)
-        self._margin_us = math.ceil(margin * _US)
+        self._scripts = _Scripts(
+            acquire=self._redis.register_script(_ACQUIRE),
+            release=self._redis.register_script(_RELEASE),
+            pause=self._redis.register_script(_PAUSE),
+            cap=self._redis.register_script(_CAP),
+        )
         self._token = secrets.token_hex(6)
         self._ids = itertools.count()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    def key(self, lane: _Lane) -> str:
-        """The sorted set holding *lane*'s slots."""
-        return self._prefix + lane.bucket.value
+    def key(self, bucket: Bucket) -> str:
+        """The sorted set holding *bucket*'s slots."""
+        return self._prefix + bucket.value
 
-    def _ttl_ms(self, lane: _Lane) -> int:
-        return math.ceil((self._lease + lane.rate.period + self._margin) * 1000) + 1000
-
-    async def try_admit(self, lane: _Lane) -> Permit | float:
-        key = self.key(lane)
-        member = f"{self._token}:{next(self._ids):x}"
-        hold_us = math.ceil((self._lease + lane.rate.period) * _US)
-        call = asyncio.ensure_future(
-            self._acquire(
-                keys=[key, key + ":pause", key + ":caps"],
-                args=[lane.rate.limit, hold_us, self._ttl_ms(lane), member, self._margin_us],
-            )
+    def open(self, bucket: Bucket, rate: Rate, on_release: Callable[[], None]) -> RedisLog:
+        """The log of *bucket* in Redis (created there on first admission)."""
+        return RedisLog(
+            self._scripts,
+            self.key(bucket),
+            rate,
+            margin=self._margin,
+            lease=self._lease,
+            poll=self._poll,
+            new_member=self._new_member,
+            spawn=self._spawn,
+            on_release=on_release,
         )
-        try:
-            # Shielded: a cancelled caller must not leave an admitted slot behind, nor a
-            # connection interrupted mid-reply.
-            admitted, value = await asyncio.shield(call)
-        except asyncio.CancelledError:
-            call.add_done_callback(functools.partial(self._undo, lane, member))
-            raise
-        if int(admitted) == 1:
-            lane.in_flight += 1
-            return Permit(functools.partial(self._release, lane, member))
-        wait = max(int(value), 1_000) / _US
-        # Other hosts' releases are not announced: look again soon, at jittered times.
-        return min(wait, self._poll) + random.uniform(0.0, min(wait, self._poll) / 10)
 
-    def _undo(self, lane: _Lane, member: str, call: asyncio.Future[Any]) -> None:
-        if call.cancelled() or call.exception() is not None:
-            return
-        admitted, _ = call.result()
-        if int(admitted) == 1:
-            self._spawn(self._run_release(lane, member, sent=False))
+    def _new_member(self) -> str:
+        """A name for a new slot, unique across the fleet."""
+        return f"{self._token}:{next(self._ids):x}"
 
-    def _release(self, lane: _Lane, member: str, sent: bool) -> None:
-        lane.in_flight -= 1
-        if not sent:
-            lane.unsent += 1
-        self._spawn(self._run_release(lane, member, sent=sent))
-
-    async def _run_release(self, lane: _Lane, member: str, *, sent: bool) -> None:
-        keep_us = math.ceil((lane.rate.period + self._margin) * _US)
-        try:
-            await self._release_script(
-                keys=[self.key(lane)],
-                args=[member, "1" if sent else "0", keep_us, self._ttl_ms(lane)],
-            )
-        except Exception:
-            # The lease still expires the slot: never over-admits, under-uses for a while.
-            logger.warning("could not release a rate-limit slot in Redis", exc_info=True)
-        finally:
-            lane.poke()
-
-    def observed(self, lane: _Lane, *, pause: float | None, cap: tuple[float, int] | None) -> None:
-        if pause is not None:
-            self._spawn(self._run_pause(lane, pause))
-        if cap is not None:
-            self._spawn(self._run_cap(lane, *cap))
-
-    async def _run_pause(self, lane: _Lane, pause: float) -> None:
-        try:
-            await self._pause(keys=[self.key(lane) + ":pause"], args=[math.ceil(pause * _US)])
-        except Exception:
-            logger.warning("could not share a rate-limit pause through Redis", exc_info=True)
-
-    async def _run_cap(self, lane: _Lane, reset: float, remaining: int) -> None:
-        key = self.key(lane)
-        keep_us = math.ceil((lane.rate.period + self._margin) * _US)
-        try:
-            await self._cap(
-                keys=[key, key + ":caps"], args=[repr(reset), remaining, keep_us, self._margin_us]
-            )
-        except Exception:
-            logger.warning("could not share X-RateLimit-Remaining through Redis", exc_info=True)
-
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run *coro* in the background; :meth:`aclose` waits for it."""
         try:
             task = asyncio.get_running_loop().create_task(coro)
         except RuntimeError:  # no loop any more: the lease will expire the slot
@@ -291,3 +243,108 @@ class RedisEngine:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=5.0)
         await self._redis.aclose()
+
+
+class RedisLog:
+    """One bucket's sliding log of release times: a sorted set in Redis.
+
+    Built by :meth:`RedisEngine.open`, which hands it the engine's shared parts.
+    """
+
+    def __init__(
+        self,
+        scripts: _Scripts,
+        key: str,
+        rate: Rate,
+        *,
+        margin: float,
+        lease: float,
+        poll: float,
+        new_member: Callable[[], str],
+        spawn: Callable[[Coroutine[Any, Any, None]], None],
+        on_release: Callable[[], None],
+    ) -> None:
+        self._scripts = scripts
+        self._key = key
+        self._limit = rate.limit
+        self._poll = poll
+        self._new_member = new_member
+        self._spawn = spawn
+        self._on_release = on_release
+        self._hold_us = math.ceil((lease + rate.period) * _US)
+        self._keep_us = math.ceil((rate.period + margin) * _US)
+        self._margin_us = math.ceil(margin * _US)
+        self._ttl_ms = math.ceil((lease + rate.period + margin) * 1000) + 1000
+
+    async def try_admit(self) -> Slot | float:
+        """Run the acquire script: a slot, or how long to wait before looking again."""
+        key = self._key
+        member = self._new_member()
+        call = asyncio.ensure_future(
+            self._scripts.acquire(
+                keys=[key, key + ":pause", key + ":caps"],
+                args=[self._limit, self._hold_us, self._ttl_ms, member, self._margin_us],
+            )
+        )
+        try:
+            # Shielded: a cancelled caller must not leave an admitted slot behind, nor a
+            # connection interrupted mid-reply.
+            admitted, value = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            call.add_done_callback(functools.partial(self._undo, member))
+            raise
+        if int(admitted) == 1:
+            return member
+        wait = max(int(value), 1_000) / _US
+        # Other hosts' releases are not announced: look again soon, at jittered times.
+        return min(wait, self._poll) + random.uniform(0.0, min(wait, self._poll) / 10)
+
+    def _undo(self, member: str, call: asyncio.Future[Any]) -> None:
+        """Free the slot a cancelled caller was admitted to after all."""
+        if call.cancelled() or call.exception() is not None:
+            return
+        admitted, _ = call.result()
+        if int(admitted) == 1:
+            self._spawn(self._run_release(member, sent=False))
+
+    def release(self, slot: Slot, *, sent: bool) -> None:
+        """Rescore or remove *slot* in the background; *on_release* is called when done."""
+        self._spawn(self._run_release(slot, sent=sent))
+
+    async def _run_release(self, member: str, *, sent: bool) -> None:
+        try:
+            await self._scripts.release(
+                keys=[self._key], args=[member, "1" if sent else "0", self._keep_us, self._ttl_ms]
+            )
+        except Exception:
+            # The lease still expires the slot: never over-admits, under-uses for a while.
+            logger.warning("could not release a rate-limit slot in Redis", exc_info=True)
+        finally:
+            self._on_release()
+
+    def counted(self) -> None:
+        """Unknown here: the fleet's slots are counted in Redis."""
+        return None
+
+    def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
+        """Publish a 429 pause or a Remaining cap to the fleet, in the background."""
+        if pause is not None:
+            self._spawn(self._run_pause(pause))
+        if cap is not None:
+            self._spawn(self._run_cap(*cap))
+
+    async def _run_pause(self, pause: float) -> None:
+        try:
+            await self._scripts.pause(keys=[self._key + ":pause"], args=[math.ceil(pause * _US)])
+        except Exception:
+            logger.warning("could not share a rate-limit pause through Redis", exc_info=True)
+
+    async def _run_cap(self, reset: float, remaining: int) -> None:
+        key = self._key
+        try:
+            await self._scripts.cap(
+                keys=[key, key + ":caps"],
+                args=[repr(reset), remaining, self._keep_us, self._margin_us],
+            )
+        except Exception:
+            logger.warning("could not share X-RateLimit-Remaining through Redis", exc_info=True)

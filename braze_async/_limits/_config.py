@@ -1,0 +1,122 @@
+"""What the rate limiter is told (:class:`RateLimits`, :class:`Rate`) and what it reports.
+
+Braze counts requests per workspace in two budgets (:class:`Bucket`): 250 per minute for
+segment and Connected Audience sends, 250,000 per hour for sends by external ID. Values are
+checked when built, so a limiter never starts from a nonsensical configuration.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+
+import attrs
+
+__all__ = ["Bucket", "BucketStats", "Rate", "RateLimits"]
+
+
+class Bucket(enum.Enum):
+    """The two request budgets Braze enforces on sends."""
+
+    AUDIENCE = "audience"
+    EXTERNAL_ID = "external_id"
+
+
+def _check_limit(instance: Rate, attribute: attrs.Attribute[int], value: object) -> None:
+    del instance, attribute
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"Rate.limit must be an int >= 1, got {value!r}")
+
+
+def _to_period(value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"Rate.period must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+@attrs.frozen
+class Rate:
+    """At most ``limit`` requests in any ``period`` seconds.
+
+    >>> Rate(250, 60.0)
+    Rate(limit=250, period=60.0)
+    """
+
+    #: Requests allowed in any window of ``period`` seconds.
+    limit: int = attrs.field(validator=_check_limit)
+    #: Length of the window, in seconds.
+    period: float = attrs.field(converter=_to_period)
+
+
+def _non_negative_finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    del instance
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"RateLimits.{attribute.name} must be a finite number, got {value!r}")
+    if value < 0 or (attribute.name == "lease" and value == 0):
+        raise ValueError(f"RateLimits.{attribute.name} is out of range: {value!r}")
+
+
+def _optional_name(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    del instance
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValueError(f"RateLimits.{attribute.name} must be a non-empty str or None")
+
+
+def _is_rate(instance: object, attribute: attrs.Attribute[Rate], value: object) -> None:
+    del instance
+    if not isinstance(value, Rate):
+        raise ValueError(f"RateLimits.{attribute.name} must be a Rate, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class RateLimits:
+    """How fast the client may send; Braze's published limits by default.
+
+    >>> RateLimits(redis_url="redis://localhost:6379/0", workspace="acme-prod")  # doctest: +SKIP
+    """
+
+    #: Segment and Connected Audience sends (and scheduled triggers): 250 per minute.
+    audience: Rate = attrs.field(default=Rate(250, 60.0), validator=_is_rate)
+    #: Sends by external ID and every endpoint without a limit of its own: 250,000 per hour.
+    external_id: Rate = attrs.field(default=Rate(250_000, 3600.0), validator=_is_rate)
+    #: When set, the budgets are shared by every process using the same Redis and workspace.
+    redis_url: str | None = attrs.field(default=None, validator=_optional_name)
+    #: Name of the budget in Redis. Braze limits are per workspace, not per API key; when None
+    #: the client derives a name from the REST endpoint and a hash of the key (never the key).
+    workspace: str | None = attrs.field(default=None, validator=_optional_name)
+    #: Extra seconds each slot stays counted after its request completed (clock-skew safety).
+    margin: float = attrs.field(default=0.0, validator=_non_negative_finite)
+    #: Redis only: longest a request may hold its slot (keep it above the HTTP timeout). A slot
+    #: whose holder died expires ``lease + period`` after admission.
+    lease: float = attrs.field(default=120.0, validator=_non_negative_finite)
+
+    def rate(self, bucket: Bucket) -> Rate:
+        """The :class:`Rate` configured for *bucket*."""
+        return self.audience if bucket is Bucket.AUDIENCE else self.external_id
+
+
+@attrs.frozen(kw_only=True)
+class BucketStats:
+    """Counters of one bucket, for tests, logs and benchmarks."""
+
+    #: Permits handed out since the limiter was created.
+    admitted: int
+    #: Permits not yet released.
+    in_flight: int
+    #: Acquisitions that had to wait at least once.
+    waited: int
+    #: Permits released with ``sent=False``.
+    unsent: int
+    #: 429 answers observed.
+    throttled: int
+    #: Slots counted now (in flight + released but unexpired); None when kept in Redis.
+    counted: int | None
+    #: Seconds until admissions resume after a 429 (0 when not paused).
+    paused_for: float
+    #: Last valid ``X-RateLimit-Limit`` seen, for diagnostics (not acted upon).
+    server_limit: int | None

@@ -1,0 +1,61 @@
+"""What an engine is: where a bucket's sliding log of release times is kept.
+
+The rule and its proof are in :mod:`._local`; an engine keeps the log and applies the rule,
+nothing else. Two engines exist: :class:`._local.LocalEngine` (a deque in this process, the
+default) and :class:`._redis.RedisEngine` (a sorted set in Redis, shared by a fleet). The
+:class:`~._limiter.RateLimiter` in front of either owns everything else about a bucket: the
+FIFO line of waiters, cancellation, the counters of :class:`.BucketStats` and the local view of
+server feedback. An engine never touches those: it answers what happened (a slot, or how long
+to wait) and says when a release took effect, through the *on_release* hook it was given.
+
+Clocks: the local engine times slots on the limiter's monotonic clock; the Redis engine on
+Redis's own clock (``TIME`` inside its scripts), so that hosts' clocks never matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, TypeAlias
+
+from ._config import Bucket, Rate
+
+__all__ = ["Clock", "Engine", "Slot", "SlotLog"]
+
+#: A clock: seconds as a float (monotonic or UTC epoch, as the parameter's name says).
+Clock: TypeAlias = Callable[[], float]
+#: An engine's name for one slot it admitted, handed back to it when the slot is released.
+Slot: TypeAlias = str
+
+
+class SlotLog(Protocol):
+    """One bucket's sliding log of release times, wherever it is kept."""
+
+    async def try_admit(self) -> Slot | float:
+        """Take a slot now (its name) or say how long to wait before trying again.
+
+        ``math.inf`` means every slot is held: wait until the *on_release* hook is called.
+        """
+
+    def release(self, slot: Slot, *, sent: bool) -> None:
+        """Give *slot* back, then call the *on_release* hook (at once, or once it took effect).
+
+        ``sent=True``: the slot stays counted for ``period + margin`` from now. ``sent=False``:
+        the request never left, so the slot is free at once, as if never taken.
+        """
+
+    def counted(self) -> int | None:
+        """Slots counted now (held + released but unexpired); None when kept elsewhere."""
+
+    def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
+        """Tell the log's other users: a 429 pause of *pause* s, or at most ``cap[1]`` more
+        admissions before the wall-clock Reset ``cap[0]``."""
+
+
+class Engine(Protocol):
+    """Keeps the sliding logs of a limiter's buckets."""
+
+    def open(self, bucket: Bucket, rate: Rate, on_release: Callable[[], None]) -> SlotLog:
+        """The log of *bucket*, held to *rate*; it calls *on_release* after each release."""
+
+    async def aclose(self) -> None:
+        """Let go of what the engine holds (connections, pending work)."""

@@ -1,0 +1,316 @@
+"""The public rate limiter: a FIFO line per bucket in front of an engine's sliding log.
+
+:class:`RateLimiter` keeps one lane per :class:`.Bucket`: its line of waiters, the counters of
+:class:`.BucketStats`, its :class:`._feedback.Feedback` and its engine's log (:mod:`._local`
+by default, where the guarantee and its proof are; :mod:`._redis` with
+``RateLimits(redis_url=...)``, which then also shares 429 pauses and Remaining caps with the
+fleet). FIFO order, cancellation and the local view of server feedback are handled here, in
+front of either engine; the engines only keep the log.
+
+Waking up
+=========
+Only the head of a line tries to admit. A waiter that may not go yet sleeps on a future of its
+own (``_Waiter.wait``) and one function, ``_wake``, ends that wait. Four things call it:
+
+* the wait's own timer, armed for the delay that the feedback or the log asked for (none
+  when the log said "until a release");
+* a release took effect in the log (the log's *on_release* hook): the head looks again;
+* the line moved (the head was admitted or gave up) or the rules changed (an answer was
+  observed): the head looks again;
+* :meth:`RateLimiter.aclose`, which wakes every waiter to fail it.
+
+A woken waiter simply looks again from the top: closed? head of the line? feedback delay?
+room in the log? So a spurious wake-up costs a look, never a wrong admission.
+
+Clocks
+======
+Admission runs on the **monotonic** clock (``clock``): the local log's expiries, 429 pauses,
+and the timers (the event loop's, itself monotonic, unless a ``sleep`` is given). The **wall**
+clock (``wallclock``, UTC epoch seconds) serves only to read Braze's ``X-RateLimit-Reset``.
+The Redis engine times its log on **Redis's** clock, inside its scripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeAlias
+
+from ._config import Bucket, BucketStats, Rate, RateLimits
+from ._engine import Clock, Engine, Slot
+from ._feedback import Feedback
+from ._headers import read_rate_limit_headers
+from ._local import LocalEngine
+
+__all__ = ["Permit", "RateLimiter", "Sleep"]
+
+#: An async sleep: waits the given seconds.
+Sleep: TypeAlias = Callable[[float], Awaitable[object]]
+
+
+class _Waiter:
+    """One acquisition's place in line; between two looks it waits on a future of its own."""
+
+    __slots__ = ("_fut",)
+
+    def __init__(self) -> None:
+        self._fut: asyncio.Future[None] | None = None
+
+    def wake(self) -> None:
+        """End the current wait, if any: the waiter looks again."""
+        if self._fut is not None:
+            _wake(self._fut)
+
+    async def wait(self, delay: float, sleep: Sleep | None) -> None:
+        """Sleep until woken, or until *delay* seconds passed (``inf``: no timer).
+
+        The timer is the event loop's, or one that awaits *sleep* when given (tests' fake).
+        """
+        loop = asyncio.get_running_loop()
+        fut = self._fut = loop.create_future()
+        alarm: asyncio.TimerHandle | asyncio.Task[None] | None = None
+        if not math.isinf(delay):
+            delay = max(delay, 1e-6)
+            if sleep is None:
+                alarm = loop.call_later(delay, _wake, fut)
+            else:
+                alarm = loop.create_task(_wake_after(sleep, delay, fut))
+        try:
+            await fut
+        finally:
+            self._fut = None
+            if alarm is not None:
+                alarm.cancel()
+
+
+class _Lane:
+    """Everything about one bucket: its line, its counters, its feedback and its log."""
+
+    __slots__ = (
+        "admitted",
+        "feedback",
+        "in_flight",
+        "log",
+        "queue",
+        "throttled",
+        "unsent",
+        "waited",
+    )
+
+    def __init__(self, bucket: Bucket, rate: Rate, margin: float, engine: Engine) -> None:
+        self.queue: collections.deque[_Waiter] = collections.deque()
+        self.feedback = Feedback(rate.period, margin)
+        self.log = engine.open(bucket, rate, self.wake_head)
+        self.in_flight = 0
+        self.admitted = 0
+        self.waited = 0
+        self.unsent = 0
+        self.throttled = 0
+
+    def wake_head(self) -> None:
+        """Make the head waiter look again (a slot was released or the rules changed)."""
+        if self.queue:
+            self.queue[0].wake()
+
+    def release(self, slot: Slot, sent: bool) -> None:
+        """Count a permit's release, then hand its slot back to the log."""
+        self.in_flight -= 1
+        if not sent:
+            self.unsent += 1
+        self.log.release(slot, sent=sent)
+
+
+class Permit:
+    """The right to send one request; hand it back with :meth:`release` when the answer came.
+
+    Releasing twice is harmless. ``release(sent=False)`` says the request never left this
+    process (the connection failed): its slot is freed at once, as if never admitted. Any other
+    outcome (an answer, a timeout, a reset connection) must be ``sent=True``: the server may
+    have counted it, so the slot stays counted for ``period + margin`` from now.
+    """
+
+    __slots__ = ("_lane", "_slot")
+
+    def __init__(self, lane: _Lane, slot: Slot) -> None:
+        self._lane: _Lane | None = lane
+        self._slot = slot
+
+    def release(self, *, sent: bool = True) -> None:
+        """Give the slot back (idempotent)."""
+        lane, self._lane = self._lane, None
+        if lane is not None:
+            lane.release(self._slot, sent)
+
+    @property
+    def released(self) -> bool:
+        """Whether :meth:`release` was called."""
+        return self._lane is None
+
+
+class RateLimiter:
+    """Both Braze send budgets, with server feedback; asyncio only.
+
+    >>> limiter = RateLimiter(RateLimits())
+    >>> permit = await limiter.acquire(Bucket.EXTERNAL_ID)  # doctest: +SKIP
+    >>> try:  # doctest: +SKIP
+    ...     response = await send()
+    ...     limiter.observe(Bucket.EXTERNAL_ID, response.status_code, response.headers)
+    ... finally:
+    ...     permit.release(sent=True)
+
+    :param limits: the configuration; ``limits.redis_url`` selects the Redis engine.
+    :param namespace: the Redis budget name used when ``limits.workspace`` is None.
+    :param clock: monotonic seconds (in-process engine and local timers).
+    :param wallclock: UTC epoch seconds, to read ``X-RateLimit-Reset``.
+    :param sleep: an async sleep to time waits with (tests pass a fake); by default waits are
+        timed by the event loop.
+    """
+
+    def __init__(
+        self,
+        limits: RateLimits,
+        *,
+        namespace: str = "default",
+        clock: Clock = time.monotonic,
+        wallclock: Clock = time.time,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self.limits = limits
+        self._monotonic = clock
+        self._wallclock = wallclock
+        self._sleep = sleep
+        self._closed = False
+        self._engine = _engine_for(limits, namespace, clock)
+        self._lanes = {b: _Lane(b, limits.rate(b), limits.margin, self._engine) for b in Bucket}
+
+    async def acquire(self, bucket: Bucket) -> Permit:
+        """Wait for the right to send one request of *bucket*, first come first served.
+
+        Cancelling the wait (task cancellation, a cancel scope, ``asyncio.timeout``) gives the
+        place in line back and consumes nothing.
+        """
+        lane = self._lanes[bucket]
+        queue = lane.queue
+        waiter = _Waiter()
+        queue.append(waiter)
+        waited = False
+        try:
+            while True:
+                if self._closed:
+                    raise RuntimeError("RateLimiter is closed")
+                delay = math.inf  # behind the head: sleep until the line moves
+                if queue[0] is waiter:
+                    delay = lane.feedback.delay(self._monotonic(), self._wallclock())
+                    if delay <= 0:
+                        slot = await lane.log.try_admit()
+                        if isinstance(slot, str):
+                            queue.popleft()
+                            lane.feedback.spend()
+                            lane.in_flight += 1
+                            lane.admitted += 1
+                            lane.waited += waited
+                            lane.wake_head()  # the next in line may go too
+                            return Permit(lane, slot)
+                        delay = slot
+                waited = True
+                await waiter.wait(delay, self._sleep)
+        except BaseException:
+            if queue and queue[0] is waiter:
+                queue.popleft()
+                lane.wake_head()
+            elif waiter in queue:
+                queue.remove(waiter)
+            raise
+
+    def observe(self, bucket: Bucket, status_code: int, headers: Mapping[str, str]) -> None:
+        """Take the server's word on *bucket* from one answer's status and headers.
+
+        *headers* may be any mapping: case-insensitive ones (``httpx.Headers``) are read
+        directly, others are matched case-insensitively. Unusable values are ignored. Call it
+        for every answer that reached us, in any order, before or after releasing its permit.
+        """
+        lane = self._lanes[bucket]
+        now = self._monotonic()
+        wall = self._wallclock()
+        parsed = read_rate_limit_headers(headers, wall=wall, throttled=status_code == 429)
+        if parsed is not None:
+            update = lane.feedback.observe(
+                now=now,
+                wall=wall,
+                status=status_code,
+                headers=parsed,
+                in_flight=lane.in_flight,
+                ours=lane.log.counted(),
+            )
+            if update.pause is not None or update.cap is not None:
+                lane.log.share(pause=update.pause, cap=update.cap)
+        if status_code == 429:
+            lane.throttled += 1
+        lane.wake_head()
+
+    def snapshot(self, bucket: Bucket) -> BucketStats:
+        """Current counters of *bucket*."""
+        lane = self._lanes[bucket]
+        return BucketStats(
+            admitted=lane.admitted,
+            in_flight=lane.in_flight,
+            waited=lane.waited,
+            unsent=lane.unsent,
+            throttled=lane.throttled,
+            counted=lane.log.counted(),
+            paused_for=max(lane.feedback.paused_until - self._monotonic(), 0.0),
+            server_limit=lane.feedback.server_limit,
+        )
+
+    async def aclose(self) -> None:
+        """Wake and fail the waiters, then let go of the engine (Redis connections).
+
+        Permits still out stay valid to release; with Redis, their slots expire by lease.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        for lane in self._lanes.values():
+            for waiter in lane.queue:
+                waiter.wake()
+        await self._engine.aclose()
+
+    async def __aenter__(self) -> RateLimiter:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+def _engine_for(limits: RateLimits, namespace: str, clock: Clock) -> Engine:
+    """The engine *limits* asks for; Redis is imported only then, since it is optional."""
+    if limits.redis_url is None:
+        return LocalEngine(clock, limits.margin)
+    try:
+        from ._redis import RedisEngine
+    except ImportError as exc:
+        if not (exc.name or "").startswith("redis"):
+            raise
+        raise ImportError(
+            "RateLimits(redis_url=...) needs the redis package: pip install 'braze-async[redis]'"
+        ) from exc
+    return RedisEngine(
+        limits.redis_url,
+        workspace=limits.workspace or namespace,
+        margin=limits.margin,
+        lease=limits.lease,
+    )
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    """The one way a sleeping waiter is woken, whoever wakes it."""
+    if not fut.done():
+        fut.set_result(None)
+
+
+async def _wake_after(sleep: Sleep, delay: float, fut: asyncio.Future[None]) -> None:
+    await sleep(delay)
+    _wake(fut)
