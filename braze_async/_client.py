@@ -52,7 +52,7 @@ from ._urls import budget_name, resolve_base_url
 from ._version import __version__
 from ._wire import dumps, structure_send_response, structure_transactional_response
 
-__all__ = ["DEFAULT_TIMEOUT", "BrazeClient"]
+__all__ = ["DEFAULT_TIMEOUT", "BrazeClient", "set_retry_timing"]
 
 logger = logging.getLogger("braze_async")
 
@@ -584,3 +584,22 @@ class BrazeClient:
             total=total,
             max_details=max_details,
         )
+
+
+def set_retry_timing(
+    client: BrazeClient,
+    *,
+    sleep: Callable[[float], Awaitable[object]] | None = None,
+    rng: random.Random | None = None,
+) -> BrazeClient:
+    """Make *client*'s retry waits call *sleep* (instead of ``asyncio.sleep``) and draw their
+    jitter from *rng*; returns the client. A testing hook: see :mod:`braze_async.testing`.
+
+    Only the retry policy's backoff and 429 waits go through *sleep*; the rate limiter's own
+    waits are timed by its clock (see :class:`~braze_async.RateLimits`).
+    """
+    if sleep is not None:
+        client._sleep = sleep
+    if rng is not None:
+        client._rng = rng
+    return client
