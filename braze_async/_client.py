@@ -34,7 +34,15 @@ from ._bulk import (
 )
 from ._bulk import bulk_send as _bulk_send
 from ._errors import BrazeError, BrazeMalformedResponseError, BrazeValidationError
-from ._http import Answer, ExchangeError, MaybeProcessed, Route, Timeouts, open_exchange
+from ._http import (
+    Answer,
+    ExchangeError,
+    MaybeProcessed,
+    Route,
+    Timeouts,
+    open_exchange,
+    sanitized,
+)
 from ._limits import Bucket, RateLimiter, RateLimits
 from ._models import (
     Attachment,
@@ -449,7 +457,9 @@ class BrazeClient:
         try:
             permit = await limiter.acquire(bucket)
         except Exception as exc:  # e.g. Redis unreachable: nothing was sent
-            return NotAdmitted(self._answers.redact(f"{type(exc).__name__}: {exc}"), exc)
+            reason = self._answers.redact(f"{type(exc).__name__}: {exc}")
+            # Without its traceback: the Redis client's frames hold its connection settings.
+            return NotAdmitted(reason, sanitized(exc, self._api_key) or RuntimeError(reason))
         if on_admitted is not None:
             try:
                 on_admitted()
