@@ -35,6 +35,7 @@ from ._bulk import (
 from ._bulk import bulk_send as _bulk_send
 from ._errors import BrazeError, BrazeMalformedResponseError, BrazeValidationError
 from ._http import Answer, ExchangeError, MaybeProcessed, Route, Timeouts, open_exchange
+from ._journal import DEFAULT_FSYNC, FsyncPolicy
 from ._limits import Bucket, RateLimiter, RateLimits
 from ._models import (
     Attachment,
@@ -534,6 +535,7 @@ class BrazeClient:
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         journal: str | os.PathLike[str] | None = None,
         input_fingerprint: str = "",
+        journal_fsync: FsyncPolicy = DEFAULT_FSYNC,
         on_progress: Callable[[BulkProgress], object] | None = None,
         on_outcome: Callable[[RecipientOutcome], object] | None = None,
         stop: asyncio.Event | None = None,
@@ -549,6 +551,11 @@ class BrazeClient:
         :param journal: a file making the job resumable after a crash: run it again with the
             same arguments to skip what was sent and send the rest (see ``docs/bulk.md``).
         :param input_fingerprint: names the input in the journal; another input is refused.
+        :param journal_fsync: which journal records reach the disk before the job goes on:
+            ``"begin"`` (the default: each batch's begin record, before its request leaves;
+            survives a power loss without messaging anyone twice), ``"always"`` (end records
+            too: fewer unknowns after a power loss) or ``"never"`` (survives a kill, not a
+            power loss). See ``benchmarks/bench_journal.py`` for the cost.
         :param on_progress: called with a :class:`BulkProgress` as the job advances.
         :param on_outcome: called with each :class:`RecipientOutcome` that is not "sent".
         :param stop: set it to stop cleanly: no new batches, requests in flight finish.
@@ -577,6 +584,7 @@ class BrazeClient:
             concurrency=concurrency,
             journal=journal,
             input_fingerprint=input_fingerprint,
+            journal_fsync=journal_fsync,
             destination=self._base_url,
             on_progress=on_progress,
             on_outcome=on_outcome,
