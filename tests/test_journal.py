@@ -44,10 +44,12 @@ def users(n: int) -> Iterator[Recipient]:
 
 
 class PrintingSender:
-    """Accepts every request and prints its ids to stdout (a pipe: no file-size limit)."""
+    """Accepts every request; in the child, prints its ids to stdout (a pipe: no file-size
+    limit), as they leave."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, echo: bool = False) -> None:
         self.sent: list[str] = []
+        self.echo = echo
 
     async def send_campaign_request(
         self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
@@ -56,7 +58,8 @@ class PrintingSender:
             on_admitted()
         ids = [r.external_user_id or "" for r in request.recipients or ()]
         self.sent += ids
-        print(json.dumps({"sent": ids}), flush=True)
+        if self.echo:
+            print(json.dumps({"sent": ids}), flush=True)
         return SendResponse(dispatch_id="d", message="success")
 
     async def send_canvas_request(
@@ -73,7 +76,13 @@ def child(directory: str, limits: list[int], concurrency: int) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
         try:
             asyncio.run(
-                bulk_send(PrintingSender(), users(N), WEEKLY, journal=path, concurrency=concurrency)
+                bulk_send(
+                    PrintingSender(echo=True),
+                    users(N),
+                    WEEKLY,
+                    journal=path,
+                    concurrency=concurrency,
+                )
             )
             outcome = "finished"
         except JournalError as exc:
