@@ -26,6 +26,7 @@ BENCHES = [
     "ratelimit",
     "batching",
     "bulk_memory",
+    "journal",
     "simulator",
 ]
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 import attrs
@@ -66,11 +66,20 @@ DEFAULT_LINGER = 0.005
 
 
 class Sender(Protocol):
-    """What a batch is sent through: :class:`~braze_async.BrazeClient` is one."""
+    """What a batch is sent through: :class:`~braze_async.BrazeClient` is one.
 
-    async def send_campaign_request(self, request: CampaignTriggerRequest) -> SendResponse: ...
+    ``on_admitted``, when given, is called once, after the rate limiter admitted the request
+    and before its first attempt leaves; if it raises, nothing is sent and its exception
+    propagates (a bulk job journals the batch there).
+    """
 
-    async def send_canvas_request(self, request: CanvasTriggerRequest) -> SendResponse: ...
+    async def send_campaign_request(
+        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse: ...
+
+    async def send_canvas_request(
+        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse: ...
 
 
 def canonical_json(value: object) -> bytes:
@@ -190,12 +199,19 @@ class SendTarget:
             recipients=recipients,
         )
 
-    async def send(self, sender: Sender, recipients: Sequence[Recipient]) -> SendResponse:
-        """Send this target to ``recipients`` through ``sender``."""
+    async def send(
+        self,
+        sender: Sender,
+        recipients: Sequence[Recipient],
+        *,
+        on_admitted: Callable[[], object] | None = None,
+    ) -> SendResponse:
+        """Send this target to ``recipients`` through ``sender`` (``on_admitted``: see
+        :class:`Sender`)."""
         request = self.request(recipients)
         if isinstance(request, CampaignTriggerRequest):
-            return await sender.send_campaign_request(request)
-        return await sender.send_canvas_request(request)
+            return await sender.send_campaign_request(request, on_admitted=on_admitted)
+        return await sender.send_canvas_request(request, on_admitted=on_admitted)
 
     def describe(self) -> str:
         """``"campaign 'weekly'"`` or ``"Canvas 'onboarding'"``."""

@@ -15,14 +15,22 @@ unknown        the request may or may not have been processed                   
 
 With a journal (see :mod:`braze_async._journal`) a job killed at any moment can be started
 again with the same arguments: it skips what was confirmed sent, reports what may have been
-sent as unknown, and sends the rest. Setting the ``stop`` event stops a job cleanly: no new
-batches, the requests in flight finish and are journaled. Cancelling the job's task instead
-abandons the requests in flight (they become unknown).
+sent as unknown, and sends the rest. A batch is journaled as begun only once the rate limiter
+admitted its request, just before it leaves: a batch still waiting for the limiter when the
+job is killed was never sent, and is sent by the next job.
+
+Setting the ``stop`` event stops a job cleanly: no new batches, the requests in flight finish
+and are journaled. Cancelling the job's task instead abandons them: those admitted become
+unknown, those still waiting for the limiter failed (never sent). A job also stops by itself
+when every request would fail alike: on a 401 or 403, and after
+:data:`STOP_AFTER_NEVER_SENT` requests in a row that never left (Braze unreachable). After
+any early stop, :attr:`BulkReport.stopped_at` is the first input item not attempted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import time
@@ -32,9 +40,19 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from ._batching import Sender, SendTarget
-from ._errors import BrazeAPIError, BrazeError, BrazeUnknownOutcomeError
-from ._journal import SENT, TODO, Journal, JournalError, JournalHeader
-from ._models import MAX_RECIPIENTS, Recipient
+from ._errors import BrazeAPIError, BrazeConnectionError, BrazeError, BrazeUnknownOutcomeError
+from ._journal import (
+    DEFAULT_FSYNC,
+    FSYNC_POLICIES,
+    SENT,
+    TODO,
+    FsyncPolicy,
+    Journal,
+    JournalError,
+    JournalHeader,
+    Outcome,
+)
+from ._models import MAX_RECIPIENTS, Recipient, SendResponse
 from ._readers import InputRow
 from ._wire import converter
 
@@ -46,6 +64,10 @@ DEFAULT_BULK_CONCURRENCY = 8
 DEFAULT_MAX_DETAILS = 1000
 #: Answers that stop a job: the key is wrong or lacks the permission, for every request.
 _HALTING_STATUSES = frozenset({401, 403})
+#: Requests in a row that never left (every attempt failed to reach Braze, retries spent)
+#: after which a job stops: Braze is unreachable, and every later request would fail alike.
+#: A request that got an answer in between starts the count again.
+STOP_AFTER_NEVER_SENT = 10
 #: Items read between two yields to the event loop when the input never awaits.
 _YIELD_EVERY = 512
 
@@ -134,9 +156,10 @@ class BulkProgress:
 
 @attrs.define(kw_only=True)
 class BulkReport:
-    """The result of a bulk job: every input item counted exactly once.
+    """The result of a bulk job: every input item read counted exactly once.
 
-    ``sent + already_sent + rejected + failed + unknown + not_attempted == total``.
+    ``sent + already_sent + rejected + failed + unknown + not_attempted == total``, the number
+    of input items read.
     """
 
     #: Recipients sent by this run.
@@ -149,15 +172,26 @@ class BulkReport:
     failed: int = 0
     #: Recipients whose request may or may not have been processed (not resent).
     unknown: int = 0
-    #: Recipients read but not sent because the job was stopped (the rest was not read).
+    #: Input items read but not attempted because the job stopped early (no request was made
+    #: for them: safe to send). Items not read are in no count; see :attr:`stopped_at`.
     not_attempted: int = 0
     #: Requests made by this run.
     requests: int = 0
-    #: True when the job was stopped before reading all of its input.
+    #: True when the job stopped before attempting all of its input.
     interrupted: bool = False
-    #: Why it stopped early: ``"stopped"`` (the stop event) or the error that stopped it
-    #: (401 and 403 answers stop a job: every later request would fail the same way).
+    #: Why it stopped early: ``"stopped"`` (the stop event) or what stopped it: a 401 or 403
+    #: answer, or :data:`STOP_AFTER_NEVER_SENT` requests in a row that never reached Braze
+    #: (every later request would fail the same way).
     stop_reason: str | None = None
+    #: When the job stopped early, the 0-based input position of the first item it did not
+    #: attempt (``None`` when it attempted every item it read and read to the end). Every
+    #: item before it was sent, or has an outcome (``on_outcome`` heard of it); none at or
+    #: after it was sent by this run: those read are in ``not_attempted`` (or ``rejected``),
+    #: the others were not read. Without a journal, the job is finished by sending the input
+    #: from there on.
+    stopped_at: int | None = None
+    #: The input line of :attr:`stopped_at`, when the items came from a file.
+    stopped_at_line: int | None = None
     #: Seconds the job took.
     elapsed: float = 0.0
     #: The first ``max_details`` outcomes that were not "sent".
@@ -167,7 +201,7 @@ class BulkReport:
 
     @property
     def total(self) -> int:
-        """Input items accounted for."""
+        """Input items read, each accounted for in exactly one count."""
         return (
             self.sent
             + self.already_sent
@@ -193,6 +227,46 @@ class _Batch:
 
     def __len__(self) -> int:
         return len(self.positions)
+
+
+class _Begin:
+    """The ``on_admitted`` hook of one batch: journals it as begun once the rate limiter has
+    admitted its request, just before the request leaves (so a hard stop before admission
+    leaves no begin record, and the next job sends the batch)."""
+
+    __slots__ = ("batch", "batch_id", "error", "journal")
+
+    def __init__(self, journal: Journal | None, batch: _Batch) -> None:
+        self.journal = journal
+        self.batch = batch
+        #: The journal's id of the batch (-1 without a journal); ``None`` until admitted.
+        self.batch_id: int | None = None
+        #: What writing the begin record raised: the request was not sent.
+        self.error: Exception | None = None
+
+    def __call__(self) -> None:
+        if self.journal is None:
+            self.batch_id = -1
+            return
+        try:
+            self.batch_id = self.journal.begin(
+                self.batch.positions, [r.key for r in self.batch.recipients]
+            )
+        except Exception as exc:
+            self.error = exc
+            raise
+
+    @property
+    def admitted(self) -> bool:
+        return self.batch_id is not None
+
+    def ensure(self) -> int:
+        """The batch's journal id, journaling it as begun now if the sender never called the
+        hook (a sender of the caller's that ignores it): what may have left must be there."""
+        if self.batch_id is None:
+            self()
+        assert self.batch_id is not None
+        return self.batch_id
 
 
 async def _enumerate(items: BulkInput) -> AsyncIterator[tuple[int, BulkItem]]:
@@ -241,6 +315,8 @@ class _Job:
         self.processed = 0
         self.in_progress = 0
         self.skipped = 0
+        #: Requests in a row, by completion, that never left (see STOP_AFTER_NEVER_SENT).
+        self.never_sent = 0
         #: An error of a batch task that must end the job (e.g. the journal cannot be written).
         self.fatal: BaseException | None = None
 
@@ -269,6 +345,29 @@ class _Job:
             report.details_dropped += 1
         if self.on_outcome is not None:
             self.on_outcome(outcome)
+
+    def record_batch(
+        self,
+        batch: _Batch,
+        outcome: Literal["failed", "unknown"],
+        reason: str,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        for position, recipient, line in zip(
+            batch.positions, batch.recipients, batch.lines, strict=True
+        ):
+            self.record(
+                RecipientOutcome(
+                    position=position,
+                    outcome=outcome,
+                    reason=reason,
+                    line=line,
+                    recipient=recipient,
+                    status_code=status,
+                    code=code,
+                )
+            )
 
     def progress(self) -> None:
         if self.on_progress is None:
@@ -301,6 +400,7 @@ class _Job:
                 if self.halted():
                     self.report.not_attempted += 1  # read, not attempted
                     self.processed += 1
+                    self.note_stop(position, item.line if isinstance(item, InputRow) else None)
                     break
                 self.processed += 1
                 self.take(position, item, batch)
@@ -315,7 +415,8 @@ class _Job:
                     await self.dispatch(batch)  # when refused (stopped), it abandons the batch
                 batch = _Batch()
         except asyncio.CancelledError:
-            # Abandon the requests in flight: without end records they read as unknown.
+            # Abandon the requests in flight: those admitted have no end record, so a
+            # resumed job reports them unknown; the others have no begin record.
             self.abandon(batch)
             await self.drain(cancel=True)
             raise
@@ -331,12 +432,34 @@ class _Job:
         self.progress()
         if self.fatal is not None:
             raise self.fatal
+        self.finish()
         return self.report
 
     def abandon(self, batch: _Batch) -> None:
+        if len(batch):
+            self.note_stop(batch.positions[0], batch.lines[0])
         self.report.not_attempted += len(batch)
         self.in_progress -= len(batch)
         batch.positions.clear()
+
+    def note_stop(self, position: int, line: int | None) -> None:
+        """Note ``position`` as not attempted: the report names the first such item."""
+        report = self.report
+        if report.stopped_at is None or position < report.stopped_at:
+            report.stopped_at, report.stopped_at_line = position, line
+
+    def finish(self) -> None:
+        """Note in the journal that the run stopped early (informational: nothing needs it)."""
+        report = self.report
+        if self.journal is None or not report.interrupted:
+            return
+        with contextlib.suppress(JournalError):  # rolled back; the job's outcome stands
+            self.journal.stopped(
+                report.stop_reason or "stopped",
+                read=self.processed,
+                first_not_attempted=report.stopped_at,
+                line=report.stopped_at_line,
+            )
 
     def take(self, position: int, item: BulkItem, batch: _Batch) -> None:
         journal = self.journal
@@ -405,16 +528,7 @@ class _Job:
             self.slots.release()
             self.abandon(batch)
             return False
-        try:
-            batch_id = (
-                self.journal.begin(batch.positions, [r.key for r in batch.recipients])
-                if self.journal is not None
-                else -1
-            )
-        except BaseException:
-            self.slots.release()
-            raise
-        task = asyncio.get_running_loop().create_task(self.send(batch_id, batch))
+        task = asyncio.get_running_loop().create_task(self.send(batch))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return True
@@ -428,64 +542,123 @@ class _Job:
 
     # -- one request -------------------------------------------------------------------------
 
-    async def send(self, batch_id: int, batch: _Batch) -> None:
-        size = len(batch)
-        outcome: Literal["failed", "unknown"] | None = None
-        status: int | None = None
-        code: str | None = None
+    async def send(self, batch: _Batch) -> None:
+        begin = _Begin(self.journal, batch)
         try:
             try:
-                response = await self.target.send(self.sender, batch.recipients)
-            except BrazeUnknownOutcomeError as exc:
-                outcome, reason = "unknown", str(exc)
-            except BrazeAPIError as exc:
-                outcome, reason, status = "failed", str(exc), exc.status_code
-                code = next((e.code for e in exc.errors if e.code), None)
-                if status in _HALTING_STATUSES and self.report.stop_reason is None:
-                    self.report.stop_reason = reason
-            except BrazeError as exc:  # never sent (connection error) or refused locally
-                outcome, reason = "failed", str(exc)
-            except Exception as exc:  # a bug below us: whether it left, nobody knows
-                outcome, reason = "unknown", f"unexpected {type(exc).__name__}: {exc}"
-            self.report.requests += 1
-            if outcome is None:
-                if self.journal is not None:
-                    self.journal.end(batch_id, "sent", dispatch_id=response.dispatch_id)
-                self.report.sent += size
+                response = await self.target.send(self.sender, batch.recipients, on_admitted=begin)
+            except Exception as exc:
+                self.in_progress -= len(batch)
+                if exc is begin.error:
+                    self.not_begun(batch, exc)
+                else:
+                    self.failed(begin, batch, exc)
             else:
-                if self.journal is not None:
-                    details: dict[str, Any] = {"reason": reason}
-                    if status is not None:
-                        details["status"] = status
-                    if code:
-                        details["code"] = code
-                    self.journal.end(batch_id, outcome, **details)
-                for position, recipient, line in zip(
-                    batch.positions, batch.recipients, batch.lines, strict=True
-                ):
-                    self.record(
-                        RecipientOutcome(
-                            position=position,
-                            outcome=outcome,
-                            reason=reason,
-                            line=line,
-                            recipient=recipient,
-                            status_code=status,
-                            code=code,
-                        )
-                    )
-            self.in_progress -= size
+                self.in_progress -= len(batch)
+                self.succeeded(begin, batch, response)
             self.progress()
         except asyncio.CancelledError:
-            # Abandoned in flight: no end record, so a resumed job reports it unknown.
-            self.in_progress -= size
-            self.report.unknown += size
+            # Only the await above is cancelled: nothing after it awaits.
+            self.in_progress -= len(batch)
+            try:
+                self.cancelled(begin, batch)
+            except Exception as exc:  # a callback failed: the job ends with it
+                if self.fatal is None:
+                    self.fatal = exc
             raise
         except Exception as exc:  # the journal or a callback failed: stop the job
             if self.fatal is None:
                 self.fatal = exc
         finally:
             self.slots.release()
+
+    def succeeded(self, begin: _Begin, batch: _Batch, response: SendResponse) -> None:
+        self.report.requests += 1
+        self.never_sent = 0
+        self.report.sent += len(batch)
+        self.end(begin, "sent", dispatch_id=response.dispatch_id)
+
+    def failed(self, begin: _Begin, batch: _Batch, exc: Exception) -> None:
+        outcome: Literal["failed", "unknown"]
+        status: int | None = None
+        code: str | None = None
+        if isinstance(exc, BrazeUnknownOutcomeError):
+            outcome, reason = "unknown", str(exc)
+        elif isinstance(exc, BrazeAPIError):
+            outcome, reason, status = "failed", str(exc), exc.status_code
+            code = next((e.code for e in exc.errors if e.code), None)
+            if status in _HALTING_STATUSES and self.report.stop_reason is None:
+                self.report.stop_reason = reason
+        elif isinstance(exc, BrazeError):  # never sent (connection error) or refused locally
+            outcome, reason = "failed", str(exc)
+        else:  # a bug below us: whether it left, nobody knows
+            outcome, reason = "unknown", f"unexpected {type(exc).__name__}: {exc}"
+        self.report.requests += 1
+        self.count_never_sent(exc)
+        # A batch never admitted was never sent: no record, so a resumed job sends it.
+        if begin.admitted or outcome == "unknown":
+            details: dict[str, Any] = {"reason": reason}
+            if status is not None:
+                details["status"] = status
+            if code:
+                details["code"] = code
+            self.end(begin, outcome, **details)
+        self.record_batch(batch, outcome, reason, status, code)
+
+    def end(self, begin: _Begin, outcome: Outcome, **details: Any) -> None:
+        """Journal the outcome of a batch; if that fails, the job stops."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.end(begin.ensure(), outcome, **details)
+        except JournalError as exc:
+            raise JournalError(
+                f"{exc}; the job stopped: a batch's outcome could not be journaled, so a "
+                "resumed job reports that batch unknown (it is not resent)"
+            ) from exc
+
+    def count_never_sent(self, exc: Exception) -> None:
+        """Stop the job after STOP_AFTER_NEVER_SENT requests in a row that never left."""
+        if not isinstance(exc, BrazeConnectionError):
+            self.never_sent = 0
+            return
+        self.never_sent += 1
+        if self.never_sent >= STOP_AFTER_NEVER_SENT and self.report.stop_reason is None:
+            self.report.stop_reason = (
+                f"{STOP_AFTER_NEVER_SENT} requests in a row never reached Braze ({exc}); "
+                "the rest was not attempted and is safe to send again"
+            )
+
+    def not_begun(self, batch: _Batch, exc: Exception) -> None:
+        """The journal refused the begin record: nothing was sent, and the job stops."""
+        if self.fatal is None:
+            error = JournalError(
+                f"{exc}; the job stopped before the request it was about to journal (nothing "
+                "was sent for it): run the job again, once the journal can be written, to "
+                "send the rest"
+            )
+            error.__cause__ = exc
+            self.fatal = error
+        self.record_batch(batch, "failed", f"not sent: {exc}")
+
+    def cancelled(self, begin: _Begin, batch: _Batch) -> None:
+        """Abandoned by a hard stop: unknown once admitted (it may have left), failed before
+        (never sent; no begin record, so a resumed job sends it)."""
+        if begin.admitted:
+            # No end record: a resumed job reports it unknown, too.
+            self.record_batch(
+                batch,
+                "unknown",
+                "the job was cancelled while this request was in flight: it may or may not "
+                "have been processed; not resent",
+            )
+        else:
+            self.record_batch(
+                batch,
+                "failed",
+                "not sent: the job was cancelled before the rate limiter admitted this "
+                "request; safe to send again",
+            )
 
 
 def job_header(
@@ -509,7 +682,7 @@ async def bulk_send(
     journal: str | os.PathLike[str] | None = None,
     input_fingerprint: str = "",
     destination: str = "",
-    journal_fsync: bool = False,
+    journal_fsync: FsyncPolicy = DEFAULT_FSYNC,
     on_progress: Callable[[BulkProgress], object] | None = None,
     on_outcome: Callable[[RecipientOutcome], object] | None = None,
     stop: asyncio.Event | None = None,
@@ -526,6 +699,12 @@ async def bulk_send(
         raise ValueError("concurrency must be an integer >= 1")
     if isinstance(recipients, (str, bytes, Recipient, InputRow)):
         raise TypeError("recipients must be an iterable of Recipient")
+    if journal_fsync not in FSYNC_POLICIES:
+        raise ValueError(
+            "journal_fsync must be one of "
+            + ", ".join(repr(p) for p in FSYNC_POLICIES)
+            + f", not {journal_fsync!r}"
+        )
     opened = (
         Journal.open(
             journal, job_header(target, input_fingerprint, destination), fsync=journal_fsync

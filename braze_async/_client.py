@@ -43,6 +43,7 @@ from ._http import (
     open_exchange,
     sanitized,
 )
+from ._journal import DEFAULT_FSYNC, FsyncPolicy
 from ._limits import Bucket, RateLimiter, RateLimits
 from ._models import (
     Attachment,
@@ -81,6 +82,17 @@ class Done(Generic[T]):
 
     def __init__(self, value: T) -> None:
         self.value = value
+
+
+def _once(callback: Callable[[], object]) -> Callable[[], object]:
+    """*callback*, run by the first call only (``on_admitted``: before the first attempt that
+    is admitted, whichever attempt that is)."""
+    pending = [callback]
+
+    def run() -> object:
+        return pending.pop()() if pending else None
+
+    return run
 
 
 def _read_trigger(path: str, status: int, data: Mapping[str, Any]) -> SendResponse | BrazeError:
@@ -387,6 +399,8 @@ class BrazeClient:
             raise BrazeError("the client is closed")
         self._check_loop()
         bucket = None if audience is None else Bucket.AUDIENCE if audience else Bucket.EXTERNAL_ID
+        if on_admitted is not None:
+            on_admitted = _once(on_admitted)
         attempts = Attempts(
             self._retry,
             endpoint=path,
@@ -396,7 +410,6 @@ class BrazeClient:
         )
         while True:
             step = await self._step(path, body, read, bucket, attempts, on_admitted)
-            on_admitted = None
             if isinstance(step, Done):
                 return step.value
             if not isinstance(step, Retry):
@@ -544,6 +557,7 @@ class BrazeClient:
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         journal: str | os.PathLike[str] | None = None,
         input_fingerprint: str = "",
+        journal_fsync: FsyncPolicy = DEFAULT_FSYNC,
         on_progress: Callable[[BulkProgress], object] | None = None,
         on_outcome: Callable[[RecipientOutcome], object] | None = None,
         stop: asyncio.Event | None = None,
@@ -559,6 +573,11 @@ class BrazeClient:
         :param journal: a file making the job resumable after a crash: run it again with the
             same arguments to skip what was sent and send the rest (see ``docs/bulk.md``).
         :param input_fingerprint: names the input in the journal; another input is refused.
+        :param journal_fsync: which journal records reach the disk before the job goes on:
+            ``"begin"`` (the default: each batch's begin record, before its request leaves;
+            survives a power loss without messaging anyone twice), ``"always"`` (end records
+            too: fewer unknowns after a power loss) or ``"never"`` (survives a kill, not a
+            power loss). See ``benchmarks/bench_journal.py`` for the cost.
         :param on_progress: called with a :class:`BulkProgress` as the job advances.
         :param on_outcome: called with each :class:`RecipientOutcome` that is not "sent".
         :param stop: set it to stop cleanly: no new batches, requests in flight finish.
@@ -587,6 +606,7 @@ class BrazeClient:
             concurrency=concurrency,
             journal=journal,
             input_fingerprint=input_fingerprint,
+            journal_fsync=journal_fsync,
             destination=self._base_url,
             on_progress=on_progress,
             on_outcome=on_outcome,

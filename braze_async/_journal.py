@@ -1,9 +1,13 @@
 """The bulk-send journal: an append-only JSONL file that makes a bulk job resumable.
 
-Before a batch is sent, a *begin* record naming its input positions is written (one
-``write`` of a whole line, so a kill leaves either the whole record or a torn last line that
-is discarded); after Braze answers, an *end* record with the outcome. A job started again
-with the same journal therefore knows, for every input position:
+Once the rate limiter has admitted a batch, and before its request leaves, a *begin* record
+naming its input positions is written; after Braze answers, an *end* record with the outcome.
+A record is appended whole or not at all: a write that fails or is cut short (a full disk,
+ENOSPC; a file-size limit, EFBIG) is rolled back (the file is truncated to where the record
+began) and raises :class:`JournalError`, and a failed begin record means its request is not
+sent. A kill in the middle of a write leaves a torn last line, which the next job discards:
+its request was never sent. A job started again with the same journal therefore knows, for
+every input position:
 
 ========================  ====================================================================
 journal says              what the resumed job does
@@ -22,6 +26,21 @@ job notices an input file whose rows moved or changed and stops instead of skipp
 people. Positions are stored as compact ranges; in memory the state is one byte plus two
 bytes per input position (about 3 MB for a million rows), never a set of integers.
 
+What reaches the disk before the job goes on is the *fsync policy* (:data:`FsyncPolicy`):
+
+==========  ================================================================================
+``never``   records are handed to the OS, not forced to the disk: the journal survives the
+            process being killed (``kill -9``, a crash, the OOM killer), not an OS crash or a
+            power loss, which can lose recent begin records and so resend their batches
+``begin``   (the default) each begin record is on the disk before its request leaves: after
+            a power loss nobody is messaged twice; end records lost with it leave their
+            batches *unknown* (not resent)
+``always``  end records too: after a power loss, fewer batches are unknown
+==========  ================================================================================
+
+Whatever the policy, a new journal's header and its directory entry are forced to the disk
+once, when it is created. The cost per request is measured in ``benchmarks/bench_journal.py``.
+
 The journal holds no API key and no personalization data: ids, positions, hashes, outcomes.
 
 Records (one JSON object per line)::
@@ -30,17 +49,19 @@ Records (one JSON object per line)::
     {"begin": 0, "pos": [0, 50], "keys": "9f3a...", "at": 1718000000.1}
     {"end": 0, "outcome": "sent", "dispatch_id": "..."}
     {"end": 1, "outcome": "failed", "status": 400, "code": "invalid_recipients", ...}
+    {"stopped": "HTTP 401: ...", "read": 2000, "first_not_attempted": 250, "line": 252, ...}
 """
 
 from __future__ import annotations
 
 import array
 import contextlib
+import errno
 import os
 import time
 import zlib
 from collections.abc import Iterable, Sequence
-from typing import IO, Any, Final, Literal
+from typing import IO, Any, Final, Literal, TypeAlias
 
 import attrs
 import orjson
@@ -57,7 +78,15 @@ try:
 except ImportError:  # pragma: no cover - Windows: no advisory locking
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Journal", "JournalError", "JournalHeader", "key_hash"]
+__all__ = [
+    "DEFAULT_FSYNC",
+    "FSYNC_POLICIES",
+    "FsyncPolicy",
+    "Journal",
+    "JournalError",
+    "JournalHeader",
+    "key_hash",
+]
 
 MAGIC: Final = "braze_async.bulk"
 VERSION: Final = 1
@@ -68,6 +97,15 @@ SENT: Final = 1
 UNKNOWN: Final = 2
 
 Outcome = Literal["sent", "failed", "unknown"]
+
+#: Which records are forced to the disk (``fsync``) before the job goes on; see above.
+FsyncPolicy: TypeAlias = Literal["never", "begin", "always"]
+FSYNC_POLICIES: Final[tuple[FsyncPolicy, ...]] = ("never", "begin", "always")
+#: Survives a power loss without messaging anyone twice; see ``benchmarks/bench_journal.py``
+#: for what it costs.
+DEFAULT_FSYNC: Final[FsyncPolicy] = "begin"
+#: ``fsync`` errors that mean "this file system cannot", not "this write was lost".
+_FSYNC_UNSUPPORTED: Final = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
 
 
 class JournalError(BrazeError):
@@ -127,11 +165,16 @@ class Journal:
     Open with :meth:`open`; close with :meth:`close` (or use it as a context manager).
     """
 
-    def __init__(self, path: str, fh: IO[bytes], *, fsync: bool) -> None:
+    def __init__(self, path: str, fh: IO[bytes], *, fsync: FsyncPolicy) -> None:
         #: The journal file.
         self.path = path
         self._fh = fh
         self._fsync = fsync
+        #: Where the next record goes: the file's size, as far as our writes made it (the
+        #: lock keeps every other writer out), so a failed write can be cut off again.
+        self._size = os.fstat(fh.fileno()).st_size
+        #: Set when a failed write could not be rolled back: nothing more is written.
+        self._damaged: str | None = None
         self._status = bytearray()
         self._keys = array.array("H")
         self._open: dict[int, list[int]] = {}
@@ -143,13 +186,18 @@ class Journal:
 
     @classmethod
     def open(
-        cls, path: str | os.PathLike[str], header: JournalHeader, *, fsync: bool = False
+        cls,
+        path: str | os.PathLike[str],
+        header: JournalHeader,
+        *,
+        fsync: FsyncPolicy = DEFAULT_FSYNC,
     ) -> Journal:
         """Open (creating it if needed) the journal at ``path`` for the job ``header``.
 
-        :param fsync: also ``fsync`` each begin record (survives power loss, not only a kill).
-        :raises JournalError: the journal is another job's, corrupt, or in use.
-        :raises OSError: it cannot be read or written.
+        :param fsync: which records reach the disk before the job goes on (see above).
+        :raises JournalError: the journal is another job's, corrupt, in use, or cannot be
+            written.
+        :raises OSError: it cannot be opened or read.
         """
         name = os.fspath(path)
         fh = open(name, "a+b", buffering=0)  # noqa: SIM115 - kept open for the job
@@ -162,10 +210,10 @@ class Journal:
                         f"the journal {name} is in use by another running job"
                     ) from None
             journal = cls(name, fh, fsync=fsync)
-            if os.fstat(fh.fileno()).st_size:
+            if journal._size:
                 journal._load(header)
             else:
-                journal._write(header.record())
+                journal._create(header)
             journal._write({"resumed" if journal._next_batch else "started": time.time()})
         except BaseException:
             fh.close()
@@ -181,6 +229,7 @@ class Journal:
                     # A torn last record from a killed run: its batch was never sent (the
                     # begin record is written before sending). Cut it so appends stay whole.
                     self._fh.truncate(offset)
+                    self._size = offset
                     break
                 number += 1
                 offset += len(raw)
@@ -193,7 +242,7 @@ class Journal:
                 else:
                     self._replay(record, number)
         if number == 0:  # only a torn header: as good as empty
-            self._write(header.record())
+            self._create(header)
         self.loaded_sent = self._status.count(SENT)
         self.loaded_unknown = self._status.count(UNKNOWN)
 
@@ -257,9 +306,66 @@ class Journal:
             self._status.extend(bytes(more))
             self._keys.frombytes(bytes(2 * more))
 
-    def _write(self, record: dict[str, Any]) -> None:
-        # One write() per record on an unbuffered O_APPEND file: nothing waits in a buffer.
-        self._fh.write(orjson.dumps(record) + b"\n")
+    def _create(self, header: JournalHeader) -> None:
+        """Write the header of a new journal, and make it and the file's name durable.
+
+        Without the directory's ``fsync`` a power loss can lose the new file's entry, and
+        with it every record, however carefully each was synced.
+        """
+        self._write(header.record(), sync=True)
+        if os.name == "nt":  # pragma: no cover - a directory cannot be opened there
+            return
+        try:
+            fd = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            if exc.errno not in _FSYNC_UNSUPPORTED:
+                raise JournalError(
+                    f"cannot write the journal {self.path}: its directory cannot be synced "
+                    f"({exc.strerror or exc})"
+                ) from exc
+
+    def _write(self, record: dict[str, Any], *, sync: bool = False) -> None:
+        """Append ``record`` as one whole line, or leave the file as it was and raise."""
+        if self._damaged is not None:
+            raise JournalError(
+                f"cannot write the journal {self.path}: an earlier write failed and could not "
+                f"be undone ({self._damaged}); nothing more is written to it"
+            )
+        data = orjson.dumps(record) + b"\n"
+        fd = self._fh.fileno()
+        start = self._size
+        try:
+            # One write() per record on an unbuffered O_APPEND file: nothing waits in a
+            # buffer. A short count means the disk or the file-size limit is full; writing
+            # the rest then fails with the reason (ENOSPC, EFBIG), or, when space came back,
+            # completes the line.
+            written = os.write(fd, data)
+            while written < len(data):
+                more = os.write(fd, data[written:])
+                if not more:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written += more
+            if sync:
+                os.fsync(fd)
+        except OSError as exc:
+            self._roll_back(start)
+            raise JournalError(
+                f"cannot write the journal {self.path}: {exc.strerror or exc}"
+            ) from exc
+        self._size = start + len(data)
+
+    def _roll_back(self, size: int) -> None:
+        """Cut off what a failed write left after ``size`` bytes (a torn record)."""
+        try:
+            os.ftruncate(self._fh.fileno(), size)
+        except OSError as exc:
+            # The torn tail stays: refuse every later write, so that it stays the last line
+            # (which the next job discards) rather than corrupting the records after it.
+            self._damaged = exc.strerror or str(exc)
 
     # -- the job's side ---------------------------------------------------------------------
 
@@ -274,21 +380,47 @@ class Journal:
     def begin(self, positions: Sequence[int], keys: Sequence[str]) -> int:
         """Record that the batch of these positions is about to be sent; return its id.
 
-        Written and handed to the OS before returning (and fsynced if asked).
+        Written whole and handed to the OS before returning (and on the disk, unless the
+        policy is ``never``).
+
+        :raises JournalError: the record could not be written (and was rolled back): the
+            batch must not be sent.
         """
-        batch = self._next_batch
-        self._next_batch += 1
         hashes = b"".join(key_hash(k).to_bytes(2, "big") for k in keys)
+        batch = self._next_batch
         self._write(
-            {"begin": batch, "pos": ranges(positions), "keys": hashes.hex(), "at": time.time()}
+            {"begin": batch, "pos": ranges(positions), "keys": hashes.hex(), "at": time.time()},
+            sync=self._fsync != "never",
         )
-        if self._fsync:
-            os.fsync(self._fh.fileno())
+        self._next_batch += 1
         return batch
 
     def end(self, batch: int, outcome: Outcome, **details: Any) -> None:
-        """Record the outcome of a batch."""
-        self._write({"end": batch, "outcome": outcome, **details})
+        """Record the outcome of a batch (on the disk first with the policy ``always``).
+
+        :raises JournalError: it could not be written (and was rolled back): the batch reads
+            as begun without an end, *unknown*, to the next job.
+        """
+        self._write({"end": batch, "outcome": outcome, **details}, sync=self._fsync == "always")
+
+    def stopped(
+        self, reason: str, *, read: int, first_not_attempted: int | None, line: int | None
+    ) -> None:
+        """Record that the run stopped early: why, how many input items it read, and the
+        first item (and input line) it did not attempt. For people and tools reading the
+        journal; a resumed job does not need it.
+
+        :raises JournalError: it could not be written (and was rolled back).
+        """
+        self._write(
+            {
+                "stopped": reason,
+                "read": read,
+                "first_not_attempted": first_not_attempted,
+                "line": line,
+                "at": time.time(),
+            }
+        )
 
     def close(self) -> None:
         """Close the file (releasing its lock)."""

@@ -73,6 +73,9 @@ async def client_api(key: str) -> None:
         report = await braze.bulk_send([Recipient(external_user_id="u")], campaign_id="c")
         assert_type(report, BulkReport)
         assert_type(report.sent + report.rejected + report.failed + report.unknown, int)
+        assert_type(report.stopped_at, int | None)
+        assert_type(report.stopped_at_line, int | None)
+        await braze.bulk_send([], campaign_id="c", journal="j", journal_fsync="always")
     await braze.aclose()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -40,7 +40,13 @@ class FakeSender:
     def ids(self, index: int) -> list[str | None]:
         return [r.external_user_id for r in self.requests[index].recipients or ()]
 
-    async def _send(self, request: CampaignTriggerRequest | CanvasTriggerRequest) -> SendResponse:
+    async def _send(
+        self,
+        request: CampaignTriggerRequest | CanvasTriggerRequest,
+        on_admitted: Callable[[], object] | None,
+    ) -> SendResponse:
+        if on_admitted is not None:
+            on_admitted()
         self.requests.append(request)
         if self.gate is not None:
             await self.gate.wait()
@@ -50,11 +56,15 @@ class FakeSender:
             raise self.error
         return SendResponse(dispatch_id=f"d{len(self.requests)}", message="success")
 
-    async def send_campaign_request(self, request: CampaignTriggerRequest) -> SendResponse:
-        return await self._send(request)
+    async def send_campaign_request(
+        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        return await self._send(request, on_admitted)
 
-    async def send_canvas_request(self, request: CanvasTriggerRequest) -> SendResponse:
-        return await self._send(request)
+    async def send_canvas_request(
+        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        return await self._send(request, on_admitted)
 
 
 def user(i: int | str) -> Recipient:

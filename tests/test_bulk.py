@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -15,25 +16,31 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from braze_async import (
+    BrazeAuthenticationError,
     BrazeClient,
+    BrazeConnectionError,
     BrazeServerError,
     BrazeUnknownOutcomeError,
     CampaignTriggerRequest,
     CanvasTriggerRequest,
+    Rate,
+    RateLimits,
     Recipient,
     RetryPolicy,
     SendResponse,
 )
 from braze_async._batching import SendTarget
-from braze_async._bulk import BulkProgress, RecipientOutcome, bulk_send
+from braze_async._bulk import STOP_AFTER_NEVER_SENT, BulkProgress, RecipientOutcome, bulk_send
 from braze_async._journal import Journal, JournalError, expand, ranges
 from braze_async._readers import InputRow
 from braze_async.simulator import BrazeSimulator
+from braze_async.testing import set_retry_timing
 
 pytestmark = pytest.mark.anyio
 
 KEY = "sk-bulk-SECRET-0123456789"
 WEEKLY = SendTarget.campaign("weekly")
+Admitted = Callable[[], object]
 
 
 def users(n: int, start: int = 0) -> Iterator[Recipient]:
@@ -51,7 +58,8 @@ def append(path: Path, data: bytes) -> None:
 
 
 class ScriptedSender:
-    """Answers each request by the first recipient's id: fail, unknown, hang, or success."""
+    """Answers each request by the first recipient's id: fail, unknown, hang (in flight),
+    queue (never admitted by the rate limiter), unreachable, unauthorized, or success."""
 
     def __init__(self) -> None:
         self.sent: list[list[str]] = []
@@ -59,9 +67,20 @@ class ScriptedSender:
         self.unknown: set[str] = set()
         self.hang: set[str] = set()
         self.hanging = asyncio.Event()
+        self.queue: set[str] = set()
+        self.queued = asyncio.Event()
+        self.unreachable: set[str] = set()
+        self.unauthorized: set[str] = set()
 
-    async def send_campaign_request(self, request: CampaignTriggerRequest) -> SendResponse:
+    async def send_campaign_request(
+        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+    ) -> SendResponse:
         ids = [r.external_user_id or "" for r in request.recipients or ()]
+        if ids[0] in self.queue:  # waits behind an exhausted rate budget: never admitted
+            self.queued.set()
+            await asyncio.Event().wait()
+        if on_admitted is not None:
+            on_admitted()
         self.sent.append(ids)
         if ids[0] in self.hang:
             self.hanging.set()
@@ -70,9 +89,15 @@ class ScriptedSender:
             raise BrazeServerError("Braze is down", status_code=503)
         if ids[0] in self.unknown:
             raise BrazeUnknownOutcomeError("no answer")
+        if ids[0] in self.unreachable:
+            raise BrazeConnectionError("could not reach Braze: connection refused", attempts=4)
+        if ids[0] in self.unauthorized:
+            raise BrazeAuthenticationError("Unauthorized", status_code=401)
         return SendResponse(dispatch_id=f"d-{ids[0]}", message="success")
 
-    async def send_canvas_request(self, request: CanvasTriggerRequest) -> SendResponse:
+    async def send_canvas_request(
+        self, request: CanvasTriggerRequest, *, on_admitted: Admitted | None = None
+    ) -> SendResponse:
         raise AssertionError("campaigns only")
 
     def ids(self) -> list[str]:
@@ -353,21 +378,228 @@ async def test_stop_finishes_in_flight_and_resume_sends_the_rest(
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(5_000)}
 
 
+# -- hard stops while batches wait for the rate limiter -----------------------------------------
+
+
+async def test_batches_waiting_for_the_rate_limiter_at_a_hard_stop_are_sent_on_resume(
+    tmp_path: Path, sim: BrazeSimulator
+) -> None:
+    """A batch is journaled as begun only once the limiter admitted it: the job cancelled while
+    four batches wait behind an exhausted budget reports them failed (never sent), and the
+    resumed job sends them, instead of leaving them 'unknown' for ever."""
+    journal = tmp_path / "job.journal"
+    outcomes: list[RecipientOutcome] = []
+    answered = asyncio.Event()
+
+    def on_progress(progress: BulkProgress) -> None:
+        if progress.requests:
+            answered.set()
+
+    one_an_hour = RateLimits(external_id=Rate(1, 3600.0))
+    async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=one_an_hour) as braze:
+        job = asyncio.ensure_future(
+            braze.bulk_send(
+                users(400),
+                campaign_id="weekly",
+                journal=journal,
+                concurrency=4,
+                on_progress=on_progress,
+                on_outcome=outcomes.append,
+            )
+        )
+        await asyncio.wait_for(answered.wait(), timeout=10)
+        await asyncio.sleep(0.05)  # four batches (one per slot) queue up in the limiter
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+    assert read(journal).count('"begin"') == 1
+    # Three or four batches (a slow machine may not have dispatched the fourth yet).
+    assert len(outcomes) in (150, 200) and {o.outcome for o in outcomes} == {"failed"}
+    assert "not sent" in outcomes[0].reason and "rate limiter" in outcomes[0].reason
+
+    async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=None) as braze:
+        report = await braze.bulk_send(users(400), campaign_id="weekly", journal=journal)
+    assert (report.already_sent, report.sent, report.unknown) == (50, 350, 0)
+    assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(400)}
+
+
+async def test_a_cancelled_job_reports_every_recipient_in_flight() -> None:
+    """Cancelled with one batch in flight and one waiting for the limiter: on_outcome hears of
+    both (unknown, and failed: never sent), so a failures file holds everyone not sent."""
+    sender = ScriptedSender()
+    sender.hang, sender.queue = {"u50"}, {"u100"}
+    outcomes: list[RecipientOutcome] = []
+    job = asyncio.ensure_future(
+        bulk_send(sender, users(1_000), WEEKLY, concurrency=3, on_outcome=outcomes.append)
+    )
+    await sender.hanging.wait()
+    await sender.queued.wait()
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    by_outcome: dict[str, set[str]] = {}
+    for o in outcomes:
+        assert o.recipient is not None
+        by_outcome.setdefault(o.outcome, set()).add(o.recipient.external_user_id or "")
+    assert by_outcome == {
+        "unknown": {f"u{i}" for i in range(50, 100)},
+        "failed": {f"u{i}" for i in range(100, 150)},
+    }
+
+
+class DeafSender:
+    """A sender of the caller's that accepts ``on_admitted`` and never calls it."""
+
+    async def send_campaign_request(
+        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+    ) -> SendResponse:
+        return SendResponse(dispatch_id="d", message="success")
+
+    async def send_canvas_request(
+        self, request: CanvasTriggerRequest, *, on_admitted: Admitted | None = None
+    ) -> SendResponse:
+        raise AssertionError("campaigns only")
+
+
+async def test_a_sender_that_never_calls_the_hook_still_has_its_sends_journaled(
+    tmp_path: Path,
+) -> None:
+    """What was sent is journaled even when the sender skipped ``on_admitted``: a resumed job
+    does not send it again."""
+    journal = tmp_path / "job.journal"
+    first = await bulk_send(DeafSender(), users(120), WEEKLY, journal=journal)
+    assert first.sent == 120
+    again = ScriptedSender()
+    report = await bulk_send(again, users(120), WEEKLY, journal=journal)
+    assert report.already_sent == 120 and again.sent == []
+
+
+# -- a job whose every request fails the same way stops -----------------------------------------
+
+
+async def test_a_job_stops_when_braze_is_unreachable_request_after_request(
+    tmp_path: Path,
+) -> None:
+    """Every request never sent, retries spent: after a few in a row the job halts, instead of
+    failing every row of the input; the rest is resendable."""
+    n = 20_000
+    journal = tmp_path / "job.journal"
+    down = ScriptedSender()
+    down.unreachable = {f"u{i}" for i in range(0, n, 50)}
+    report = await bulk_send(down, users(n), WEEKLY, journal=journal, concurrency=4)
+    assert report.interrupted
+    assert f"{STOP_AFTER_NEVER_SENT} requests in a row" in (report.stop_reason or "")
+    assert "could not reach Braze" in (report.stop_reason or "")
+    assert report.sent == 0 and report.unknown == 0
+    assert STOP_AFTER_NEVER_SENT <= report.requests <= STOP_AFTER_NEVER_SENT + 4
+    assert report.failed == 50 * report.requests
+    assert report.total == report.failed + report.not_attempted < n
+
+    back = ScriptedSender()
+    again = await bulk_send(back, users(n), WEEKLY, journal=journal)
+    assert again.ok and again.sent == n
+    assert sorted(back.ids()) == sorted(f"u{i}" for i in range(n))
+
+
+async def test_a_job_against_a_closed_port_stops_quickly() -> None:
+    """The real client, connection refused on every attempt: the job stops on its own."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nobody listens there
+
+    async def no_wait(delay: float) -> None:
+        pass
+
+    policy = RetryPolicy(attempts=2)
+    async with BrazeClient(api_key=KEY, base_url=f"http://127.0.0.1:{port}", retry=policy) as b:
+        set_retry_timing(b, sleep=no_wait)
+        report = await asyncio.wait_for(
+            b.bulk_send(users(100_000), campaign_id="weekly", concurrency=2), timeout=30
+        )
+    assert report.interrupted and "could not reach Braze" in (report.stop_reason or "")
+    assert report.requests <= STOP_AFTER_NEVER_SENT + 2 and report.sent == 0
+
+
+async def test_a_request_that_gets_through_resets_the_count() -> None:
+    """Never-sent failures mixed with successes are transient: the job goes on to the end."""
+    sender = ScriptedSender()
+    sender.unreachable = {f"u{i}" for i in range(0, 5_000, 100)}  # every other batch
+    report = await bulk_send(sender, users(5_000), WEEKLY, concurrency=1)
+    assert not report.interrupted and report.stop_reason is None
+    assert (report.sent, report.failed) == (2_500, 2_500)
+
+
+# -- after a stop: what was read, and from where nothing was attempted --------------------------
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+async def test_after_a_stop_the_report_says_from_where_nothing_was_attempted(
+    tmp_path: Path, concurrency: int
+) -> None:
+    """Every item before ``stopped_at`` was sent or has an outcome; none at or after it was
+    sent. So a job without a journal can be finished from ``stopped_at_line`` on; a journal
+    notes the same in its last record."""
+    rows: list[Recipient | InputRow] = [
+        InputRow(line=i + 2, recipient=Recipient(external_user_id=f"u{i}")) for i in range(2_000)
+    ]
+    rows[260] = InputRow(line=262, reason="email: must be an email address")
+    sender = ScriptedSender()
+    sender.unauthorized = {"u200"}
+    outcomes: list[RecipientOutcome] = []
+    journal = tmp_path / "job.journal"
+    report = await bulk_send(
+        sender, rows, WEEKLY, concurrency=concurrency, on_outcome=outcomes.append, journal=journal
+    )
+    assert report.interrupted and "401" in (report.stop_reason or "")
+    last = orjson.loads(read(journal).splitlines()[-1])
+    assert last["stopped"] == report.stop_reason and last["read"] == report.total
+    assert (last["first_not_attempted"], last["line"]) == (
+        report.stopped_at,
+        report.stopped_at_line,
+    )
+    at = report.stopped_at
+    assert at is not None and report.stopped_at_line == at + 2
+    delivered = {int(i[1:]) for batch in sender.sent if batch[0] != "u200" for i in batch}
+    told = {o.position for o in outcomes}
+    assert delivered.isdisjoint(told)
+    assert set(range(at)) <= delivered | told
+    assert all(p < at for p in delivered)
+    # Past the stopping point, items read are not attempted, or rejected (a rejected row
+    # needs no request): every item read is in exactly one count.
+    assert {o.outcome for o in outcomes if o.position >= at} <= {"rejected"}
+    assert report.total == at + report.not_attempted + len([p for p in told if p >= at])
+    assert report.sent + report.rejected + report.failed == len(delivered) + len(told)
+
+
+async def test_a_job_that_read_everything_names_no_stopping_point() -> None:
+    """A job that attempted every item has no ``stopped_at``."""
+    report = await bulk_send(ScriptedSender(), users(120), WEEKLY)
+    assert report.ok and report.stopped_at is None and report.stopped_at_line is None
+
+
 # -- property: across any sequence of outcomes and crashes, nobody is messaged twice ----------
 
 
 class RandomSender:
-    """Answers each request with the next outcome of a script; "crash" hangs forever."""
+    """Answers each request with the next outcome of a script; "crash" hangs forever once
+    admitted (in flight at the kill), "queued" before admission (waiting for the limiter)."""
 
     def __init__(self, script: list[str], log: dict[str, list[str]]) -> None:
         self.script = iter(script)
         self.log = log
         self.crashed = asyncio.Event()
 
-    async def send_campaign_request(self, request: CampaignTriggerRequest) -> SendResponse:
+    async def send_campaign_request(
+        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+    ) -> SendResponse:
         outcome = next(self.script, "sent")
         for r in request.recipients or ():
             self.log.setdefault(r.external_user_id or "", []).append(outcome)
+        if outcome == "queued":  # killed while waiting for the rate limiter: never sent
+            self.crashed.set()
+            await asyncio.Event().wait()
+        if on_admitted is not None:
+            on_admitted()
         if outcome == "crash":
             self.crashed.set()
             await asyncio.Event().wait()
@@ -377,7 +609,9 @@ class RandomSender:
             raise BrazeUnknownOutcomeError("no answer")
         return SendResponse(dispatch_id="d", message="success")
 
-    async def send_canvas_request(self, request: CanvasTriggerRequest) -> SendResponse:
+    async def send_canvas_request(
+        self, request: CanvasTriggerRequest, *, on_admitted: Admitted | None = None
+    ) -> SendResponse:
         raise AssertionError("campaigns only")
 
 
@@ -396,7 +630,7 @@ async def _run_until_done_or_crash(sender: RandomSender, n: int, journal: str, c
 @given(
     n=st.integers(0, 300),
     scripts=st.lists(
-        st.lists(st.sampled_from(["sent", "failed", "unknown", "crash"]), max_size=8),
+        st.lists(st.sampled_from(["sent", "failed", "unknown", "crash", "queued"]), max_size=8),
         max_size=4,
     ),
     concurrency=st.integers(1, 4),
@@ -415,15 +649,17 @@ def test_resumes_never_message_anyone_twice(
         unknown = {o.recipient.external_user_id for o in final.details if o.recipient}
         assert final.unknown == len(unknown)
         for uid, outcomes in log.items():
-            # Someone reaches Braze again only after Braze refused them (nothing was sent).
-            assert all(o == "failed" for o in outcomes[:-1]), (uid, outcomes)
+            # Someone reaches Braze again only after Braze refused them or a kill came while
+            # they waited for the rate limiter (nothing was sent either way).
+            assert all(o in ("failed", "queued") for o in outcomes[:-1]), (uid, outcomes)
+            assert outcomes[-1] != "queued", (uid, outcomes)
             if outcomes[-1] == "sent":
                 assert uid not in unknown
             elif outcomes[-1] in ("unknown", "crash"):
                 assert uid in unknown
         confirmed = {u for u, o in log.items() if o[-1] == "sent"}
         assert final.sent + final.already_sent == len(confirmed)
-        # The only people never sent are those whose batch was begun when a kill came.
+        # The only people never sent are those whose batch was in flight when a kill came.
         assert len(confirmed) + len(unknown) == n
 
     with tempfile.TemporaryDirectory() as tmp:

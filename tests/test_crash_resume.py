@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,16 +173,69 @@ def test_random_sigkills_then_resume_send_everyone_once_or_report_them(tmp_path:
     assert len(unknown) > 0, "the kills caught requests in flight"
 
 
+def _wait_for_budget_child(base_url: str, journal: str) -> None:
+    """In a subprocess: a bulk job whose budget admits one request an hour (killed by the test)."""
+    from braze_async import BrazeClient, Rate, RateLimits
+
+    async def job() -> None:
+        limits = RateLimits(external_id=Rate(1, 3600.0))
+        async with BrazeClient(api_key=KEY, base_url=base_url, rate_limits=limits) as braze:
+            await braze.bulk_send(users(400), campaign_id="weekly", journal=journal, concurrency=4)
+
+    asyncio.run(job())
+
+
+def test_sigkill_while_batches_wait_for_the_rate_limiter_leaves_them_resendable(
+    tmp_path: Path,
+) -> None:
+    """kill -9 while four batches wait behind an exhausted budget: they were never journaled
+    as begun, so the resumed job sends them (nobody unknown, nobody twice)."""
+    journal = tmp_path / "job.journal"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with ThreadedSimulator(KEY) as sim:
+        command = [sys.executable, __file__, "--wait-for-budget", sim.base_url, str(journal)]
+        proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60
+            while b'"end"' not in (journal.read_bytes() if journal.exists() else b""):
+                assert proc.poll() is None and time.monotonic() < deadline, proc.returncode
+                time.sleep(0.01)
+            time.sleep(0.3)  # four batches (one per slot) wait in the limiter
+        finally:
+            proc.kill()
+            _, err = proc.communicate()
+        assert proc.returncode == -signal.SIGKILL, err.decode()
+        assert begins(journal) == 1
+        assert len(sim.delivered_counts()) == 50
+
+        async def resume() -> Any:
+            from braze_async import BrazeClient
+
+            async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=None) as b:
+                return await b.bulk_send(users(400), campaign_id="weekly", journal=journal)
+
+        report = asyncio.run(resume())
+        delivered = sim.delivered_counts()
+    assert (report.already_sent, report.sent, report.unknown) == (50, 350, 0)
+    assert delivered == {f"external_user_id:u{i}": 1 for i in range(400)}
+
+
 # -- a journal damaged by the crash (or by anything else) -------------------------------------
 
 
 class _Accepting:
     """A sender that accepts every request (no network)."""
 
-    async def send_campaign_request(self, request: CampaignTriggerRequest) -> SendResponse:
+    async def send_campaign_request(
+        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        if on_admitted is not None:
+            on_admitted()
         return SendResponse(dispatch_id="d", message="success")
 
-    async def send_canvas_request(self, request: CanvasTriggerRequest) -> SendResponse:
+    async def send_canvas_request(
+        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
         raise AssertionError("campaigns only")
 
 
@@ -273,3 +326,8 @@ def test_a_damaged_journal_is_resumed_or_refused_clearly(
 def users(n: int) -> Iterator[Recipient]:
     for i in range(n):
         yield Recipient(external_user_id=f"u{i}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--wait-for-budget"]:
+        _wait_for_budget_child(sys.argv[2], sys.argv[3])

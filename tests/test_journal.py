@@ -1,0 +1,218 @@
+"""The journal at the edges of the disk: a write that fails or is cut short sends nothing.
+
+A full disk (ENOSPC) or a file-size limit (EFBIG) cuts a journal record short. The job must
+then stop *before* the request of that record, with the torn record rolled back, so that a
+resumed job neither resends a batch Braze received nor loses one. ``RLIMIT_FSIZE``, set in a
+subprocess, makes the kernel cut real writes short: the first write that crosses the limit
+writes up to it and returns a short count, the next one fails with EFBIG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import stat
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from braze_async import (
+    CampaignTriggerRequest,
+    CanvasTriggerRequest,
+    JournalError,
+    Recipient,
+    SendResponse,
+)
+from braze_async._batching import SendTarget
+from braze_async._bulk import bulk_send, job_header
+from braze_async._journal import Journal
+
+WEEKLY = SendTarget.campaign("weekly")
+N = 400  # eight batches
+
+
+def users(n: int) -> Iterator[Recipient]:
+    for i in range(n):
+        yield Recipient(external_user_id=f"u{i}")
+
+
+class PrintingSender:
+    """Accepts every request; in the child, prints its ids to stdout (a pipe: no file-size
+    limit), as they leave."""
+
+    def __init__(self, *, echo: bool = False) -> None:
+        self.sent: list[str] = []
+        self.echo = echo
+
+    async def send_campaign_request(
+        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        if on_admitted is not None:
+            on_admitted()
+        ids = [r.external_user_id or "" for r in request.recipients or ()]
+        self.sent += ids
+        if self.echo:
+            print(json.dumps({"sent": ids}), flush=True)
+        return SendResponse(dispatch_id="d", message="success")
+
+    async def send_canvas_request(
+        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        raise AssertionError("campaigns only")
+
+
+def child(directory: str, limits: list[int], concurrency: int) -> None:
+    """In a subprocess: one job per file-size limit, each on a fresh journal; print outcomes."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    for limit in limits:
+        path = os.path.join(directory, f"limit-{limit}.journal")
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+        try:
+            asyncio.run(
+                bulk_send(
+                    PrintingSender(echo=True),
+                    users(N),
+                    WEEKLY,
+                    journal=path,
+                    concurrency=concurrency,
+                )
+            )
+            outcome = "finished"
+        except JournalError as exc:
+            outcome = f"JournalError: {exc}"
+        except OSError as exc:
+            outcome = f"OSError: {exc}"
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        print(json.dumps({"limit": limit, "outcome": outcome}), flush=True)
+
+
+def run_child(tmp_path: Path, limits: list[int], concurrency: int) -> list[dict[str, Any]]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, __file__, "--child", str(tmp_path), json.dumps(limits)]
+    done = subprocess.run(
+        [*command, str(concurrency)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_journal_write_cut_short_by_a_full_disk_sends_nobody_twice(
+    tmp_path: Path, concurrency: int
+) -> None:
+    """At every file-size limit: the torn record is rolled back, its batch was not sent, the
+    job stopped with a JournalError, and the resumed job sends everyone else exactly once."""
+    header = len(orjson.dumps(job_header(WEEKLY).record())) + 1
+    # From "not even the header fits" to "the journal fills up after a few batches": the
+    # limit falls inside headers, begin records and end records alike.
+    limits = [1, header // 2, *range(header + 40, header + 2400, 97)]
+    lines = run_child(tmp_path, limits, concurrency)
+    first_run: dict[int, list[str]] = {}
+    outcomes: dict[int, str] = {}
+    current: list[str] = []
+    for line in lines:
+        if "sent" in line:
+            current += line["sent"]
+        else:
+            first_run[line["limit"]], outcomes[line["limit"]] = current, line["outcome"]
+            current = []
+    assert set(outcomes) == set(limits)
+    for limit in limits:
+        outcome = outcomes[limit]
+        assert outcome.startswith("JournalError: cannot write the journal"), (limit, outcome)
+        assert "File too large" in outcome, outcome
+        path = tmp_path / f"limit-{limit}.journal"
+        data = path.read_bytes()
+        # Rolled back: nothing torn is left behind, every record is whole.
+        assert not data or data.endswith(b"\n"), (limit, data[-80:])
+        assert len(data) <= limit
+        sent_before = first_run[limit]
+        assert len(sent_before) == len(set(sent_before))
+
+        again = PrintingSender()
+        report = asyncio.run(bulk_send(again, users(N), WEEKLY, journal=path))
+        both = sent_before + again.sent
+        assert len(both) == len(set(both)), f"limit {limit}: someone was messaged twice"
+        # Everyone is sent now, or reported unknown: their batch was sent and its end record
+        # could not be written, so the resumed job does not resend it.
+        assert report.total == N and report.failed == 0
+        unknown = {o.recipient.external_user_id for o in report.details if o.recipient}
+        assert unknown <= set(sent_before)
+        assert set(both) == {f"u{i}" for i in range(N)}
+        assert report.sent + report.already_sent + report.unknown == N
+
+
+class FsyncSpy:
+    """Records what each ``os.fsync`` call was made on: ``"dir"`` or ``"file"``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[str] = []
+        real = os.fsync
+
+        def spy(fd: int) -> None:
+            self.calls.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+            real(fd)
+
+        monkeypatch.setattr(os, "fsync", spy)
+
+
+def test_the_directory_is_fsynced_when_the_journal_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new journal's header and directory entry are on disk before anything is sent; a
+    journal opened again is not created, so its directory is left alone."""
+    spy = FsyncSpy(monkeypatch)
+    path = tmp_path / "job.journal"
+    Journal.open(path, job_header(WEEKLY), fsync="never").close()
+    assert spy.calls == ["file", "dir"]
+    spy.calls.clear()
+    Journal.open(path, job_header(WEEKLY), fsync="never").close()
+    assert spy.calls == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "per_batch"),
+    [
+        pytest.param("never", [], id="never"),
+        pytest.param("begin", ["file"], id="begin"),
+        pytest.param("always", ["file", "file"], id="always"),
+    ],
+)
+def test_the_fsync_policy_says_which_records_reach_the_disk_before_going_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, policy: Any, per_batch: list[str]
+) -> None:
+    """``never``: none; ``begin``: each begin record before its request leaves; ``always``:
+    end records too."""
+    path = tmp_path / "job.journal"
+    Journal.open(path, job_header(WEEKLY), fsync="never").close()
+    spy = FsyncSpy(monkeypatch)
+    asyncio.run(bulk_send(PrintingSender(), users(150), WEEKLY, journal=path, journal_fsync=policy))
+    assert spy.calls == per_batch * 3
+
+
+def test_an_unknown_fsync_policy_is_refused(tmp_path: Path) -> None:
+    """A typo in the policy is an error, not a silent "never"."""
+    with pytest.raises(ValueError, match="journal_fsync must be one of"):
+        asyncio.run(
+            bulk_send(
+                PrintingSender(),
+                users(1),
+                WEEKLY,
+                journal=tmp_path / "j",
+                journal_fsync="sometimes",  # type: ignore[arg-type]
+            )
+        )
+    assert not (tmp_path / "j").exists()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]))
