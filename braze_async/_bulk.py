@@ -9,9 +9,14 @@ outcome        meaning                                                          
 =============  =================================================================  ==========
 sent           Braze accepted the request it rode in                              skipped
 rejected       the input row is invalid (line number and reason)                  rejected
-failed         Braze refused the request, or it never left (status and code)      sent again
+failed         Braze refused the request, it never left, or Braze answered        sent again
+               that it will send nothing (a ``notice``: a paused Canvas)
 unknown        the request may or may not have been processed                     NOT resent
 =============  =================================================================  ==========
+
+A ``notice`` stops the job like a 401 or 403 does: every later request would meet it too.
+Non-fatal errors Braze reports alongside a success are kept in
+:attr:`BulkReport.non_fatal_errors`.
 
 With a journal (see :mod:`braze_async._journal`) a job killed at any moment can be started
 again with the same arguments: it skips what was confirmed sent, reports what may have been
@@ -32,7 +37,13 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from ._batching import Sender, SendTarget
-from ._errors import BrazeAPIError, BrazeError, BrazeUnknownOutcomeError
+from ._errors import (
+    BrazeAPIError,
+    BrazeError,
+    BrazeUnknownOutcomeError,
+    BrazeValidationError,
+    ErrorDetail,
+)
 from ._journal import SENT, TODO, Journal, JournalError, JournalHeader
 from ._models import MAX_RECIPIENTS, Recipient
 from ._readers import InputRow
@@ -155,8 +166,9 @@ class BulkReport:
     requests: int = 0
     #: True when the job was stopped before reading all of its input.
     interrupted: bool = False
-    #: Why it stopped early: ``"stopped"`` (the stop event) or the error that stopped it
-    #: (401 and 403 answers stop a job: every later request would fail the same way).
+    #: Why it stopped early: ``"stopped"`` (the stop event) or the answer that stopped it
+    #: (401 and 403 answers and a ``notice`` stop a job: every later request would fail the
+    #: same way).
     stop_reason: str | None = None
     #: Seconds the job took.
     elapsed: float = 0.0
@@ -164,6 +176,12 @@ class BulkReport:
     details: list[RecipientOutcome] = attrs.field(factory=list)
     #: How many more such outcomes were not kept in ``details``.
     details_dropped: int = 0
+    #: The first ``max_details`` non-fatal errors Braze reported alongside successes (their
+    #: requests' recipients count as sent: errors.md says the messages an error does not
+    #: affect are delivered).
+    non_fatal_errors: list[ErrorDetail] = attrs.field(factory=list)
+    #: How many more non-fatal errors were not kept in ``non_fatal_errors``.
+    non_fatal_errors_dropped: int = 0
 
     @property
     def total(self) -> int:
@@ -228,6 +246,8 @@ class _Job:
     ) -> None:
         self.sender = sender
         self.target = target
+        #: Whether the target refuses some recipients (see SendTarget.check).
+        self.checks_recipients = target.kind == "messages"
         self.journal = journal
         self.on_progress = on_progress
         self.on_outcome = on_outcome
@@ -269,6 +289,12 @@ class _Job:
             report.details_dropped += 1
         if self.on_outcome is not None:
             self.on_outcome(outcome)
+
+    def keep_non_fatal(self, errors: tuple[ErrorDetail, ...]) -> None:
+        report = self.report
+        room = max(0, self.max_details - len(report.non_fatal_errors))
+        report.non_fatal_errors.extend(errors[:room])
+        report.non_fatal_errors_dropped += max(0, len(errors) - room)
 
     def progress(self) -> None:
         if self.on_progress is None:
@@ -340,30 +366,35 @@ class _Job:
 
     def take(self, position: int, item: BulkItem, batch: _Batch) -> None:
         journal = self.journal
+        data: Mapping[str, Any] | None = None
         if isinstance(item, InputRow):
             line: int | None = item.line
             recipient = item.recipient
-            if recipient is None:
-                if journal is not None and journal.status(position) != TODO:
-                    raise self.changed(position, line)
-                self.record(
-                    RecipientOutcome(
-                        position=position,
-                        outcome="rejected",
-                        reason=item.reason or "invalid",
-                        line=line,
-                        data=item.data,
-                    )
-                )
-                return
+            reason = item.reason or "invalid"
+            data = item.data
         elif isinstance(item, Recipient):
-            line, recipient = None, item
+            line, recipient, reason = None, item, ""
         else:
             self.record(
                 RecipientOutcome(
                     position=position,
                     outcome="rejected",
                     reason=f"not a Recipient: {type(item).__name__}",
+                )
+            )
+            return
+        if recipient is not None and self.checks_recipients:
+            try:
+                self.target.check(recipient)
+            except BrazeValidationError as exc:
+                reason, data = str(exc), converter.unstructure(recipient)
+                recipient = None
+        if recipient is None:
+            if journal is not None and journal.status(position) != TODO:
+                raise self.changed(position, line)
+            self.record(
+                RecipientOutcome(
+                    position=position, outcome="rejected", reason=reason, line=line, data=data
                 )
             )
             return
@@ -448,10 +479,18 @@ class _Job:
             except Exception as exc:  # a bug below us: whether it left, nobody knows
                 outcome, reason = "unknown", f"unexpected {type(exc).__name__}: {exc}"
             self.report.requests += 1
+            if outcome is None and response.notice is not None:
+                # A success that sends nothing (a paused Canvas): failed, safe to resend.
+                outcome, status = "failed", response.status_code
+                reason = f"Braze will not send: {response.notice}"
+                if self.report.stop_reason is None:
+                    self.report.stop_reason = reason
             if outcome is None:
                 if self.journal is not None:
                     self.journal.end(batch_id, "sent", dispatch_id=response.dispatch_id)
                 self.report.sent += size
+                if response.errors:
+                    self.keep_non_fatal(response.errors)
             else:
                 if self.journal is not None:
                     details: dict[str, Any] = {"reason": reason}

@@ -20,6 +20,7 @@ from braze_async import (
     BrazeUnknownOutcomeError,
     CampaignTriggerRequest,
     CanvasTriggerRequest,
+    MessagesSendRequest,
     Recipient,
     RetryPolicy,
     SendResponse,
@@ -73,6 +74,9 @@ class ScriptedSender:
         return SendResponse(dispatch_id=f"d-{ids[0]}", message="success")
 
     async def send_canvas_request(self, request: CanvasTriggerRequest) -> SendResponse:
+        raise AssertionError("campaigns only")
+
+    async def send_messages_request(self, request: MessagesSendRequest) -> SendResponse:
         raise AssertionError("campaigns only")
 
     def ids(self) -> list[str]:
@@ -378,6 +382,9 @@ class RandomSender:
         return SendResponse(dispatch_id="d", message="success")
 
     async def send_canvas_request(self, request: CanvasTriggerRequest) -> SendResponse:
+        raise AssertionError("campaigns only")
+
+    async def send_messages_request(self, request: MessagesSendRequest) -> SendResponse:
         raise AssertionError("campaigns only")
 
 

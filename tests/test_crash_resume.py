@@ -32,6 +32,7 @@ from braze_async import (
     CampaignTriggerRequest,
     CanvasTriggerRequest,
     JournalError,
+    MessagesSendRequest,
     Recipient,
     SendResponse,
 )
@@ -183,6 +184,9 @@ class _Accepting:
         return SendResponse(dispatch_id="d", message="success")
 
     async def send_canvas_request(self, request: CanvasTriggerRequest) -> SendResponse:
+        raise AssertionError("campaigns only")
+
+    async def send_messages_request(self, request: MessagesSendRequest) -> SendResponse:
         raise AssertionError("campaigns only")
 
 

@@ -94,18 +94,24 @@ def test_broadcast_is_written_when_given() -> None:
     }
 
 
-def test_canvas_recipients_carry_canvas_entry_properties() -> None:
-    """For Canvas, per-recipient properties are sent as canvas_entry_properties."""
-    request = CanvasTriggerRequest(
-        canvas_id="cv",
-        canvas_entry_properties={"a": 1},
-        recipients=[Recipient(external_user_id="u", trigger_properties={"b": 2})],
-    )
-    assert wire(request) == {
+def test_canvas_requests_carry_context() -> None:
+    """For Canvas, request-level and per-recipient properties are sent as ``context``, the
+    current name (post_send_triggered_canvases.md); ``canvas_entry_properties`` is accepted
+    as its older name, and the two together are refused."""
+    expected = {
         "canvas_id": "cv",
-        "canvas_entry_properties": {"a": 1},
-        "recipients": [{"external_user_id": "u", "canvas_entry_properties": {"b": 2}}],
+        "context": {"a": 1},
+        "recipients": [{"external_user_id": "u", "context": {"b": 2}}],
     }
+    recipients = [Recipient(external_user_id="u", trigger_properties={"b": 2})]
+    for name in ("context", "canvas_entry_properties"):
+        request = CanvasTriggerRequest(canvas_id="cv", recipients=recipients, **{name: {"a": 1}})
+        assert wire(request) == expected
+        assert request.context == request.canvas_entry_properties == {"a": 1}
+    with pytest.raises(BrazeValidationError, match="older name of context"):
+        CanvasTriggerRequest(
+            canvas_id="cv", recipients=recipients, context={}, canvas_entry_properties={}
+        )
 
 
 def test_transactional_body_keeps_campaign_id_out() -> None:
@@ -362,7 +368,7 @@ def test_transactional_postback_parser() -> None:
         {"dispatch_id": "s2", "status": "Email Delivered", "metadata": {"external_send_id": "e"}}
     )
     assert (newer.send_id, newer.external_send_id) == ("s2", "e")
-    with pytest.raises(BrazeValidationError, match="postback.send_id"):
+    with pytest.raises(BrazeValidationError, match="postback.dispatch_id"):
         parse_transactional_postback(b'{"status": "Sent"}')
     with pytest.raises(BrazeValidationError, match="not valid JSON"):
         parse_transactional_postback(b"<html>")
