@@ -209,13 +209,10 @@ class SendTarget:
     ) -> SendTarget:
         """The target named by ``messages``, or else by exactly one of ``campaign_id`` /
         ``canvas_id`` (with ``messages``, ``campaign_id`` only tracks the send)."""
-        entry = "context" if context is not None else "canvas_entry_properties"
+        canvas_only = {"context": context, "canvas_entry_properties": canvas_entry_properties}
         if messages is not None:
-            for name, value in (
-                ("canvas_id", canvas_id),
-                ("trigger_properties", trigger_properties),
-                (entry, context if context is not None else canvas_entry_properties),
-            ):
+            others = {"canvas_id": canvas_id, "trigger_properties": trigger_properties}
+            for name, value in {**others, **canvas_only}.items():
                 if value is not None:
                     raise BrazeValidationError(name, "is not a field of /messages/send")
             return cls.for_messages(
@@ -238,8 +235,9 @@ class SendTarget:
                 "campaign_id", "give exactly one of campaign_id, canvas_id (or messages)"
             )
         if campaign_id is not None:
-            if context is not None or canvas_entry_properties is not None:
-                raise BrazeValidationError(entry, "is for Canvas sends; use trigger_properties")
+            for name, value in canvas_only.items():
+                if value is not None:
+                    raise BrazeValidationError(name, "is for Canvas sends; use trigger_properties")
             return cls.campaign(campaign_id, trigger_properties=trigger_properties, send_id=send_id)
         assert canvas_id is not None
         if trigger_properties is not None:

@@ -272,8 +272,11 @@ class BrazeClient:
     ) -> SendResponse:
         """Send an API-triggered campaign (``POST /campaigns/trigger/send``).
 
-        Target up to 50 ``recipients``, a Connected ``audience`` (a mapping), or, with
-        ``broadcast=True`` (never implied), the campaign's whole segment.
+        Target up to 50 ``recipients`` (filtered by an ``audience`` if given), a Connected
+        ``audience`` (a mapping; sent with ``broadcast: true``, as Braze's page asks when
+        recipients are omitted), or, with ``broadcast=True`` (never implied), the campaign's
+        whole segment. ``trigger_properties`` (request level, and each recipient's) are at
+        most 50 KB of JSON each.
         """
         request = CampaignTriggerRequest(
             campaign_id=campaign_id,

@@ -50,6 +50,11 @@ __all__ = [
     "TransactionalResponse",
     "TransactionalSendRequest",
     "UserAlias",
+    "canvas_context",
+    "check_attachments",
+    "check_recipients",
+    "check_targeting",
+    "validate_recipient",
 ]
 
 #: Braze accepts at most this many recipients in one send request: "up to 50 specific

@@ -342,7 +342,8 @@ async def test_canvas_properties_travel_as_context() -> None:
                 braze.send_to_user(
                     Recipient(external_user_id=f"u{i}", trigger_properties={"i": i}),
                     canvas_id="onboarding",
-                    **{"context" if i % 2 else "canvas_entry_properties": {"brand": "x"}},
+                    context={"brand": "x"} if i % 2 else None,
+                    canvas_entry_properties=None if i % 2 else {"brand": "x"},
                 )
                 for i in range(3)
             )

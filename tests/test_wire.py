@@ -212,3 +212,6 @@ def test_answers_with_missing_keys_or_wrong_types_read_as_empty() -> None:
         {"send_id": "", "dispatch_id": "d", "status": 1, "errors": [{"code": 7}]}
     ) == TransactionalResponse(dispatch_id="d", errors=(ErrorDetail(code="7", message=""),))
     assert converter.structure({"message": "queued"}, SendResponse).queued
+    odd_notice = {"message": "success", "notice": 3, "send_id": ["s"]}
+    assert structure_send_response(odd_notice) == SendResponse(dispatch_id=None, message="success")
+    assert structure_transactional_response({"dispatch_id": "d", "metadata": [1]}).metadata == {}

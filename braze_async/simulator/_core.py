@@ -379,7 +379,9 @@ class SimulatorCore:
         self, accepted: Accepted, path_campaign_id: str | None, body: bytes, quota: Quota | None
     ) -> Reply:
         stats = self.stats
-        status = self._canvas_status.get(accepted.canvas_id or "") if self._canvas_status else None
+        status = (
+            self._canvas_status.get(accepted.canvas_id) if accepted.canvas_id is not None else None
+        )
         if status is not None:
             # A success that sends nothing.
             stats.accepted += 1
