@@ -353,7 +353,8 @@ class SendResult:
 
     @property
     def dispatch_id(self) -> str | None:
-        """The dispatch of the request; ``None`` only when Braze queued it (HTTP 202)."""
+        """The dispatch of the request; ``None`` when Braze gave none (HTTP 202, or a bare
+        ``{"message": "success"}``)."""
         return self.response.dispatch_id
 
 

@@ -97,7 +97,11 @@ WIRE_KEY = "braze_async.wire_key"
 
 @attrs.frozen(slots=True)
 class UserAlias:
-    """A user alias: the pair Braze uses to name users that have no external ID."""
+    """A user alias: the pair Braze uses to name users that have no external ID.
+
+    objects_filters/user_alias_object.md: ``alias_name`` and ``alias_label``, both required
+    strings.
+    """
 
     #: The alias itself, e.g. a CRM id.
     alias_name: str
@@ -311,6 +315,9 @@ def _check_prioritization(value: object, has_email: bool, field: str) -> None:
 
 
 def _check_subscription_groups(groups: object, field: str) -> None:
+    """``attributes.subscription_groups`` (objects_filters/user_attributes_object.md): objects
+    of a ``subscription_group_id`` and a ``subscription_state``, "subscribed" or
+    "unsubscribed" (endpoints/subscription_groups/post_update_user_subscription_group_status.md)."""
     if not isinstance(groups, (list, tuple)):
         raise BrazeValidationError(field, "must be a list of objects")
     for index, group in enumerate(groups):
@@ -326,7 +333,11 @@ def _check_subscription_groups(groups: object, field: str) -> None:
 
 @attrs.frozen(slots=True)
 class Attachment:
-    """A file attached to an email campaign (up to 2 MB), fetched by Braze from ``url``."""
+    """A file attached to an email campaign (up to 2 MB), fetched by Braze from ``url``.
+
+    post_send_triggered_campaigns.md and objects_filters/messaging/email_object.md:
+    ``file_name`` and ``url``, both required.
+    """
 
     #: The file's name without its extension (Braze takes the extension from the URL).
     file_name: str
@@ -373,7 +384,7 @@ def check_targeting(
         if broadcast is not True:
             raise BrazeValidationError(
                 "broadcast",
-                "must be explicitly True to send to the whole segment "
+                "must be explicitly True to send to the campaign's whole segment "
                 f"(or give {what} or an audience)",
             )
     elif broadcast is False:
