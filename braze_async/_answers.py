@@ -29,10 +29,11 @@ class AnswerReader:
         was too large to read).
     """
 
-    __slots__ = ("_max_bytes", "_secret")
+    __slots__ = ("_max_bytes", "_secret", "_secret_bytes")
 
     def __init__(self, *, secret: str, max_bytes: int) -> None:
         self._secret = secret
+        self._secret_bytes = secret.encode("utf-8", "surrogateescape")
         self._max_bytes = max_bytes
 
     def success(
@@ -40,8 +41,13 @@ class AnswerReader:
     ) -> Mapping[str, Any] | BrazeMalformedResponseError:
         """The decoded body of a 2xx answer (an empty body reads as ``{}``), or the error to
         raise when it is not a JSON object (the request was processed, or not: its outcome
-        is unknown). Returned, not raised: the raising frame would hold the body."""
+        is unknown). Returned, not raised: the raising frame would hold the body.
+
+        The key is redacted here too: a success's ``notice`` and non-fatal ``errors`` are
+        kept on the response and logged."""
         raw = answer.body
+        if raw is not None and self._secret_bytes in raw:
+            raw = raw.replace(self._secret_bytes, b"***")
         try:
             data = (orjson.loads(raw) if raw else {}) if raw is not None else None
         except orjson.JSONDecodeError:

@@ -1,8 +1,8 @@
 """Micro-batching of single sends: many ``send_to_user`` calls, few requests to Braze.
 
 A call joins the pending queue of its :class:`SendTarget` (endpoint, campaign or Canvas id,
-``send_id`` and request-level properties, compared by their canonical JSON): only recipients
-whose requests would be identical apart from the recipient list share a request.
+``send_id``, request-level properties or messages, compared by their canonical JSON): only
+recipients whose requests would be identical apart from the recipient list share a request.
 
 When requests go out
 ====================
@@ -23,8 +23,10 @@ exception that request raised (the very same exception object for every caller o
 request). A 400 that names one bad recipient still fails the whole request: Braze refused the
 request as a whole and sent nothing, so every caller of that batch gets the
 :class:`~braze_async.BrazeBadRequestError`; the batch is not split and resent behind their
-backs (retrying the others is safe and up to them). Cancelling a caller before its batch is
-sent removes it from the batch; once sent, cancelling it does not affect the others.
+backs (retrying the others is safe and up to them). A success that carries a ``notice``
+(a paused, stopped or archived Canvas: Braze sends nothing) is no success for its callers:
+each gets a :class:`~braze_async.BrazeNotSentError`. Cancelling a caller before its batch
+is sent removes it from the batch; once sent, cancelling it does not affect the others.
 """
 
 from __future__ import annotations
@@ -32,13 +34,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
-from collections.abc import Callable, Sequence
-from typing import Literal, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, Protocol
 
 import attrs
 import orjson
 
-from ._errors import BrazeError, BrazeUnknownOutcomeError, BrazeValidationError
+from ._errors import BrazeError, BrazeNotSentError, BrazeUnknownOutcomeError, BrazeValidationError
+from ._messages import Messages, MessagesSendRequest, SubscriptionState, check_tracking
 from ._models import (
     MAX_RECIPIENTS,
     CampaignTriggerRequest,
@@ -46,9 +49,11 @@ from ._models import (
     Properties,
     Recipient,
     SendResponse,
+    UserAlias,
+    canvas_context,
 )
-from ._validate import check_properties, check_str
-from ._wire import json_default
+from ._validate import check_personalization, check_str
+from ._wire import converter, json_default
 
 __all__ = [
     "DEFAULT_LINGER",
@@ -81,30 +86,50 @@ class Sender(Protocol):
         self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
     ) -> SendResponse: ...
 
+    async def send_messages_request(
+        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse: ...
+
 
 def canonical_json(value: object) -> bytes:
     """JSON with sorted keys: equal for any two values Braze would receive identically."""
     return orjson.dumps(value, default=json_default, option=orjson.OPT_SORT_KEYS)
 
 
+TargetKind = Literal["campaign", "canvas", "messages"]
+_PATHS = {
+    "campaign": "/campaigns/trigger/send",
+    "canvas": "/canvas/trigger/send",
+    "messages": "/messages/send",
+}
+
+
 @attrs.frozen(slots=True, kw_only=True)
 class SendTarget:
-    """Everything of a trigger-send request except its recipients.
+    """Everything of a send request except its recipients.
 
     Two targets are equal when their requests would be identical on the wire apart from the
-    recipient list; the properties are compared through their canonical JSON.
+    recipient list; the properties and messages are compared through their canonical JSON.
 
-    Build one with :meth:`campaign` or :meth:`canvas`, which validate it.
+    Build one with :meth:`campaign`, :meth:`canvas` or :meth:`for_messages`, which validate
+    it (or :meth:`of`).
     """
 
-    #: ``"campaign"`` (``/campaigns/trigger/send``) or ``"canvas"`` (``/canvas/trigger/send``).
-    kind: Literal["campaign", "canvas"]
-    #: The campaign or Canvas id.
+    #: ``"campaign"`` (``/campaigns/trigger/send``), ``"canvas"`` (``/canvas/trigger/send``)
+    #: or ``"messages"`` (``/messages/send``).
+    kind: TargetKind
+    #: The campaign or Canvas id; for messages, the tracking ``campaign_id`` or ``""``.
     target_id: str
-    #: The campaign's ``send_id`` (campaigns only).
+    #: The campaign's ``send_id`` (campaigns and messages).
     send_id: str | None = None
-    #: Request-level ``trigger_properties`` (campaign) or ``canvas_entry_properties`` (Canvas).
+    #: Request-level ``trigger_properties`` (campaign) or ``context`` (Canvas).
     properties: Properties | None = attrs.field(default=None, eq=False, hash=False)
+    #: The messages of a ``/messages/send`` target, and its two flags.
+    messages: Messages | None = attrs.field(default=None, eq=False, hash=False)
+    override_frequency_capping: bool | None = attrs.field(default=None, eq=False, hash=False)
+    recipient_subscription_state: SubscriptionState | None = attrs.field(
+        default=None, eq=False, hash=False
+    )
     #: Canonical JSON of all of the above: what equality and the journal go by.
     canonical: bytes = attrs.field(default=b"", repr=False)
 
@@ -121,18 +146,63 @@ class SendTarget:
         if send_id is not None:
             check_str(send_id, "send_id")
         if trigger_properties is not None:
-            check_properties(trigger_properties, "trigger_properties")
+            check_personalization(trigger_properties, "trigger_properties")
         return cls._make("campaign", campaign_id, send_id, trigger_properties)
 
     @classmethod
     def canvas(
-        cls, canvas_id: str, *, canvas_entry_properties: Properties | None = None
+        cls,
+        canvas_id: str,
+        *,
+        context: Properties | None = None,
+        canvas_entry_properties: Properties | None = None,
     ) -> SendTarget:
-        """A ``/canvas/trigger/send`` target; raises ``BrazeValidationError`` if invalid."""
+        """A ``/canvas/trigger/send`` target (``canvas_entry_properties`` is the older name of
+        ``context``); raises ``BrazeValidationError`` if invalid."""
         check_str(canvas_id, "canvas_id")
-        if canvas_entry_properties is not None:
-            check_properties(canvas_entry_properties, "canvas_entry_properties")
-        return cls._make("canvas", canvas_id, None, canvas_entry_properties)
+        context = canvas_context(context, canvas_entry_properties)
+        if context is not None:
+            check_personalization(context, "context")
+        return cls._make("canvas", canvas_id, None, context)
+
+    @classmethod
+    def for_messages(
+        cls,
+        messages: Messages | Mapping[str, Any],
+        *,
+        campaign_id: str | None = None,
+        send_id: str | None = None,
+        override_frequency_capping: bool | None = None,
+        recipient_subscription_state: SubscriptionState | None = None,
+    ) -> SendTarget:
+        """A ``/messages/send`` target; raises ``BrazeValidationError`` if invalid.
+
+        Its recipients are sent as ``external_user_ids`` and ``user_aliases``, so each must
+        be an external id or an alias and nothing more (:meth:`check`).
+        """
+        check_tracking(
+            campaign_id, send_id, override_frequency_capping, recipient_subscription_state
+        )
+        typed = Messages.of(messages)
+        canonical = canonical_json(
+            [
+                "messages",
+                campaign_id,
+                send_id,
+                converter.unstructure(typed),
+                override_frequency_capping,
+                recipient_subscription_state,
+            ]
+        )
+        return cls(
+            kind="messages",
+            target_id=campaign_id or "",
+            send_id=send_id,
+            messages=typed,
+            override_frequency_capping=override_frequency_capping,
+            recipient_subscription_state=recipient_subscription_state,
+            canonical=canonical,
+        )
 
     @classmethod
     def of(
@@ -140,32 +210,59 @@ class SendTarget:
         *,
         campaign_id: str | None = None,
         canvas_id: str | None = None,
+        messages: Messages | Mapping[str, Any] | None = None,
         trigger_properties: Properties | None = None,
+        context: Properties | None = None,
         canvas_entry_properties: Properties | None = None,
         send_id: str | None = None,
+        override_frequency_capping: bool | None = None,
+        recipient_subscription_state: SubscriptionState | None = None,
     ) -> SendTarget:
-        """The target named by exactly one of ``campaign_id`` / ``canvas_id``."""
+        """The target named by ``messages``, or else by exactly one of ``campaign_id`` /
+        ``canvas_id`` (with ``messages``, ``campaign_id`` only tracks the send)."""
+        canvas_only = {"context": context, "canvas_entry_properties": canvas_entry_properties}
+        if messages is not None:
+            others = {"canvas_id": canvas_id, "trigger_properties": trigger_properties}
+            for name, value in {**others, **canvas_only}.items():
+                if value is not None:
+                    raise BrazeValidationError(name, "is not a field of /messages/send")
+            return cls.for_messages(
+                messages,
+                campaign_id=campaign_id,
+                send_id=send_id,
+                override_frequency_capping=override_frequency_capping,
+                recipient_subscription_state=recipient_subscription_state,
+            )
+        if override_frequency_capping is not None:
+            raise BrazeValidationError(
+                "override_frequency_capping", "is for /messages/send (give messages)"
+            )
+        if recipient_subscription_state is not None:
+            raise BrazeValidationError(
+                "recipient_subscription_state", "is for /messages/send (give messages)"
+            )
         if (campaign_id is None) == (canvas_id is None):
-            raise BrazeValidationError("campaign_id", "give exactly one of campaign_id, canvas_id")
+            raise BrazeValidationError(
+                "campaign_id", "give exactly one of campaign_id, canvas_id (or messages)"
+            )
         if campaign_id is not None:
-            if canvas_entry_properties is not None:
-                raise BrazeValidationError(
-                    "canvas_entry_properties", "is for Canvas sends; use trigger_properties"
-                )
+            for name, value in canvas_only.items():
+                if value is not None:
+                    raise BrazeValidationError(name, "is for Canvas sends; use trigger_properties")
             return cls.campaign(campaign_id, trigger_properties=trigger_properties, send_id=send_id)
         assert canvas_id is not None
         if trigger_properties is not None:
-            raise BrazeValidationError(
-                "trigger_properties", "is for campaign sends; use canvas_entry_properties"
-            )
+            raise BrazeValidationError("trigger_properties", "is for campaign sends; use context")
         if send_id is not None:
             raise BrazeValidationError("send_id", "is for campaign sends only")
-        return cls.canvas(canvas_id, canvas_entry_properties=canvas_entry_properties)
+        return cls.canvas(
+            canvas_id, context=context, canvas_entry_properties=canvas_entry_properties
+        )
 
     @classmethod
     def _make(
         cls,
-        kind: Literal["campaign", "canvas"],
+        kind: TargetKind,
         target_id: str,
         send_id: str | None,
         properties: Properties | None,
@@ -182,9 +279,29 @@ class SendTarget:
             canonical=canonical,
         )
 
+    @property
+    def path(self) -> str:
+        """The endpoint this target's requests go to."""
+        return _PATHS[self.kind]
+
+    def check(self, recipient: Recipient) -> None:
+        """Raise ``BrazeValidationError`` when ``recipient`` cannot ride in this target's
+        requests: ``/messages/send`` takes bare external ids and aliases only."""
+        if self.kind != "messages":
+            return
+        if recipient.external_user_id is None and recipient.user_alias is None:
+            raise BrazeValidationError(
+                "recipient", "/messages/send takes external_user_id or user_alias recipients"
+            )
+        for name in ("trigger_properties", "send_to_existing_only", "attributes"):
+            if getattr(recipient, name) is not None:
+                raise BrazeValidationError(
+                    f"recipient.{name}", "/messages/send has no per-recipient fields"
+                )
+
     def request(
         self, recipients: Sequence[Recipient]
-    ) -> CampaignTriggerRequest | CanvasTriggerRequest:
+    ) -> CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest:
         """The request sending this target to ``recipients`` (1 to 50 of them)."""
         if self.kind == "campaign":
             return CampaignTriggerRequest(
@@ -193,10 +310,28 @@ class SendTarget:
                 trigger_properties=self.properties,
                 recipients=recipients,
             )
-        return CanvasTriggerRequest(
-            canvas_id=self.target_id,
-            canvas_entry_properties=self.properties,
-            recipients=recipients,
+        if self.kind == "canvas":
+            return CanvasTriggerRequest(
+                canvas_id=self.target_id, context=self.properties, recipients=recipients
+            )
+        assert self.messages is not None
+        ids: list[str] = []
+        aliases: list[UserAlias] = []
+        for recipient in recipients:
+            self.check(recipient)
+            if recipient.external_user_id is not None:
+                ids.append(recipient.external_user_id)
+            else:
+                assert recipient.user_alias is not None
+                aliases.append(recipient.user_alias)
+        return MessagesSendRequest(
+            external_user_ids=ids or None,
+            user_aliases=aliases or None,
+            campaign_id=self.target_id or None,
+            send_id=self.send_id,
+            override_frequency_capping=self.override_frequency_capping,
+            recipient_subscription_state=self.recipient_subscription_state,
+            messages=self.messages,
         )
 
     async def send(
@@ -211,10 +346,15 @@ class SendTarget:
         request = self.request(recipients)
         if isinstance(request, CampaignTriggerRequest):
             return await sender.send_campaign_request(request, on_admitted=on_admitted)
-        return await sender.send_canvas_request(request, on_admitted=on_admitted)
+        if isinstance(request, CanvasTriggerRequest):
+            return await sender.send_canvas_request(request, on_admitted=on_admitted)
+        return await sender.send_messages_request(request, on_admitted=on_admitted)
 
     def describe(self) -> str:
-        """``"campaign 'weekly'"`` or ``"Canvas 'onboarding'"``."""
+        """``"campaign 'weekly'"``, ``"Canvas 'onboarding'"`` or ``"/messages/send"``."""
+        if self.kind == "messages":
+            tracked = f" (campaign {self.target_id!r})" if self.target_id else ""
+            return f"/messages/send{tracked}"
         return f"{'campaign' if self.kind == 'campaign' else 'Canvas'} {self.target_id!r}"
 
 
@@ -231,7 +371,8 @@ class SendResult:
 
     @property
     def dispatch_id(self) -> str | None:
-        """The dispatch of the request; ``None`` only when Braze queued it (HTTP 202)."""
+        """The dispatch of the request; ``None`` when Braze gave none (HTTP 202, or a bare
+        ``{"message": "success"}``)."""
         return self.response.dispatch_id
 
 
@@ -317,6 +458,7 @@ class Batcher:
             )
         if not isinstance(target, SendTarget):
             raise BrazeValidationError("target", "must be a SendTarget")
+        target.check(recipient)
         loop = asyncio.get_running_loop()
         waiter = _Waiter(recipient, loop.create_future())
         queue = self._pending.get(target)
@@ -405,6 +547,18 @@ class Batcher:
                 if not waiter.future.done():
                     waiter.future.set_exception(exc)
         else:
+            if response.notice is not None:
+                # Braze will send nothing: no caller of this batch was sent.
+                refused = BrazeNotSentError(
+                    response.notice,
+                    status_code=response.status_code,
+                    dispatch_id=response.dispatch_id,
+                    endpoint=target.path,
+                )
+                for waiter in batch:
+                    if not waiter.future.done():
+                        waiter.future.set_exception(refused)
+                return
             size = len(batch)
             for waiter in batch:
                 if not waiter.future.done():

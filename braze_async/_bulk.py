@@ -9,9 +9,14 @@ outcome        meaning                                                          
 =============  =================================================================  ==========
 sent           Braze accepted the request it rode in                              skipped
 rejected       the input row is invalid (line number and reason)                  rejected
-failed         Braze refused the request, or it never left (status and code)      sent again
+failed         Braze refused the request, it never left, or Braze answered        sent again
+               that it will send nothing (a ``notice``: a paused Canvas)
 unknown        the request may or may not have been processed                     NOT resent
 =============  =================================================================  ==========
+
+A ``notice`` stops the job like a 401 or 403 does: every later request would meet it too.
+Non-fatal errors Braze reports alongside a success are kept in
+:attr:`BulkReport.non_fatal_errors`.
 
 With a journal (see :mod:`braze_async._journal`) a job killed at any moment can be started
 again with the same arguments: it skips what was confirmed sent, reports what may have been
@@ -40,7 +45,14 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from ._batching import Sender, SendTarget
-from ._errors import BrazeAPIError, BrazeConnectionError, BrazeError, BrazeUnknownOutcomeError
+from ._errors import (
+    BrazeAPIError,
+    BrazeConnectionError,
+    BrazeError,
+    BrazeUnknownOutcomeError,
+    BrazeValidationError,
+    ErrorDetail,
+)
 from ._journal import (
     DEFAULT_FSYNC,
     FSYNC_POLICIES,
@@ -180,8 +192,9 @@ class BulkReport:
     #: True when the job stopped before attempting all of its input.
     interrupted: bool = False
     #: Why it stopped early: ``"stopped"`` (the stop event) or what stopped it: a 401 or 403
-    #: answer, or :data:`STOP_AFTER_NEVER_SENT` requests in a row that never reached Braze
-    #: (every later request would fail the same way).
+    #: answer, a ``notice`` (Braze will not send: a paused Canvas), or
+    #: :data:`STOP_AFTER_NEVER_SENT` requests in a row that never reached Braze (every later
+    #: request would fail the same way).
     stop_reason: str | None = None
     #: When the job stopped early, the 0-based input position of the first item it did not
     #: attempt (``None`` when it attempted every item it read and read to the end). Every
@@ -198,6 +211,12 @@ class BulkReport:
     details: list[RecipientOutcome] = attrs.field(factory=list)
     #: How many more such outcomes were not kept in ``details``.
     details_dropped: int = 0
+    #: The first ``max_details`` non-fatal errors Braze reported alongside successes (their
+    #: requests' recipients count as sent: errors.md says the messages an error does not
+    #: affect are delivered).
+    non_fatal_errors: list[ErrorDetail] = attrs.field(factory=list)
+    #: How many more non-fatal errors were not kept in ``non_fatal_errors``.
+    non_fatal_errors_dropped: int = 0
 
     @property
     def total(self) -> int:
@@ -302,6 +321,8 @@ class _Job:
     ) -> None:
         self.sender = sender
         self.target = target
+        #: Whether the target refuses some recipients (see SendTarget.check).
+        self.checks_recipients = target.kind == "messages"
         self.journal = journal
         self.on_progress = on_progress
         self.on_outcome = on_outcome
@@ -368,6 +389,12 @@ class _Job:
                     code=code,
                 )
             )
+
+    def keep_non_fatal(self, errors: tuple[ErrorDetail, ...]) -> None:
+        report = self.report
+        room = max(0, self.max_details - len(report.non_fatal_errors))
+        report.non_fatal_errors.extend(errors[:room])
+        report.non_fatal_errors_dropped += max(0, len(errors) - room)
 
     def progress(self) -> None:
         if self.on_progress is None:
@@ -463,30 +490,35 @@ class _Job:
 
     def take(self, position: int, item: BulkItem, batch: _Batch) -> None:
         journal = self.journal
+        data: Mapping[str, Any] | None = None
         if isinstance(item, InputRow):
             line: int | None = item.line
             recipient = item.recipient
-            if recipient is None:
-                if journal is not None and journal.status(position) != TODO:
-                    raise self.changed(position, line)
-                self.record(
-                    RecipientOutcome(
-                        position=position,
-                        outcome="rejected",
-                        reason=item.reason or "invalid",
-                        line=line,
-                        data=item.data,
-                    )
-                )
-                return
+            reason = item.reason or "invalid"
+            data = item.data
         elif isinstance(item, Recipient):
-            line, recipient = None, item
+            line, recipient, reason = None, item, ""
         else:
             self.record(
                 RecipientOutcome(
                     position=position,
                     outcome="rejected",
                     reason=f"not a Recipient: {type(item).__name__}",
+                )
+            )
+            return
+        if recipient is not None and self.checks_recipients:
+            try:
+                self.target.check(recipient)
+            except BrazeValidationError as exc:
+                reason, data = str(exc), converter.unstructure(recipient)
+                recipient = None
+        if recipient is None:
+            if journal is not None and journal.status(position) != TODO:
+                raise self.changed(position, line)
+            self.record(
+                RecipientOutcome(
+                    position=position, outcome="rejected", reason=reason, line=line, data=data
                 )
             )
             return
@@ -575,8 +607,19 @@ class _Job:
     def succeeded(self, begin: _Begin, batch: _Batch, response: SendResponse) -> None:
         self.report.requests += 1
         self.never_sent = 0
+        if response.notice is not None:
+            # A success that sends nothing (a paused Canvas): failed, safe to resend; and every
+            # later request would be answered alike, so the job stops.
+            reason = f"Braze will not send: {response.notice}"
+            if self.report.stop_reason is None:
+                self.report.stop_reason = reason
+            self.end(begin, "failed", reason=reason, status=response.status_code)
+            self.record_batch(batch, "failed", reason, response.status_code)
+            return
         self.report.sent += len(batch)
         self.end(begin, "sent", dispatch_id=response.dispatch_id)
+        if response.errors:
+            self.keep_non_fatal(response.errors)
 
     def failed(self, begin: _Begin, batch: _Batch, exc: Exception) -> None:
         outcome: Literal["failed", "unknown"]

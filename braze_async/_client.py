@@ -45,6 +45,7 @@ from ._http import (
 )
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
 from ._limits import Bucket, RateLimiter, RateLimits
+from ._messages import Messages, MessagesSendRequest, SubscriptionState
 from ._models import (
     Attachment,
     CampaignTriggerRequest,
@@ -54,6 +55,7 @@ from ._models import (
     SendResponse,
     TransactionalResponse,
     TransactionalSendRequest,
+    UserAlias,
 )
 from ._retry import Attempts, Decision, GiveUp, NotAdmitted, Retry, RetryPolicy, Unknown
 from ._transport import DEFAULT_LIMITS, AiohttpTransport
@@ -96,11 +98,29 @@ def _once(callback: Callable[[], object]) -> Callable[[], object]:
 
 
 def _read_trigger(path: str, status: int, data: Mapping[str, Any]) -> SendResponse | BrazeError:
+    """What a 2xx answer to a send means (errors.md, "Server responses").
+
+    A success is ``"message": "success"`` (with a ``dispatch_id`` or not, with non-fatal
+    ``errors``, a ``send_id`` or a ``notice``), a ``dispatch_id``, or a 202 / ``"queued"``;
+    anything else is unreadable: the request may or may not have been processed.
+    """
     response = structure_send_response(data, status)
-    if response.dispatch_id is None and not (status == 202 or response.queued):
+    if response.dispatch_id is None and not (
+        response.message == "success" or status == 202 or response.queued
+    ):
         return BrazeMalformedResponseError(
-            "Braze answered success without a dispatch_id", status_code=status, endpoint=path
+            "Braze answered success without a dispatch_id or a success message",
+            status_code=status,
+            endpoint=path,
         )
+    if response.errors:
+        logger.warning(
+            "POST %s succeeded with non-fatal errors: %s",
+            path,
+            "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in response.errors),
+        )
+    if response.notice is not None:
+        logger.warning("POST %s: Braze will send nothing: %s", path, response.notice)
     return response
 
 
@@ -272,8 +292,11 @@ class BrazeClient:
     ) -> SendResponse:
         """Send an API-triggered campaign (``POST /campaigns/trigger/send``).
 
-        Target up to 50 ``recipients``, a Connected ``audience`` (a mapping), or, with
-        ``broadcast=True`` (never implied), the campaign's whole segment.
+        Target up to 50 ``recipients`` (filtered by an ``audience`` if given), a Connected
+        ``audience`` (a mapping; sent with ``broadcast: true``, as Braze's page asks when
+        recipients are omitted), or, with ``broadcast=True`` (never implied), the campaign's
+        whole segment. ``trigger_properties`` (request level, and each recipient's) are at
+        most 50 KB of JSON each.
         """
         request = CampaignTriggerRequest(
             campaign_id=campaign_id,
@@ -306,15 +329,20 @@ class BrazeClient:
         recipients: Sequence[Recipient] | None = None,
         broadcast: bool | None = None,
         audience: Properties | None = None,
+        context: Properties | None = None,
         canvas_entry_properties: Properties | None = None,
     ) -> SendResponse:
         """Send an API-triggered Canvas (``POST /canvas/trigger/send``).
 
-        Targeting works as in :meth:`trigger_campaign`; each recipient's
-        ``trigger_properties`` are sent as its ``canvas_entry_properties``.
+        Targeting works as in :meth:`trigger_campaign`. ``context`` personalizes the Canvas
+        for every recipient (``canvas_entry_properties`` is its older name: give either);
+        each recipient's ``trigger_properties`` are sent as its ``context``. When the Canvas
+        is paused, stopped or archived, Braze answers success with a ``notice`` and sends
+        nothing: check ``response.will_send``.
         """
         request = CanvasTriggerRequest(
             canvas_id=canvas_id,
+            context=context,
             canvas_entry_properties=canvas_entry_properties,
             broadcast=broadcast,
             audience=audience,
@@ -330,6 +358,56 @@ class BrazeClient:
         return await self._trigger(
             "/canvas/trigger/send", request, request.targets_audience, on_admitted
         )
+
+    async def send_messages(
+        self,
+        messages: Messages | Mapping[str, Any],
+        *,
+        external_user_ids: Sequence[str] | None = None,
+        user_aliases: Sequence[UserAlias] | None = None,
+        segment_id: str | None = None,
+        audience: Properties | None = None,
+        broadcast: bool | None = None,
+        campaign_id: str | None = None,
+        send_id: str | None = None,
+        override_frequency_capping: bool | None = None,
+        recipient_subscription_state: SubscriptionState | None = None,
+    ) -> SendResponse:
+        """Send messages defined in the request (``POST /messages/send``), no dashboard
+        campaign needed.
+
+        ``messages`` has one message per channel (a :class:`Messages`, or a mapping such
+        as ``{"email": EmailMessage(...), "web_push": {...}}``). Name up to 50 users
+        (``external_user_ids`` and ``user_aliases`` together), or give a ``segment_id`` or
+        an ``audience``. ``campaign_id`` tracks the send's stats under a campaign. It spends
+        the trigger sends' budgets: 250,000 an hour when users are named, the broadcast
+        budget otherwise::
+
+            await braze.send_messages(
+                {"email": EmailMessage(app_id=app, from_="Shop <shop@example.com>", body=html)},
+                external_user_ids=["u1", "u2"],
+            )
+        """
+        request = MessagesSendRequest(
+            broadcast=broadcast,
+            external_user_ids=external_user_ids,
+            user_aliases=user_aliases,
+            segment_id=segment_id,
+            audience=audience,
+            campaign_id=campaign_id,
+            send_id=send_id,
+            override_frequency_capping=override_frequency_capping,
+            recipient_subscription_state=recipient_subscription_state,
+            messages=Messages.of(messages),
+        )
+        return await self.send_messages_request(request)
+
+    async def send_messages_request(
+        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        """Send a ready-made :class:`MessagesSendRequest` (``on_admitted`` as in
+        :meth:`send_campaign_request`)."""
+        return await self._trigger("/messages/send", request, request.targets_audience, on_admitted)
 
     async def send_transactional(
         self,
@@ -515,16 +593,22 @@ class BrazeClient:
         *,
         campaign_id: str | None = None,
         canvas_id: str | None = None,
+        messages: Messages | Mapping[str, Any] | None = None,
         trigger_properties: Properties | None = None,
+        context: Properties | None = None,
         canvas_entry_properties: Properties | None = None,
         send_id: str | None = None,
+        override_frequency_capping: bool | None = None,
+        recipient_subscription_state: SubscriptionState | None = None,
     ) -> SendResult:
-        """Send a campaign or Canvas to one recipient, batched with concurrent callers.
+        """Send a campaign, a Canvas or messages to one recipient, batched with concurrent
+        callers.
 
-        Calls with the same request-level fields (campaign or Canvas id, ``send_id``,
-        request-level properties) share requests of up to 50 recipients; a lone call leaves
-        at once. Returns this recipient's :class:`SendResult` (``result.dispatch_id``), or
-        raises the error of the request it rode in::
+        Name the send as :meth:`bulk_send` does. Calls with the same request-level fields
+        share requests of up to 50 recipients; a lone call leaves at once. Returns this
+        recipient's :class:`SendResult` (``result.dispatch_id``), or raises the error of the
+        request it rode in (:class:`BrazeNotSentError` when Braze answered that it will send
+        nothing, e.g. for a paused Canvas)::
 
             result = await braze.send_to_user(
                 Recipient(external_user_id="u1", trigger_properties={"coupon": "SAVE20"}),
@@ -537,9 +621,13 @@ class BrazeClient:
         target = SendTarget.of(
             campaign_id=campaign_id,
             canvas_id=canvas_id,
+            messages=messages,
             trigger_properties=trigger_properties,
+            context=context,
             canvas_entry_properties=canvas_entry_properties,
             send_id=send_id,
+            override_frequency_capping=override_frequency_capping,
+            recipient_subscription_state=recipient_subscription_state,
         )
         if self._batcher is None:
             self._batcher = Batcher(self)
@@ -551,9 +639,13 @@ class BrazeClient:
         *,
         campaign_id: str | None = None,
         canvas_id: str | None = None,
+        messages: Messages | Mapping[str, Any] | None = None,
         trigger_properties: Properties | None = None,
+        context: Properties | None = None,
         canvas_entry_properties: Properties | None = None,
         send_id: str | None = None,
+        override_frequency_capping: bool | None = None,
+        recipient_subscription_state: SubscriptionState | None = None,
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         journal: str | os.PathLike[str] | None = None,
         input_fingerprint: str = "",
@@ -564,11 +656,21 @@ class BrazeClient:
         total: int | None = None,
         max_details: int = DEFAULT_MAX_DETAILS,
     ) -> BulkReport:
-        """Send a campaign or Canvas to any number of recipients, 50 per request.
+        """Send a campaign, a Canvas or messages to any number of recipients, 50 per request.
+
+        The send is one of: ``campaign_id`` (``/campaigns/trigger/send``, with
+        ``trigger_properties`` and ``send_id``); ``canvas_id`` (``/canvas/trigger/send``,
+        with ``context``, or its older name ``canvas_entry_properties``); or ``messages``
+        (``/messages/send``: the recipients go as ``external_user_ids`` and
+        ``user_aliases``, and ``campaign_id`` and ``send_id`` only track the send, with
+        ``override_frequency_capping`` and ``recipient_subscription_state``).
 
         The input is read lazily (any iterable or async iterable of :class:`Recipient`, or of
         the rows the file readers yield), ``concurrency`` requests at a time. Every item ends
-        in exactly one of ``report.sent`` / ``rejected`` / ``failed`` / ``unknown``.
+        in exactly one of ``report.sent`` / ``rejected`` / ``failed`` / ``unknown``: a
+        request Braze answers with a ``notice`` (a paused Canvas: nothing is sent) fails its
+        recipients and stops the job; non-fatal errors of successes are kept in
+        ``report.non_fatal_errors``.
 
         :param journal: a file making the job resumable after a crash: run it again with the
             same arguments to skip what was sent and send the rest (see ``docs/bulk.md``).
@@ -595,9 +697,13 @@ class BrazeClient:
         target = SendTarget.of(
             campaign_id=campaign_id,
             canvas_id=canvas_id,
+            messages=messages,
             trigger_properties=trigger_properties,
+            context=context,
             canvas_entry_properties=canvas_entry_properties,
             send_id=send_id,
+            override_frequency_capping=override_frequency_capping,
+            recipient_subscription_state=recipient_subscription_state,
         )
         return await _bulk_send(
             self,

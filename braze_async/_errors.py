@@ -4,6 +4,7 @@
 
     BrazeError                         root: catch this to catch everything we raise
      ├── BrazeValidationError          bad input, raised before any network call (also a ValueError)
+     ├── BrazeNotSentError             Braze answered success with a notice: it will send nothing
      ├── BrazeAPIError                 Braze answered with an error status
      │    ├── BrazeBadRequestError     400: the request broke one of Braze's rules
      │    ├── BrazeAuthenticationError 401: the API key is missing or wrong
@@ -34,6 +35,7 @@ __all__ = [
     "BrazeError",
     "BrazeMalformedResponseError",
     "BrazeNotFoundError",
+    "BrazeNotSentError",
     "BrazePermissionError",
     "BrazeRateLimitError",
     "BrazeServerError",
@@ -86,6 +88,34 @@ class _RequestError(BrazeError):
     def __str__(self) -> str:
         where = f" ({self.endpoint}, {self.attempts} attempt{'s' if self.attempts != 1 else ''})"
         return f"{self.message}{where if self.endpoint else ''}"
+
+
+class BrazeNotSentError(_RequestError):
+    """Braze accepted the request but said it will send nothing for it.
+
+    Its 2xx answer carried a ``notice``: the Canvas is paused, stopped or archived
+    (endpoints/messaging/send_messages/post_send_triggered_canvases.md). Nothing was sent,
+    so resending is safe once the cause is fixed. Raised for ``send_to_user`` calls; a
+    direct ``trigger_canvas`` returns the answer (``response.notice``), and ``bulk_send``
+    reports the recipients as failed.
+    """
+
+    def __init__(
+        self,
+        notice: str,
+        *,
+        status_code: int,
+        dispatch_id: str | None = None,
+        endpoint: str = "",
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(f"Braze will not send: {notice}", endpoint=endpoint, attempts=attempts)
+        #: Braze's notice, as it gave it.
+        self.notice = notice
+        #: The HTTP status of the answer (a success status).
+        self.status_code = status_code
+        #: The dispatch id of the answer, when it had one.
+        self.dispatch_id = dispatch_id
 
 
 class BrazeAPIError(_RequestError):

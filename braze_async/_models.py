@@ -8,6 +8,11 @@ Each attribute is one JSON key of the same name: the converter in :mod:`braze_as
 generates its hooks from these classes, so a documented Braze field is one attribute here.
 Where the wire differs from the attribute, the attribute's ``metadata`` says so, with the keys
 below (and nowhere else).
+
+Each rule names the page of Braze's documentation it comes from (paths under ``_docs/_api/``
+of the public repository ``braze-inc/braze-docs``). Where two pages disagree the newest wins;
+where the pages contradict themselves we keep to the stricter reading. The bodies of
+``/messages/send`` live in :mod:`braze_async._messages`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,15 @@ from typing import Any, Literal
 import attrs
 
 from ._errors import BrazeValidationError, ErrorDetail
-from ._validate import _INT_MAX, _INT_MIN, check_object, check_properties, check_str
+from ._validate import (
+    _INT_MAX,
+    _INT_MIN,
+    check_json_size,
+    check_object,
+    check_personalization,
+    check_properties,
+    check_str,
+)
 
 __all__ = [
     "ALSO_AT",
@@ -27,6 +40,7 @@ __all__ = [
     "MAX_RECIPIENTS",
     "NOT_IN_BODY",
     "REST_OF_BODY",
+    "WIRE_KEY",
     "Attachment",
     "CampaignTriggerRequest",
     "CanvasTriggerRequest",
@@ -36,19 +50,33 @@ __all__ = [
     "TransactionalResponse",
     "TransactionalSendRequest",
     "UserAlias",
+    "canvas_context",
+    "check_attachments",
+    "check_recipients",
+    "check_targeting",
+    "validate_recipient",
 ]
 
-#: Braze accepts at most this many recipients in one trigger-send request.
+#: Braze accepts at most this many recipients in one send request: "up to 50 specific
+#: external_ids" (api_limits.md, "Batching Messaging endpoint requests").
 MAX_RECIPIENTS = 50
 
-#: The values Braze documents for ``prioritization`` when a recipient is identified by email.
+#: The values Braze documents for ``prioritization`` when a recipient is identified by email
+#: (endpoints/user_data/post_user_identify.md, "Identifying users by email").
 PRIORITIZATION_VALUES = frozenset(
     {"identified", "unidentified", "most_recently_updated", "least_recently_updated"}
 )
 
-#: Characters Braze allows in a transactional ``external_send_id`` (its deduplication key).
-_EXTERNAL_SEND_ID = re.compile(r"[A-Za-z0-9\-_+/=]{1,64}")
+#: Braze's regex for a transactional ``external_send_id``, ``/^[a-zA-Z0-9-_+\/=]+$/``
+#: (endpoints/messaging/send_messages/post_send_transactional_message.md); no page gives a
+#: length limit, so we set none.
+_EXTERNAL_SEND_ID = re.compile(r"[A-Za-z0-9\-_+/=]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+#: Properties in the hot case of Recipient.__init__ that are certainly under 50 KB of JSON:
+#: at most _FEW keys, keys and string values at most _SHORT characters. Escaping writes an
+#: ASCII character as at most 6 bytes, so such an object is at most
+#: 2 + 16 * (2 * (2 + 6 * 256) + 2) = 49,250 bytes; anything else is measured.
+_FEW, _SHORT = 16, 256
 
 Properties = Mapping[str, Any]
 
@@ -63,11 +91,17 @@ CANVAS_KEY = "braze_async.canvas_key"
 ALSO_AT = "braze_async.also_at"
 #: Answers only: True for the one attribute that keeps every key no other attribute reads.
 REST_OF_BODY = "braze_async.rest_of_body"
+#: The JSON key, where it cannot be the attribute's name (``from``, ``content-available``).
+WIRE_KEY = "braze_async.wire_key"
 
 
 @attrs.frozen(slots=True)
 class UserAlias:
-    """A user alias: the pair Braze uses to name users that have no external ID."""
+    """A user alias: the pair Braze uses to name users that have no external ID.
+
+    objects_filters/user_alias_object.md: ``alias_name`` and ``alias_label``, both required
+    strings.
+    """
 
     #: The alias itself, e.g. a CRM id.
     alias_name: str
@@ -81,7 +115,10 @@ class UserAlias:
 
 @attrs.define(slots=True, init=False)
 class Recipient:
-    """One user to message, identified by exactly one of three identifiers.
+    """One user to message, identified by exactly one of four identifiers.
+
+    The recipients object (objects_filters/recipient_object.md): ``external_user_id``,
+    ``user_alias``, ``braze_id`` or ``email``; "requests must specify only one".
 
     Validated when created; treat it as immutable afterwards (it is not frozen only because
     attrs' frozen ``__init__`` costs twice as much, and a bulk job builds millions of these).
@@ -96,15 +133,18 @@ class Recipient:
     external_user_id: str | None = None
     #: Or the user's alias.
     user_alias: UserAlias | None = None
+    #: Or the id Braze gave the user (campaign and Canvas sends; not transactional ones).
+    braze_id: str | None = None
     #: Or the user's email address (requires ``prioritization``).
     email: str | None = None
     #: Which profile wins when several share the email,
     #: e.g. ``["identified", "most_recently_updated"]``.
     prioritization: Sequence[str] | None = None
-    #: Personalization for this user; overrides request-level keys with the same name.
-    #: (For Canvas sends these are sent as the recipient's ``canvas_entry_properties``.)
+    #: Personalization for this user (at most 50 KB of JSON); overrides request-level keys
+    #: with the same name. For Canvas sends it is sent as the recipient's ``context``, the
+    #: current name of ``canvas_entry_properties`` (objects_filters/recipient_object.md).
     trigger_properties: Properties | None = attrs.field(
-        default=None, metadata={CANVAS_KEY: "canvas_entry_properties"}
+        default=None, metadata={CANVAS_KEY: "context"}
     )
     #: Braze's default is ``True`` (only existing users); ``False`` creates the user and needs
     #: ``attributes``; not allowed with ``user_alias``.
@@ -119,6 +159,8 @@ class Recipient:
             if self.external_user_id is not None
             else f"user_alias={self.user_alias!r}"
             if self.user_alias is not None
+            else f"braze_id={self.braze_id!r}"
+            if self.braze_id is not None
             else f"email={self.email!r}"
         )
         return f"Recipient({ident}, ...)"
@@ -130,6 +172,7 @@ class Recipient:
         *,
         external_user_id: str | None = None,
         user_alias: UserAlias | None = None,
+        braze_id: str | None = None,
         email: str | None = None,
         prioritization: Sequence[str] | None = None,
         trigger_properties: Properties | None = None,
@@ -138,6 +181,7 @@ class Recipient:
     ) -> None:
         self.external_user_id = external_user_id
         self.user_alias = user_alias
+        self.braze_id = braze_id
         self.email = email
         self.prioritization = prioritization
         self.trigger_properties = trigger_properties
@@ -147,6 +191,7 @@ class Recipient:
             type(external_user_id) is str
             and external_user_id
             and user_alias is None
+            and braze_id is None
             and email is None
             and prioritization is None
             and send_to_existing_only is None
@@ -156,23 +201,29 @@ class Recipient:
             # The hot case (an external id, maybe properties) without the general walk.
             if trigger_properties is not None:
                 if type(trigger_properties) is dict:
-                    # Flat ASCII str -> str|int|bool payloads pass here; anything else takes
-                    # the full walk, which explains what is wrong.
+                    # Flat, small ASCII str -> str|int|bool payloads pass here, certainly
+                    # under 50 KB (see _FEW); anything else takes the full walk, which
+                    # explains what is wrong, and is measured.
                     for key, value in trigger_properties.items():
                         kind = type(value)
                         if not (
                             type(key) is str
                             and key.isascii()
+                            and len(key) <= _SHORT
                             and (
-                                (kind is str and value.isascii())
+                                (kind is str and value.isascii() and len(value) <= _SHORT)
                                 or kind is bool
                                 or (kind is int and _INT_MIN <= value <= _INT_MAX)
                             )
                         ):
                             check_object(trigger_properties, "recipient.trigger_properties", 1)
+                            check_json_size(trigger_properties, "recipient.trigger_properties")
                             break
+                    else:
+                        if len(trigger_properties) > _FEW:
+                            check_json_size(trigger_properties, "recipient.trigger_properties")
                 else:
-                    check_properties(trigger_properties, "recipient.trigger_properties")
+                    check_personalization(trigger_properties, "recipient.trigger_properties")
             return
         validate_recipient(self, "recipient")
 
@@ -183,48 +234,48 @@ class Recipient:
             return f"external_user_id:{self.external_user_id}"
         if self.user_alias is not None:
             return f"user_alias:{self.user_alias.alias_name}/{self.user_alias.alias_label}"
+        if self.braze_id is not None:
+            return f"braze_id:{self.braze_id}"
         return f"email:{self.email}"
 
 
 def validate_recipient(r: Recipient, field: str) -> None:
-    """Apply Braze's recipient rules; *field* prefixes the names in errors."""
+    """Apply Braze's recipient rules; *field* prefixes the names in errors.
+
+    From objects_filters/recipient_object.md unless a line says otherwise.
+    """
     has_id = r.external_user_id is not None
     has_alias = r.user_alias is not None
+    has_braze_id = r.braze_id is not None
     has_email = r.email is not None
-    count = has_id + has_alias + has_email
+    count = has_id + has_alias + has_braze_id + has_email
     if count != 1:
         raise BrazeValidationError(
             field,
-            f"needs exactly one identifier: external_user_id, user_alias or email (got {count})",
+            "needs exactly one identifier: external_user_id, user_alias, braze_id or email "
+            f"(got {count})",
         )
     if has_id:
         check_str(r.external_user_id, f"{field}.external_user_id")
     elif has_alias:
         if not isinstance(r.user_alias, UserAlias):
             raise BrazeValidationError(f"{field}.user_alias", "must be a UserAlias")
+    elif has_braze_id:
+        check_str(r.braze_id, f"{field}.braze_id")
     else:
         email = check_str(r.email, f"{field}.email")
         if not _EMAIL.fullmatch(email):
             raise BrazeValidationError(f"{field}.email", "must be an email address")
         if not r.prioritization:
+            # "prioritization: required when using email" (the campaign and Canvas pages).
             raise BrazeValidationError(
                 f"{field}.prioritization", "is required when the recipient is given by email"
             )
     if r.prioritization is not None:
-        if not has_email:
-            raise BrazeValidationError(
-                f"{field}.prioritization", "is only allowed with an email identifier"
-            )
-        if isinstance(r.prioritization, str) or not isinstance(r.prioritization, Sequence):
-            raise BrazeValidationError(f"{field}.prioritization", "must be a list of strings")
-        for value in r.prioritization:
-            if type(value) is not str or value not in PRIORITIZATION_VALUES:  # [] is unhashable
-                raise BrazeValidationError(
-                    f"{field}.prioritization",
-                    f"values must be among {sorted(PRIORITIZATION_VALUES)}, not {value!r}",
-                )
+        _check_prioritization(r.prioritization, has_email, f"{field}.prioritization")
     if r.trigger_properties is not None:
-        check_properties(r.trigger_properties, f"{field}.trigger_properties")
+        # 50 KB: objects_filters/trigger_properties_object.md, context_object.md.
+        check_personalization(r.trigger_properties, f"{field}.trigger_properties")
     if r.attributes is not None:
         check_properties(r.attributes, f"{field}.attributes")
         if "subscription_groups" in r.attributes:  # null is not a list either
@@ -235,6 +286,7 @@ def validate_recipient(r: Recipient, field: str) -> None:
             raise BrazeValidationError(f"{field}.send_to_existing_only", "must be a boolean")
         if not r.send_to_existing_only:
             if has_alias:
+                # post_send_triggered_campaigns.md: "not supported for user aliases".
                 raise BrazeValidationError(
                     f"{field}.send_to_existing_only",
                     "cannot be false for a user alias (Braze cannot create alias-only users)",
@@ -245,7 +297,27 @@ def validate_recipient(r: Recipient, field: str) -> None:
                 )
 
 
+def _check_prioritization(value: object, has_email: bool, field: str) -> None:
+    """The prioritization array (endpoints/user_data/post_user_identify.md)."""
+    if not has_email:
+        raise BrazeValidationError(field, "is only allowed with an email identifier")
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise BrazeValidationError(field, "must be a list of strings")
+    for item in value:
+        if type(item) is not str or item not in PRIORITIZATION_VALUES:  # [] is unhashable
+            raise BrazeValidationError(
+                field, f"values must be among {sorted(PRIORITIZATION_VALUES)}, not {item!r}"
+            )
+    # "Only one of the following options may exist in the prioritization array at a time:
+    # identified, unidentified."
+    if "identified" in value and "unidentified" in value:
+        raise BrazeValidationError(field, "may hold only one of 'identified' and 'unidentified'")
+
+
 def _check_subscription_groups(groups: object, field: str) -> None:
+    """``attributes.subscription_groups`` (objects_filters/user_attributes_object.md): objects
+    of a ``subscription_group_id`` and a ``subscription_state``, "subscribed" or
+    "unsubscribed" (endpoints/subscription_groups/post_update_user_subscription_group_status.md)."""
     if not isinstance(groups, (list, tuple)):
         raise BrazeValidationError(field, "must be a list of objects")
     for index, group in enumerate(groups):
@@ -261,7 +333,11 @@ def _check_subscription_groups(groups: object, field: str) -> None:
 
 @attrs.frozen(slots=True)
 class Attachment:
-    """A file attached to an email campaign (up to 2 MB), fetched by Braze from ``url``."""
+    """A file attached to an email campaign (up to 2 MB), fetched by Braze from ``url``.
+
+    post_send_triggered_campaigns.md and objects_filters/messaging/email_object.md:
+    ``file_name`` and ``url``, both required.
+    """
 
     #: The file's name without its extension (Braze takes the extension from the URL).
     file_name: str
@@ -275,12 +351,25 @@ class Attachment:
             raise BrazeValidationError("attachments.url", "must be an http(s) URL")
 
 
-def _check_targeting(
-    recipients: Sequence[Recipient] | None,
+def check_targeting(
+    recipients: Sequence[object] | None,
     broadcast: bool | None,
     audience: Properties | None,
     attachments: Sequence[Attachment] | None = None,
-) -> None:
+    *,
+    segment_id: str | None = None,
+    what: str = "recipients",
+) -> bool | None:
+    """Braze's targeting rules of the send endpoints; returns the ``broadcast`` to send.
+
+    The campaign, Canvas and /messages/send pages (endpoints/messaging/send_messages/): a
+    send without ``recipients`` (*what*) "must set broadcast to true", and "if broadcast is
+    set to true, a recipients list cannot be included" (nor ``attachments``, on the campaign
+    page). Another line of the same pages reads an omitted ``broadcast`` as "the entire
+    segment"; we never imply that: a send to the whole segment needs ``broadcast=True``, and
+    a send to an audience or segment without recipients carries ``broadcast: true``, as the
+    strict reading asks (``broadcast=False`` there is refused).
+    """
     if broadcast is not None and type(broadcast) is not bool:
         raise BrazeValidationError("broadcast", "must be a boolean")
     if audience is not None:
@@ -288,52 +377,71 @@ def _check_targeting(
         if not audience:
             raise BrazeValidationError("audience", "must not be empty")
     if recipients is not None:
-        if isinstance(recipients, (str, bytes)) or not isinstance(recipients, Sequence):
-            raise BrazeValidationError("recipients", "must be a list of Recipient")
-        if not recipients:
+        if broadcast:
+            raise BrazeValidationError("broadcast", f"true cannot be combined with {what}")
+        return broadcast
+    if audience is None and segment_id is None:
+        if broadcast is not True:
             raise BrazeValidationError(
-                "recipients", "must not be empty (to send to the whole segment, use broadcast=True)"
+                "broadcast",
+                "must be explicitly True to send to the campaign's whole segment "
+                f"(or give {what} or an audience)",
             )
-        if len(recipients) > MAX_RECIPIENTS:
-            raise BrazeValidationError(
-                "recipients", f"holds {len(recipients)} recipients; at most {MAX_RECIPIENTS}"
-            )
-        for index, recipient in enumerate(recipients):
-            if not isinstance(recipient, Recipient):
-                raise BrazeValidationError(
-                    f"recipients[{index}]", f"must be a Recipient, not {type(recipient).__name__}"
-                )
-    if broadcast:
-        if recipients is not None:
-            raise BrazeValidationError("broadcast", "true cannot be combined with recipients")
-        if attachments is not None:
-            raise BrazeValidationError("broadcast", "true cannot be combined with attachments")
-    elif recipients is None and audience is None:
+    elif broadcast is False:
         raise BrazeValidationError(
-            "broadcast",
-            "must be explicitly True to send to the campaign's whole segment "
-            "(or give recipients or an audience)",
+            "broadcast", f"must be true when no {what} are given (Braze: 'must be set to true')"
         )
+    if attachments is not None:
+        # post_send_triggered_campaigns.md: "If broadcast is set to true, then the
+        # attachments list cannot be included."
+        raise BrazeValidationError("broadcast", "true cannot be combined with attachments")
+    return True
 
 
-def _check_attachments(attachments: Sequence[Attachment] | None) -> None:
+def check_recipients(recipients: Sequence[Recipient]) -> None:
+    """1 to :data:`MAX_RECIPIENTS` :class:`Recipient` objects."""
+    if isinstance(recipients, (str, bytes)) or not isinstance(recipients, Sequence):
+        raise BrazeValidationError("recipients", "must be a list of Recipient")
+    if not recipients:
+        raise BrazeValidationError(
+            "recipients", "must not be empty (to send to the whole segment, use broadcast=True)"
+        )
+    if len(recipients) > MAX_RECIPIENTS:
+        raise BrazeValidationError(
+            "recipients", f"holds {len(recipients)} recipients; at most {MAX_RECIPIENTS}"
+        )
+    for index, recipient in enumerate(recipients):
+        if not isinstance(recipient, Recipient):
+            raise BrazeValidationError(
+                f"recipients[{index}]", f"must be a Recipient, not {type(recipient).__name__}"
+            )
+
+
+def check_attachments(attachments: Sequence[Attachment] | None, field: str) -> None:
+    """A list of :class:`Attachment` (or None)."""
     if attachments is None:
         return
     if isinstance(attachments, (str, bytes)) or not isinstance(attachments, Sequence):
-        raise BrazeValidationError("attachments", "must be a list of Attachment")
+        raise BrazeValidationError(field, "must be a list of Attachment")
     for index, attachment in enumerate(attachments):
         if not isinstance(attachment, Attachment):
             raise BrazeValidationError(
-                f"attachments[{index}]", "must be an Attachment with file_name and url"
+                f"{field}[{index}]", "must be an Attachment with file_name and url"
             )
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class CampaignTriggerRequest:
-    """The body of ``POST /campaigns/trigger/send``."""
+    """The body of ``POST /campaigns/trigger/send``.
+
+    endpoints/messaging/send_messages/post_send_triggered_campaigns.md. Without
+    ``recipients``, give ``broadcast=True`` (the whole segment) or an ``audience`` (sent with
+    ``broadcast: true``, see :func:`check_targeting`).
+    """
 
     campaign_id: str
     send_id: str | None = None
+    #: Personalization for every recipient, at most 50 KB of JSON.
     trigger_properties: Properties | None = None
     broadcast: bool | None = None
     audience: Properties | None = None
@@ -345,46 +453,103 @@ class CampaignTriggerRequest:
         if self.send_id is not None:
             check_str(self.send_id, "send_id")
         if self.trigger_properties is not None:
-            check_properties(self.trigger_properties, "trigger_properties")
-        _check_attachments(self.attachments)
-        _check_targeting(self.recipients, self.broadcast, self.audience, self.attachments)
+            check_personalization(self.trigger_properties, "trigger_properties")
+        check_attachments(self.attachments, "attachments")
+        if self.recipients is not None:
+            check_recipients(self.recipients)
+        broadcast = check_targeting(
+            self.recipients, self.broadcast, self.audience, self.attachments
+        )
+        object.__setattr__(self, "broadcast", broadcast)
 
     @property
     def targets_audience(self) -> bool:
-        """True when Braze counts this request against the segment / audience budget."""
+        """True when Braze counts this request against the broadcast budget: "when only
+        specifying a segment or Connected Audience" (api_limits.md)."""
         return self.recipients is None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, init=False)
 class CanvasTriggerRequest:
-    """The body of ``POST /canvas/trigger/send``."""
+    """The body of ``POST /canvas/trigger/send``.
+
+    endpoints/messaging/send_messages/post_send_triggered_canvases.md: personalization goes
+    in ``context`` (objects_filters/context_object.md), the current name of
+    ``canvas_entry_properties``, which is still accepted here (and sent as ``context``).
+    Targeting works as in :class:`CampaignTriggerRequest`; each recipient's
+    ``trigger_properties`` are sent as its ``context``.
+    """
 
     canvas_id: str
-    canvas_entry_properties: Properties | None = None
+    #: Personalization for every recipient, at most 50 KB of JSON.
+    context: Properties | None = None
     broadcast: bool | None = None
     audience: Properties | None = None
     recipients: Sequence[Recipient] | None = None
 
+    def __init__(
+        self,
+        *,
+        canvas_id: str,
+        context: Properties | None = None,
+        broadcast: bool | None = None,
+        audience: Properties | None = None,
+        recipients: Sequence[Recipient] | None = None,
+        canvas_entry_properties: Properties | None = None,
+    ) -> None:
+        self.__attrs_init__(
+            canvas_id=canvas_id,
+            context=canvas_context(context, canvas_entry_properties),
+            broadcast=broadcast,
+            audience=audience,
+            recipients=recipients,
+        )
+
     def __attrs_post_init__(self) -> None:
         check_str(self.canvas_id, "canvas_id")
-        if self.canvas_entry_properties is not None:
-            check_properties(self.canvas_entry_properties, "canvas_entry_properties")
-        _check_targeting(self.recipients, self.broadcast, self.audience)
+        if self.context is not None:
+            check_personalization(self.context, "context")
+        if self.recipients is not None:
+            check_recipients(self.recipients)
+        broadcast = check_targeting(self.recipients, self.broadcast, self.audience)
+        object.__setattr__(self, "broadcast", broadcast)
+
+    @property
+    def canvas_entry_properties(self) -> Properties | None:
+        """The older name of :attr:`context`."""
+        return self.context
 
     @property
     def targets_audience(self) -> bool:
-        """True when Braze counts this request against the segment / audience budget."""
+        """True when Braze counts this request against the broadcast budget (api_limits.md)."""
         return self.recipients is None
+
+
+def canvas_context(
+    context: Properties | None, canvas_entry_properties: Properties | None
+) -> Properties | None:
+    """The Canvas ``context`` given under either of its names (at most one of them)."""
+    if canvas_entry_properties is None:
+        return context
+    if context is not None:
+        raise BrazeValidationError(
+            "canvas_entry_properties", "is the older name of context: give one of them"
+        )
+    return canvas_entry_properties
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class TransactionalSendRequest:
-    """The body of ``POST /transactional/v1/campaigns/{campaign_id}/send``."""
+    """The body of ``POST /transactional/v1/campaigns/{campaign_id}/send``.
+
+    endpoints/messaging/send_messages/post_send_transactional_message.md.
+    """
 
     #: Travels in the URL, not the body.
     campaign_id: str = attrs.field(metadata={NOT_IN_BODY: True})
     recipient: Recipient
     external_send_id: str | None = None
+    #: Personalization for the recipient, at most 50 KB of JSON.
     trigger_properties: Properties | None = None
 
     def __attrs_post_init__(self) -> None:
@@ -394,11 +559,14 @@ class TransactionalSendRequest:
             raise BrazeValidationError("campaign_id", "must not contain '/' or be '.' or '..'")
         if not isinstance(self.recipient, Recipient):
             raise BrazeValidationError("recipient", "must be a Recipient")
-        if self.recipient.email is not None:
-            raise BrazeValidationError(
-                "recipient.email",
-                "transactional sends take external_user_id or user_alias, not email",
-            )
+        # "a request to this endpoint must specify a single user either by external_user_id
+        # or user_alias".
+        for name in ("email", "braze_id"):
+            if getattr(self.recipient, name) is not None:
+                raise BrazeValidationError(
+                    f"recipient.{name}",
+                    f"transactional sends take external_user_id or user_alias, not {name}",
+                )
         if self.recipient.trigger_properties is not None:
             # Braze's transactional recipient object has no properties of its own.
             raise BrazeValidationError(
@@ -409,23 +577,39 @@ class TransactionalSendRequest:
             check_str(self.external_send_id, "external_send_id")
             if not _EXTERNAL_SEND_ID.fullmatch(self.external_send_id):
                 raise BrazeValidationError(
-                    "external_send_id", "must be 1-64 characters of [a-zA-Z0-9-_+/=]"
+                    "external_send_id", "must be Base64-compatible: only [a-zA-Z0-9-_+/=]"
                 )
         if self.trigger_properties is not None:
-            check_properties(self.trigger_properties, "trigger_properties")
+            check_personalization(self.trigger_properties, "trigger_properties")
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class SendResponse:
-    """Braze's answer to a trigger send (campaign or Canvas)."""
+    """Braze's answer to a send (campaign, Canvas or ``/messages/send``).
 
-    #: Id of the dispatch; one for every recipient of the request. ``None`` only when Braze
-    #: queued the request during maintenance (HTTP 202, ``message == "queued"``).
+    Every shape of errors.md ("Server responses", "Responses for tracked send IDs") and of
+    the Canvas page: ``{"dispatch_id", "message": "success"}``, a bare
+    ``{"message": "success"}``, success with a list of non-fatal ``errors``, with a
+    ``send_id``, with a ``notice``, and ``{"message": "queued"}`` (HTTP 202).
+    """
+
+    #: Id of the dispatch; one for every recipient of the request. ``None`` when Braze did
+    #: not give one: it queued the request during maintenance (HTTP 202), or answered a bare
+    #: ``{"message": "success"}``.
     dispatch_id: str | None
     #: ``"success"``, or ``"queued"`` when Braze accepted it for later processing.
     message: str
-    #: Non-fatal errors Braze reported alongside success.
+    #: Non-fatal errors Braze reported alongside success: "any messages that were not
+    #: affected by an error in the errors array will still be delivered" (errors.md).
     errors: tuple[ErrorDetail, ...] = ()
+    #: Set when Braze will send nothing for this request although it answered success: the
+    #: Canvas is paused, stopped or archived (post_send_triggered_canvases.md), e.g.
+    #: ``"The Canvas is paused. Resume the Canvas to ensure trigger requests will take
+    #: effect."``. ``send_to_user`` and ``bulk_send`` count its recipients as failed.
+    notice: str | None = None
+    #: The id of a tracked send, for ``/sends/data_series`` (errors.md, "Responses for
+    #: tracked send IDs").
+    send_id: str | None = None
     #: The HTTP status: 201 normally, 202 when queued.
     status_code: int = attrs.field(default=201, metadata={NOT_IN_BODY: True})
 
@@ -435,6 +619,11 @@ class SendResponse:
         return self.message == "queued"
 
     @property
+    def will_send(self) -> bool:
+        """False when Braze said it will send nothing (a :attr:`notice`)."""
+        return self.notice is None
+
+    @property
     def status(self) -> str:
         """The same as ``message``; named like the transactional answer's field."""
         return self.message
@@ -442,36 +631,89 @@ class SendResponse:
 
 @attrs.frozen(slots=True, kw_only=True)
 class TransactionalResponse:
-    """Braze's answer to a transactional send."""
+    """Braze's answer to a transactional send.
 
-    #: Id of this send, used by the Transactional Currents postbacks (newer Braze answers
-    #: name it ``dispatch_id``).
-    send_id: str | None = attrs.field(metadata={ALSO_AT: (("dispatch_id",),)})
+    The current shape (post_send_transactional_message.md, "Example responses"):
+    ``{"dispatch_id", "status", "metadata"}``; older answers name the id ``send_id`` and add
+    ``"message": "success"``.
+    """
+
+    #: Id of this send, as the transactional postbacks name it (older answers: ``send_id``).
+    dispatch_id: str | None = attrs.field(metadata={ALSO_AT: (("send_id",),)})
     #: Current status of the message, e.g. ``"queued"``.
     status: str | None = None
-    #: ``"success"`` normally.
+    #: Additional information about the send instance, as Braze gave it.
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    #: ``"success"`` in older answers; the current shape has no ``message``.
     message: str = ""
     #: Non-fatal errors Braze reported alongside success.
     errors: tuple[ErrorDetail, ...] = ()
     #: The HTTP status of the answer.
     status_code: int = attrs.field(default=201, metadata={NOT_IN_BODY: True})
 
+    @property
+    def send_id(self) -> str | None:
+        """The older name of :attr:`dispatch_id`."""
+        return self.dispatch_id
 
-TransactionalStatus = Literal["Sent", "Aborted", "Email Delivered", "Email Bounced"]
+
+#: A postback's ``status``: the current lowercase set (the "Message status" table of the
+#: transactional page's postback section), then the capitalized set of older pages.
+TransactionalStatus = Literal[
+    "sent",
+    "processed",
+    "aborted",
+    "delivered",
+    "bounced",
+    "Sent",
+    "Aborted",
+    "Email Delivered",
+    "Email Bounced",
+]
+
+#: The older postback statuses and their names in the current set.
+_OLDER_STATUSES = {
+    "Sent": "sent",
+    "Aborted": "aborted",
+    "Email Delivered": "delivered",
+    "Email Bounced": "bounced",
+}
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class TransactionalEvent:
-    """One Transactional Currents postback (parse with :func:`parse_transactional_postback`)."""
+    """One transactional event postback (parse with :func:`parse_transactional_postback`).
 
-    #: The send it is about (the ``send_id`` the send returned; newer postbacks name it
-    #: ``dispatch_id``).
-    send_id: str = attrs.field(metadata={ALSO_AT: (("dispatch_id",),)})
-    #: ``"Sent"``, ``"Aborted"``, ``"Email Delivered"``, ``"Email Bounced"``, or a newer one.
+    The current shape (post_send_transactional_message.md, "Transactional HTTP event
+    postback"): ``{"dispatch_id", "status", "metadata": {"external_send_id",
+    "campaign_api_id", ...}}``; older postbacks name the id ``send_id`` and put
+    ``external_send_id`` at the top level.
+    """
+
+    #: The send it is about (the ``dispatch_id`` the send returned; older postbacks name it
+    #: ``send_id``).
+    dispatch_id: str = attrs.field(metadata={ALSO_AT: (("send_id",),)})
+    #: ``"sent"``, ``"processed"``, ``"aborted"``, ``"delivered"``, ``"bounced"``, one of
+    #: the older capitalized ones (``"Email Delivered"``...), or a newer one, as Braze sent
+    #: it; :attr:`current_status` names the older ones in the current set.
     status: str
-    #: Your ``external_send_id``, if you gave one (newer postbacks put it under ``metadata``).
+    #: Your ``external_send_id``, if you gave one (current postbacks put it under
+    #: ``metadata``).
     external_send_id: str | None = attrs.field(
         default=None, metadata={ALSO_AT: (("metadata", "external_send_id"),)}
     )
+    #: Additional information about the event (timestamps, ``campaign_api_id``, ``reason``).
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
     #: Every other key Braze included, untouched.
     extra: Mapping[str, Any] = attrs.field(factory=dict, metadata={REST_OF_BODY: True})
+
+    @property
+    def send_id(self) -> str:
+        """The older name of :attr:`dispatch_id`."""
+        return self.dispatch_id
+
+    @property
+    def current_status(self) -> str:
+        """:attr:`status` in the current lowercase set (``"Email Delivered"`` is
+        ``"delivered"``); a status of neither set as it is."""
+        return _OLDER_STATUSES.get(self.status, self.status)

@@ -11,11 +11,26 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from ._errors import BrazeValidationError
 
 #: Deepest nesting we accept in a properties object; Braze's own parser and orjson stop well
 #: before Python's recursion limit, and no real personalization payload is this deep.
 MAX_DEPTH = 32
+
+#: The size limit of a personalization object: "a maximum size limit of 50 KB"
+#: (objects_filters/trigger_properties_object.md, context_object.md and
+#: canvas_entry_properties_object.md), measured on its JSON as Braze receives it. The pages
+#: do not say whether a KB is 1,000 or 1,024 bytes: we keep to the stricter reading.
+MAX_PROPERTIES_BYTES = 50_000
+
+
+def json_default(value: Any) -> Any:
+    """orjson's ``default=``: writes the Mapping types that are not dicts (MappingProxyType...)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
 def check_str(value: object, field: str, *, allow_empty: bool = False) -> str:
@@ -50,6 +65,27 @@ def check_properties(value: object, field: str) -> Mapping[str, Any]:
         )
     check_object(value, field, 1)
     return value
+
+
+def check_personalization(value: object, field: str) -> Mapping[str, Any]:
+    """:func:`check_properties`, then Braze's 50 KB limit (:data:`MAX_PROPERTIES_BYTES`).
+
+    For ``trigger_properties``, ``context`` and ``canvas_entry_properties``, at the request
+    level and on a recipient.
+    """
+    checked = check_properties(value, field)
+    check_json_size(checked, field)
+    return checked
+
+
+def check_json_size(value: Mapping[str, Any], field: str) -> None:
+    """Raise when the JSON of a (checked) properties object is over 50 KB."""
+    size = len(orjson.dumps(value, default=json_default))
+    if size > MAX_PROPERTIES_BYTES:
+        raise BrazeValidationError(
+            field,
+            f"is {size:,} bytes of JSON; Braze allows at most 50 KB ({MAX_PROPERTIES_BYTES:,})",
+        )
 
 
 def check_object(value: Mapping[Any, Any], field: str, depth: int) -> None:

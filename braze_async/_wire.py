@@ -4,11 +4,12 @@ cattrs generates every hook from the attrs fields of the models, so a documented
 is one attribute in :mod:`braze_async._models`: its JSON key is its name, and where the wire
 differs the attribute's metadata says how (:data:`~braze_async._models.NOT_IN_BODY`,
 :data:`~braze_async._models.CANVAS_KEY`, :data:`~braze_async._models.ALSO_AT`,
-:data:`~braze_async._models.REST_OF_BODY`). No key is spelled here, but in the hot case.
+:data:`~braze_async._models.REST_OF_BODY`, :data:`~braze_async._models.WIRE_KEY`). No key is
+spelled here, but in the hot case.
 
 Writing requests: unset fields (``None``) are omitted, never sent as ``null``; properties go
 to orjson as they are (the models checked them); in a Canvas request each recipient's fields
-take their Canvas keys.
+take their Canvas keys; a ``/messages/send`` channel given as a mapping goes as it is.
 
 Reading answers: unknown keys are tolerated, and so are missing keys and values of the wrong
 type, each read as the field's empty value (the rules by type are :data:`_LENIENT`).
@@ -31,11 +32,21 @@ from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._errors import BrazeValidationError, ErrorDetail
+from ._messages import (
+    AndroidPush,
+    ApplePush,
+    EmailMessage,
+    Messages,
+    MessagesSendRequest,
+    SmsMessage,
+    WebhookMessage,
+)
 from ._models import (
     ALSO_AT,
     CANVAS_KEY,
     NOT_IN_BODY,
     REST_OF_BODY,
+    WIRE_KEY,
     Attachment,
     CampaignTriggerRequest,
     CanvasTriggerRequest,
@@ -47,6 +58,7 @@ from ._models import (
     TransactionalSendRequest,
     UserAlias,
 )
+from ._validate import json_default
 
 __all__ = [
     "canvas_recipient_fields",
@@ -66,13 +78,6 @@ T = TypeVar("T", bound=attrs.AttrsInstance)
 converter = cattrs.Converter(omit_if_default=True)
 
 
-def json_default(value: Any) -> Any:
-    """orjson's ``default=``: writes the Mapping types that are not dicts (MappingProxyType...)."""
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
-
-
 # -- writing requests --------------------------------------------------------------------
 
 # Properties are free-form JSON the models have checked: orjson writes them as they are, so
@@ -81,10 +86,13 @@ converter.register_unstructure_hook_func(lambda t: t == Properties, identity)
 
 
 def _write_hook(cl: type[T], **overrides: Any) -> Callable[[T], dict[str, Any]]:
-    """cattrs' generated hook for ``cl``: unset fields omitted, outside-the-body ones left out."""
+    """cattrs' generated hook for ``cl``: unset fields omitted, outside-the-body ones left out,
+    keys that are not attribute names renamed."""
     for a in attrs.fields(cl):
         if a.metadata.get(NOT_IN_BODY):
             overrides.setdefault(a.name, override(omit=True))
+        elif WIRE_KEY in a.metadata:
+            overrides.setdefault(a.name, override(rename=a.metadata[WIRE_KEY]))
     return make_dict_unstructure_fn(cl, converter, _cattrs_omit_if_default=True, **overrides)
 
 
@@ -156,6 +164,26 @@ converter.register_unstructure_hook(
 )
 
 
+# /messages/send: the typed channel objects, and the container that also takes mappings.
+for _message_class in (AndroidPush, ApplePush, EmailMessage, SmsMessage, WebhookMessage):
+    converter.register_unstructure_hook(_message_class, _write_hook(_message_class))
+
+
+def _typed_or_mapping(value: Any) -> Any:
+    """A channel of ``messages``: a mapping goes as it is, a typed object through its hook."""
+    return value if isinstance(value, Mapping) else converter.unstructure(value)
+
+
+converter.register_unstructure_hook(
+    Messages,
+    _write_hook(
+        Messages,
+        **{a.name: override(unstruct_hook=_typed_or_mapping) for a in attrs.fields(Messages)},
+    ),
+)
+converter.register_unstructure_hook(MessagesSendRequest, _write_hook(MessagesSendRequest))
+
+
 def dumps(request: object) -> bytes:
     """Serialize a request model to the JSON bytes Braze receives."""
     unstructure: Callable[[Any], Any] = converter.unstructure
@@ -203,12 +231,17 @@ def _errors(value: Any, _: Any) -> tuple[ErrorDetail, ...]:
     return read_errors(value)
 
 
+def _object(value: Any, _: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 #: How an answer's field of each type is read, whatever Braze put there (``None`` when the
 #: key is missing). A field of another type needs its rule here first.
 _LENIENT: dict[Any, Callable[[Any, Any], Any]] = {
     str | None: _optional_str,
     str: _text,
     tuple[ErrorDetail, ...]: _errors,
+    Mapping[str, Any]: _object,
 }
 
 
@@ -319,19 +352,19 @@ def structure_send_response(data: Mapping[str, Any], status_code: int = 201) -> 
 def structure_transactional_response(
     data: Mapping[str, Any], status_code: int = 201
 ) -> TransactionalResponse:
-    """Build a :class:`TransactionalResponse`; newer Braze answers name the id ``dispatch_id``."""
+    """Build a :class:`TransactionalResponse`; older Braze answers name the id ``send_id``."""
     return _read_transactional_response(data, status_code=status_code)
 
 
 def parse_transactional_postback(body: bytes | str | Mapping[str, Any]) -> TransactionalEvent:
     """Parse one Transactional Currents postback (the HTTP request Braze sends you).
 
-    Accepts the raw body or the decoded JSON object. Understands both the documented shape
-    ``{"send_id", "status", "external_send_id"}`` and the newer one that puts
-    ``external_send_id`` under ``metadata`` and names the id ``dispatch_id``.
+    Accepts the raw body or the decoded JSON object. Understands both the current shape
+    ``{"dispatch_id", "status", "metadata": {"external_send_id", ...}}`` and the older one,
+    ``{"send_id", "status", "external_send_id"}``.
 
-    >>> parse_transactional_postback(b'{"send_id": "s1", "status": "Sent"}').status
-    'Sent'
+    >>> parse_transactional_postback(b'{"dispatch_id": "d1", "status": "sent"}').status
+    'sent'
 
     Raises :class:`~braze_async.BrazeValidationError` when the body is not such an event.
     """

@@ -11,6 +11,7 @@ from typing import Any
 from typing_extensions import assert_type
 
 from braze_async import (
+    ApplePush,
     Attachment,
     BrazeAPIError,
     BrazeClient,
@@ -19,7 +20,9 @@ from braze_async import (
     BrazeUnknownOutcomeError,
     BrazeValidationError,
     BulkReport,
+    EmailMessage,
     ErrorDetail,
+    Messages,
     Rate,
     RateLimits,
     Recipient,
@@ -54,6 +57,9 @@ async def client_api(key: str) -> None:
         assert_type(r, SendResponse)
         assert_type(r.dispatch_id, str | None)
         assert_type(r.errors, tuple[ErrorDetail, ...])
+        assert_type(r.notice, str | None)
+        assert_type(r.send_id, str | None)
+        assert_type(r.will_send, bool)
         assert_type(await braze.trigger_campaign("c", broadcast=True), SendResponse)
         assert_type(await braze.trigger_campaign("c", audience={"AND": []}), SendResponse)
         assert_type(
@@ -67,11 +73,34 @@ async def client_api(key: str) -> None:
         )
         assert_type(t, TransactionalResponse)
         assert_type(t.send_id, str | None)
+        assert_type(t.dispatch_id, str | None)
+        assert_type(t.metadata["k"], Any)
+        assert_type(
+            await braze.trigger_canvas("cv", broadcast=True, context={"a": 1}), SendResponse
+        )
+        m = await braze.send_messages(
+            Messages(
+                email=EmailMessage(app_id="a", from_="S <s@x.io>", body="b"),
+                apple_push=ApplePush(alert="hi"),
+                web_push={"alert": "hi"},
+            ),
+            external_user_ids=["u"],
+            recipient_subscription_state="all",
+        )
+        assert_type(m, SendResponse)
+        assert_type(await braze.send_messages({"sms": {}}, segment_id="s"), SendResponse)
         one = await braze.send_to_user(Recipient(external_user_id="u"), campaign_id="c")
         assert_type(one, SendResult)
         assert_type(one.dispatch_id, str | None)
         report = await braze.bulk_send([Recipient(external_user_id="u")], campaign_id="c")
         assert_type(report, BulkReport)
+        assert_type(report.non_fatal_errors, list[ErrorDetail])
+        assert_type(
+            await braze.bulk_send(
+                [Recipient(braze_id="b")], canvas_id="cv", canvas_entry_properties={"a": 1}
+            ),
+            BulkReport,
+        )
         assert_type(report.sent + report.rejected + report.failed + report.unknown, int)
         assert_type(report.stopped_at, int | None)
         assert_type(report.stopped_at_line, int | None)
@@ -95,6 +124,8 @@ def errors_api(exc: BrazeError) -> None:
 def postback_api(body: bytes, data: dict[str, Any]) -> None:
     assert_type(parse_transactional_postback(body), TransactionalEvent)
     assert_type(parse_transactional_postback(data).external_send_id, str | None)
+    assert_type(parse_transactional_postback(data).dispatch_id, str)
+    assert_type(parse_transactional_postback(data).current_status, str)
 
 
 async def simulator_api() -> None:

@@ -15,6 +15,7 @@ from braze_async import (
     BrazeValidationError,
     CampaignTriggerRequest,
     CanvasTriggerRequest,
+    MessagesSendRequest,
     Recipient,
     RetryPolicy,
     SendResponse,
@@ -65,6 +66,11 @@ class FakeSender:
         self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
     ) -> SendResponse:
         return await self._send(request, on_admitted)
+
+    async def send_messages_request(
+        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        raise AssertionError("trigger sends only")
 
 
 def user(i: int | str) -> Recipient:
@@ -336,8 +342,9 @@ async def test_burst_against_the_simulator_is_delivered_once_in_full_batches() -
         assert delivery.data["trigger_properties"] == {"n": i}
 
 
-async def test_canvas_properties_travel_as_canvas_entry_properties() -> None:
-    """A batched Canvas send carries per-recipient and request-level entry properties."""
+async def test_canvas_properties_travel_as_context() -> None:
+    """A batched Canvas send carries per-recipient ``context``; a request-level one given under
+    either name (canvas_entry_properties is the older) makes the same request."""
     async with (
         BrazeSimulator() as sim,
         BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
@@ -347,14 +354,15 @@ async def test_canvas_properties_travel_as_canvas_entry_properties() -> None:
                 braze.send_to_user(
                     Recipient(external_user_id=f"u{i}", trigger_properties={"i": i}),
                     canvas_id="onboarding",
-                    canvas_entry_properties={"brand": "x"},
+                    context={"brand": "x"} if i % 2 else None,
+                    canvas_entry_properties=None if i % 2 else {"brand": "x"},
                 )
                 for i in range(3)
             )
         )
-    assert sim.stats.requests == 1
+    assert sim.stats.requests == 1  # either name: the same request
     assert {d.canvas_id for d in sim.deliveries} == {"onboarding"}
-    assert sim.deliveries[0].data["canvas_entry_properties"] == {"i": 0}
+    assert sim.deliveries[0].data["context"] == {"i": 0}
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from braze_async import (
     BrazeUnknownOutcomeError,
     CampaignTriggerRequest,
     CanvasTriggerRequest,
+    MessagesSendRequest,
     Rate,
     RateLimits,
     Recipient,
@@ -97,6 +98,11 @@ class ScriptedSender:
 
     async def send_canvas_request(
         self, request: CanvasTriggerRequest, *, on_admitted: Admitted | None = None
+    ) -> SendResponse:
+        raise AssertionError("campaigns only")
+
+    async def send_messages_request(
+        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
     ) -> SendResponse:
         raise AssertionError("campaigns only")
 
@@ -460,6 +466,11 @@ class DeafSender:
     ) -> SendResponse:
         raise AssertionError("campaigns only")
 
+    async def send_messages_request(
+        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        raise AssertionError("trigger sends only")
+
 
 async def test_a_sender_that_never_calls_the_hook_still_has_its_sends_journaled(
     tmp_path: Path,
@@ -611,6 +622,11 @@ class RandomSender:
 
     async def send_canvas_request(
         self, request: CanvasTriggerRequest, *, on_admitted: Admitted | None = None
+    ) -> SendResponse:
+        raise AssertionError("campaigns only")
+
+    async def send_messages_request(
+        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
     ) -> SendResponse:
         raise AssertionError("campaigns only")
 

@@ -128,8 +128,13 @@ async def test_broadcast_audience_and_canvas() -> None:
     paths = [r.url.path for r in rec.requests]
     assert paths == ["/campaigns/trigger/send", "/campaigns/trigger/send", "/canvas/trigger/send"]
     assert rec.bodies()[0] == {"campaign_id": "weekly", "broadcast": True}
-    assert rec.bodies()[1] == {"campaign_id": "vip", "audience": {"AND": [{"x": 1}]}}
-    assert rec.bodies()[2]["canvas_entry_properties"] == {"a": 1}
+    # Without recipients the campaign page asks for broadcast: true (the strict reading).
+    assert rec.bodies()[1] == {
+        "campaign_id": "vip",
+        "broadcast": True,
+        "audience": {"AND": [{"x": 1}]},
+    }
+    assert rec.bodies()[2]["context"] == {"a": 1}
 
 
 async def test_send_transactional() -> None:
@@ -353,7 +358,8 @@ async def test_transactional_with_external_send_id_retries_ambiguity() -> None:
 @pytest.mark.parametrize(
     "answer",
     [
-        pytest.param(httpx.Response(201, json={"message": "success"}), id="no-dispatch-id"),
+        pytest.param(httpx.Response(201, json={}), id="empty-object"),
+        pytest.param(httpx.Response(201, json={"message": "odd"}), id="neither-id-nor-success"),
         pytest.param(httpx.Response(200, text="{not json"), id="bad-json"),
         pytest.param(httpx.Response(200, json=[1, 2]), id="json-array"),
     ],

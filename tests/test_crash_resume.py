@@ -32,6 +32,7 @@ from braze_async import (
     CampaignTriggerRequest,
     CanvasTriggerRequest,
     JournalError,
+    MessagesSendRequest,
     Recipient,
     SendResponse,
 )
@@ -235,6 +236,11 @@ class _Accepting:
 
     async def send_canvas_request(
         self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        raise AssertionError("campaigns only")
+
+    async def send_messages_request(
+        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
     ) -> SendResponse:
         raise AssertionError("campaigns only")
 

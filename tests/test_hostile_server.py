@@ -1,8 +1,9 @@
 """Hostile servers over real loopback sockets: every misbehaviour becomes one clear BrazeError.
 
 A small asyncio server answers each request from a script: malformed JSON, an HTML error
-page, a success without ``dispatch_id``, a slow-loris body, a redirect to another host, a
-50 MB body, a garbage status line, a truncated body, a header flood, a compressed answer.
+page, a success with neither ``dispatch_id`` nor ``"success"``, a slow-loris body, a redirect
+to another host, a 50 MB body, a garbage status line, a truncated body, a header flood, a
+compressed answer.
 Each must raise a BrazeError subclass with a short, readable message (or succeed, where the
 answer is valid), leave memory bounded, send the key nowhere else, and leave the client
 usable: the next request on the same client, answered properly, succeeds.
@@ -211,10 +212,10 @@ CASES = [
         id="malformed-json",
     ),
     pytest.param(
-        fixed(answer("200 OK", b'{"message": "success"}')),
+        fixed(answer("200 OK", b'{"message": "error"}')),
         BrazeMalformedResponseError,
-        "without a dispatch_id",
-        id="no-dispatch-id",
+        "without a dispatch_id or a success message",
+        id="no-dispatch-id-no-success",
     ),
     pytest.param(
         fixed(answer("200 OK", b"[1, 2, 3]")),

@@ -27,6 +27,7 @@ from braze_async import (
     CampaignTriggerRequest,
     CanvasTriggerRequest,
     JournalError,
+    MessagesSendRequest,
     Recipient,
     SendResponse,
 )
@@ -66,6 +67,11 @@ class PrintingSender:
         self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
     ) -> SendResponse:
         raise AssertionError("campaigns only")
+
+    async def send_messages_request(
+        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        raise AssertionError("trigger sends only")
 
 
 def child(directory: str, limits: list[int], concurrency: int) -> None:

@@ -94,18 +94,25 @@ def test_broadcast_is_written_when_given() -> None:
     }
 
 
-def test_canvas_recipients_carry_canvas_entry_properties() -> None:
-    """For Canvas, per-recipient properties are sent as canvas_entry_properties."""
-    request = CanvasTriggerRequest(
-        canvas_id="cv",
-        canvas_entry_properties={"a": 1},
-        recipients=[Recipient(external_user_id="u", trigger_properties={"b": 2})],
-    )
-    assert wire(request) == {
+def test_canvas_requests_carry_context() -> None:
+    """For Canvas, request-level and per-recipient properties are sent as ``context``, the
+    current name (post_send_triggered_canvases.md); ``canvas_entry_properties`` is accepted
+    as its older name, and the two together are refused."""
+    expected = {
         "canvas_id": "cv",
-        "canvas_entry_properties": {"a": 1},
-        "recipients": [{"external_user_id": "u", "canvas_entry_properties": {"b": 2}}],
+        "context": {"a": 1},
+        "recipients": [{"external_user_id": "u", "context": {"b": 2}}],
     }
+    recipients = [Recipient(external_user_id="u", trigger_properties={"b": 2})]
+    for name in ("context", "canvas_entry_properties"):
+        named: dict[str, Any] = {name: {"a": 1}}
+        request = CanvasTriggerRequest(canvas_id="cv", recipients=recipients, **named)
+        assert wire(request) == expected
+        assert request.context == request.canvas_entry_properties == {"a": 1}
+    with pytest.raises(BrazeValidationError, match="older name of context"):
+        CanvasTriggerRequest(
+            canvas_id="cv", recipients=recipients, context={}, canvas_entry_properties={}
+        )
 
 
 def test_transactional_body_keeps_campaign_id_out() -> None:
@@ -362,7 +369,124 @@ def test_transactional_postback_parser() -> None:
         {"dispatch_id": "s2", "status": "Email Delivered", "metadata": {"external_send_id": "e"}}
     )
     assert (newer.send_id, newer.external_send_id) == ("s2", "e")
-    with pytest.raises(BrazeValidationError, match="postback.send_id"):
+    with pytest.raises(BrazeValidationError, match="postback.dispatch_id"):
         parse_transactional_postback(b'{"status": "Sent"}')
     with pytest.raises(BrazeValidationError, match="not valid JSON"):
         parse_transactional_postback(b"<html>")
+
+
+# -- the documented rules of the current pages --------------------------------------------------
+
+
+def sized(total: int) -> dict[str, str]:
+    """A properties object whose JSON is exactly ``total`` bytes (``{"x":"..."}``)."""
+    return {"x": "y" * (total - len('{"x":""}'))}
+
+
+def big_flat(total: int) -> dict[str, Any]:
+    """Many short keys (past the hot path's shortcut) whose JSON is about ``total`` bytes."""
+    return {f"k{i:05}": "v" * 90 for i in range(total // 100)}
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(
+            lambda p: Recipient(external_user_id="u", trigger_properties=p), id="hot-case"
+        ),
+        pytest.param(
+            lambda p: Recipient(external_user_id="é", trigger_properties=p), id="general-walk"
+        ),
+        pytest.param(
+            lambda p: Recipient(
+                user_alias=UserAlias("n", "l"), trigger_properties=MappingProxyType(p)
+            ),
+            id="mapping-type",
+        ),
+        pytest.param(
+            lambda p: CampaignTriggerRequest(campaign_id="c", broadcast=True, trigger_properties=p),
+            id="campaign-request",
+        ),
+        pytest.param(
+            lambda p: CanvasTriggerRequest(canvas_id="c", broadcast=True, context=p),
+            id="canvas-context",
+        ),
+        pytest.param(
+            lambda p: CanvasTriggerRequest(
+                canvas_id="c", broadcast=True, canvas_entry_properties=p
+            ),
+            id="canvas-entry-properties",
+        ),
+        pytest.param(
+            lambda p: TransactionalSendRequest(
+                campaign_id="t", recipient=Recipient(external_user_id="u"), trigger_properties=p
+            ),
+            id="transactional",
+        ),
+    ],
+)
+def test_personalization_is_at_most_50_kb_of_json(build: Any) -> None:
+    """objects_filters/trigger_properties_object.md, context_object.md and
+    canvas_entry_properties_object.md: "a maximum size limit of 50 KB", measured on the JSON
+    (the strict reading: 50,000 bytes), at the request level and on a recipient."""
+    build(sized(50_000))
+    with pytest.raises(BrazeValidationError) as info:
+        build(sized(50_001))
+    assert "50,001 bytes of JSON" in info.value.rule
+    assert info.value.field.endswith(("trigger_properties", "context"))
+    build(big_flat(49_000))
+    with pytest.raises(BrazeValidationError, match="50 KB"):
+        build(big_flat(60_000))
+
+
+def test_the_hot_case_measures_what_it_cannot_bound() -> None:
+    """A flat payload of short ASCII values skips the measure only while it is certainly
+    small (16 keys of at most 256 characters); past that it is measured exactly."""
+    Recipient(external_user_id="u", trigger_properties={f"k{i}": "v" * 256 for i in range(16)})
+    escaped = {f"k{i}": "\x01" * 256 for i in range(16)}  # 6 bytes a character in JSON
+    Recipient(external_user_id="u", trigger_properties=escaped)
+    with pytest.raises(BrazeValidationError, match="50 KB"):
+        Recipient(external_user_id="u", trigger_properties={"k": "\x01" * 9_000})
+
+
+def test_braze_id_is_a_recipient_identifier_but_not_a_transactional_one() -> None:
+    """objects_filters/recipient_object.md: "one of external_user_id, user_alias, braze_id,
+    or email"; post_send_transactional_message.md: "external_user_id or user_alias"."""
+    recipient = Recipient(braze_id="b1", trigger_properties={"k": 1})
+    assert recipient.key == "braze_id:b1" and repr(recipient) == "Recipient(braze_id='b1', ...)"
+    with pytest.raises(BrazeValidationError, match="exactly one identifier"):
+        Recipient(braze_id="b1", external_user_id="u")
+    with pytest.raises(BrazeValidationError, match="recipient.braze_id: must not be empty"):
+        Recipient(braze_id="")
+    with pytest.raises(BrazeValidationError) as info:
+        TransactionalSendRequest(campaign_id="t", recipient=Recipient(braze_id="b1"))
+    assert info.value.field == "recipient.braze_id"
+
+
+def test_external_send_id_has_brazes_regex_and_no_length_cap() -> None:
+    """post_send_transactional_message.md gives ``/^[a-zA-Z0-9-_+\\/=]+$/`` and no length:
+    a 200-character id is sent (the 64-character cap came from no page)."""
+    long_id = "A-_+/=9" * 30
+    request = TransactionalSendRequest(
+        campaign_id="t", recipient=Recipient(external_user_id="u"), external_send_id=long_id
+    )
+    assert wire(request)["external_send_id"] == long_id
+    with pytest.raises(BrazeValidationError, match="Base64-compatible"):
+        TransactionalSendRequest(
+            campaign_id="t", recipient=Recipient(external_user_id="u"), external_send_id="a.b"
+        )
+
+
+def test_an_audience_send_without_recipients_carries_broadcast_true() -> None:
+    """The campaign and Canvas pages: broadcast "must be set to true if recipients is
+    omitted"; an audience send is written so, and broadcast=False there is refused."""
+    campaign = CampaignTriggerRequest(campaign_id="c", audience={"AND": []})
+    assert campaign.broadcast is True and campaign.targets_audience
+    with pytest.raises(BrazeValidationError, match="attachments"):
+        CampaignTriggerRequest(
+            campaign_id="c", audience={"AND": []}, attachments=[Attachment("f", "https://x/f")]
+        )
+    with_recipients = CampaignTriggerRequest(
+        campaign_id="c", audience={"AND": []}, recipients=[u(1)]
+    )
+    assert with_recipients.broadcast is None and not with_recipients.targets_audience

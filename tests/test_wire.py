@@ -10,10 +10,14 @@ from hypothesis import given, reject
 from hypothesis import strategies as st
 
 from braze_async import (
+    ApplePush,
     Attachment,
     CampaignTriggerRequest,
     CanvasTriggerRequest,
+    EmailMessage,
     ErrorDetail,
+    Messages,
+    MessagesSendRequest,
     Recipient,
     SendResponse,
     TransactionalResponse,
@@ -88,16 +92,46 @@ WIRE_BYTES = [
                 ),
             ],
         ),
-        b'{"canvas_id":"cv","canvas_entry_properties":{"a":1},"recipients":'
-        b'[{"external_user_id":"u","canvas_entry_properties":{"b":2}},'
+        b'{"canvas_id":"cv","context":{"a":1},"recipients":'
+        b'[{"external_user_id":"u","context":{"b":2}},'
         b'{"user_alias":{"alias_name":"n","alias_label":"l"},'
-        b'"canvas_entry_properties":{"c":3},"attributes":{"d":4}}]}',
+        b'"context":{"c":3},"attributes":{"d":4}}]}',
         id="canvas",
     ),
     pytest.param(
         CanvasTriggerRequest(canvas_id="cv", audience={"OR": []}),
-        b'{"canvas_id":"cv","audience":{"OR":[]}}',
-        id="canvas-audience",
+        b'{"canvas_id":"cv","broadcast":true,"audience":{"OR":[]}}',
+        id="canvas-audience-is-a-broadcast",
+    ),
+    pytest.param(
+        CampaignTriggerRequest(
+            campaign_id="c", recipients=[Recipient(braze_id="b1", trigger_properties={"k": 1})]
+        ),
+        b'{"campaign_id":"c","recipients":[{"braze_id":"b1","trigger_properties":{"k":1}}]}',
+        id="campaign-braze-id",
+    ),
+    pytest.param(
+        MessagesSendRequest(
+            external_user_ids=["u1"],
+            user_aliases=[UserAlias("n", "l")],
+            campaign_id="c",
+            recipient_subscription_state="all",
+            messages=Messages(
+                email=EmailMessage(app_id="a", from_="Shop <s@example.com>", body="<p>Hi</p>"),
+                apple_push=ApplePush(content_available=True),
+                web_push={"alert": "hi", "title": "t"},
+            ),
+        ),
+        b'{"messages":{"apple_push":{"content-available":true},"email":{"app_id":"a",'
+        b'"from":"Shop <s@example.com>","body":"<p>Hi</p>"},"web_push":{"alert":"hi",'
+        b'"title":"t"}},"external_user_ids":["u1"],"user_aliases":[{"alias_name":"n",'
+        b'"alias_label":"l"}],"campaign_id":"c","recipient_subscription_state":"all"}',
+        id="messages",
+    ),
+    pytest.param(
+        MessagesSendRequest(segment_id="s", messages=Messages(sms={"body": "x"})),
+        b'{"messages":{"sms":{"body":"x"}},"broadcast":true,"segment_id":"s"}',
+        id="messages-segment-is-a-broadcast",
     ),
     pytest.param(
         TransactionalSendRequest(
@@ -126,8 +160,11 @@ properties = st.dictionaries(st.text(max_size=5), json_scalars, max_size=3)
 RECIPIENT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "external_user_id": st.text(min_size=1, max_size=8),
     "user_alias": st.builds(UserAlias, st.text(min_size=1, max_size=4), st.just("crm")),
+    "braze_id": st.text(min_size=1, max_size=8),
     "email": st.just("a@example.com"),
-    "prioritization": st.lists(st.sampled_from(["identified", "unidentified"]), min_size=1),
+    "prioritization": st.lists(
+        st.sampled_from(["identified", "unidentified", "most_recently_updated"]), min_size=1
+    ),
     "trigger_properties": properties,
     "send_to_existing_only": st.booleans(),
     "attributes": properties,
@@ -136,7 +173,7 @@ RECIPIENT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
 
 @st.composite
 def recipients(draw: st.DrawFn) -> Recipient:
-    kind = draw(st.sampled_from(["external_user_id", "user_alias", "email"]))
+    kind = draw(st.sampled_from(["external_user_id", "user_alias", "braze_id", "email"]))
     kwargs = {kind: draw(RECIPIENT_FIELDS[kind])}
     if kind == "email":
         kwargs["prioritization"] = draw(RECIPIENT_FIELDS["prioritization"])
@@ -173,5 +210,8 @@ def test_answers_with_missing_keys_or_wrong_types_read_as_empty() -> None:
     assert structure_send_response(odd) == SendResponse(dispatch_id=None, message="")
     assert structure_transactional_response(
         {"send_id": "", "dispatch_id": "d", "status": 1, "errors": [{"code": 7}]}
-    ) == TransactionalResponse(send_id="d", errors=(ErrorDetail(code="7", message=""),))
+    ) == TransactionalResponse(dispatch_id="d", errors=(ErrorDetail(code="7", message=""),))
     assert converter.structure({"message": "queued"}, SendResponse).queued
+    odd_notice = {"message": "success", "notice": 3, "send_id": ["s"]}
+    assert structure_send_response(odd_notice) == SendResponse(dispatch_id=None, message="success")
+    assert structure_transactional_response({"dispatch_id": "d", "metadata": [1]}).metadata == {}

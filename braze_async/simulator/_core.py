@@ -13,7 +13,8 @@ Order of processing, which decides what is counted where:
 3. ``Authorization: Bearer <key>`` (401), ``Content-Type`` and JSON parsing (400);
 4. the rate-limit window of the request's bucket (429 when full; otherwise counted, so later
    400s spend budget as they do at Braze);
-5. the endpoint's rules (400), then delivery and the 201 answer;
+5. the endpoint's rules (400), then delivery and the 201 answer (for a Canvas marked paused
+   or archived: a 201 with a ``notice``, nothing delivered);
 6. drop after: processed and recorded, but the connection closes without an answer.
 """
 
@@ -48,11 +49,22 @@ from ._rules import (
 
 __all__ = ["AUDIENCE", "BUCKETS", "EXTERNAL_ID", "Action", "Reply", "SimulatorCore"]
 
-#: The bucket of sends to explicit recipients (external ids, aliases, emails).
+#: The bucket of sends to explicit recipients (external ids, aliases, emails), with or
+#: without an audience filter: 250,000 an hour by default (api_limits.md).
 EXTERNAL_ID = "external_id"
-#: The bucket of segment, Connected Audience and broadcast sends.
+#: The bucket of broadcast sends, "when only specifying a segment or Connected Audience":
+#: 250 a minute by default (api_limits.md).
 AUDIENCE = "audience"
 BUCKETS = (EXTERNAL_ID, AUDIENCE)
+#: What a paused or archived Canvas answers (post_send_triggered_canvases.md, "Example
+#: success response").
+CANVAS_NOTICES = {
+    "paused": "The Canvas is paused. Resume the Canvas to ensure trigger requests will take "
+    "effect.",
+    "archived": "The Canvas is archived. Unarchive the Canvas to ensure trigger requests will "
+    "take effect.",
+}
+CanvasStatus = Literal["active", "paused", "archived"]
 
 WindowKind = Literal["fixed", "sliding"]
 
@@ -115,11 +127,11 @@ def _route(path: str) -> tuple[str, str | None] | None:
 
 
 def _bucket(endpoint: str, body: object) -> str:
-    """Which window a request spends: explicit recipients or an audience."""
+    """Which window a request spends (api_limits.md): the broadcast one "when only
+    specifying a segment or Connected Audience" (or the whole segment), else the
+    recipients' one, an audience filter or not."""
     if type(body) is not dict:
         return EXTERNAL_ID
-    if "audience" in body or "segment_id" in body:
-        return AUDIENCE
     if endpoint == MESSAGES:
         explicit = "external_user_ids" in body or "user_aliases" in body
     else:
@@ -143,11 +155,13 @@ def _quota_headers(quota: Quota | None) -> dict[str, str]:
     }
 
 
-def _check(endpoint: str, path_campaign_id: str | None, body: dict[str, Any]) -> Accepted:
-    """Apply the endpoint's rules to a parsed JSON object."""
+def _check(
+    endpoint: str, path_campaign_id: str | None, body: dict[str, Any], size: int
+) -> Accepted:
+    """Apply the endpoint's rules to a parsed JSON object (``size``: of the raw body)."""
     if path_campaign_id is None:
-        return _CHECKS[endpoint](body)
-    return check_transactional(path_campaign_id, body)
+        return _CHECKS[endpoint](body, size)
+    return check_transactional(path_campaign_id, body, size)
 
 
 def _peek(window: Window | None) -> Quota | None:
@@ -185,8 +199,10 @@ class SimulatorCore:
             EXTERNAL_ID: make_window(window, external_id_rate, clock),
             AUDIENCE: make_window(window, audience_rate, clock),
         }
-        #: external_send_id -> (send_id, monotonic time first accepted), oldest first.
+        #: external_send_id -> (dispatch_id, monotonic time first accepted), oldest first.
         self._dedup: dict[str, tuple[str, float]] = {}
+        #: Canvas id -> "paused" or "archived" (absent: active).
+        self._canvas_status: dict[str, str] = {}
         self._lock = threading.Lock()
         #: Accepted requests not yet expanded: (endpoint, path campaign id, dispatch id, body).
         self._pending: list[tuple[str, str | None, str, bytes]] = []
@@ -204,7 +220,7 @@ class SimulatorCore:
             pending, self._pending = self._pending, []
             append = self._deliveries.append
             for endpoint, path_campaign_id, dispatch_id, body in pending:
-                accepted = _check(endpoint, path_campaign_id, orjson.loads(body))
+                accepted = _check(endpoint, path_campaign_id, orjson.loads(body), len(body))
                 for key, data in accepted.recipients:
                     append(
                         Delivery(
@@ -233,6 +249,7 @@ class SimulatorCore:
             for window in self._windows.values():
                 window.clear()
             self._dedup.clear()
+            self._canvas_status.clear()
 
     def consume_budget(self, bucket: str, n: int) -> int:
         """Spend up to ``n`` requests of ``bucket``'s window; return how many were spent."""
@@ -242,6 +259,16 @@ class SimulatorCore:
             raise ValueError(f"n must be an integer >= 0, got {n!r}")
         with self._lock:
             return self._windows[bucket].acquire(n)
+
+    def set_canvas_status(self, canvas_id: str, status: CanvasStatus) -> None:
+        """Make sends to ``canvas_id`` answer as Braze does for a Canvas in that status."""
+        if status not in ("active", "paused", "archived"):
+            raise ValueError(f"status must be active, paused or archived, got {status!r}")
+        with self._lock:
+            if status == "active":
+                self._canvas_status.pop(canvas_id, None)
+            else:
+                self._canvas_status[canvas_id] = status
 
     def quota(self, bucket: str) -> Quota:
         """The current state of ``bucket``'s window, without counting anything."""
@@ -317,7 +344,7 @@ class SimulatorCore:
                 return Reply(429, reply_headers, _RATE_LIMITED_BODY, delay=delay)
 
         try:
-            accepted = _check(endpoint, path_campaign_id, parsed)
+            accepted = _check(endpoint, path_campaign_id, parsed, len(body))
         except RuleError as error:
             stats.rejected_400 += 1
             reply = Reply(400, _quota_headers(quota), _error(error.code, error.message))
@@ -352,13 +379,26 @@ class SimulatorCore:
         self, accepted: Accepted, path_campaign_id: str | None, body: bytes, quota: Quota | None
     ) -> Reply:
         stats = self.stats
+        status = (
+            self._canvas_status.get(accepted.canvas_id) if accepted.canvas_id is not None else None
+        )
+        if status is not None:
+            # A success that sends nothing.
+            stats.accepted += 1
+            stats.notices += 1
+            answer = {
+                "notice": CANVAS_NOTICES[status],
+                "dispatch_id": uuid.uuid4().hex,
+                "message": "success",
+            }
+            return Reply(201, _quota_headers(quota), orjson.dumps(answer))
         external_send_id = accepted.external_send_id
         if external_send_id is not None:
-            send_id = self._seen(external_send_id)
-            if send_id is not None:
+            seen = self._seen(external_send_id)
+            if seen is not None:
                 stats.accepted += 1
                 stats.deduplicated += 1
-                return self._success(accepted.endpoint, send_id, quota)
+                return self._success(accepted, seen, quota)
         dispatch_id = uuid.uuid4().hex
         if external_send_id is not None:
             self._dedup[external_send_id] = (dispatch_id, self._clock.monotonic())
@@ -369,18 +409,24 @@ class SimulatorCore:
             self._pending.append((accepted.endpoint, path_campaign_id, dispatch_id, body))
         stats.accepted += 1
         stats.recipients_per_request[accepted.explicit] += 1
-        return self._success(accepted.endpoint, dispatch_id, quota)
+        return self._success(accepted, dispatch_id, quota)
 
-    def _success(self, endpoint: str, dispatch_id: str, quota: Quota | None) -> Reply:
+    def _success(self, accepted: Accepted, dispatch_id: str, quota: Quota | None) -> Reply:
         answer: dict[str, Any]
-        if endpoint == TRANSACTIONAL:
-            answer = {"send_id": dispatch_id, "status": "queued", "message": "success"}
+        if accepted.endpoint == TRANSACTIONAL:
+            # The current shape (post_send_transactional_message.md, "Example responses"):
+            # dispatch_id, status and metadata ("additional information about the send
+            # instance": here what the postbacks' metadata carries).
+            metadata = {"campaign_api_id": accepted.campaign_id}
+            if accepted.external_send_id is not None:
+                metadata["external_send_id"] = accepted.external_send_id
+            answer = {"dispatch_id": dispatch_id, "status": "queued", "metadata": metadata}
         else:
             answer = {"dispatch_id": dispatch_id, "message": "success"}
         return Reply(201, _quota_headers(quota), orjson.dumps(answer))
 
     def _seen(self, external_send_id: str) -> str | None:
-        """The send_id of a recent send with this key, forgetting expired keys first."""
+        """The dispatch_id of a recent send with this key, forgetting expired keys first."""
         dedup = self._dedup
         expired = self._clock.monotonic() - self._dedup_ttl
         while dedup:

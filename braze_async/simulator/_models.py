@@ -78,7 +78,7 @@ class Delivery:
     campaign_id: str | None
     #: The Canvas the send targeted (``/canvas/trigger/send`` only).
     canvas_id: str | None
-    #: The ``dispatch_id`` answered for the request (``send_id`` for transactional sends).
+    #: The ``dispatch_id`` answered for the request.
     dispatch_id: str
     #: ``external_user_id:u1``, ``user_alias:name/label`` or ``email:x@y``.
     recipient: str
@@ -92,7 +92,7 @@ class SimulatorStats:
 
     #: Every HTTP request received, whatever became of it.
     requests: int = 0
-    #: Requests answered with success (deduplicated transactional sends included).
+    #: Requests answered with success (deduplicated transactional sends and notices included).
     accepted: int = 0
     #: Requests refused with 400 (invalid JSON or a broken rule).
     rejected_400: int = 0
@@ -110,6 +110,9 @@ class SimulatorStats:
     drops_after: int = 0
     #: Transactional sends whose ``external_send_id`` was seen within the dedup window.
     deduplicated: int = 0
+    #: Canvas sends answered with a ``notice`` (a paused or archived Canvas; nothing
+    #: delivered); counted in ``accepted`` too.
+    notices: int = 0
     #: Histogram: number of recipients in an accepted request -> how many such requests.
     recipients_per_request: Counter[int] = attrs.field(factory=Counter)
 

@@ -1,15 +1,28 @@
-"""Braze's documented request rules for the send endpoints, checked strictly.
+"""Braze's documented request rules for the send endpoints, read from Braze's pages.
 
 Each ``check_*`` function takes a parsed JSON body and either returns an :class:`Accepted`
 (what would be delivered) or raises :class:`RuleError` with the error code the simulator
 answers in ``{"message": ..., "errors": [{"code": ..., "message": ...}]}``.
 
-Strictness is deliberate: unknown fields and ``null`` values are refused even where Braze
-might ignore them, because our client never sends either, so every refusal is a client bug.
-This module must not import the client: it is an independent reading of Braze's pages.
+Every rule names the page it comes from: paths under ``_docs/_api/`` of the public repository
+``braze-inc/braze-docs``. This module must not import the client: it is an independent
+reading of Braze's pages, so a bug in the client's own validation cannot hide behind it.
+
+Two kinds of strictness:
+
+* Unknown fields and ``null`` values are refused even where Braze might ignore them: no page
+  documents them, and a client that sends them has a bug.
+* Where the pages contradict themselves, both readings are accepted (a client must send the
+  stricter one; see the client's models). So: an ``external_user_id`` may be a number (the
+  pages say string; a recorded Braze answer to one is a 201, see ``_external_id_key``);
+  a trigger send without ``recipients`` and without ``broadcast`` goes to the whole segment
+  (one line reads "must be set to true if recipients is omitted", another "if not provided
+  and broadcast is not set to false, message sends to the entire segment"); "50 KB" is read
+  as 50 KiB; ``override_frequency_capping`` may be ``"true"``/``"false"`` (the Apple push
+  page's example sends the string); a Canvas takes ``context`` or its older names.
 
 Codes, by kind of fault: ``unknown_field``, ``null_value``, ``invalid_<field>`` (wrong type,
-empty, out of range or a broken rule involving that field), ``invalid_recipients`` (the list,
+empty, too large or a broken rule involving that field), ``invalid_recipients`` (the list,
 or a recipient without exactly one identifier), ``invalid_broadcast`` (targeting rules).
 """
 
@@ -17,6 +30,8 @@ from __future__ import annotations
 
 import re
 from typing import Any, NamedTuple
+
+import orjson
 
 __all__ = [
     "CAMPAIGNS",
@@ -36,12 +51,19 @@ CANVAS = "/canvas/trigger/send"
 MESSAGES = "/messages/send"
 TRANSACTIONAL = "/transactional/v1/campaigns/{campaign_id}/send"
 
-#: Recipients per request on the trigger endpoints.
+#: Users per request on the send endpoints: "up to 50 specific external_ids"
+#: (api_limits.md, "Batching Messaging endpoint requests"); errors.md: "The max number of
+#: external_ids and aliases per request was exceeded".
 MAX_RECIPIENTS = 50
+#: "The context object has a maximum size limit of 50 KB" (objects_filters/context_object.md;
+#: the same for trigger_properties_object.md and canvas_entry_properties_object.md), read as
+#: 50 KiB of JSON: the lenient one of the two readings of a KB.
+MAX_PROPERTIES_BYTES = 50 * 1024
 
 JSONObject = dict[str, Any]
 Recipient = tuple[str, JSONObject]
 
+# endpoints/messaging/send_messages/post_send_triggered_campaigns.md, "Request body".
 _CAMPAIGN_KEYS = frozenset(
     {
         "campaign_id",
@@ -53,16 +75,13 @@ _CAMPAIGN_KEYS = frozenset(
         "attachments",
     }
 )
-_CANVAS_KEYS = frozenset(
-    {
-        "canvas_id",
-        "canvas_entry_properties",
-        "trigger_properties",
-        "broadcast",
-        "audience",
-        "recipients",
-    }
-)
+#: The Canvas personalization object under its names: ``context`` (the current Canvas page,
+#: objects_filters/context_object.md), ``canvas_entry_properties`` (older pages, still
+#: "backwards compatible") and ``trigger_properties`` (the oldest Canvas pages).
+_CANVAS_PROPERTIES = ("context", "canvas_entry_properties", "trigger_properties")
+# endpoints/messaging/send_messages/post_send_triggered_canvases.md, "Request body".
+_CANVAS_KEYS = frozenset({"canvas_id", "broadcast", "audience", "recipients", *_CANVAS_PROPERTIES})
+# endpoints/messaging/send_messages/post_send_messages.md, "Request body".
 _MESSAGES_KEYS = frozenset(
     {
         "external_user_ids",
@@ -77,11 +96,28 @@ _MESSAGES_KEYS = frozenset(
         "recipient_subscription_state",
     }
 )
+#: The channels of ``messages`` (post_send_messages.md; objects_filters/messaging/).
+_CHANNELS = frozenset(
+    {
+        "android_push",
+        "apple_push",
+        "content_card",
+        "email",
+        "kindle_push",
+        "web_push",
+        "webhook",
+        "whats_app",
+        "sms",
+    }
+)
+# endpoints/messaging/send_messages/post_send_transactional_message.md, "Request body".
 _TRANSACTIONAL_KEYS = frozenset({"external_send_id", "trigger_properties", "recipient"})
+# objects_filters/recipient_object.md, "Object body".
 _RECIPIENT_KEYS = frozenset(
     {
         "external_user_id",
         "user_alias",
+        "braze_id",
         "email",
         "prioritization",
         "send_to_existing_only",
@@ -89,14 +125,25 @@ _RECIPIENT_KEYS = frozenset(
     }
 )
 _CAMPAIGN_RECIPIENT_KEYS = _RECIPIENT_KEYS | {"trigger_properties"}
-_CANVAS_RECIPIENT_KEYS = _RECIPIENT_KEYS | {"canvas_entry_properties", "trigger_properties"}
+_CANVAS_RECIPIENT_KEYS = _RECIPIENT_KEYS | set(_CANVAS_PROPERTIES)
+# The transactional page's recipient ("external_user_id or user_alias", "attributes"), and
+# send_to_existing_only, which its older version documents.
 _TRANSACTIONAL_RECIPIENT_KEYS = frozenset(
     {"external_user_id", "user_alias", "send_to_existing_only", "attributes"}
 )
+# objects_filters/user_alias_object.md.
 _ALIAS_KEYS = frozenset({"alias_name", "alias_label"})
+# post_send_triggered_campaigns.md, "attachments".
 _ATTACHMENT_KEYS = frozenset({"file_name", "url"})
+# post_send_messages.md, "recipient_subscription_state".
 _SUBSCRIPTION_STATES = frozenset({"opted_in", "subscribed", "all"})
-_EXTERNAL_SEND_ID = re.compile(r"[A-Za-z0-9\-_+/=]{1,64}")
+# endpoints/user_data/post_user_identify.md, "Identifying users by email".
+_PRIORITIZATION = frozenset(
+    {"identified", "unidentified", "most_recently_updated", "least_recently_updated"}
+)
+# post_send_transactional_message.md: "Validated against the following regex:
+# /^[a-zA-Z0-9-_+\/=]+$/" (no length limit is documented).
+_EXTERNAL_SEND_ID = re.compile(r"[A-Za-z0-9\-_+/=]+")
 
 
 class RuleError(Exception):
@@ -150,13 +197,32 @@ def _optional_object(obj: JSONObject, key: str, where: str = "") -> None:
         raise RuleError(f"invalid_{key}", f"{where}{key} must be an object")
 
 
-def _optional_bool(obj: JSONObject, key: str, where: str = "") -> None:
-    value = obj.get(key)
-    if value is not None and type(value) is not bool:
-        raise RuleError(f"invalid_{key}", f"{where}{key} must be a boolean")
+def _properties(obj: JSONObject, key: str, where: str, small: bool) -> None:
+    """A personalization object: an object of at most 50 KB (see MAX_PROPERTIES_BYTES).
+
+    ``small``: the whole request is too small for any object in it to be over the limit.
+    """
+    _optional_object(obj, key, where)
+    if small or key not in obj:
+        return
+    size = len(orjson.dumps(obj[key]))
+    if size > MAX_PROPERTIES_BYTES:
+        raise RuleError(f"invalid_{key}", f"{where}{key} is {size} bytes; the limit is 50 KB")
+
+
+def _one_canvas_properties(obj: JSONObject, where: str, small: bool) -> None:
+    given = [key for key in _CANVAS_PROPERTIES if key in obj]
+    if len(given) > 1:
+        raise RuleError(
+            "invalid_context",
+            f"{where}{given[0]} and {given[1]} name the same object (context); give one",
+        )
+    if given:
+        _properties(obj, given[0], where, small)
 
 
 def _alias_key(alias: object, where: str) -> str:
+    """A user alias object (objects_filters/user_alias_object.md)."""
     if type(alias) is not dict:
         raise RuleError("invalid_user_alias", f"{where} must be an object")
     _check_keys(alias, _ALIAS_KEYS, f"{where}.")
@@ -165,6 +231,20 @@ def _alias_key(alias: object, where: str) -> str:
         alias.get("alias_label"), "invalid_user_alias", f"{where}.alias_label"
     )
     return f"user_alias:{name}/{label}"
+
+
+def _external_id_key(value: object, what: str) -> str:
+    """A non-empty string, or an integer.
+
+    The pages say string, but Braze answered 201 to ``{"external_user_id": 12345}`` in
+    recorded exchanges (the VCR cassettes of the public braze_ruby gem:
+    spec/fixtures/responses/campaigns/trigger_send/sends_an_email.yml,
+    canvas/trigger_send/sends_a_canvas.yml, and ``"external_user_ids": [1]`` in
+    send_messages/with_success/responds_with_201_created.yml): both readings are accepted.
+    """
+    if type(value) is int:
+        return f"external_user_id:{value}"
+    return "external_user_id:" + _non_empty_string(value, "invalid_external_user_id", what)
 
 
 def _check_email(email: object, where: str) -> str:
@@ -177,6 +257,7 @@ def _check_email(email: object, where: str) -> str:
 
 
 def _check_attributes(recipient: JSONObject, where: str) -> None:
+    """objects_filters/user_attributes_object.md: an object; subscription_groups an array."""
     attributes = recipient.get("attributes")
     if attributes is None:
         return
@@ -193,7 +274,8 @@ def _check_attributes(recipient: JSONObject, where: str) -> None:
 
 
 def _check_send_to_existing_only(recipient: JSONObject, where: str, *, strict: bool) -> None:
-    """``send_to_existing_only``: a boolean; on trigger sends ``false`` needs attributes."""
+    """``send_to_existing_only``: a boolean; on trigger sends ``false`` needs attributes and
+    is "not supported for user aliases" (post_send_triggered_campaigns.md)."""
     value = recipient.get("send_to_existing_only")
     if value is None:
         return
@@ -215,27 +297,40 @@ def _check_send_to_existing_only(recipient: JSONObject, where: str, *, strict: b
 
 
 def _identify(recipient: JSONObject, where: str, *, transactional: bool = False) -> str:
-    """Exactly one identifier (``email`` is not one for transactional sends); its key."""
+    """Exactly one identifier; its key.
+
+    objects_filters/recipient_object.md: "one of external_user_id, user_alias, braze_id, or
+    email ... Requests must specify only one"; the transactional page: "a single user either
+    by external_user_id or user_alias".
+    """
     external_id = recipient.get("external_user_id")
     alias = recipient.get("user_alias")
+    braze_id = None if transactional else recipient.get("braze_id")
     email = None if transactional else recipient.get("email")
-    given = (external_id is not None) + (alias is not None) + (email is not None)
+    given = (
+        (external_id is not None)
+        + (alias is not None)
+        + (braze_id is not None)
+        + (email is not None)
+    )
     if given != 1:
         if transactional:
             code, choices = "invalid_recipient", "external_user_id or user_alias"
         else:
-            code, choices = "invalid_recipients", "external_user_id, user_alias or email"
+            code, choices = "invalid_recipients", "external_user_id, user_alias, braze_id or email"
         raise RuleError(code, f"{where[:-1]} must have exactly one of {choices}")
     if external_id is not None:
-        return "external_user_id:" + _non_empty_string(
-            external_id, "invalid_external_user_id", f"{where}external_user_id"
-        )
+        return _external_id_key(external_id, f"{where}external_user_id")
     if alias is not None:
         return _alias_key(alias, f"{where}user_alias")
+    if braze_id is not None:
+        return "braze_id:" + _non_empty_string(braze_id, "invalid_braze_id", f"{where}braze_id")
     return "email:" + _check_email(email, where)
 
 
 def _check_prioritization(recipient: JSONObject, where: str) -> None:
+    """Required with, and only with, ``email`` (the campaign and Canvas pages); its values
+    and "only one of identified / unidentified" (endpoints/user_data/post_user_identify.md)."""
     value = recipient.get("prioritization")
     if "email" not in recipient:
         if value is not None:
@@ -246,18 +341,25 @@ def _check_prioritization(recipient: JSONObject, where: str) -> None:
     if (
         type(value) is not list
         or not value
-        or any(type(item) is not str or not item for item in value)
+        or any(type(item) is not str or item not in _PRIORITIZATION for item in value)
     ):
         raise RuleError(
             "invalid_prioritization",
-            f"{where}prioritization must be a non-empty array of strings when email is used",
+            f"{where}prioritization must be a non-empty array of "
+            f"{', '.join(sorted(_PRIORITIZATION))} when email is used",
+        )
+    if "identified" in value and "unidentified" in value:
+        raise RuleError(
+            "invalid_prioritization",
+            f"{where}prioritization may hold only one of identified and unidentified",
         )
 
 
-# -- targeting shared by the trigger endpoints ---------------------------------------------
+# -- targeting shared by the send endpoints ------------------------------------------------
 
 
 def _check_audience(body: JSONObject) -> None:
+    """objects_filters/connected_audience.md: a Connected Audience object."""
     audience = body.get("audience")
     if audience is not None and (type(audience) is not dict or not audience):
         raise RuleError(
@@ -274,7 +376,16 @@ def _audience_target(body: JSONObject) -> Recipient:
     return "broadcast", {}
 
 
-def _check_targeting(body: JSONObject, *, has_recipients: bool, what: str) -> None:
+def _check_targeting(
+    body: JSONObject, *, has_recipients: bool, what: str, segment_by_default: bool = True
+) -> None:
+    """``broadcast`` (the campaign, Canvas and /messages/send pages).
+
+    "If broadcast is set to true, a recipients list cannot be included", nor attachments
+    (post_send_triggered_campaigns.md). Without recipients, ``broadcast`` omitted reads as the
+    whole segment on the trigger pages (``segment_by_default``, see the module docstring);
+    ``false`` without recipients or an audience targets nobody.
+    """
     broadcast = body.get("broadcast")
     if broadcast is not None and type(broadcast) is not bool:
         raise RuleError("invalid_broadcast", "broadcast must be a boolean")
@@ -286,9 +397,15 @@ def _check_targeting(body: JSONObject, *, has_recipients: bool, what: str) -> No
             raise RuleError(
                 "invalid_broadcast", "broadcast: true cannot be combined with attachments"
             )
-    elif not has_recipients and "audience" not in body and "segment_id" not in body:
+    elif (
+        not has_recipients
+        and "audience" not in body
+        and "segment_id" not in body
+        and (broadcast is False or not segment_by_default)
+    ):
         raise RuleError(
-            "invalid_broadcast", f"broadcast must be true when neither {what} nor audience is given"
+            "invalid_broadcast",
+            f"broadcast must be true when neither {what} nor audience is given",
         )
 
 
@@ -307,8 +424,9 @@ def _recipient_list(body: JSONObject) -> list[Any] | None:
 
 
 def _check_trigger_recipients(
-    recipients: list[Any], allowed: frozenset[str], *, canvas: bool
+    recipients: list[Any], allowed: frozenset[str], *, canvas: bool, small: bool
 ) -> list[Recipient]:
+    """The recipients objects (objects_filters/recipient_object.md)."""
     checked: list[Recipient] = []
     append = checked.append
     for index, recipient in enumerate(recipients):
@@ -321,15 +439,10 @@ def _check_trigger_recipients(
             _check_prioritization(recipient, where)
             _check_send_to_existing_only(recipient, where, strict=True)
             _check_attributes(recipient, where)
-            _optional_object(recipient, "trigger_properties", where)
             if canvas:
-                _optional_object(recipient, "canvas_entry_properties", where)
-                if "canvas_entry_properties" in recipient and "trigger_properties" in recipient:
-                    raise RuleError(
-                        "invalid_canvas_entry_properties",
-                        f"{where}canvas_entry_properties and its legacy name trigger_properties "
-                        "cannot both be given",
-                    )
+                _one_canvas_properties(recipient, where, small)
+            else:
+                _properties(recipient, "trigger_properties", where, small)
         elif "email" in recipient:
             _check_prioritization(recipient, where)
         append((key, recipient))
@@ -337,6 +450,7 @@ def _check_trigger_recipients(
 
 
 def _check_attachments(body: JSONObject) -> None:
+    """post_send_triggered_campaigns.md: objects of ``file_name`` and ``url``."""
     attachments = body.get("attachments")
     if attachments is None:
         return
@@ -352,45 +466,48 @@ def _check_attachments(body: JSONObject) -> None:
 
 
 def _targets(
-    endpoint: str, body: JSONObject, recipients: list[Any] | None, allowed: frozenset[str]
+    endpoint: str,
+    body: JSONObject,
+    recipients: list[Any] | None,
+    allowed: frozenset[str],
+    small: bool,
 ) -> tuple[list[Recipient], int]:
     if recipients is None:
         return [_audience_target(body)], 0
-    checked = _check_trigger_recipients(recipients, allowed, canvas=endpoint == CANVAS)
+    checked = _check_trigger_recipients(recipients, allowed, canvas=endpoint == CANVAS, small=small)
     return checked, len(checked)
 
 
 # -- the endpoints ----------------------------------------------------------------------------
 
 
-def check_campaign(body: JSONObject) -> Accepted:
-    """``POST /campaigns/trigger/send``."""
+def check_campaign(body: JSONObject, size: int = 0) -> Accepted:
+    """``POST /campaigns/trigger/send`` (post_send_triggered_campaigns.md).
+
+    ``size``: the length of the raw body, when known (a small body needs no measuring).
+    """
+    small = 0 < size <= MAX_PROPERTIES_BYTES // 2
     _check_keys(body, _CAMPAIGN_KEYS, "")
     campaign_id = _non_empty_string(body.get("campaign_id"), "invalid_campaign_id", "campaign_id")
     if "send_id" in body:
         _non_empty_string(body["send_id"], "invalid_send_id", "send_id")
-    _optional_object(body, "trigger_properties")
+    _properties(body, "trigger_properties", "", small)
     recipients = _recipient_list(body)
     _check_targeting(body, has_recipients=recipients is not None, what="recipients")
     _check_attachments(body)
-    targets, explicit = _targets(CAMPAIGNS, body, recipients, _CAMPAIGN_RECIPIENT_KEYS)
+    targets, explicit = _targets(CAMPAIGNS, body, recipients, _CAMPAIGN_RECIPIENT_KEYS, small)
     return Accepted(CAMPAIGNS, campaign_id, None, targets, explicit)
 
 
-def check_canvas(body: JSONObject) -> Accepted:
-    """``POST /canvas/trigger/send``."""
+def check_canvas(body: JSONObject, size: int = 0) -> Accepted:
+    """``POST /canvas/trigger/send`` (post_send_triggered_canvases.md)."""
+    small = 0 < size <= MAX_PROPERTIES_BYTES // 2
     _check_keys(body, _CANVAS_KEYS, "")
     canvas_id = _non_empty_string(body.get("canvas_id"), "invalid_canvas_id", "canvas_id")
-    _optional_object(body, "canvas_entry_properties")
-    _optional_object(body, "trigger_properties")
-    if "canvas_entry_properties" in body and "trigger_properties" in body:
-        raise RuleError(
-            "invalid_canvas_entry_properties",
-            "canvas_entry_properties and its legacy name trigger_properties cannot both be given",
-        )
+    _one_canvas_properties(body, "", small)
     recipients = _recipient_list(body)
     _check_targeting(body, has_recipients=recipients is not None, what="recipients")
-    targets, explicit = _targets(CANVAS, body, recipients, _CANVAS_RECIPIENT_KEYS)
+    targets, explicit = _targets(CANVAS, body, recipients, _CANVAS_RECIPIENT_KEYS, small)
     return Accepted(CANVAS, None, canvas_id, targets, explicit)
 
 
@@ -400,16 +517,21 @@ def _id_list(body: JSONObject, key: str) -> list[Any] | None:
         return None
     if type(values) is not list or not values:
         raise RuleError("invalid_recipients", f"{key} must be a non-empty array")
-    if len(values) > MAX_RECIPIENTS:
-        raise RuleError(
-            "invalid_recipients",
-            f"{key} must contain at most {MAX_RECIPIENTS} entries, got {len(values)}",
-        )
     return values
 
 
-def check_messages(body: JSONObject) -> Accepted:
-    """``POST /messages/send``: the targeting part and a ``messages`` object."""
+def _check_messages_object(messages: object) -> None:
+    """``messages``: at least one channel (errors.md: "No message to send"), each an object
+    (objects_filters/messaging/)."""
+    if type(messages) is not dict or not messages:
+        raise RuleError("invalid_messages", "messages must be a non-empty object")
+    _check_keys(messages, _CHANNELS, "messages.")
+    if any(type(message) is not dict for message in messages.values()):
+        raise RuleError("invalid_messages", "every entry of messages must be an object")
+
+
+def check_messages(body: JSONObject, size: int = 0) -> Accepted:
+    """``POST /messages/send`` (post_send_messages.md): the targeting part and ``messages``."""
     _check_keys(body, _MESSAGES_KEYS, "")
     campaign_id = body.get("campaign_id")
     if campaign_id is not None:
@@ -418,12 +540,12 @@ def check_messages(body: JSONObject) -> Accepted:
         _non_empty_string(body["send_id"], "invalid_send_id", "send_id")
     if "segment_id" in body:
         _non_empty_string(body["segment_id"], "invalid_segment_id", "segment_id")
-    messages = body.get("messages")
-    if type(messages) is not dict or not messages:
-        raise RuleError("invalid_messages", "messages must be a non-empty object")
-    if any(type(message) is not dict for message in messages.values()):
-        raise RuleError("invalid_messages", "every entry of messages must be an object")
-    _optional_bool(body, "override_frequency_capping")
+    _check_messages_object(body.get("messages"))
+    capping = body.get("override_frequency_capping")
+    if capping is not None and type(capping) is not bool and capping not in ("true", "false"):
+        raise RuleError(
+            "invalid_override_frequency_capping", "override_frequency_capping must be a boolean"
+        )
     state = body.get("recipient_subscription_state")
     if state is not None and state not in _SUBSCRIPTION_STATES:
         raise RuleError(
@@ -432,15 +554,26 @@ def check_messages(body: JSONObject) -> Accepted:
         )
     external_ids = _id_list(body, "external_user_ids")
     aliases = _id_list(body, "user_aliases")
+    named = len(external_ids or ()) + len(aliases or ())
+    if named > MAX_RECIPIENTS:
+        raise RuleError(
+            "invalid_recipients",
+            f"external_user_ids and user_aliases must name at most {MAX_RECIPIENTS} users "
+            f"together, got {named}",
+        )
+    # "You will need to include at least one of 'segment_id', 'external_user_ids', and
+    # 'audience'" (or broadcast: true, "must be set to true if no external_user_ids or aliases
+    # are provided").
     _check_targeting(
         body,
-        has_recipients=external_ids is not None or aliases is not None,
+        has_recipients=bool(named),
         what="external_user_ids or user_aliases",
+        segment_by_default=False,
     )
     targets: list[Recipient] = []
     for index, external_id in enumerate(external_ids or ()):
-        _non_empty_string(external_id, "invalid_external_user_id", f"external_user_ids[{index}]")
-        targets.append(("external_user_id:" + external_id, {"external_user_id": external_id}))
+        key = _external_id_key(external_id, f"external_user_ids[{index}]")
+        targets.append((key, {"external_user_id": external_id}))
     for index, alias in enumerate(aliases or ()):
         targets.append((_alias_key(alias, f"user_aliases[{index}]"), {"user_alias": alias}))
     explicit = len(targets)
@@ -449,8 +582,10 @@ def check_messages(body: JSONObject) -> Accepted:
     return Accepted(MESSAGES, campaign_id, None, targets, explicit)
 
 
-def check_transactional(campaign_id: str, body: JSONObject) -> Accepted:
-    """``POST /transactional/v1/campaigns/{campaign_id}/send``: one recipient."""
+def check_transactional(campaign_id: str, body: JSONObject, size: int = 0) -> Accepted:
+    """``POST /transactional/v1/campaigns/{campaign_id}/send``: one recipient
+    (post_send_transactional_message.md)."""
+    small = 0 < size <= MAX_PROPERTIES_BYTES // 2
     _check_keys(body, _TRANSACTIONAL_KEYS, "")
     external_send_id = body.get("external_send_id")
     if external_send_id is not None and (
@@ -458,15 +593,19 @@ def check_transactional(campaign_id: str, body: JSONObject) -> Accepted:
     ):
         raise RuleError(
             "invalid_external_send_id",
-            "external_send_id must be 1 to 64 characters of [a-zA-Z0-9-_+/=]",
+            "external_send_id must be Base64-compatible: characters of [a-zA-Z0-9-_+/=]",
         )
-    _optional_object(body, "trigger_properties")
+    _properties(body, "trigger_properties", "", small)
     recipient = body.get("recipient")
     if type(recipient) is not dict:
         raise RuleError("invalid_recipient", "recipient must be an object")
     where = "recipient."
     _check_keys(recipient, _TRANSACTIONAL_RECIPIENT_KEYS, where)
     key = _identify(recipient, where, transactional=True)
+    if "external_user_id" in recipient:
+        _non_empty_string(
+            recipient["external_user_id"], "invalid_external_user_id", f"{where}external_user_id"
+        )
     _check_send_to_existing_only(recipient, where, strict=False)
     _check_attributes(recipient, where)
     return Accepted(TRANSACTIONAL, campaign_id, None, [(key, recipient)], 1, external_send_id)

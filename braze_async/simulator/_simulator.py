@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from . import _settings
 from ._clock import Clock, SystemClock
-from ._core import SimulatorCore, WindowKind
+from ._core import CanvasStatus, SimulatorCore, WindowKind
 from ._faults import FaultPlan
 from ._models import Delivery, RateSpec, SimulatorRate, SimulatorStats
 from ._server import SimulatorServer
@@ -48,7 +48,8 @@ class SimulatorState:
         return self._core.delivered_counts()
 
     def reset(self) -> None:
-        """Forget deliveries, counters, rate-limit windows and transactional dedup keys."""
+        """Forget deliveries, counters, rate-limit windows, transactional dedup keys and Canvas
+        statuses."""
         self._core.reset()
 
     def consume_budget(self, bucket: Literal["external_id", "audience"], n: int) -> int:
@@ -62,6 +63,18 @@ class SimulatorState:
         """
         return self._core.consume_budget(bucket, n)
 
+    def set_canvas_status(self, canvas_id: str, status: CanvasStatus) -> None:
+        """Answer sends to ``canvas_id`` as Braze does for a Canvas in that ``status``.
+
+        ``"paused"`` or ``"archived"``: a 201 with a ``notice`` (Braze's own words, from
+        post_send_triggered_canvases.md), a ``dispatch_id`` and ``"message": "success"``, and
+        nothing delivered. ``"active"`` (the default) sends again. :meth:`reset` makes every
+        Canvas active.
+
+        :raises ValueError: for another status.
+        """
+        self._core.set_canvas_status(canvas_id, status)
+
     def transport(self) -> SimulatorTransport:
         """An in-process httpx transport over this simulator's state (no sockets)."""
         return SimulatorTransport(self._core)
@@ -72,8 +85,9 @@ class BrazeSimulator(SimulatorState):
 
     It serves ``POST /campaigns/trigger/send``, ``/canvas/trigger/send``, ``/messages/send``
     and ``/transactional/v1/campaigns/{id}/send``, checks the API key and every documented
-    request rule, applies Braze's rate limits, injects seeded faults, and records what it
-    would have delivered::
+    request rule (read from Braze's pages, not from our client: see ``_rules.py``), applies
+    Braze's rate limits, injects seeded faults, answers as a paused Canvas would when told
+    to (:meth:`set_canvas_status`), and records what it would have delivered::
 
         async with BrazeSimulator(external_id_rate="50/4", fault_5xx=0.1, seed=1) as sim:
             async with httpx.AsyncClient(base_url=sim.base_url) as http:
@@ -90,8 +104,10 @@ class BrazeSimulator(SimulatorState):
 
     :param api_key: the REST API key accepted as ``Authorization: Bearer <key>``.
     :param external_id_rate: budget of sends to explicit recipients (external ids, aliases,
-        emails), shared by the three trigger endpoints: ``(limit, seconds)`` or ``"N/S"``.
-    :param audience_rate: budget of segment, Connected Audience and broadcast sends.
+        emails; an audience filter or not), shared by the three send endpoints:
+        ``(limit, seconds)`` or ``"N/S"``.
+    :param audience_rate: budget of broadcast sends: a segment, a Connected Audience or the
+        whole segment, without recipients.
     :param window: ``"sliding"`` (exact log) or ``"fixed"`` (epoch-aligned boundaries).
     :param latency: seconds to wait before every answer.
     :param latency_jitter: up to this many seconds more, drawn uniformly per request.

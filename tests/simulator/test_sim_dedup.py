@@ -21,8 +21,8 @@ def body(external_send_id: str | None, user: str = "u1") -> dict[str, object]:
     return answer
 
 
-async def test_repeat_returns_the_same_send_id_and_delivers_nothing(clock: FakeClock) -> None:
-    """The second request with one key gets the first send_id; one delivery, one dedup."""
+async def test_repeat_returns_the_same_dispatch_id_and_delivers_nothing(clock: FakeClock) -> None:
+    """The second request with one key gets the first dispatch_id; one delivery, one dedup."""
     sim = BrazeSimulator(KEY, clock=clock)
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://b", headers=AUTH) as c:
         first = await c.post(TRANSACTIONAL, json=body("order-42"))
@@ -32,7 +32,7 @@ async def test_repeat_returns_the_same_send_id_and_delivers_nothing(clock: FakeC
     assert first.json()["status"] == "queued"
     assert again.json() == first.json()
     assert len(sim.deliveries) == 1
-    assert sim.deliveries[0].dispatch_id == first.json()["send_id"]
+    assert sim.deliveries[0].dispatch_id == first.json()["dispatch_id"]
     assert sim.stats.deduplicated == 1
     assert sim.stats.accepted == 2
 
@@ -44,7 +44,7 @@ async def test_key_expires_after_24_hours(clock: FakeClock) -> None:
         first = await c.post(TRANSACTIONAL, json=body("order-42"))
         clock.advance(DAY)
         later = await c.post(TRANSACTIONAL, json=body("order-42"))
-    assert later.json()["send_id"] != first.json()["send_id"]
+    assert later.json()["dispatch_id"] != first.json()["dispatch_id"]
     assert len(sim.deliveries) == 2
     assert sim.stats.deduplicated == 0
 
@@ -54,7 +54,7 @@ async def test_without_key_every_request_is_a_send(clock: FakeClock) -> None:
     sim = BrazeSimulator(KEY, clock=clock)
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://b", headers=AUTH) as c:
         ids = {
-            (await c.post(TRANSACTIONAL, json=payload)).json()["send_id"]
+            (await c.post(TRANSACTIONAL, json=payload)).json()["dispatch_id"]
             for payload in (body(None), body(None), body("a"), body("b"))
         }
     assert len(ids) == 4

@@ -200,7 +200,6 @@ async def test_trigger_endpoints_share_the_recipient_bucket(clock: FakeClock) ->
     [
         pytest.param(CAMPAIGNS, BROADCAST, id="broadcast"),
         pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": {"OR": []}}, id="audience"),
-        pytest.param(CAMPAIGNS, campaign(audience={"OR": []}), id="audience-with-recipients"),
         pytest.param(MESSAGES, {"segment_id": "s", "messages": {"sms": {}}}, id="segment"),
     ],
 )

@@ -66,7 +66,7 @@ async def test_every_accepted_recipient_is_recorded(
         "/transactional/v1/campaigns/{campaign_id}/send",
         "tx-1",
         None,
-        tx.json()["send_id"],
+        tx.json()["dispatch_id"],
         "external_user_id:u3",
         {"external_user_id": "u3"},
     )

@@ -1,4 +1,8 @@
-"""Every documented request rule: valid sends are accepted, each broken rule has its code."""
+"""Every documented request rule: valid sends are accepted, each broken rule has its code.
+
+The rules are Braze's pages' (paths under ``_docs/_api/`` of braze-inc/braze-docs); where
+the pages contradict themselves both readings are accepted (see ``_rules.py``).
+"""
 
 from __future__ import annotations
 
@@ -82,9 +86,35 @@ VALID = [
     pytest.param(MESSAGES, messages(), id="messages-external-ids"),
     pytest.param(
         MESSAGES,
-        messages(external_user_ids=["u"] * 50, user_aliases=[ALIAS], campaign_id="c", send_id="s"),
+        messages(external_user_ids=["u"] * 49, user_aliases=[ALIAS], campaign_id="c", send_id="s"),
         id="messages-ids-aliases-campaign",
     ),
+    # -- both readings of the pages (see _rules.py) --
+    pytest.param(
+        CAMPAIGNS,
+        with_recipient(campaign(), external_user_id=12345),
+        id="external-id-number-as-recorded",
+    ),
+    pytest.param(MESSAGES, messages(external_user_ids=[1]), id="messages-external-id-number"),
+    pytest.param(CAMPAIGNS, {"campaign_id": "c"}, id="no-broadcast-is-the-whole-segment"),
+    pytest.param(CANVAS, {"canvas_id": "c"}, id="canvas-no-broadcast-is-the-whole-segment"),
+    pytest.param(
+        MESSAGES,
+        messages(override_frequency_capping="false"),
+        id="messages-frequency-capping-string",
+    ),
+    pytest.param(
+        CAMPAIGNS, campaign(trigger_properties={"x": "y" * 51_000}), id="trigger-properties-50-kib"
+    ),
+    # -- identifiers and names of the current pages --
+    pytest.param(CAMPAIGNS, with_recipient(campaign(), braze_id="b1"), id="campaign-braze-id"),
+    pytest.param(
+        CANVAS,
+        with_recipient(canvas(), braze_id="b1", context={"a": 1}),
+        id="canvas-braze-id-context",
+    ),
+    pytest.param(CANVAS, canvas(context={"a": 1}), id="canvas-context"),
+    pytest.param(TRANSACTIONAL, tx(external_send_id="a" * 200), id="transactional-long-send-id"),
     pytest.param(
         MESSAGES,
         {"segment_id": "seg", "messages": {"sms": {}}, "override_frequency_capping": True},
@@ -117,17 +147,20 @@ VALID = [
 
 @pytest.mark.parametrize(("path", "body"), VALID)
 async def test_valid_send_is_accepted(client: httpx.AsyncClient, path: str, body: Any) -> None:
-    """A request following every rule is answered 201 with a fresh id."""
+    """A request following every rule is answered 201 with a fresh id: ``message`` success
+    (errors.md), or the transactional shape (post_send_transactional_message.md)."""
     response = await client.post(path, json=body)
     assert response.status_code == 201, response.text
     answer = response.json()
-    assert answer["message"] == "success"
-    identifier = answer["send_id"] if "transactional" in path else answer["dispatch_id"]
+    if "transactional" in path:
+        assert answer["status"] == "queued" and isinstance(answer["metadata"], dict)
+    else:
+        assert answer["message"] == "success"
+    identifier = answer["dispatch_id"]
     assert len(identifier) == 32
     int(identifier, 16)
 
 
-LONG = "x" * 65
 INVALID = [
     # -- top level, campaigns
     pytest.param(CAMPAIGNS, {"recipients": [{"external_user_id": "u"}]}, "invalid_campaign_id",
@@ -158,8 +191,14 @@ INVALID = [
                  "invalid_recipients", id="recipient-id-and-email"),
     pytest.param(CAMPAIGNS, with_recipient(campaign(), external_user_id=""),
                  "invalid_external_user_id", id="external-id-empty"),
-    pytest.param(CAMPAIGNS, with_recipient(campaign(), external_user_id=12),
-                 "invalid_external_user_id", id="external-id-number"),
+    pytest.param(CAMPAIGNS, with_recipient(campaign(), external_user_id=1.5),
+                 "invalid_external_user_id", id="external-id-float"),
+    pytest.param(CAMPAIGNS, with_recipient(campaign(), external_user_id=True),
+                 "invalid_external_user_id", id="external-id-boolean"),
+    pytest.param(CAMPAIGNS, with_recipient(campaign(), braze_id=""), "invalid_braze_id",
+                 id="braze-id-empty"),
+    pytest.param(CAMPAIGNS, with_recipient(campaign(), braze_id="b", external_user_id="u"),
+                 "invalid_recipients", id="braze-id-and-external-id"),
     pytest.param(CAMPAIGNS, with_recipient(campaign(), user_alias="n/l"), "invalid_user_alias",
                  id="alias-string"),
     pytest.param(CAMPAIGNS, with_recipient(campaign(), user_alias={"alias_name": "n"}),
@@ -178,6 +217,12 @@ INVALID = [
                  "invalid_prioritization", id="prioritization-empty"),
     pytest.param(CAMPAIGNS, with_recipient(campaign(), email="a@b.co", prioritization=[1]),
                  "invalid_prioritization", id="prioritization-not-strings"),
+    pytest.param(CAMPAIGNS, with_recipient(campaign(), email="a@b.co", prioritization=["x"]),
+                 "invalid_prioritization", id="prioritization-undocumented-value"),
+    pytest.param(CAMPAIGNS,
+                 with_recipient(campaign(), email="a@b.co",
+                                prioritization=["identified", "unidentified"]),
+                 "invalid_prioritization", id="prioritization-identified-and-unidentified"),
     pytest.param(CAMPAIGNS, with_recipient(campaign(), external_user_id="u", prioritization=["a"]),
                  "invalid_prioritization", id="prioritization-without-email"),
     pytest.param(CAMPAIGNS,
@@ -215,7 +260,12 @@ INVALID = [
                  {"campaign_id": "c", "broadcast": True,
                   "attachments": [{"file_name": "f", "url": "u"}]},
                  "invalid_broadcast", id="broadcast-with-attachments"),
-    pytest.param(CAMPAIGNS, {"campaign_id": "c"}, "invalid_broadcast", id="no-target"),
+    pytest.param(CAMPAIGNS, campaign(trigger_properties={"x": "y" * 52_000}),
+                 "invalid_trigger_properties", id="trigger-properties-over-50-kib"),
+    pytest.param(CAMPAIGNS,
+                 with_recipient(campaign(), external_user_id="u",
+                                trigger_properties={"x": "y" * 52_000}),
+                 "invalid_trigger_properties", id="recipient-trigger-properties-over-50-kib"),
     pytest.param(CAMPAIGNS, {"campaign_id": "c", "broadcast": False}, "invalid_broadcast",
                  id="broadcast-false-no-target"),
     pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": []}, "invalid_audience",
@@ -242,17 +292,26 @@ INVALID = [
     pytest.param(CANVAS, canvas(canvas_entry_properties=[]), "invalid_canvas_entry_properties",
                  id="canvas-entry-properties-array"),
     pytest.param(CANVAS, canvas(canvas_entry_properties={}, trigger_properties={}),
-                 "invalid_canvas_entry_properties", id="canvas-both-property-names"),
+                 "invalid_context", id="canvas-both-property-names"),
+    pytest.param(CANVAS, canvas(context={}, canvas_entry_properties={}),
+                 "invalid_context", id="canvas-context-and-older-name"),
     pytest.param(CANVAS,
                  with_recipient(canvas(), external_user_id="u", canvas_entry_properties={},
                                 trigger_properties={}),
-                 "invalid_canvas_entry_properties", id="canvas-recipient-both-property-names"),
+                 "invalid_context", id="canvas-recipient-both-property-names"),
+    pytest.param(CANVAS, canvas(context=[]), "invalid_context", id="canvas-context-array"),
+    pytest.param(CANVAS, canvas(context={"x": "y" * 52_000}), "invalid_context",
+                 id="canvas-context-over-50-kib"),
+    pytest.param(CANVAS,
+                 with_recipient(canvas(), external_user_id="u", context={"x": "y" * 52_000}),
+                 "invalid_context", id="canvas-recipient-context-over-50-kib"),
     pytest.param(CANVAS,
                  with_recipient(canvas(), external_user_id="u", canvas_entry_properties="x"),
                  "invalid_canvas_entry_properties", id="canvas-recipient-properties-string"),
     pytest.param(CANVAS, canvas(recipients=[{"external_user_id": "u"}] * 51),
                  "invalid_recipients", id="canvas-recipients-51"),
-    pytest.param(CANVAS, {"canvas_id": "c"}, "invalid_broadcast", id="canvas-no-target"),
+    pytest.param(CANVAS, {"canvas_id": "c", "broadcast": False}, "invalid_broadcast",
+                 id="canvas-broadcast-false-no-target"),
     # -- /messages/send
     pytest.param(MESSAGES, {"external_user_ids": ["u"]}, "invalid_messages", id="messages-missing"),
     pytest.param(MESSAGES, messages(messages={}), "invalid_messages", id="messages-empty"),
@@ -260,6 +319,10 @@ INVALID = [
                  id="messages-entry-string"),
     pytest.param(MESSAGES, messages(external_user_ids=["u"] * 51), "invalid_recipients",
                  id="messages-51-external-ids"),
+    pytest.param(MESSAGES, messages(external_user_ids=["u"] * 50, user_aliases=[ALIAS]),
+                 "invalid_recipients", id="messages-51-ids-and-aliases"),
+    pytest.param(MESSAGES, messages(messages={"fax": {}}), "unknown_field",
+                 id="messages-unknown-channel"),
     pytest.param(MESSAGES, messages(external_user_ids=[]), "invalid_recipients",
                  id="messages-external-ids-empty"),
     pytest.param(MESSAGES, messages(external_user_ids=[""]), "invalid_external_user_id",
@@ -292,8 +355,12 @@ INVALID = [
                  id="tx-recipients-array"),
     pytest.param(TRANSACTIONAL, tx(external_send_id="a b"), "invalid_external_send_id",
                  id="tx-send-id-space"),
-    pytest.param(TRANSACTIONAL, tx(external_send_id=LONG), "invalid_external_send_id",
-                 id="tx-send-id-65-chars"),
+    pytest.param(TRANSACTIONAL, tx(recipient={"braze_id": "b"}), "unknown_field",
+                 id="tx-braze-id"),
+    pytest.param(TRANSACTIONAL, tx(recipient={"external_user_id": 5}),
+                 "invalid_external_user_id", id="tx-external-id-number"),
+    pytest.param(TRANSACTIONAL, tx(trigger_properties={"x": "y" * 52_000}),
+                 "invalid_trigger_properties", id="tx-trigger-properties-over-50-kib"),
     pytest.param(TRANSACTIONAL, tx(external_send_id=""), "invalid_external_send_id",
                  id="tx-send-id-empty"),
     pytest.param(TRANSACTIONAL, tx(external_send_id=5), "invalid_external_send_id",

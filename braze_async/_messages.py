@@ -1,0 +1,614 @@
+"""The bodies of ``POST /messages/send``: messages defined in the request, no dashboard campaign.
+
+endpoints/messaging/send_messages/post_send_messages.md. The request names its users
+(``external_user_ids``, ``user_aliases``: at most 50 together) or a ``segment_id`` or an
+``audience``, and carries one message per channel in ``messages``. The common channels are
+typed here (email, Apple and Android push, SMS, webhook: objects_filters/messaging/); every
+channel also takes a plain mapping, passed through as it is (the typed ones included, for a
+field these classes do not know yet).
+
+Like every model, each class validates itself on creation and raises
+:class:`~braze_async.BrazeValidationError` naming the field and the rule; each rule names its
+page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+import orjson
+
+from ._errors import BrazeValidationError
+from ._models import (
+    MAX_RECIPIENTS,
+    WIRE_KEY,
+    Attachment,
+    Properties,
+    UserAlias,
+    check_attachments,
+    check_targeting,
+)
+from ._validate import check_properties, check_str, json_default
+
+__all__ = [
+    "AndroidPush",
+    "ApplePush",
+    "EmailMessage",
+    "Messages",
+    "MessagesSendRequest",
+    "SmsMessage",
+    "SubscriptionState",
+    "WebhookMessage",
+]
+
+#: The channels of the ``messages`` object (post_send_messages.md, "Request body").
+CHANNELS = (
+    "android_push",
+    "apple_push",
+    "content_card",
+    "email",
+    "kindle_push",
+    "web_push",
+    "webhook",
+    "whats_app",
+    "sms",
+)
+#: ``recipient_subscription_state`` values (post_send_messages.md, "Request parameters").
+SUBSCRIPTION_STATES = ("opted_in", "subscribed", "all")
+SubscriptionState = Literal["opted_in", "subscribed", "all"]
+
+# objects_filters/messaging/email_object.md: "Display Name <email@address.com>".
+_FROM = re.compile(r"[^<>]*<[^@\s<>]+@[^@\s<>]+>")
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+
+
+def _at(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _optional_str(obj: object, names: Sequence[str], where: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None:
+            check_str(value, _at(where, name))
+
+
+def _optional_bool(obj: object, names: Sequence[str], where: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None and type(value) is not bool:
+            raise BrazeValidationError(_at(where, name), "must be a boolean")
+
+
+def _optional_int(obj: object, names: Sequence[str], where: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None and type(value) is not int:
+            raise BrazeValidationError(f"{where}.{name}", "must be an integer")
+
+
+def _optional_objects(obj: object, names: Sequence[str], where: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None:
+            check_properties(value, f"{where}.{name}")
+
+
+def _optional_list_of_objects(value: object, field: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise BrazeValidationError(field, "must be a list of objects")
+    for index, item in enumerate(value):
+        check_properties(item, f"{field}[{index}]")
+
+
+def _json_size(value: object) -> int:
+    return len(orjson.dumps(value, default=json_default))
+
+
+def _body_size(obj: attrs.AttrsInstance) -> int:
+    """The JSON size of a flat message object as it is sent (unset fields left out)."""
+    body = {}
+    for a in attrs.fields(type(obj)):
+        value = getattr(obj, a.name)
+        if value is not None:
+            body[a.metadata.get(WIRE_KEY, a.name)] = value
+    return _json_size(body)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class EmailMessage:
+    """The ``email`` object (objects_filters/messaging/email_object.md)."""
+
+    #: The app identifier (any app of the workspace works for every user).
+    app_id: str
+    #: The sender, ``"Display Name <email@address.com>"``; JSON key ``from``.
+    from_: str = attrs.field(metadata={WIRE_KEY: "from"})
+    subject: str | None = None
+    #: ``"email@address.com"``, or ``"NO_REPLY_TO"`` for none.
+    reply_to: str | None = None
+    #: One of the BCC addresses of the workspace's email settings.
+    bcc: str | None = None
+    #: The HTML body; required unless ``email_template_id`` is given.
+    body: str | None = None
+    plaintext_body: str | None = None
+    preheader: str | None = None
+    email_template_id: str | None = None
+    message_variation_id: str | None = None
+    extras: Properties | None = None
+    headers: Properties | None = None
+    should_inline_css: bool | None = None
+    #: Files to attach (up to 2 MB each, fetched by Braze).
+    attachments: Sequence[Attachment] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        where = "messages.email"
+        check_str(self.app_id, f"{where}.app_id")
+        sender = check_str(self.from_, f"{where}.from")
+        if not _FROM.fullmatch(sender):
+            raise BrazeValidationError(
+                f"{where}.from", "must read 'Display Name <email@address.com>'"
+            )
+        _optional_str(
+            self,
+            (
+                "subject",
+                "bcc",
+                "body",
+                "plaintext_body",
+                "preheader",
+                "email_template_id",
+                "message_variation_id",
+            ),
+            where,
+        )
+        if self.reply_to is not None:
+            reply_to = check_str(self.reply_to, f"{where}.reply_to")
+            if reply_to != "NO_REPLY_TO" and not _ADDRESS.fullmatch(reply_to):
+                raise BrazeValidationError(
+                    f"{where}.reply_to", "must be an email address or 'NO_REPLY_TO'"
+                )
+        if self.body is None and self.email_template_id is None:
+            raise BrazeValidationError(
+                f"{where}.body", "is required unless email_template_id is given"
+            )
+        _optional_objects(self, ("extras", "headers"), where)
+        _optional_bool(self, ("should_inline_css",), where)
+        check_attachments(self.attachments, f"{where}.attachments")
+
+
+#: ``interruption_level`` values (objects_filters/messaging/apple_object.md).
+InterruptionLevel = Literal["passive", "active", "time-sensitive", "critical"]
+_INTERRUPTION_LEVELS = ("passive", "active", "time-sensitive", "critical")
+_ASSET_FILE_TYPES = ("aif", "gif", "jpg", "m4a", "mp3", "mp4", "png", "wav")
+#: "The total number of bytes in your alert string, extra object and other optional
+#: parameters should not exceed 1912" (apple_object.md; errors.md: "Apple Push Length
+#: Exceeded"). Measured, strictly, as the JSON of the whole object.
+MAX_APPLE_PUSH_BYTES = 1912
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class ApplePush:
+    """The ``apple_push`` object (objects_filters/messaging/apple_object.md)."""
+
+    #: The notification: a string, or an Apple push alert object (``{"title", "body"...}``);
+    #: required unless ``content_available`` is true.
+    alert: str | Properties | None = None
+    badge: int | None = None
+    sound: str | None = None
+    #: Additional keys and values; ``ab`` and ``aps`` are refused by Braze.
+    extra: Properties | None = None
+    #: JSON key ``content-available``.
+    content_available: bool | None = attrs.field(
+        default=None, metadata={WIRE_KEY: "content-available"}
+    )
+    interruption_level: InterruptionLevel | None = None
+    #: Between 0.0 and 1.0.
+    relevance_score: float | None = None
+    #: An ISO 8601 date string.
+    expiry: str | None = None
+    custom_uri: str | None = None
+    use_webview: bool | None = None
+    message_variation_id: str | None = None
+    notification_group_thread_id: str | None = None
+    asset_url: str | None = None
+    #: Required with ``asset_url``.
+    asset_file_type: str | None = None
+    collapse_id: str | None = None
+    mutable_content: bool | None = None
+    send_to_most_recent_device_only: bool | None = None
+    category: str | None = None
+    #: Apple push action button objects.
+    buttons: Sequence[Properties] | None = None
+    #: Between 1 and 10.
+    apns_priority: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        where = "messages.apple_push"
+        if self.alert is None:
+            if self.content_available is not True:
+                raise BrazeValidationError(
+                    f"{where}.alert", "is required unless content_available is true"
+                )
+        elif isinstance(self.alert, str):
+            check_str(self.alert, f"{where}.alert")
+        else:
+            check_properties(self.alert, f"{where}.alert")
+        _optional_str(
+            self,
+            (
+                "sound",
+                "expiry",
+                "custom_uri",
+                "message_variation_id",
+                "notification_group_thread_id",
+                "asset_url",
+                "collapse_id",
+                "category",
+            ),
+            where,
+        )
+        _optional_int(self, ("badge", "apns_priority"), where)
+        _optional_bool(
+            self,
+            (
+                "content_available",
+                "use_webview",
+                "mutable_content",
+                "send_to_most_recent_device_only",
+            ),
+            where,
+        )
+        if self.extra is not None:
+            check_properties(self.extra, f"{where}.extra")
+            # "Messages that include the keys ab or aps in the extra object will be rejected."
+            for key in ("ab", "aps"):
+                if key in self.extra:
+                    raise BrazeValidationError(f"{where}.extra", f"must not hold the key {key!r}")
+        if self.interruption_level is not None and (
+            self.interruption_level not in _INTERRUPTION_LEVELS
+        ):
+            raise BrazeValidationError(
+                f"{where}.interruption_level", f"must be one of {', '.join(_INTERRUPTION_LEVELS)}"
+            )
+        score = self.relevance_score
+        if score is not None and (type(score) not in (int, float) or not 0.0 <= score <= 1.0):
+            raise BrazeValidationError(
+                f"{where}.relevance_score", "must be a number between 0.0 and 1.0"
+            )
+        if self.asset_url is not None and self.asset_file_type is None:
+            raise BrazeValidationError(
+                f"{where}.asset_file_type", "is required when asset_url is given"
+            )
+        if self.asset_file_type is not None and self.asset_file_type not in _ASSET_FILE_TYPES:
+            raise BrazeValidationError(
+                f"{where}.asset_file_type", f"must be one of {', '.join(_ASSET_FILE_TYPES)}"
+            )
+        if self.apns_priority is not None and not 1 <= self.apns_priority <= 10:
+            raise BrazeValidationError(f"{where}.apns_priority", "must be between 1 and 10")
+        _optional_list_of_objects(self.buttons, f"{where}.buttons")
+        size = _body_size(self)
+        if size > MAX_APPLE_PUSH_BYTES:
+            raise BrazeValidationError(
+                where, f"is {size:,} bytes of JSON; Braze allows {MAX_APPLE_PUSH_BYTES:,}"
+            )
+
+
+#: "The total number of bytes in your alert string and extra object should not exceed 4,000"
+#: (objects_filters/messaging/android_object.md; errors.md: "Android Push Length Exceeded").
+MAX_ANDROID_PUSH_BYTES = 4000
+#: ``time_to_live``: "maximum of 2,419,200 seconds" (android_object.md).
+MAX_ANDROID_TIME_TO_LIVE = 2_419_200
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class AndroidPush:
+    """The ``android_push`` object (objects_filters/messaging/android_object.md)."""
+
+    #: The notification message; required unless ``send_to_sync`` is true.
+    alert: str | None = None
+    #: The title in the notification drawer; required unless ``send_to_sync`` is true.
+    title: str | None = None
+    extra: Properties | None = None
+    message_variation_id: str | None = None
+    notification_channel_id: str | None = None
+    #: From -2 (MIN) to 2 (MAX).
+    priority: int | None = None
+    #: ``"normal"`` or ``"high"`` (the FCM sender priority).
+    android_priority: str | None = None
+    #: A silent push: ``alert`` and ``title`` must then be absent.
+    send_to_sync: bool | None = None
+    collapse_key: str | None = None
+    sound: str | None = None
+    custom_uri: str | None = None
+    use_webview: bool | None = None
+    summary_text: str | None = None
+    #: Seconds, at most 2,419,200.
+    time_to_live: int | None = None
+    notification_id: int | None = None
+    push_icon_image_url: str | None = None
+    #: An RGB integer.
+    accent_color: int | None = None
+    send_to_most_recent_device_only: bool | None = None
+    #: Android push action button objects.
+    buttons: Sequence[Properties] | None = None
+    #: An Android conversation push object.
+    conversation_data: Properties | None = None
+
+    def __attrs_post_init__(self) -> None:
+        where = "messages.android_push"
+        _optional_bool(
+            self, ("send_to_sync", "use_webview", "send_to_most_recent_device_only"), where
+        )
+        if self.send_to_sync:
+            # "send_to_sync: if set to true we throw an error if alert or title is set".
+            for name in ("alert", "title"):
+                if getattr(self, name) is not None:
+                    raise BrazeValidationError(
+                        f"{where}.{name}", "must not be set when send_to_sync is true"
+                    )
+        else:
+            check_str(self.alert, f"{where}.alert")
+            check_str(self.title, f"{where}.title")
+        _optional_str(
+            self,
+            (
+                "message_variation_id",
+                "notification_channel_id",
+                "android_priority",
+                "collapse_key",
+                "sound",
+                "custom_uri",
+                "summary_text",
+                "push_icon_image_url",
+            ),
+            where,
+        )
+        _optional_int(self, ("priority", "time_to_live", "notification_id", "accent_color"), where)
+        _optional_objects(self, ("extra", "conversation_data"), where)
+        if self.android_priority is not None and self.android_priority not in ("normal", "high"):
+            raise BrazeValidationError(f"{where}.android_priority", "must be 'normal' or 'high'")
+        if self.time_to_live is not None and not 0 <= self.time_to_live <= MAX_ANDROID_TIME_TO_LIVE:
+            raise BrazeValidationError(
+                f"{where}.time_to_live", f"must be 0 to {MAX_ANDROID_TIME_TO_LIVE:,} seconds"
+            )
+        _optional_list_of_objects(self.buttons, f"{where}.buttons")
+        size = len((self.alert or "").encode()) + (
+            _json_size(self.extra) if self.extra is not None else 0
+        )
+        if size > MAX_ANDROID_PUSH_BYTES:
+            raise BrazeValidationError(
+                where,
+                f"alert and extra are {size:,} bytes; Braze allows {MAX_ANDROID_PUSH_BYTES:,}",
+            )
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class SmsMessage:
+    """The ``sms`` object (objects_filters/messaging/sms_object.md)."""
+
+    subscription_group_id: str
+    body: str
+    app_id: str
+    message_variation_id: str | None = None
+    #: Images to send as MMS.
+    media_items: Sequence[Any] | None = None
+    link_shortening_enabled: bool | None = None
+    user_click_tracking_enabled: bool | None = None
+
+    def __attrs_post_init__(self) -> None:
+        where = "messages.sms"
+        for name in ("subscription_group_id", "body", "app_id"):
+            check_str(getattr(self, name), f"{where}.{name}")
+        _optional_str(self, ("message_variation_id",), where)
+        _optional_bool(self, ("link_shortening_enabled", "user_click_tracking_enabled"), where)
+        items = self.media_items
+        if items is not None and (
+            isinstance(items, (str, bytes)) or not isinstance(items, Sequence)
+        ):
+            raise BrazeValidationError(f"{where}.media_items", "must be a list")
+
+
+#: ``request_method`` values (objects_filters/messaging/webhook_object.md).
+_WEBHOOK_METHODS = ("POST", "PUT", "DELETE", "GET")
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class WebhookMessage:
+    """The ``webhook`` object (objects_filters/messaging/webhook_object.md)."""
+
+    url: str
+    #: ``"POST"``, ``"PUT"``, ``"DELETE"`` or ``"GET"``.
+    request_method: Literal["POST", "PUT", "DELETE", "GET"]
+    request_headers: Mapping[str, str] | None = None
+    #: A string (JSON must be written out, quotes escaped).
+    body: str | None = None
+    message_variation_id: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        where = "messages.webhook"
+        check_str(self.url, f"{where}.url")
+        if self.request_method not in _WEBHOOK_METHODS:
+            raise BrazeValidationError(
+                f"{where}.request_method", f"must be one of {', '.join(_WEBHOOK_METHODS)}"
+            )
+        _optional_str(self, ("message_variation_id",), where)
+        if self.body is not None:
+            check_str(self.body, f"{where}.body", allow_empty=True)
+        if self.request_headers is not None:
+            headers = check_properties(self.request_headers, f"{where}.request_headers")
+            for name, value in headers.items():
+                check_str(value, f"{where}.request_headers.{name}", allow_empty=True)
+
+
+_TYPED = {
+    "android_push": AndroidPush,
+    "apple_push": ApplePush,
+    "email": EmailMessage,
+    "sms": SmsMessage,
+    "webhook": WebhookMessage,
+}
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Messages:
+    """The ``messages`` object of ``/messages/send``: one message per channel, at least one.
+
+    The typed channels take their class or a plain mapping (passed through unchecked); the
+    others take a mapping (objects_filters/messaging/)::
+
+        Messages(email=EmailMessage(app_id="a", from_="Shop <shop@example.com>", body="Hi"))
+    """
+
+    android_push: AndroidPush | Properties | None = None
+    apple_push: ApplePush | Properties | None = None
+    content_card: Properties | None = None
+    email: EmailMessage | Properties | None = None
+    kindle_push: Properties | None = None
+    web_push: Properties | None = None
+    webhook: WebhookMessage | Properties | None = None
+    whats_app: Properties | None = None
+    sms: SmsMessage | Properties | None = None
+
+    def __attrs_post_init__(self) -> None:
+        given = 0
+        for name in CHANNELS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            given += 1
+            typed = _TYPED.get(name)
+            if typed is None or not isinstance(value, typed):
+                check_properties(value, f"messages.{name}")
+        if not given:
+            # errors.md: "400 No message to send: No payload is specified for the message."
+            raise BrazeValidationError("messages", "needs a message for at least one channel")
+
+    @classmethod
+    def of(cls, value: Messages | Mapping[str, Any]) -> Messages:
+        """``value`` itself, or the :class:`Messages` of a mapping keyed by channel."""
+        if isinstance(value, Messages):
+            return value
+        if not isinstance(value, Mapping):
+            raise BrazeValidationError(
+                "messages", f"must be a Messages or a mapping, not {type(value).__name__}"
+            )
+        for key in value:
+            if key not in CHANNELS:
+                raise BrazeValidationError(
+                    f"messages.{key}", f"is not a channel (known: {', '.join(CHANNELS)})"
+                )
+        return cls(**value)
+
+
+def _check_external_user_ids(values: Sequence[str] | None) -> int:
+    if values is None:
+        return 0
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise BrazeValidationError("external_user_ids", "must be a list of strings")
+    if not values:
+        raise BrazeValidationError("external_user_ids", "must not be empty")
+    for index, value in enumerate(values):
+        check_str(value, f"external_user_ids[{index}]")
+    return len(values)
+
+
+def _check_user_aliases(values: Sequence[UserAlias] | None) -> int:
+    if values is None:
+        return 0
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Sequence):
+        raise BrazeValidationError("user_aliases", "must be a list of UserAlias")
+    if not values:
+        raise BrazeValidationError("user_aliases", "must not be empty")
+    for index, value in enumerate(values):
+        if not isinstance(value, UserAlias):
+            raise BrazeValidationError(f"user_aliases[{index}]", "must be a UserAlias")
+    return len(values)
+
+
+def check_tracking(
+    campaign_id: str | None,
+    send_id: str | None,
+    override_frequency_capping: bool | None,
+    recipient_subscription_state: str | None,
+) -> None:
+    """The request-level fields of ``/messages/send`` besides its targeting and messages."""
+    for name, value in (("campaign_id", campaign_id), ("send_id", send_id)):
+        if value is not None:
+            check_str(value, name)
+    if override_frequency_capping is not None and type(override_frequency_capping) is not bool:
+        raise BrazeValidationError("override_frequency_capping", "must be a boolean")
+    state = recipient_subscription_state
+    if state is not None and state not in SUBSCRIPTION_STATES:
+        raise BrazeValidationError(
+            "recipient_subscription_state", f"must be one of {', '.join(SUBSCRIPTION_STATES)}"
+        )
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class MessagesSendRequest:
+    """The body of ``POST /messages/send`` (post_send_messages.md).
+
+    Name up to 50 users (``external_user_ids`` and ``user_aliases`` together), or give a
+    ``segment_id`` or an ``audience`` (sent with ``broadcast: true``, as the page asks when
+    no users are named; ``broadcast=True`` alone is refused: give the segment). It spends
+    the same budgets as the trigger sends (api_limits.md).
+    """
+
+    broadcast: bool | None = None
+    external_user_ids: Sequence[str] | None = None
+    user_aliases: Sequence[UserAlias] | None = None
+    segment_id: str | None = None
+    audience: Properties | None = None
+    #: Required to track campaign stats on the dashboard; otherwise optional.
+    campaign_id: str | None = None
+    send_id: str | None = None
+    #: Ignore frequency capping (Braze's default: false).
+    override_frequency_capping: bool | None = None
+    #: ``"opted_in"``, ``"subscribed"`` (Braze's default) or ``"all"``.
+    recipient_subscription_state: SubscriptionState | None = None
+    messages: Messages
+
+    def __attrs_post_init__(self) -> None:
+        named = _check_external_user_ids(self.external_user_ids) + _check_user_aliases(
+            self.user_aliases
+        )
+        if named > MAX_RECIPIENTS:
+            # errors.md: "The max number of external_ids and aliases per request was exceeded".
+            raise BrazeValidationError(
+                "external_user_ids",
+                f"and user_aliases name {named} users together; at most {MAX_RECIPIENTS}",
+            )
+        _optional_str(self, ("segment_id",), "")
+        check_tracking(
+            self.campaign_id,
+            self.send_id,
+            self.override_frequency_capping,
+            self.recipient_subscription_state,
+        )
+        if not named and self.segment_id is None and self.audience is None:
+            # "You will need to include at least one of 'segment_id', 'external_user_ids',
+            # and 'audience'."
+            raise BrazeValidationError(
+                "external_user_ids", "or user_aliases, segment_id or audience is required"
+            )
+        broadcast = check_targeting(
+            (self.external_user_ids or self.user_aliases) if named else None,
+            self.broadcast,
+            self.audience,
+            segment_id=self.segment_id,
+            what="external_user_ids or user_aliases",
+        )
+        object.__setattr__(self, "broadcast", broadcast)
+        if not isinstance(self.messages, Messages):
+            raise BrazeValidationError("messages", "must be a Messages (see Messages.of)")
+
+    @property
+    def targets_audience(self) -> bool:
+        """True when Braze counts this request against the broadcast budget: "when only
+        specifying a segment or Connected Audience" (api_limits.md)."""
+        return self.external_user_ids is None and self.user_aliases is None
