@@ -24,8 +24,20 @@ from ._errors import (
     BrazeValidationError,
     ErrorDetail,
 )
+from ._events import (
+    AnswerReceived,
+    AttemptStarted,
+    BrazeEvent,
+    EventHook,
+    LimiterWaited,
+    OutcomeUnknown,
+    RequestFailed,
+    RequestSucceeded,
+    RetryScheduled,
+    log_from_environment,
+)
 from ._journal import JournalError
-from ._limits import Rate, RateLimits
+from ._limits import BucketStats, Rate, RateLimits
 from ._models import (
     MAX_RECIPIENTS,
     Attachment,
@@ -44,17 +56,23 @@ from ._transport import AiohttpTransport
 from ._version import __version__
 from ._wire import converter, parse_transactional_postback
 
+# BRAZE_LOG=info|debug: a stderr handler without code (see docs/logging.md).
+log_from_environment()
+
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_RECIPIENTS",
     "AiohttpTransport",
+    "AnswerReceived",
     "Attachment",
+    "AttemptStarted",
     "BrazeAPIError",
     "BrazeAuthenticationError",
     "BrazeBadRequestError",
     "BrazeClient",
     "BrazeConnectionError",
     "BrazeError",
+    "BrazeEvent",
     "BrazeMalformedResponseError",
     "BrazeNotFoundError",
     "BrazePermissionError",
@@ -63,19 +81,26 @@ __all__ = [
     "BrazeTransportError",
     "BrazeUnknownOutcomeError",
     "BrazeValidationError",
+    "BucketStats",
     "BulkProgress",
     "BulkReport",
     "CampaignTriggerRequest",
     "CanvasTriggerRequest",
     "ErrorDetail",
+    "EventHook",
     "InputError",
     "InputRow",
     "JournalError",
+    "LimiterWaited",
+    "OutcomeUnknown",
     "Rate",
     "RateLimits",
     "Recipient",
     "RecipientOutcome",
+    "RequestFailed",
+    "RequestSucceeded",
     "RetryPolicy",
+    "RetryScheduled",
     "SendResponse",
     "SendResult",
     "TransactionalEvent",
