@@ -16,6 +16,7 @@ import ssl
 from urllib.parse import urlsplit
 
 import trustme
+from typing_extensions import Self
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -51,7 +52,7 @@ class _Server:
     def _ssl(self) -> ssl.SSLContext | None:
         return None
 
-    async def __aenter__(self) -> _Server:
+    async def __aenter__(self) -> Self:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             task = asyncio.current_task()
             assert task is not None
