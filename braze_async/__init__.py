@@ -34,8 +34,8 @@ from ._events import (
     RequestFailed,
     RequestSucceeded,
     RetryScheduled,
-    log_from_environment,
 )
+from ._events import log_from_environment as _log_from_environment
 from ._journal import JournalError
 from ._limits import BucketStats, Rate, RateLimits
 from ._models import (
@@ -57,7 +57,7 @@ from ._version import __version__
 from ._wire import converter, parse_transactional_postback
 
 # BRAZE_LOG=info|debug: a stderr handler without code (see docs/logging.md).
-log_from_environment()
+_log_from_environment()
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -53,6 +53,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("braze_async")
+# A library's logger prints nothing unless the application (or BRAZE_LOG) says where:
+# without this, Python's last-resort handler would print our warnings on stderr.
+logger.addHandler(logging.NullHandler())
 
 #: Limiter waits longer than this are logged at INFO (shorter ones at DEBUG).
 LONG_WAIT = 1.0
