@@ -193,13 +193,14 @@ class Events:
 
 
 class Trace:
-    """One call's report: the request loop calls one method per step, in this order::
+    """One call's report: the request loop calls one method per step. Each attempt is::
 
-        admitted(waited)?  started()  answered(outcome)  (retry(decision) ...)  finished(...)
+        admitted(waited)?  started()  answered(outcome)  then  decided(decision) | succeeded()
 
-    ``admitted`` only for a rate-limited request; ``answered`` once per attempt, with the
-    answer or what came instead; then :meth:`decided` for a failure's decision, or
-    :meth:`succeeded`.
+    ``admitted`` only for a rate-limited request (``answered`` alone when the limiter could
+    not admit it); ``answered`` with the answer or what came instead of one; ``decided``
+    with the retry policy's decision after a failure (a :class:`Retry` starts the next
+    attempt), or ``succeeded``. Each attempt's span is recorded at its decision.
     """
 
     __slots__ = (
