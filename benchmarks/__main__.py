@@ -22,6 +22,7 @@ from ._common import HERE, Row, Section, plot_dir, print_rows, scorecard, write_
 BENCHES = [
     "serialization",
     "overhead",
+    "telemetry",
     "limiter",
     "ratelimit",
     "batching",

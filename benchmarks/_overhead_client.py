@@ -12,7 +12,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 RECIPIENTS = 50
@@ -87,15 +87,22 @@ async def aiohttp_loop(url: str, concurrency: int, requests: int) -> None:
 
 
 async def braze_async_loop(
-    url: str, concurrency: int, requests: int, *, limiter: bool = True
+    url: str, concurrency: int, requests: int, *, limiter: bool = True, hooks: bool = False
 ) -> None:
-    from braze_async import BrazeClient, Rate, RateLimits, Recipient
+    from braze_async import BrazeClient, BrazeEvent, Rate, RateLimits, Recipient
 
     # The limiter is on (its bookkeeping is part of the cost) but never has to wait.
     limits = (
         RateLimits(external_id=Rate(10**9, 3600.0), audience=Rate(10**9, 60.0)) if limiter else None
     )
-    async with BrazeClient(api_key="bench-key", base_url=url, rate_limits=limits) as braze:
+    seen: list[int] = [0]
+
+    def count(event: BrazeEvent) -> None:
+        seen[0] += 1
+
+    async with BrazeClient(
+        api_key="bench-key", base_url=url, rate_limits=limits, on_event=count if hooks else None
+    ) as braze:
 
         async def send() -> None:
             recipients = [
@@ -127,12 +134,57 @@ def edx_threads(url: str, concurrency: int, requests: int) -> None:
         t.join()
 
 
+def without_opentelemetry() -> None:
+    """Make ``import opentelemetry`` fail in this process, as if it were not installed."""
+    sys.modules["opentelemetry"] = None  # type: ignore[assignment]
+
+
+_sdk_installed = False
+
+
+def with_opentelemetry_sdk() -> None:
+    """The SDK as an application would set it up: spans batched to an exporter (one that
+    drops them: exporting is the exporter's cost, not ours) and metrics aggregated."""
+    global _sdk_installed
+    if _sdk_installed:
+        return
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class Drop(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Drop()))
+    trace.set_tracer_provider(provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    _sdk_installed = True
+
+
+def otel_absent(url: str, concurrency: int, requests: int) -> None:
+    without_opentelemetry()
+    asyncio.run(braze_async_loop(url, concurrency, requests))
+
+
+def otel_sdk(url: str, concurrency: int, requests: int) -> None:
+    with_opentelemetry_sdk()
+    asyncio.run(braze_async_loop(url, concurrency, requests))
+
+
 CLIENTS = {
     "httpx-default": lambda u, c, n: asyncio.run(httpx_loop(u, c, n, "default")),
     "httpx-aiohttp": lambda u, c, n: asyncio.run(httpx_loop(u, c, n, "aiohttp")),
     "aiohttp-raw": lambda u, c, n: asyncio.run(aiohttp_loop(u, c, n)),
     "braze_async": lambda u, c, n: asyncio.run(braze_async_loop(u, c, n)),
     "braze_async-nolimit": lambda u, c, n: asyncio.run(braze_async_loop(u, c, n, limiter=False)),
+    # OpenTelemetry and hooks (bench_telemetry): "braze_async" itself has the API, no SDK.
+    "braze_async-otel-absent": otel_absent,
+    "braze_async-otel-sdk": otel_sdk,
+    "braze_async-hooks": lambda u, c, n: asyncio.run(braze_async_loop(u, c, n, hooks=True)),
     "edx-braze-client": edx_threads,
 }
 

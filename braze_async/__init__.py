@@ -25,8 +25,20 @@ from ._errors import (
     BrazeValidationError,
     ErrorDetail,
 )
+from ._events import (
+    AnswerReceived,
+    AttemptStarted,
+    BrazeEvent,
+    EventHook,
+    LimiterWaited,
+    OutcomeUnknown,
+    RequestFailed,
+    RequestSucceeded,
+    RetryScheduled,
+)
+from ._events import log_from_environment as _log_from_environment
 from ._journal import JournalError
-from ._limits import Rate, RateLimits
+from ._limits import BucketStats, Rate, RateLimits
 from ._messages import (
     AndroidPush,
     ApplePush,
@@ -54,19 +66,25 @@ from ._transport import AiohttpTransport
 from ._version import __version__
 from ._wire import converter, parse_transactional_postback
 
+# BRAZE_LOG=info|debug: a stderr handler without code (see docs/logging.md).
+_log_from_environment()
+
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_RECIPIENTS",
     "AiohttpTransport",
     "AndroidPush",
+    "AnswerReceived",
     "ApplePush",
     "Attachment",
+    "AttemptStarted",
     "BrazeAPIError",
     "BrazeAuthenticationError",
     "BrazeBadRequestError",
     "BrazeClient",
     "BrazeConnectionError",
     "BrazeError",
+    "BrazeEvent",
     "BrazeMalformedResponseError",
     "BrazeNotFoundError",
     "BrazeNotSentError",
@@ -76,22 +94,29 @@ __all__ = [
     "BrazeTransportError",
     "BrazeUnknownOutcomeError",
     "BrazeValidationError",
+    "BucketStats",
     "BulkProgress",
     "BulkReport",
     "CampaignTriggerRequest",
     "CanvasTriggerRequest",
     "EmailMessage",
     "ErrorDetail",
+    "EventHook",
     "InputError",
     "InputRow",
     "JournalError",
+    "LimiterWaited",
     "Messages",
     "MessagesSendRequest",
+    "OutcomeUnknown",
     "Rate",
     "RateLimits",
     "Recipient",
     "RecipientOutcome",
+    "RequestFailed",
+    "RequestSucceeded",
     "RetryPolicy",
+    "RetryScheduled",
     "SendResponse",
     "SendResult",
     "SmsMessage",

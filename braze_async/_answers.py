@@ -88,6 +88,7 @@ class AnswerReader:
             endpoint=path,
             attempts=attempt,
             retry_after=rate_limit_delay(answer.headers) if status == 429 else None,
+            headers=answer.headers,
         )
 
     def redact(self, text: str) -> str:

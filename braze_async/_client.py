@@ -11,15 +11,17 @@ The request path is :meth:`BrazeClient._call`: one loop, on one screen.
 from __future__ import annotations
 
 import asyncio
+import copy
+import enum
 import logging
 import os
 import random
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from urllib.parse import quote
 
+import attrs
 import httpx
 
 from ._answers import AnswerReader
@@ -34,6 +36,7 @@ from ._bulk import (
 )
 from ._bulk import bulk_send as _bulk_send
 from ._errors import BrazeError, BrazeMalformedResponseError, BrazeValidationError
+from ._events import EventHook, Events, Trace
 from ._http import (
     Answer,
     ExchangeError,
@@ -44,7 +47,7 @@ from ._http import (
     sanitized,
 )
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
-from ._limits import Bucket, RateLimiter, RateLimits
+from ._limits import Bucket, BucketStats, RateLimiter, RateLimits
 from ._messages import Messages, MessagesSendRequest, SubscriptionState
 from ._models import (
     Attachment,
@@ -58,10 +61,15 @@ from ._models import (
     UserAlias,
 )
 from ._retry import Attempts, Decision, GiveUp, NotAdmitted, Retry, RetryPolicy, Unknown
+from ._telemetry import open_telemetry
 from ._transport import DEFAULT_LIMITS, AiohttpTransport
 from ._urls import budget_name, resolve_base_url
 from ._version import __version__
 from ._wire import dumps, structure_send_response, structure_transactional_response
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
 
 __all__ = ["DEFAULT_TIMEOUT", "BrazeClient", "set_retry_timing"]
 
@@ -75,6 +83,26 @@ DEFAULT_ATTEMPT_TIMEOUT: Final = 90.0
 DEFAULT_MAX_RESPONSE_BYTES: Final = 1 << 20
 
 T = TypeVar("T")
+
+
+class _Keep(enum.Enum):
+    """``with_options``' "not given": keep the setting as it is (None turns a bound off)."""
+
+    KEEP = "keep"
+
+
+class _Shared:
+    """What a client and its :meth:`~BrazeClient.with_options` views share, and change as
+    they are used."""
+
+    __slots__ = ("batcher", "closed", "loop")
+
+    def __init__(self) -> None:
+        self.closed = False
+        #: The event loop of the first use (see _check_loop).
+        self.loop: asyncio.AbstractEventLoop | None = None
+        #: The batcher behind send_to_user, created on first use.
+        self.batcher: Batcher | None = None
 
 
 class Done(Generic[T]):
@@ -97,14 +125,16 @@ def _once(callback: Callable[[], object]) -> Callable[[], object]:
     return run
 
 
-def _read_trigger(path: str, status: int, data: Mapping[str, Any]) -> SendResponse | BrazeError:
+def _read_trigger(
+    path: str, status: int, data: Mapping[str, Any], headers: Mapping[str, str]
+) -> SendResponse | BrazeError:
     """What a 2xx answer to a send means (errors.md, "Server responses").
 
     A success is ``"message": "success"`` (with a ``dispatch_id`` or not, with non-fatal
     ``errors``, a ``send_id`` or a ``notice``), a ``dispatch_id``, or a 202 / ``"queued"``;
     anything else is unreadable: the request may or may not have been processed.
     """
-    response = structure_send_response(data, status)
+    response = structure_send_response(data, status, headers)
     if response.dispatch_id is None and not (
         response.message == "success" or status == 202 or response.queued
     ):
@@ -113,21 +143,24 @@ def _read_trigger(path: str, status: int, data: Mapping[str, Any]) -> SendRespon
             status_code=status,
             endpoint=path,
         )
-    if response.errors:
-        logger.warning(
-            "POST %s succeeded with non-fatal errors: %s",
-            path,
-            "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in response.errors),
-        )
-    if response.notice is not None:
+    if response.notice is not None:  # (non-fatal errors are logged by _events)
         logger.warning("POST %s: Braze will send nothing: %s", path, response.notice)
     return response
 
 
+def _count_recipients(
+    request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
+) -> int:
+    """How many users a request names (for logs, events and spans)."""
+    if isinstance(request, MessagesSendRequest):
+        return len(request.external_user_ids or ()) + len(request.user_aliases or ())
+    return len(request.recipients or ())
+
+
 def _read_transactional(
-    path: str, status: int, data: Mapping[str, Any]
+    path: str, status: int, data: Mapping[str, Any], headers: Mapping[str, str]
 ) -> TransactionalResponse | BrazeError:
-    return structure_transactional_response(data, status)
+    return structure_transactional_response(data, status, headers)
 
 
 class BrazeClient:
@@ -156,8 +189,27 @@ class BrazeClient:
     :param http_client: an ``httpx.AsyncClient`` to use (not closed by :meth:`aclose`).
     :param transport: an httpx transport for the client we create (tests pass
         ``httpx.MockTransport`` or the simulator's); default :class:`AiohttpTransport`.
-    :param max_connections: size of the connection pool of the client we create.
+    :param max_connections: size of the connection pool of the client we create (default
+        64): at most this many requests are in flight at once, others wait for a connection
+        (within ``timeout.pool``). Keep it at or above your concurrency (``send_to_user``'s
+        ``max_concurrency``, ``bulk_send``'s ``concurrency``).
+    :param keepalive_expiry: seconds an idle pooled connection is kept for reuse (default
+        30). Set it below the idle timeout of any load balancer or proxy on the way: one that
+        closes idle connections first turns the next request on a stale connection into a
+        lost answer, an unknown outcome.
+    :param proxy: an HTTP proxy for the client we create, e.g. ``"http://proxy:3128"``;
+        Braze's HTTPS requests go through it in a ``CONNECT`` tunnel (the proxy never sees
+        the key). With ``http_client`` or ``transport``, configure the proxy there.
+    :param trust_env: without ``proxy``, read it from ``HTTPS_PROXY`` / ``NO_PROXY`` (and
+        ``HTTP_PROXY``, ``ALL_PROXY``) as httpx does. Off by default.
     :param max_response_bytes: answers larger than this are refused.
+    :param on_event: a hook, or a sequence of hooks, called with each :class:`BrazeEvent`
+        of each call (attempt started, answer, limiter wait, retry, unknown outcome, failure,
+        success); synchronous, in the call's task. A hook that raises is logged once and
+        never breaks a send.
+    :param tracer_provider: where OpenTelemetry spans go (the global provider by default);
+        used only when ``opentelemetry-api`` is installed (see ``docs/logging.md``).
+    :param meter_provider: where OpenTelemetry metrics go (the global provider by default).
     """
 
     def __init__(
@@ -173,7 +225,13 @@ class BrazeClient:
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = DEFAULT_LIMITS.max_connections or 64,
+        keepalive_expiry: float = DEFAULT_LIMITS.keepalive_expiry or 30.0,
+        proxy: str | None = None,
+        trust_env: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        on_event: EventHook | Sequence[EventHook] | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("BRAZE_API_KEY")
@@ -188,17 +246,30 @@ class BrazeClient:
         self._base_url = resolve_base_url(instance, base_url)
         if http_client is not None and transport is not None:
             raise BrazeValidationError("transport", "give either http_client or transport")
+        if (proxy is not None or trust_env) and (http_client is not None or transport is not None):
+            raise BrazeValidationError(
+                "proxy", "set the proxy on the http_client or transport you give"
+            )
+        if not (isinstance(keepalive_expiry, (int, float)) and keepalive_expiry > 0):
+            raise BrazeValidationError("keepalive_expiry", "must be a number of seconds > 0")
         self._api_key = api_key
         self._retry = retry if retry is not None else RetryPolicy()
         #: How retry waits sleep and where their jitter comes from: the testing hook
         #: :func:`braze_async.testing.set_retry_timing` replaces both.
         self._sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
         self._rng = random.Random()
-        self._closed = False
-        #: The event loop of the first use (see _check_loop).
-        self._loop: asyncio.AbstractEventLoop | None = None
-        #: The batcher behind send_to_user, created on first use.
-        self._batcher: Batcher | None = None
+        #: Closed?, the event loop, the batcher: shared with the views of with_options.
+        self._shared = _Shared()
+        #: The client whose views this is (itself, unless made by with_options).
+        self._root = self
+        #: Where each call reports: logs, hooks, OpenTelemetry (see _events.py).
+        hooks = () if on_event is None else (on_event,) if callable(on_event) else on_event
+        self._events = Events(
+            hooks,
+            open_telemetry(
+                self._base_url, tracer_provider=tracer_provider, meter_provider=meter_provider
+            ),
+        )
         #: Every rate-limited request passes through here (None: limiting is off).
         self._limiter = (
             None
@@ -213,9 +284,13 @@ class BrazeClient:
                 limits=httpx.Limits(
                     max_connections=max_connections,
                     max_keepalive_connections=max_connections,
-                    keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry,
-                )
+                    keepalive_expiry=keepalive_expiry,
+                ),
+                proxy=proxy,
+                trust_env=trust_env,
             )
+        #: The bounds of each attempt: the route's, or a view's own (see with_options).
+        self._timeouts = Timeouts.of(timeout, attempt_timeout)
         route = Route(
             base_url=self._base_url,
             headers={
@@ -223,7 +298,7 @@ class BrazeClient:
                 "Content-Type": "application/json",
                 "User-Agent": f"braze-async/{__version__}",
             },
-            timeouts=Timeouts.of(timeout, attempt_timeout),
+            timeouts=self._timeouts,
             max_bytes=max_response_bytes,
             secret=api_key,
         )
@@ -238,9 +313,10 @@ class BrazeClient:
         """A client belongs to the event loop it was first used in: its pool, limiter and
         batcher hold that loop's futures, which another loop cannot await."""
         loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif self._loop is not loop:
+        shared = self._shared
+        if shared.loop is None:
+            shared.loop = loop
+        elif shared.loop is not loop:
             raise BrazeError(
                 "this BrazeClient belongs to the event loop it was first used in; create one "
                 "client per event loop (e.g. in your app's lifespan, or per test)"
@@ -266,16 +342,83 @@ class BrazeClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (if we created it). Safe to call more than once."""
-        if self._closed:
+        """Close the connection pool (if we created it). Safe to call more than once.
+
+        On a view made by :meth:`with_options` it does nothing: the client it came from owns
+        the pool, and closing that client closes its views too.
+        """
+        shared = self._shared
+        if shared.closed or self._root is not self:
             return
         self._check_loop()
-        if self._batcher is not None:
-            await self._batcher.aclose()  # sends what waits, waits for what is in flight
-        self._closed = True
+        if shared.batcher is not None:
+            await shared.batcher.aclose()  # sends what waits, waits for what is in flight
+        shared.closed = True
         if self._limiter is not None:
             await self._limiter.aclose()
         await self._exchange.aclose()
+
+    # -- per-call control and state --------------------------------------------------------
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | _Keep | None = _Keep.KEEP,
+        attempt_timeout: float | _Keep | None = _Keep.KEEP,
+        retry: RetryPolicy | None = None,
+    ) -> BrazeClient:
+        """A view of this client with other timeouts or retry policy, for some calls.
+
+        The view shares everything else: the connection pool, the rate limiter, the
+        batcher, the hooks and telemetry; making one costs a shallow copy. Options not
+        given are kept (``None`` turns a bound off). A web handler that must answer fast::
+
+            fast = braze.with_options(
+                timeout=httpx.Timeout(2.0, pool=0.5), attempt_timeout=2.0,
+                retry=RetryPolicy(attempts=1),
+            )
+            await fast.trigger_campaign("receipt", recipients=[Recipient(external_user_id=u)])
+
+        bounds each attempt to 2 s and makes no retry after a failure (429s are still
+        retried as ``RetryPolicy.rate_limited_attempts`` says; the rate limiter's own wait
+        is not bounded by these timeouts: wrap the call in ``asyncio.timeout`` for a hard
+        deadline). ``send_to_user`` through a view joins the shared batcher, whose requests
+        carry many callers and go out with this client's own options; ``bulk_send`` and the
+        direct sends use the view's. Closing a view does nothing (see :meth:`aclose`).
+
+        :param timeout: httpx timeouts (seconds or ``httpx.Timeout``) for each attempt.
+        :param attempt_timeout: ceiling on one attempt, first byte sent to last byte read.
+        :param retry: the :class:`RetryPolicy` of the view's calls.
+        """
+        view = copy.copy(self)
+        current = self._timeouts
+        if not isinstance(timeout, _Keep):
+            current = Timeouts.of(timeout, current.attempt)
+        if not isinstance(attempt_timeout, _Keep):
+            current = attrs.evolve(current, attempt=attempt_timeout)
+        view._timeouts = current
+        if retry is not None:
+            view._retry = retry
+        return view
+
+    def rate_limit_status(self) -> dict[str, BucketStats]:
+        """The client-side rate limiter's state now, per bucket (``"audience"``,
+        ``"external_id"``); empty when limiting is off (``rate_limits=None``).
+
+        Each :class:`BucketStats` tells the rate, the slots in use (``counted``) and in
+        flight, the callers waiting, the 429 pause (``paused_until``), and the last
+        ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` Braze sent::
+
+            status = braze.rate_limit_status()["external_id"]
+            print(status.in_flight, status.waiting, status.server_remaining)
+
+        It is this process's view: with ``RateLimits(redis_url=...)`` the fleet's slots are
+        in Redis, and ``counted`` is None.
+        """
+        limiter = self._limiter
+        if limiter is None:
+            return {}
+        return {bucket.value: limiter.snapshot(bucket) for bucket in Bucket}
 
     # -- the send endpoints ----------------------------------------------------------------
 
@@ -435,6 +578,7 @@ class BrazeClient:
             _read_transactional,
             audience=None,
             retry_ambiguous=external_send_id is not None,
+            recipients=1,
         )
 
     # -- the request pipeline ----------------------------------------------------------------
@@ -442,7 +586,7 @@ class BrazeClient:
     async def _trigger(
         self,
         path: str,
-        request: object,
+        request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
         audience: bool,
         on_admitted: Callable[[], object] | None = None,
     ) -> SendResponse:
@@ -453,27 +597,30 @@ class BrazeClient:
             audience=audience,
             retry_ambiguous=self._retry.retry_ambiguous,
             on_admitted=on_admitted,
+            recipients=_count_recipients(request),
         )
 
     async def _call(
         self,
         path: str,
         body: bytes,
-        read: Callable[[str, int, Mapping[str, Any]], T | BrazeError],
+        read: Callable[[str, int, Mapping[str, Any], Mapping[str, str]], T | BrazeError],
         *,
         audience: bool | None,
         retry_ambiguous: bool,
         on_admitted: Callable[[], object] | None = None,
+        recipients: int = 0,
     ) -> T:
         """POST *body* to *path* under the retry policy; return what *read* makes of the
-        decoded 2xx body.
+        decoded 2xx body and the answer's headers.
 
         *audience* names the rate-limit bucket (``True``: segment / audience, ``False``:
         recipients, ``None``: not rate limited); *on_admitted* runs once, before the first
-        attempt leaves. Answers are handled in :meth:`_step`, so that no frame of an error's
+        attempt leaves; *recipients* (how many the request names) goes into logs, events and
+        spans. Answers are handled in :meth:`_step`, so that no frame of an error's
         traceback holds what a server sent (a hostile one may echo the key).
         """
-        if self._closed:
+        if self._shared.closed:
             raise BrazeError("the client is closed")
         self._check_loop()
         bucket = None if audience is None else Bucket.AUDIENCE if audience else Bucket.EXTERNAL_ID
@@ -486,14 +633,15 @@ class BrazeClient:
             paced=bucket is not None and self._limiter is not None,
             rng=self._rng,
         )
+        trace = self._events.trace(path, None if bucket is None else bucket.value, recipients)
         while True:
-            step = await self._step(path, body, read, bucket, attempts, on_admitted)
+            step = await self._step(path, body, read, bucket, attempts, on_admitted, trace)
             if isinstance(step, Done):
+                trace.succeeded(getattr(step.value, "errors", ()))
                 return step.value
+            trace.decided(step)
             if not isinstance(step, Retry):
                 raise step.error
-            level = logging.WARNING if step.rate_limited else logging.INFO
-            logger.log(level, "POST %s failed: %s; retry in %.2f s", path, step.reason, step.delay)
             if step.delay:
                 await self._sleep(step.delay)
 
@@ -501,28 +649,24 @@ class BrazeClient:
         self,
         path: str,
         body: bytes,
-        read: Callable[[str, int, Mapping[str, Any]], T | BrazeError],
+        read: Callable[[str, int, Mapping[str, Any], Mapping[str, str]], T | BrazeError],
         bucket: Bucket | None,
         attempts: Attempts,
         on_admitted: Callable[[], object] | None,
+        trace: Trace,
     ) -> Done[T] | Decision:
         """One attempt and what comes of it: the result, or the retry policy's decision."""
-        started = time.perf_counter()
-        outcome = await self._attempt(path, body, bucket, on_admitted)
+        outcome = await self._attempt(path, body, bucket, on_admitted, trace)
+        trace.answered(outcome)
         if not isinstance(outcome, Answer):
             return attempts.decide(outcome)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "POST %s -> %d in %.1f ms (attempt %d)",
-                path,
-                outcome.status,
-                (time.perf_counter() - started) * 1000,
-                attempts.made + 1,
-            )
         if not 200 <= outcome.status < 300:
             return attempts.decide(self._answers.error(path, outcome, attempts.made + 1))
         data = self._answers.success(path, outcome, attempts.made + 1)
-        result = data if isinstance(data, BrazeError) else read(path, outcome.status, data)
+        if isinstance(data, BrazeError):
+            result: T | BrazeError = data
+        else:
+            result = read(path, outcome.status, data, outcome.headers)
         if isinstance(result, BrazeMalformedResponseError):
             return Unknown(result)
         if isinstance(result, BrazeError):
@@ -535,14 +679,16 @@ class BrazeClient:
         body: bytes,
         bucket: Bucket | None,
         on_admitted: Callable[[], object] | None,
+        trace: Trace,
     ) -> Answer | ExchangeError | NotAdmitted:
         """One attempt, admitted by the rate limiter (when there is one for *bucket*)."""
         limiter = self._limiter
         if limiter is None or bucket is None:
             if on_admitted is not None:
                 on_admitted()
+            trace.started()
             try:
-                return await self._exchange.post(path, body)
+                return await self._exchange.post(path, body, self._timeouts)
             except ExchangeError as exc:
                 return exc
         try:
@@ -551,14 +697,16 @@ class BrazeClient:
             reason = self._answers.redact(f"{type(exc).__name__}: {exc}")
             # Without its traceback: the Redis client's frames hold its connection settings.
             return NotAdmitted(reason, sanitized(exc, self._api_key) or RuntimeError(reason))
+        trace.admitted(permit.waited)
         if on_admitted is not None:
             try:
                 on_admitted()
             except BaseException:
                 permit.release(sent=False)  # nothing was sent: the slot is given back
                 raise
+        trace.started()
         try:
-            answer = await self._exchange.post(path, body)
+            answer = await self._exchange.post(path, body, self._timeouts)
         except MaybeProcessed as exc:
             permit.release(sent=True)  # it may have reached Braze, so it counts
             return exc
@@ -583,9 +731,9 @@ class BrazeClient:
         :param linger: seconds a partial batch may wait for company while other batched
             requests are in flight (default 5 ms); a lone call never waits.
         """
-        if self._batcher is not None:
+        if self._shared.batcher is not None:
             raise BrazeError("configure_batching() must come before the first send_to_user()")
-        self._batcher = Batcher(self, max_concurrency=max_concurrency, linger=linger)
+        self._shared.batcher = Batcher(self._root, max_concurrency=max_concurrency, linger=linger)
 
     async def send_to_user(
         self,
@@ -615,7 +763,8 @@ class BrazeClient:
                 campaign_id="welcome",
             )
         """
-        if self._closed:
+        shared = self._shared
+        if shared.closed:
             raise BrazeError("the client is closed")
         self._check_loop()
         target = SendTarget.of(
@@ -629,9 +778,9 @@ class BrazeClient:
             override_frequency_capping=override_frequency_capping,
             recipient_subscription_state=recipient_subscription_state,
         )
-        if self._batcher is None:
-            self._batcher = Batcher(self)
-        return await self._batcher.send(recipient, target)
+        if shared.batcher is None:
+            shared.batcher = Batcher(self._root)
+        return await shared.batcher.send(recipient, target)
 
     async def bulk_send(
         self,
@@ -691,7 +840,7 @@ class BrazeClient:
             report = await braze.bulk_send(recipients, campaign_id="weekly", journal="w.journal")
             print(report.sent, report.rejected, report.failed, report.unknown)
         """
-        if self._closed:
+        if self._shared.closed:
             raise BrazeError("the client is closed")
         self._check_loop()
         target = SendTarget.of(

@@ -18,16 +18,18 @@
                └── BrazeMalformedResponseError  a 2xx answer we cannot read
 
 Every error raised for a request names the endpoint it came from (``endpoint``) and how many
-attempts were made (``attempts``). None of them ever carries the API key.
+attempts were made (``attempts``); a ``BrazeAPIError`` also carries the answer's ``headers``
+and, when one of them holds it, the ``request_id``. None of them ever carries the API key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
 __all__ = [
+    "REQUEST_ID_HEADERS",
     "BrazeAPIError",
     "BrazeAuthenticationError",
     "BrazeBadRequestError",
@@ -43,7 +45,27 @@ __all__ = [
     "BrazeUnknownOutcomeError",
     "BrazeValidationError",
     "ErrorDetail",
+    "request_id_in",
 ]
+
+#: Headers that carry a request's id, first found wins. Braze documents none of its own;
+#: these are the ones its edge and common gateways set.
+REQUEST_ID_HEADERS = (
+    "x-request-id",
+    "x-braze-request-id",
+    "request-id",
+    "x-amzn-requestid",
+    "cf-ray",
+)
+
+
+def request_id_in(headers: Mapping[str, str]) -> str | None:
+    """The request id an answer's headers (names lower-cased) carry, if any."""
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
 
 
 @attrs.frozen
@@ -134,6 +156,7 @@ class BrazeAPIError(_RequestError):
         endpoint: str = "",
         attempts: int = 1,
         retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message, endpoint=endpoint, attempts=attempts)
         #: The HTTP status of Braze's answer.
@@ -142,6 +165,13 @@ class BrazeAPIError(_RequestError):
         self.errors: tuple[ErrorDetail, ...] = tuple(errors)
         #: For 429: seconds Braze asked us to wait, when it said.
         self.retry_after = retry_after
+        #: The answer's headers, names lower-cased (e.g. ``x-ratelimit-remaining``).
+        self.headers: Mapping[str, str] = {} if headers is None else headers
+
+    @property
+    def request_id(self) -> str | None:
+        """The answer's request id, when a header carries one (quote it to Braze's support)."""
+        return request_id_in(self.headers)
 
     def __str__(self) -> str:
         codes = ", ".join(e.code or e.message for e in self.errors)

@@ -23,6 +23,8 @@ Three adapters, chosen once by :func:`open_exchange`, so the client has one code
 The same :class:`Timeouts` apply on all three: ``connect``, ``read``, ``write`` and ``pool``
 as httpx defines them (an injected client's own timeouts are replaced by ours for Braze's
 requests), and ``attempt``, a ceiling on one attempt from its start to the answer's last byte.
+The route's bounds are the default; :meth:`Exchange.post` takes other ones for one request
+(``BrazeClient.with_options``), over the same pool.
 aiohttp has no separate write timer: its read timer starts once the connection is held and
 runs while the body is written, so there a body that cannot be written within ``read``
 seconds (Braze's bodies fit in one socket buffer) times out as maybe processed.
@@ -58,7 +60,8 @@ __all__ = [
 ]
 
 #: Errors that prove the request never left: always safe to retry.
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: (A ProxyError: the proxy refused to open the tunnel, so nothing went past it.)
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 #: Errors that prove the request cannot be sent at all: not retried.
 _CANNOT_SEND = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL)
 
@@ -156,7 +159,8 @@ class Answer(NamedTuple):
 
     #: The HTTP status code.
     status: int
-    #: Response headers, names lower-cased (one pass, so lookups are dict lookups).
+    #: Response headers, names lower-cased (one pass, so lookups are dict lookups), the key
+    #: redacted from their values (a hostile server may echo it).
     headers: dict[str, str]
     #: The body, or ``None`` when it was larger than the cap (it was then not read).
     body: bytes | None
@@ -211,9 +215,10 @@ class Timeouts:
 class Exchange(Protocol):
     """The one interface the client posts through (see the module docstring)."""
 
-    async def post(self, path: str, body: bytes) -> Answer:
-        """POST *body* to *path*; raise :class:`NeverSent`, :class:`MaybeProcessed` or
-        :class:`CannotSend` when no answer came."""
+    async def post(self, path: str, body: bytes, timeouts: Timeouts | None = None) -> Answer:
+        """POST *body* to *path* under *timeouts* (``None``: the route's); raise
+        :class:`NeverSent`, :class:`MaybeProcessed` or :class:`CannotSend` when no answer
+        came."""
         ...
 
     async def aclose(self) -> None:
@@ -242,10 +247,11 @@ class AttemptClock:
     then the connection (bounded by ``connect`` in the HTTP stack), then, once a connection
     is held, ``attempt``. A timeout before :meth:`connection_held` means "never sent"."""
 
-    __slots__ = ("_timeouts", "held", "scope")
+    __slots__ = ("held", "scope", "timeouts")
 
     def __init__(self, timeouts: Timeouts) -> None:
-        self._timeouts = timeouts
+        #: The bounds of this attempt.
+        self.timeouts = timeouts
         #: A connection was held: the request may have left from here on.
         self.held = False
         #: The timeout scope the attempt runs in.
@@ -261,7 +267,7 @@ class AttemptClock:
         if not self.held:
             self.held = True
             if self.scope is not None:
-                limit = self._timeouts.attempt
+                limit = self.timeouts.attempt
                 when = None if limit is None else asyncio.get_running_loop().time() + limit
                 self.scope.reschedule(when)
 
@@ -279,12 +285,12 @@ class _Exchange:
     #: Whether this adapter bounds the wait for a pooled connection itself (aiohttp cannot).
     _bounds_pool_wait = False
 
-    async def post(self, path: str, body: bytes) -> Answer:
-        clock = AttemptClock(self._timeouts)
+    async def post(self, path: str, body: bytes, timeouts: Timeouts | None = None) -> Answer:
+        clock = AttemptClock(self._timeouts if timeouts is None else timeouts)
         try:
-            async with deadline(self._timeouts.pool if self._bounds_pool_wait else None) as scope:
+            async with deadline(clock.timeouts.pool if self._bounds_pool_wait else None) as scope:
                 clock.scope = scope
-                return await self._post(path, body, clock)
+                answer = await self._post(path, body, clock)
         except _NEVER_SENT as exc:
             raise NeverSent(self._reason(exc)) from sanitized(exc, self._secret)
         except _CANNOT_SEND as exc:
@@ -294,6 +300,11 @@ class _Exchange:
             raise kind(self._reason(exc)) from sanitized(exc, self._secret)
         except httpx.TransportError as exc:
             raise MaybeProcessed(self._reason(exc)) from sanitized(exc, self._secret)
+        secret = self._secret
+        if secret and any(secret in value for value in answer.headers.values()):
+            redacted = {k: v.replace(secret, "***") for k, v in answer.headers.items()}
+            answer = answer._replace(headers=redacted)
+        return answer
 
     async def _post(self, path: str, body: bytes, clock: AttemptClock) -> Answer:
         """POST, telling *clock* when a connection is being made and when it is held."""
@@ -316,22 +327,17 @@ class _AiohttpExchange(_Exchange):
         super().__init__(route)
         self._transport = transport
         self._header_items = [*route.headers.items(), ("Accept", "*/*")]
-        t = self._timeouts
-        # aiohttp's ``connect`` would span the pool wait and the connection together: the
-        # pool wait is bounded by our AttemptClock instead, the connection by ``sock_connect``.
-        # Its read timer also covers the write (see the module docstring).
-        self._aiohttp_timeout = aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=t.connect, sock_read=t.read
-        )
+        self._aiohttp_timeout = _aiohttp_timeout(self._timeouts)
 
     _bounds_pool_wait = True
 
     async def _post(self, path: str, body: bytes, clock: AttemptClock) -> Answer:
+        t = clock.timeouts
         status, headers, raw = await self._transport.post(
             self._base_url + path,
             self._header_items,
             body,
-            timeout=self._aiohttp_timeout,
+            timeout=self._aiohttp_timeout if t is self._timeouts else _aiohttp_timeout(t),
             max_bytes=self._max_bytes,
             secret=self._secret,
             events=clock,
@@ -340,6 +346,13 @@ class _AiohttpExchange(_Exchange):
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+def _aiohttp_timeout(t: Timeouts) -> aiohttp.ClientTimeout:
+    """*t* as aiohttp's timeouts. aiohttp's ``connect`` would span the pool wait and the
+    connection together: the pool wait is bounded by our AttemptClock instead, the connection
+    by ``sock_connect``. Its read timer also covers the write (see the module docstring)."""
+    return aiohttp.ClientTimeout(total=None, connect=None, sock_connect=t.connect, sock_read=t.read)
 
 
 class _HttpxExchange(_Exchange):
@@ -362,7 +375,10 @@ class _HttpxExchange(_Exchange):
         ]
 
     async def _post(self, path: str, body: bytes, clock: AttemptClock) -> Answer:
-        extensions = self._extensions
+        httpx_timeout, extensions = self._httpx_timeout, self._extensions
+        if clock.timeouts is not self._timeouts:
+            httpx_timeout = clock.timeouts.as_httpx()
+            extensions = {"timeout": httpx_timeout.as_dict()}
         if self._traced:
             # httpcore reports when the request's headers start to go out: the pool wait
             # and the connection are behind us.
@@ -381,7 +397,7 @@ class _HttpxExchange(_Exchange):
                 self._base_url + path,
                 content=body,
                 headers=self._route.headers,
-                timeout=self._httpx_timeout,
+                timeout=httpx_timeout,
                 extensions=extensions,
             )
             response = await self._sender.send(request, stream=True, follow_redirects=False)

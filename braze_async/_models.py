@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ._errors import BrazeValidationError, ErrorDetail
+from ._errors import BrazeValidationError, ErrorDetail, request_id_in
 from ._validate import (
     _INT_MAX,
     _INT_MIN,
@@ -82,7 +82,7 @@ Properties = Mapping[str, Any]
 
 # -- what an attribute's metadata may tell the converter ---------------------------------
 
-#: True: the value travels outside the JSON body (in the URL, or as the HTTP status).
+#: True: the value travels outside the JSON body (in the URL, as the HTTP status or headers).
 NOT_IN_BODY = "braze_async.not_in_body"
 #: The key inside a Canvas request, where Canvas names the field differently.
 CANVAS_KEY = "braze_async.canvas_key"
@@ -612,6 +612,15 @@ class SendResponse:
     send_id: str | None = None
     #: The HTTP status: 201 normally, 202 when queued.
     status_code: int = attrs.field(default=201, metadata={NOT_IN_BODY: True})
+    #: The answer's headers, names lower-cased (e.g. ``x-ratelimit-remaining``).
+    headers: Mapping[str, str] = attrs.field(
+        factory=dict, eq=False, repr=False, metadata={NOT_IN_BODY: True}
+    )
+
+    @property
+    def request_id(self) -> str | None:
+        """The answer's request id, when a header carries one (quote it to Braze's support)."""
+        return request_id_in(self.headers)
 
     @property
     def queued(self) -> bool:
@@ -650,6 +659,15 @@ class TransactionalResponse:
     errors: tuple[ErrorDetail, ...] = ()
     #: The HTTP status of the answer.
     status_code: int = attrs.field(default=201, metadata={NOT_IN_BODY: True})
+    #: The answer's headers, names lower-cased.
+    headers: Mapping[str, str] = attrs.field(
+        factory=dict, eq=False, repr=False, metadata={NOT_IN_BODY: True}
+    )
+
+    @property
+    def request_id(self) -> str | None:
+        """The answer's request id, when a header carries one (quote it to Braze's support)."""
+        return request_id_in(self.headers)
 
     @property
     def send_id(self) -> str | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import types
+import urllib.request
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
@@ -62,6 +63,9 @@ def _map(exc: BaseException, request: httpx.Request | None, token: str) -> httpx
     if token and token in message:
         message = message.replace(token, "***")
     # Order matters: the connector errors subclass the generic ones below them.
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        # The proxy refused the CONNECT: the request never went past it.
+        return httpx.ProxyError(message, request=request)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return httpx.ConnectError(message, request=request)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
@@ -123,10 +127,21 @@ class _ResponseStream(httpx.AsyncByteStream):
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An ``httpx`` async transport running on an ``aiohttp.ClientSession``.
 
-    :param limits: connection pool size and keep-alive (httpx's ``Limits``).
+    :param limits: connection pool size and keep-alive (httpx's ``Limits``):
+        ``max_connections`` open at once (further requests wait for one), and
+        ``keepalive_expiry``, the seconds an idle pooled connection is kept. Keep it below
+        the idle timeout of any load balancer or proxy on the way, which would otherwise
+        close connections we still hold as reusable.
     :param verify: TLS verification: ``True`` (default, system CAs via certifi-free
         ``ssl.create_default_context``), or an ``ssl.SSLContext``. ``False`` is refused: Braze
         keys must not travel over unverified TLS.
+    :param proxy: an HTTP proxy for every request, e.g. ``"http://proxy.internal:3128"``
+        (credentials may be given in it). HTTPS requests go through it in a ``CONNECT``
+        tunnel: the proxy never sees the key.
+    :param trust_env: without ``proxy``, take it from the environment as httpx does:
+        ``HTTPS_PROXY`` (``HTTP_PROXY`` for ``http://``, else ``ALL_PROXY``), unless the
+        host is in ``NO_PROXY``. Read once per host, on its first request. Nothing else is
+        read from the environment (aiohttp's own ``trust_env`` also reads ``~/.netrc``).
     """
 
     def __init__(
@@ -134,6 +149,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         *,
         limits: httpx.Limits = DEFAULT_LIMITS,
         verify: ssl.SSLContext | bool = True,
+        proxy: str | None = None,
+        trust_env: bool = False,
     ) -> None:
         if verify is False:
             raise ValueError("verify=False is not supported: TLS verification stays on")
@@ -142,6 +159,27 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         self._limits = limits
         self._session: aiohttp.ClientSession | None = None
+        self._proxy = proxy
+        self._trust_env = trust_env
+        #: Origin (``scheme://host:port``) -> its proxy from the environment, or None.
+        self._env_proxies: dict[str, str | None] = {}
+
+    def __repr__(self) -> str:
+        # The proxy URL may hold credentials: name only whether there is one.
+        proxied = "proxy" if self._proxy else "environment" if self._trust_env else "none"
+        return f"AiohttpTransport(max_connections={self._limits.max_connections}, proxy={proxied})"
+
+    def _proxy_for(self, url: str) -> str | None:
+        """The proxy for a request to *url* (``proxy``, or the environment's)."""
+        if self._proxy is not None or not self._trust_env:
+            return self._proxy
+        end = url.find("/", url.find("//") + 2)
+        origin = url if end < 0 else url[:end]
+        try:
+            return self._env_proxies[origin]
+        except KeyError:
+            proxy = self._env_proxies[origin] = _environment_proxy(origin)
+            return proxy
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -149,7 +187,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             keepalive_timeout=self._limits.keepalive_expiry or 30.0,
             ssl=self._ssl,
         )
-        # No cookie jar, no proxy from the environment: a send API needs neither. No
+        # No cookie jar, no settings from the environment (the proxy is chosen per request, see
+        # _proxy_for): a send API needs neither. No
         # compression either: aiohttp would offer gzip, and a server (or CDN) taking the offer
         # would send answers we do not decompress (see handle_async_request).
         # Tell the caller of ``post`` when a new connection is being made and when one is held
@@ -180,6 +219,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=request.content or None,
                 allow_redirects=False,
                 compress=False,
+                proxy=self._proxy_for(str(request.url)),
                 timeout=aiohttp.ClientTimeout(
                     total=None,
                     connect=timeout.get("pool"),
@@ -254,6 +294,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=body,
                 allow_redirects=False,
                 compress=False,
+                proxy=self._proxy_for(url),
                 timeout=timeout,
                 trace_request_ctx=events,
             )
@@ -292,3 +333,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+
+def _environment_proxy(origin: str) -> str | None:
+    """The proxy the environment names for *origin*, as httpx and requests read it."""
+    scheme, _, host = origin.partition("://")
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(scheme) or proxies.get("all")
+    # NO_PROXY as the standard library reads it (typeshed lacks this function).
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if not proxy or bypass(host, proxies):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"

@@ -13,9 +13,16 @@ from urllib.parse import urlsplit
 
 from ._errors import BrazeValidationError
 
-__all__ = ["budget_name", "resolve_base_url"]
+__all__ = ["budget_name", "resolve_base_url", "route_template"]
 
 _INSTANCE = re.compile(r"[a-z]{2,4}-\d{2}")
+#: Paths with an id in them, and the template that names them whatever the id.
+_TEMPLATES = (
+    (
+        re.compile(r"/transactional/v1/campaigns/[^/]+/send"),
+        "/transactional/v1/campaigns/{campaign_id}/send",
+    ),
+)
 
 
 def _is_loopback(host: str) -> bool:
@@ -31,6 +38,15 @@ def budget_name(base_url: str, api_key: str) -> str:
     """The default name of a rate-limit budget: derived from endpoint and key, never the key."""
     digest = hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()
     return f"{urlsplit(base_url).hostname}-{digest[:16]}"
+
+
+def route_template(path: str) -> str:
+    """*path* with its ids replaced by placeholders (``/transactional/v1/campaigns/{campaign_id}
+    /send``): a name of few values, fit for metric attributes and span names."""
+    for pattern, template in _TEMPLATES:
+        if pattern.fullmatch(path):
+            return template
+    return path
 
 
 def resolve_base_url(instance: str | None, base_url: str | None) -> str:

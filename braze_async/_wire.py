@@ -302,6 +302,7 @@ def _answer_reader(cl: type[T], *, required_in: str | None = None) -> Callable[.
     for a in attrs.fields(cl):
         if a.metadata.get(NOT_IN_BODY):
             outside.append(a.name)
+            overrides[a.name] = override(struct_hook=_as_is)  # ours, typed already
             continue
         if a.metadata.get(REST_OF_BODY):
             rest = a.name
@@ -344,16 +345,19 @@ _read_transactional_response = _answer_reader(TransactionalResponse)
 _read_postback = _answer_reader(TransactionalEvent, required_in="postback")
 
 
-def structure_send_response(data: Mapping[str, Any], status_code: int = 201) -> SendResponse:
-    """Build a :class:`SendResponse` from a decoded 2xx body (unknown keys ignored)."""
-    return _read_send_response(data, status_code=status_code)
+def structure_send_response(
+    data: Mapping[str, Any], status_code: int = 201, headers: Mapping[str, str] | None = None
+) -> SendResponse:
+    """Build a :class:`SendResponse` from a decoded 2xx body (unknown keys ignored) and the
+    answer's status and headers."""
+    return _read_send_response(data, status_code=status_code, headers=headers or {})
 
 
 def structure_transactional_response(
-    data: Mapping[str, Any], status_code: int = 201
+    data: Mapping[str, Any], status_code: int = 201, headers: Mapping[str, str] | None = None
 ) -> TransactionalResponse:
     """Build a :class:`TransactionalResponse`; older Braze answers name the id ``send_id``."""
-    return _read_transactional_response(data, status_code=status_code)
+    return _read_transactional_response(data, status_code=status_code, headers=headers or {})
 
 
 def parse_transactional_postback(body: bytes | str | Mapping[str, Any]) -> TransactionalEvent:

@@ -6,27 +6,34 @@ If a change to braze_async breaks a line here, it breaks users' type-checked cod
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from typing import Any
 
+import httpx
 from typing_extensions import assert_type
 
 from braze_async import (
+    AnswerReceived,
     ApplePush,
     Attachment,
     BrazeAPIError,
     BrazeClient,
     BrazeError,
+    BrazeEvent,
     BrazeRateLimitError,
     BrazeUnknownOutcomeError,
     BrazeValidationError,
+    BucketStats,
     BulkReport,
     EmailMessage,
     ErrorDetail,
+    EventHook,
     Messages,
     Rate,
     RateLimits,
     Recipient,
     RetryPolicy,
+    RetryScheduled,
     SendResponse,
     SendResult,
     TransactionalEvent,
@@ -108,12 +115,48 @@ async def client_api(key: str) -> None:
     await braze.aclose()
 
 
+async def ergonomics_api(key: str) -> None:
+    def hook(event: BrazeEvent) -> None:
+        assert_type(event.endpoint, str)
+        assert_type(event.attempt, int)
+        assert_type(event.bucket, str | None)
+        if isinstance(event, AnswerReceived):
+            assert_type(event.status, int)
+            assert_type(event.headers, Mapping[str, str])
+        if isinstance(event, RetryScheduled):
+            assert_type(event.delay, float)
+
+    hooks: list[EventHook] = [hook, print]
+    braze = BrazeClient(
+        api_key=key,
+        instance="iad-01",
+        on_event=hooks,
+        proxy="http://proxy:3128",
+        keepalive_expiry=10.0,
+    )
+    BrazeClient(api_key=key, instance="iad-01", on_event=hook, trust_env=True)
+    view = braze.with_options(timeout=httpx.Timeout(2.0), attempt_timeout=2.0)
+    assert_type(view, BrazeClient)
+    braze.with_options(timeout=None, retry=RetryPolicy(attempts=1))
+    status = braze.rate_limit_status()
+    assert_type(status, dict[str, BucketStats])
+    assert_type(status["external_id"].waiting, int)
+    assert_type(status["external_id"].paused_until, float | None)
+    assert_type(status["external_id"].server_remaining, int | None)
+    r = await view.trigger_campaign("c", broadcast=True)
+    assert_type(r.headers, Mapping[str, str])
+    assert_type(r.request_id, str | None)
+    await braze.aclose()
+
+
 def errors_api(exc: BrazeError) -> None:
     if isinstance(exc, BrazeValidationError):
         assert_type(exc.field, str)
         assert_type(exc.rule, str)
     if isinstance(exc, BrazeAPIError):
         assert_type(exc.status_code, int)
+        assert_type(exc.headers, Mapping[str, str])
+        assert_type(exc.request_id, str | None)
         assert_type(exc.errors, tuple[ErrorDetail, ...])
     if isinstance(exc, BrazeRateLimitError):
         assert_type(exc.retry_after, float | None)

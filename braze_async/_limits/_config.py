@@ -102,7 +102,25 @@ class RateLimits:
 
 @attrs.frozen(kw_only=True)
 class BucketStats:
-    """Counters of one bucket, for tests, logs and benchmarks."""
+    """The state of one rate-limit bucket at one moment: what
+    :meth:`BrazeClient.rate_limit_status() <braze_async.BrazeClient.rate_limit_status>`
+    returns per bucket, and the counters tests and benchmarks read.
+
+    The view of this process: with Redis, the slots other processes hold are not counted
+    here (``counted`` is then None).
+    """
+
+    #: The configured rate.
+    rate: Rate
+    #: Callers waiting in line for a permit now.
+    waiting: int
+    #: Wall-clock time (UTC epoch seconds) until which a 429 pauses admissions; None when
+    #: not paused.
+    paused_until: float | None
+    #: Last ``X-RateLimit-Remaining`` Braze sent for this bucket (None before any).
+    server_remaining: int | None
+    #: Last ``X-RateLimit-Reset`` Braze sent (UTC epoch seconds; None before any).
+    server_reset: float | None
 
     #: Permits handed out since the limiter was created.
     admitted: int

@@ -49,7 +49,16 @@ class Feedback:
     :param margin: extra seconds a cap holds after its Reset (clock-skew safety).
     """
 
-    __slots__ = ("caps", "horizon", "margin", "paused_until", "server_limit", "strikes")
+    __slots__ = (
+        "caps",
+        "horizon",
+        "margin",
+        "paused_until",
+        "server_limit",
+        "server_remaining",
+        "server_reset",
+        "strikes",
+    )
 
     def __init__(self, period: float, margin: float) -> None:
         #: Monotonic time before which nothing is admitted (after a 429).
@@ -63,6 +72,10 @@ class Feedback:
         self.margin = margin
         #: Last valid ``X-RateLimit-Limit``, for diagnostics and to tell our usage from others'.
         self.server_limit: int | None = None
+        #: Last valid ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` seen, as Braze sent
+        #: them (for diagnostics: the caps above are what acts on them).
+        self.server_remaining: int | None = None
+        self.server_reset: float | None = None
 
     def delay(self, now: float, wall: float) -> float:
         """Seconds to wait before the next admission (0: go), dropping caps whose Reset passed."""
@@ -97,6 +110,10 @@ class Feedback:
         """
         if headers.limit is not None:
             self.server_limit = headers.limit
+        if headers.remaining is not None:
+            self.server_remaining = headers.remaining
+        if headers.reset is not None:
+            self.server_reset = headers.reset
         reset = self._live_reset(headers.reset, wall)
         cap = None
         if reset is not None and headers.remaining is not None:

@@ -130,13 +130,17 @@ class Permit:
     process (the connection failed): its slot is freed at once, as if never admitted. Any other
     outcome (an answer, a timeout, a reset connection) must be ``sent=True``: the server may
     have counted it, so the slot stays counted for ``period + margin`` from now.
+
+    ``waited`` is how long the acquisition waited in line, in seconds of the limiter's clock
+    (0.0 when it was admitted at its first look).
     """
 
-    __slots__ = ("_lane", "_slot")
+    __slots__ = ("_lane", "_slot", "waited")
 
-    def __init__(self, lane: _Lane, slot: Slot) -> None:
+    def __init__(self, lane: _Lane, slot: Slot, waited: float = 0.0) -> None:
         self._lane: _Lane | None = lane
         self._slot = slot
+        self.waited = waited
 
     def release(self, *, sent: bool = True) -> None:
         """Give the slot back (idempotent)."""
@@ -197,6 +201,7 @@ class RateLimiter:
         waiter = _Waiter()
         queue.append(waiter)
         waited = False
+        since = 0.0  # when the first wait began (read only once waited)
         try:
             while True:
                 if self._closed:
@@ -213,8 +218,10 @@ class RateLimiter:
                             lane.admitted += 1
                             lane.waited += waited
                             lane.wake_head()  # the next in line may go too
-                            return Permit(lane, slot)
+                            return Permit(lane, slot, self._monotonic() - since if waited else 0.0)
                         delay = slot
+                if not waited:
+                    since = self._monotonic()
                 waited = True
                 await waiter.wait(delay, self._sleep)
         except BaseException:
@@ -254,14 +261,20 @@ class RateLimiter:
     def snapshot(self, bucket: Bucket) -> BucketStats:
         """Current counters of *bucket*."""
         lane = self._lanes[bucket]
+        paused_for = max(lane.feedback.paused_until - self._monotonic(), 0.0)
         return BucketStats(
+            rate=self.limits.rate(bucket),
+            waiting=len(lane.queue),
+            paused_until=self._wallclock() + paused_for if paused_for else None,
+            server_remaining=lane.feedback.server_remaining,
+            server_reset=lane.feedback.server_reset,
             admitted=lane.admitted,
             in_flight=lane.in_flight,
             waited=lane.waited,
             unsent=lane.unsent,
             throttled=lane.throttled,
             counted=lane.log.counted(),
-            paused_for=max(lane.feedback.paused_until - self._monotonic(), 0.0),
+            paused_for=paused_for,
             server_limit=lane.feedback.server_limit,
         )
 

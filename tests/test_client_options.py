@@ -1,0 +1,192 @@
+"""Per-call control (``with_options``), the rate limiter's state in public
+(``rate_limit_status``) and the answer's headers on responses and errors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from braze_async import (
+    BrazeBadRequestError,
+    BrazeClient,
+    BrazeError,
+    BrazeServerError,
+    BrazeUnknownOutcomeError,
+    BucketStats,
+    Rate,
+    RateLimits,
+    Recipient,
+    RetryPolicy,
+)
+from braze_async.simulator import BrazeSimulator
+
+pytestmark = pytest.mark.anyio
+
+ONE = [Recipient(external_user_id="u1")]
+FAST = RetryPolicy(attempts=3, backoff_initial=0.001, backoff_max=0.002)
+
+
+async def test_a_view_bounds_its_own_calls_while_the_client_keeps_its_defaults() -> None:
+    """Against a Braze that answers in 0.3 s: the view's 0.1 s attempt bound fails its
+    call, the client's own calls on the same pool succeed; options not given are kept and
+    None lifts a bound."""
+    async with (
+        BrazeSimulator(latency=0.3) as sim,
+        BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
+    ):
+        fast = braze.with_options(attempt_timeout=0.1)
+        with pytest.raises(BrazeUnknownOutcomeError):
+            await fast.trigger_campaign("c", recipients=ONE)
+        assert (await braze.trigger_campaign("c", recipients=ONE)).dispatch_id
+        still_fast = fast.with_options(retry=RetryPolicy(attempts=1))
+        with pytest.raises(BrazeUnknownOutcomeError):
+            await still_fast.trigger_campaign("c", recipients=ONE)
+        unbounded = fast.with_options(attempt_timeout=None)
+        assert (await unbounded.trigger_campaign("c", recipients=ONE)).dispatch_id
+        read_bound = braze.with_options(timeout=httpx.Timeout(5.0, read=0.1))
+        with pytest.raises(BrazeUnknownOutcomeError):
+            await read_bound.trigger_campaign("c", recipients=ONE)
+
+
+async def test_a_view_retries_by_its_own_policy() -> None:
+    """Every answer a 503: the view (one attempt) sends once, the client (three) thrice."""
+    async with (
+        BrazeSimulator(fault_5xx=1.0, seed=1) as sim,
+        BrazeClient(api_key=sim.api_key, base_url=sim.base_url, retry=FAST) as braze,
+    ):
+        once = braze.with_options(retry=RetryPolicy(attempts=1))
+        with pytest.raises(BrazeServerError) as info:
+            await once.trigger_campaign("c", recipients=ONE)
+        assert (info.value.attempts, sim.stats.requests) == (1, 1)
+        with pytest.raises(BrazeServerError):
+            await braze.trigger_campaign("c", recipients=ONE)
+        assert sim.stats.requests == 4
+        report = await once.bulk_send(ONE, campaign_id="c")
+        assert (report.failed, sim.stats.requests) == (1, 5)
+
+
+async def test_a_view_shares_the_pool_limiter_and_batcher() -> None:
+    """A view is the same client underneath: its sends count on the client's limiter, and
+    send_to_user calls through both ride in one request."""
+    async with (
+        BrazeSimulator() as sim,
+        BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
+    ):
+        view = braze.with_options(attempt_timeout=5.0)
+        await view.trigger_campaign("c", recipients=ONE)
+        await braze.trigger_campaign("c", recipients=ONE)
+        assert braze.rate_limit_status()["external_id"].admitted == 2
+        assert view.rate_limit_status() == braze.rate_limit_status()
+        braze.configure_batching(linger=0.05)
+        await asyncio.gather(
+            braze.send_to_user(Recipient(external_user_id="a"), campaign_id="b"),
+            view.send_to_user(Recipient(external_user_id="b"), campaign_id="b"),
+            braze.send_to_user(Recipient(external_user_id="c"), campaign_id="b"),
+        )
+        assert sim.stats.requests == 3  # two sends, then one batch of three
+        assert sim.stats.recipients_per_request[3] == 1
+
+
+async def test_closing_a_view_does_nothing_closing_the_client_closes_its_views() -> None:
+    """The client owns the pool: a view's aclose leaves it open; the client's closes all."""
+    async with BrazeSimulator() as sim:
+        braze = BrazeClient(api_key=sim.api_key, base_url=sim.base_url)
+        async with braze.with_options(retry=FAST) as view:
+            await view.trigger_campaign("c", recipients=ONE)
+        await braze.trigger_campaign("c", recipients=ONE)
+        await braze.aclose()
+        with pytest.raises(BrazeError, match="closed"):
+            await view.trigger_campaign("c", recipients=ONE)
+        with pytest.raises(BrazeError, match="closed"):
+            await view.send_to_user(Recipient(external_user_id="u"), campaign_id="c")
+
+
+async def test_rate_limit_status_tells_the_rate_the_slots_and_what_braze_said() -> None:
+    """After a send: the configured rate, one slot counted, none in flight or waiting, and
+    Braze's last X-RateLimit-Remaining / Reset."""
+    async with (
+        BrazeSimulator(external_id_rate="100/3600") as sim,
+        BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
+    ):
+        await braze.trigger_campaign("c", recipients=ONE)
+        status = braze.rate_limit_status()
+    assert set(status) == {"audience", "external_id"}
+    ext = status["external_id"]
+    assert isinstance(ext, BucketStats)
+    assert ext.rate == Rate(250_000, 3600.0)
+    assert (ext.admitted, ext.counted, ext.in_flight, ext.waiting) == (1, 1, 0, 0)
+    assert ext.paused_until is None
+    assert (ext.server_limit, ext.server_remaining) == (100, 99)
+    assert ext.server_reset is not None and time.time() < ext.server_reset <= time.time() + 3601
+    assert status["audience"].server_remaining is None
+
+
+async def test_rate_limit_status_shows_callers_waiting_and_a_429_pause() -> None:
+    """Callers in line are counted while they wait; a 429 shows as paused_until."""
+    async with BrazeSimulator(external_id_rate="1/30") as sim:
+        limits = RateLimits(external_id=Rate(1, 0.3))
+        async with BrazeClient(
+            api_key=sim.api_key, base_url=sim.base_url, rate_limits=limits
+        ) as braze:
+            await braze.trigger_campaign("c", recipients=ONE)
+            tasks = [
+                asyncio.ensure_future(braze.trigger_campaign("c", recipients=ONE)) for _ in range(3)
+            ]
+            await asyncio.sleep(0.05)
+            assert braze.rate_limit_status()["external_id"].waiting == 3
+            deadline = time.monotonic() + 5
+            while braze.rate_limit_status()["external_id"].paused_until is None:
+                assert time.monotonic() < deadline, "no 429 pause seen"
+                await asyncio.sleep(0.02)
+            paused_until = braze.rate_limit_status()["external_id"].paused_until
+            assert paused_until is not None and paused_until > time.time() + 10
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_rate_limit_status_is_empty_without_a_limiter() -> None:
+    """rate_limits=None: nothing to tell."""
+    braze = BrazeClient(api_key="k", instance="iad-01", rate_limits=None)
+    assert braze.rate_limit_status() == {}
+    await braze.aclose()
+
+
+async def test_responses_carry_the_answers_headers() -> None:
+    """SendResponse.headers holds Braze's headers, names lower-cased; equality and hashing
+    ignore them."""
+    async with (
+        BrazeSimulator() as sim,
+        BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
+    ):
+        r = await braze.trigger_campaign("c", recipients=ONE)
+        t = await braze.send_transactional("t", Recipient(external_user_id="u"))
+    assert r.headers["x-ratelimit-limit"] == "250000"
+    assert t.headers["content-type"] == "application/json"
+    assert r.request_id is None  # the simulator sends none
+    assert hash(r) == hash(type(r)(dispatch_id=r.dispatch_id, message=r.message))
+    assert "headers" not in repr(r)
+
+
+async def test_request_ids_are_read_from_the_headers_of_answers_and_errors() -> None:
+    """A request id header shows as ``request_id`` on a response and on a BrazeAPIError,
+    which carries the error answer's headers too."""
+    replies = iter(
+        [
+            httpx.Response(201, headers={"X-Request-Id": "req-1"}, json={"dispatch_id": "d"}),
+            httpx.Response(
+                400, headers={"X-Request-Id": "req-2", "X-Other": "v"}, json={"message": "no"}
+            ),
+        ]
+    )
+    transport = httpx.MockTransport(lambda request: next(replies))
+    async with BrazeClient(api_key="k", instance="iad-01", transport=transport) as braze:
+        r = await braze.trigger_campaign("c", recipients=ONE)
+        with pytest.raises(BrazeBadRequestError) as info:
+            await braze.trigger_campaign("c", recipients=ONE)
+    assert r.request_id == "req-1"
+    assert info.value.request_id == "req-2"
+    assert info.value.headers["x-other"] == "v"

@@ -1,0 +1,147 @@
+"""Network settings end to end: a real proxy on loopback (CONNECT tunnels to an HTTPS Braze,
+forwarding to a plain one), proxies from the environment, and the keep-alive expiry."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from _proxy import Proxy, TlsFront
+
+from braze_async import (
+    AiohttpTransport,
+    BrazeClient,
+    BrazeConnectionError,
+    BrazeValidationError,
+    Recipient,
+    RetryPolicy,
+)
+from braze_async.simulator import BrazeSimulator
+
+pytestmark = pytest.mark.anyio
+
+ONE = [Recipient(external_user_id="u1")]
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+async def test_proxy_forwards_requests_to_a_plain_http_braze() -> None:
+    """BrazeClient(proxy=...) sends every request through the proxy."""
+    async with BrazeSimulator() as sim, Proxy() as proxy:
+        async with BrazeClient(
+            api_key=sim.api_key, base_url=sim.base_url, proxy=proxy.url
+        ) as braze:
+            r = await braze.trigger_campaign("c", recipients=ONE)
+        assert r.dispatch_id
+        assert proxy.forwarded == [f"POST {sim.base_url}/campaigns/trigger/send"]
+        assert sim.delivered_counts() == {"external_user_id:u1": 1}
+
+
+async def test_https_goes_through_the_proxy_in_a_connect_tunnel() -> None:
+    """An https:// Braze is reached through a CONNECT tunnel: TLS end to end, the proxy
+    sees only the target's name."""
+    async with BrazeSimulator() as sim, TlsFront(port_of(sim.base_url)) as tls, Proxy() as proxy:
+        transport = AiohttpTransport(verify=tls.client_context(), proxy=proxy.url)
+        async with BrazeClient(api_key=sim.api_key, base_url=tls.url, transport=transport) as b:
+            for i in range(3):
+                await b.trigger_campaign("c", recipients=[Recipient(external_user_id=f"u{i}")])
+        assert proxy.tunnels == [f"localhost:{tls.port}"]  # one tunnel, kept alive
+        assert proxy.forwarded == []
+        assert len(sim.delivered_counts()) == 3
+
+
+async def test_trust_env_reads_https_proxy_and_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """trust_env=True takes HTTPS_PROXY for https:// requests; NO_PROXY exempts a host."""
+    async with BrazeSimulator() as sim, TlsFront(port_of(sim.base_url)) as tls, Proxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        transport = AiohttpTransport(verify=tls.client_context(), trust_env=True)
+        async with BrazeClient(api_key=sim.api_key, base_url=tls.url, transport=transport) as b:
+            await b.trigger_campaign("c", recipients=ONE)
+        assert proxy.tunnels == [f"localhost:{tls.port}"]
+
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        transport = AiohttpTransport(verify=tls.client_context(), trust_env=True)
+        async with BrazeClient(api_key=sim.api_key, base_url=tls.url, transport=transport) as b:
+            await b.trigger_campaign("c", recipients=ONE)
+        assert proxy.tunnels == [f"localhost:{tls.port}"]  # not one more: bypassed
+        assert sim.stats.accepted == 2
+
+
+async def test_trust_env_on_the_client_reads_http_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BrazeClient(trust_env=True) gives the environment's proxy to the transport it makes;
+    without it the environment is ignored."""
+    async with BrazeSimulator() as sim, Proxy() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        async with BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze:
+            await braze.trigger_campaign("c", recipients=ONE)
+        assert proxy.connections == 0
+        async with BrazeClient(api_key=sim.api_key, base_url=sim.base_url, trust_env=True) as braze:
+            await braze.trigger_campaign("c", recipients=ONE)
+        assert len(proxy.forwarded) == 1
+
+
+async def test_a_proxy_that_refuses_the_tunnel_means_never_sent() -> None:
+    """A CONNECT the proxy refuses (407) is a connection error: nothing reached Braze, and
+    it is retried like any never-sent request."""
+    async with BrazeSimulator() as sim, TlsFront(port_of(sim.base_url)) as tls:
+        async with Proxy(refuse=True) as proxy:
+            transport = AiohttpTransport(verify=tls.client_context(), proxy=proxy.url)
+            braze = BrazeClient(
+                api_key=sim.api_key,
+                base_url=tls.url,
+                transport=transport,
+                retry=RetryPolicy(backoff_initial=0.001),
+            )
+            async with braze:
+                with pytest.raises(BrazeConnectionError) as info:
+                    await braze.trigger_campaign("c", recipients=ONE)
+        assert info.value.attempts == 4
+        assert len(proxy.tunnels) == 4
+        assert sim.stats.requests == 0
+        assert sim.api_key not in str(info.value)
+
+
+async def test_keepalive_expiry_drops_idle_connections() -> None:
+    """An idle pooled connection older than keepalive_expiry is not reused: the next
+    request opens a new one (a short expiry outlives no load balancer's idle timeout)."""
+    async with BrazeSimulator() as sim, Proxy() as proxy:
+        for expiry, connections in ((0.05, 2), (30.0, 1)):
+            proxy.connections = 0
+            braze = BrazeClient(
+                api_key=sim.api_key,
+                base_url=sim.base_url,
+                proxy=proxy.url,
+                keepalive_expiry=expiry,
+            )
+            async with braze:
+                await braze.trigger_campaign("c", recipients=ONE)
+                await asyncio.sleep(0.2)
+                await braze.trigger_campaign("c", recipients=ONE)
+            assert proxy.connections == connections, expiry
+
+
+def test_proxy_settings_belong_to_the_transport_given() -> None:
+    """proxy= with your own transport or http_client is refused (set it there), and so is a
+    keep-alive expiry that is not a positive number."""
+    with pytest.raises(BrazeValidationError, match="proxy"):
+        BrazeClient(
+            api_key="k", instance="iad-01", proxy="http://p:1", transport=AiohttpTransport()
+        )
+    with pytest.raises(BrazeValidationError, match="proxy"):
+        BrazeClient(api_key="k", instance="iad-01", trust_env=True, http_client=httpx.AsyncClient())
+    with pytest.raises(BrazeValidationError, match="keepalive_expiry"):
+        BrazeClient(api_key="k", instance="iad-01", keepalive_expiry=0)
+
+
+def test_the_transport_repr_hides_proxy_credentials() -> None:
+    """A proxy URL with a password never shows in the transport's repr."""
+    transport = AiohttpTransport(proxy="http://user:s3cret@proxy:3128")
+    assert "s3cret" not in repr(transport)
+    assert "proxy" in repr(transport)

@@ -1,0 +1,311 @@
+"""OpenTelemetry: a CLIENT span per request to Braze, and the client's metrics.
+
+Read with the OpenTelemetry SDK's in-memory span exporter and metric reader, given to the
+client as its providers (the global ones can be set only once per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from braze_async import (
+    BrazeClient,
+    BrazeError,
+    BrazeEvent,
+    BrazeUnknownOutcomeError,
+    Rate,
+    RateLimits,
+    Recipient,
+    RetryPolicy,
+)
+from braze_async.simulator import BrazeSimulator
+
+pytestmark = pytest.mark.anyio
+
+FAST = RetryPolicy(backoff_initial=0.001, backoff_max=0.002)
+TWO = [Recipient(external_user_id="u1"), Recipient(external_user_id="u2")]
+OK = {"dispatch_id": "d1", "message": "success"}
+
+
+class Otel:
+    """An SDK tracer and meter provider that keep everything in memory."""
+
+    def __init__(self) -> None:
+        self.spans = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+
+    def client(self, **kwargs: Any) -> BrazeClient:
+        return BrazeClient(
+            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, **kwargs
+        )
+
+    def finished(self) -> list[ReadableSpan]:
+        return [s for s in self.spans.get_finished_spans() if s.name.startswith("POST")]
+
+    def points(self, name: str) -> list[tuple[dict[str, Any], float]]:
+        """(attributes, value) of each data point of metric *name* (a histogram's count)."""
+        data = self.reader.get_metrics_data()
+        found: list[tuple[dict[str, Any], float]] = []
+        for resource in data.resource_metrics if data else ():
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.name == name:
+                        for p in metric.data.data_points:
+                            value = getattr(p, "value", None)
+                            count = value if value is not None else getattr(p, "count", 0)
+                            found.append((dict(p.attributes or {}), count))
+        return found
+
+
+@pytest.fixture
+def otel() -> Iterator[Otel]:
+    o = Otel()
+    yield o
+    o.tracer_provider.shutdown()
+    o.meter_provider.shutdown()
+
+
+async def test_each_request_is_a_client_span_named_by_the_http_conventions(otel: Otel) -> None:
+    """One send: one CLIENT span ``POST /campaigns/trigger/send``, the conventions' HTTP
+    attributes and ours, child of the caller's span."""
+    async with (
+        BrazeSimulator() as sim,
+        otel.client(api_key=sim.api_key, base_url=sim.base_url) as b,
+    ):
+        url = sim.base_url
+        tracer = otel.tracer_provider.get_tracer("app")
+        with tracer.start_as_current_span("handler") as parent:
+            await b.trigger_campaign("c", recipients=TWO)
+    (span,) = otel.finished()
+    assert span.name == "POST /campaigns/trigger/send"
+    assert span.kind is SpanKind.CLIENT
+    assert span.instrumentation_scope is not None
+    assert span.instrumentation_scope.name == "braze_async"
+    assert span.parent is not None and span.parent.span_id == parent.get_span_context().span_id
+    port = int(url.rsplit(":", 1)[1])
+    assert dict(span.attributes or {}) == {
+        "http.request.method": "POST",
+        "server.address": "127.0.0.1",
+        "server.port": port,
+        "url.full": f"{url}/campaigns/trigger/send",
+        "url.template": "/campaigns/trigger/send",
+        "http.response.status_code": 201,
+        "braze.endpoint": "/campaigns/trigger/send",
+        "braze.bucket": "external_id",
+        "braze.recipients": 2,
+        "braze.attempt": 1,
+        "braze.limiter.wait": 0.0,
+        "braze.outcome": "success",
+    }
+    assert span.status.status_code is StatusCode.UNSET
+    assert span.start_time is not None and span.end_time is not None
+    assert span.end_time > span.start_time
+
+
+async def test_a_retried_call_is_sibling_spans_with_the_resend_count(otel: Otel) -> None:
+    """503 then 201: two spans; the first is an error with error.type and the retry's delay,
+    the second carries http.request.resend_count=1."""
+    replies = iter([httpx.Response(503), httpx.Response(201, json=OK)])
+    transport = httpx.MockTransport(lambda r: next(replies))
+    async with otel.client(
+        api_key="k", instance="iad-01", transport=transport, retry=FAST
+    ) as braze:
+        await braze.trigger_campaign("c", recipients=TWO)
+    first, second = otel.finished()
+    a: dict[str, Any] = dict(first.attributes or {})
+    b: dict[str, Any] = dict(second.attributes or {})
+    assert (a["http.response.status_code"], a["error.type"], a["braze.outcome"]) == (
+        503,
+        "503",
+        "retry",
+    )
+    assert 0 <= a["braze.retry.delay"] <= 0.001
+    assert first.status.status_code is StatusCode.ERROR
+    assert "http.request.resend_count" not in a
+    assert (b["braze.attempt"], b["http.request.resend_count"], b["braze.outcome"]) == (
+        2,
+        1,
+        "success",
+    )
+    assert a["server.address"] == "rest.iad-01.braze.com" and a["server.port"] == 443
+    assert [p for p, _ in otel.points("braze.client.retries")] == [
+        {
+            "url.template": "/campaigns/trigger/send",
+            "braze.bucket": "external_id",
+            "http.response.status_code": 503,
+            "error.type": "503",
+        }
+    ]
+
+
+async def test_an_unknown_outcome_is_an_error_span_and_counted(otel: Otel) -> None:
+    """A lost answer: error.type names what came instead (MaybeProcessed), outcome unknown."""
+    async with (
+        BrazeSimulator(drop_after=1.0, seed=1) as sim,
+        otel.client(api_key=sim.api_key, base_url=sim.base_url) as braze,
+    ):
+        with pytest.raises(BrazeUnknownOutcomeError):
+            await braze.trigger_campaign("c", recipients=TWO)
+    (span,) = otel.finished()
+    attributes = dict(span.attributes or {})
+    assert attributes["error.type"] == "MaybeProcessed"
+    assert attributes["braze.outcome"] == "unknown"
+    assert "http.response.status_code" not in attributes
+    assert [v for _, v in otel.points("braze.client.unknown_outcomes")] == [1]
+
+
+async def test_transactional_spans_and_metrics_name_the_route_not_the_id(otel: Otel) -> None:
+    """The campaign id is in url.full only: span names and metric attributes use the
+    template, so they stay few."""
+    async with (
+        BrazeSimulator() as sim,
+        otel.client(api_key=sim.api_key, base_url=sim.base_url) as b,
+    ):
+        url = sim.base_url
+        for campaign in ("t1", "t2"):
+            await b.send_transactional(campaign, Recipient(external_user_id="u"))
+    spans = otel.finished()
+    assert {s.name for s in spans} == {"POST /transactional/v1/campaigns/{campaign_id}/send"}
+    assert [dict(s.attributes or {})["url.full"] for s in spans] == [
+        f"{url}/transactional/v1/campaigns/t1/send",
+        f"{url}/transactional/v1/campaigns/t2/send",
+    ]
+    ((attributes, count),) = otel.points("http.client.request.duration")
+    assert attributes["url.template"] == "/transactional/v1/campaigns/{campaign_id}/send"
+    assert "braze.bucket" not in attributes
+    assert count == 2
+
+
+async def test_429s_requests_and_limiter_waits_are_measured(otel: Otel) -> None:
+    """Counters and histograms: requests by status (the duration's count), 429 answers,
+    limiter waits."""
+    async with (
+        BrazeSimulator(external_id_rate="1/0.2") as sim,
+        otel.client(api_key=sim.api_key, base_url=sim.base_url, rate_limits=None) as braze,
+    ):
+        await braze.trigger_campaign("c", recipients=TWO)
+        await braze.trigger_campaign("c", recipients=TWO)
+    async with BrazeSimulator() as sim:
+        limits = RateLimits(external_id=Rate(1, 0.2))
+        async with otel.client(
+            api_key=sim.api_key, base_url=sim.base_url, rate_limits=limits
+        ) as braze:
+            await braze.trigger_campaign("c", recipients=TWO)
+            await braze.trigger_campaign("c", recipients=TWO)
+    requests: dict[int, float] = {}
+    for p, v in otel.points("http.client.request.duration"):  # per status and simulator
+        requests[p["http.response.status_code"]] = (
+            requests.get(p["http.response.status_code"], 0) + v
+        )
+    assert requests[429] >= 1
+    assert requests[201] == 4
+    assert [v for _, v in otel.points("braze.client.rate_limited")] == [requests[429]]
+    ((attributes, admissions),) = otel.points("braze.client.limiter.wait")
+    assert attributes == {"braze.bucket": "external_id"}
+    assert admissions == 2
+    waited = [dict(s.attributes or {})["braze.limiter.wait"] for s in otel.finished()][-2:]
+    assert waited[0] == 0.0 and 0.1 < waited[1] < 1.0  # type: ignore[operator]
+
+
+async def test_without_an_sdk_the_api_is_a_no_op() -> None:
+    """opentelemetry-api with no SDK configured: the global providers are the API's
+    proxies, sends work, nothing is recorded."""
+    assert type(trace.get_tracer_provider()).__name__ == "ProxyTracerProvider"
+    async with (
+        BrazeSimulator() as sim,
+        BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
+    ):
+        r = await braze.trigger_campaign("c", recipients=TWO)
+    assert r.dispatch_id
+
+
+def run_python(code: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_without_the_package_nothing_of_it_runs() -> None:
+    """opentelemetry absent: the client works and has no telemetry; importing braze_async
+    never imports opentelemetry, even when it is installed (the client does, when made)."""
+    absent = run_python(
+        "import sys; sys.modules['opentelemetry'] = None\n"
+        "import asyncio, httpx\n"
+        "from braze_async import BrazeClient, Recipient\n"
+        "async def main():\n"
+        "    t = httpx.MockTransport(lambda r: httpx.Response(201,"
+        " json={'dispatch_id': 'd', 'message': 'success'}))\n"
+        "    async with BrazeClient(api_key='k', instance='iad-01', transport=t) as b:\n"
+        "        r = await b.trigger_campaign('c', recipients=[Recipient(external_user_id='u')])\n"
+        "        print(r.dispatch_id, b._events.telemetry)\n"
+        "asyncio.run(main())\n"
+    )
+    assert absent.split() == ["d", "None"]
+    lazy = run_python(
+        "import sys\n"
+        "import braze_async\n"
+        "print('opentelemetry' in sys.modules)\n"
+        "braze_async.BrazeClient(api_key='k', instance='iad-01')\n"
+        "print('opentelemetry.trace' in sys.modules)\n"
+    )
+    assert lazy.split() == ["False", "True"]
+
+
+async def test_the_key_reaches_no_log_event_span_or_metric(
+    otel: Otel, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hostile server echoes the key in headers and bodies; with every logger at DEBUG, a
+    hook keeping every event and the SDK recording, the key is nowhere."""
+    token = secrets.token_hex(12)
+    key = f"sk-OTELCHECK-{token}"
+    caplog.set_level(logging.DEBUG)
+    replies = iter(
+        [
+            httpx.Response(503, headers={"x-echo": key}, text=f"bad {key}"),
+            httpx.Response(400, headers={"x-echo": f"Bearer {key}"}, json={"message": key}),
+        ]
+    )
+    seen: list[BrazeEvent] = []
+    transport = httpx.MockTransport(lambda r: next(replies))
+    async with otel.client(
+        api_key=key, instance="iad-01", transport=transport, retry=FAST, on_event=seen.append
+    ) as braze:
+        with pytest.raises(BrazeError) as info:
+            await braze.trigger_campaign("c", recipients=TWO)
+    texts = [r.getMessage() for r in caplog.records]
+    texts += [repr(vars(r)) for r in caplog.records]
+    texts += [repr(e) for e in seen]
+    texts += [repr(dict(getattr(e, "headers", {}))) for e in seen]
+    texts += [repr(dict(s.attributes or {})) + repr(s.events) for s in otel.finished()]
+    texts += [repr(otel.reader.get_metrics_data())]
+    texts += [str(info.value), repr(getattr(info.value, "headers", None))]
+    assert len(seen) == 6
+    assert info.value.headers["x-echo"] == "Bearer ***"  # type: ignore[attr-defined]
+    for text in texts:
+        assert token not in text
