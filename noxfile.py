@@ -1,7 +1,9 @@
-"""Developer tasks: ``nox -s tests lint typing`` is what CI runs (see .ci/run)."""
+"""Developer tasks: ``nox -s tests lint typing`` first, then the floors, Python 3.10 and the
+docs: what CI runs (see .ci/run)."""
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -22,6 +24,23 @@ def install(session: nox.Session, *groups: str) -> None:
     session.install("-e", ".", *deps)
 
 
+def python_for(version: str) -> str:
+    """An interpreter of ``version``: ``pythonX.Y`` on the PATH if it runs, else pyenv's (its
+    shims answer only for the versions selected), else the bare version (nox then says it is
+    missing)."""
+    name = f"python{version}"
+    found = shutil.which(name)
+    if (
+        found
+        and subprocess.run([found, "-c", ""], capture_output=True, check=False).returncode == 0
+    ):
+        return found
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    builds = glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", name))
+    builds.sort(key=lambda path: [int(part) for part in path.split(os.sep)[-3].split(".")])
+    return builds[-1] if builds else version
+
+
 def ensure_redis(session: nox.Session) -> None:
     """The Redis-backed limiter is tested against a real redis-server; install it if we can."""
     if shutil.which("redis-server") is None and os.path.exists(".ci/ensure-redis"):
@@ -36,6 +55,49 @@ def tests(session: nox.Session) -> None:
     install(session, "tests")
     ensure_redis(session)
     session.run("pytest", "-q", *session.posargs)
+
+
+@nox.session(python=python_for("3.10"))
+def tests_py310(session: nox.Session) -> None:
+    """The test suite on Python 3.10, the oldest supported (pass pytest arguments after --)."""
+    install(session, "tests")
+    ensure_redis(session)
+    session.run("pytest", "-q", *session.posargs)
+
+
+@nox.session
+def tests_floors(session: nox.Session) -> None:
+    """The test suite on the lowest version of every declared dependency and test dependency.
+
+    uv resolves the declared requirements to their minimums (``--resolution lowest-direct``)
+    and the environment is synced to exactly that set, whatever it held before.
+    """
+    session.install("uv")
+    requirements = [
+        *PYPROJECT["project"]["dependencies"],
+        *nox.project.dependency_groups(PYPROJECT, "tests"),
+    ]
+    tmp = session.create_tmp()
+    wanted, pinned = os.path.join(tmp, "floors.in"), os.path.join(tmp, "floors.txt")
+    with open(wanted, "w") as fh:
+        fh.write("\n".join(requirements) + "\n")
+    python = ["--python", os.path.join(session.bin, "python")]
+    uv = ["uv", "pip"]
+    session.run(
+        *uv, "compile", "-q", *python, "--resolution", "lowest-direct", wanted, "-o", pinned
+    )
+    session.run(*uv, "sync", *python, pinned)
+    session.run(*uv, "install", *python, "--no-deps", "-e", ".")
+    session.run(*uv, "freeze", *python)  # the versions tested, in the log
+    ensure_redis(session)
+    session.run("pytest", "-q", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation, built into site/ with --strict (every link and reference resolves)."""
+    install(session, "docs")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session

@@ -235,6 +235,19 @@ class BulkReport:
         """True when every input item was sent (by this run or an earlier one)."""
         return self.total == self.sent + self.already_sent and not self.interrupted
 
+    def __repr__(self) -> str:
+        # The counts, not the details: a thousand outcomes would make a repr of a quarter
+        # of a megabyte in every log line and traceback that shows the report.
+        kept = len(self.details)
+        return (
+            f"BulkReport(sent={self.sent}, already_sent={self.already_sent}, "
+            f"rejected={self.rejected}, failed={self.failed}, unknown={self.unknown}, "
+            f"not_attempted={self.not_attempted}, requests={self.requests}, "
+            f"interrupted={self.interrupted}, stop_reason={self.stop_reason!r}, "
+            f"elapsed={self.elapsed:.3f}, details=<{kept} outcome{'' if kept == 1 else 's'}>, "
+            f"details_dropped={self.details_dropped})"
+        )
+
 
 class _Batch:
     __slots__ = ("lines", "positions", "recipients")

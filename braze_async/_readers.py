@@ -17,6 +17,10 @@ CSV with a header naming the columns ``external_user_id``, or ``email`` (with
 ``prioritization``, values separated by commas or spaces), or ``alias_name`` + ``alias_label``;
 optional ``trigger_properties`` (or ``canvas_entry_properties``) and ``attributes`` holding JSON
 objects, and ``send_to_existing_only`` (true/false). Empty cells count as absent.
+
+Either reader takes an open binary file or a path (opened when reading starts, closed when it
+ends). A row nested deeper than :data:`MAX_ROW_DEPTH` levels is rejected, whatever the orjson
+version reads: such a row could not even be written back to a failures file.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from typing import IO, Any, Literal
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import IO, Any, Literal, TypeAlias
 
 import attrs
 import orjson
@@ -49,6 +53,14 @@ __all__ = [
 ]
 
 Format = Literal["csv", "jsonl"]
+#: A file path, as :func:`open` takes it.
+FilePath: TypeAlias = "str | os.PathLike[str]"
+
+#: Deepest nesting a row may have (the row's own object is level 1). Properties may nest 32
+#: levels (see the models); this leaves room around them and stays far below the 254 levels
+#: orjson can write back out. orjson 3.9 reads any depth and 3.10+ stops at 1024, so without
+#: this bound a deep row would be accepted by one version and crash the failures file.
+MAX_ROW_DEPTH = 64
 
 #: The keys of Braze's recipient object that a row may hold.
 RECIPIENT_KEYS = frozenset(
@@ -79,6 +91,10 @@ _JSON_COLUMNS = ("trigger_properties", "canvas_entry_properties", "attributes")
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _SEPARATORS = re.compile(r"[\s,]+")
 _BOM = codecs.BOM_UTF8
+#: A JSON string, escapes included: brackets inside one do not nest.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_OPENING = frozenset(b"[{")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 class InputError(BrazeError, ValueError):
@@ -175,15 +191,55 @@ def _row(line: int, data: Mapping[str, Any], canvas: bool | None) -> InputRow:
         return InputRow(line=line, reason=_reason(exc), data=data)
 
 
-def read_jsonl(lines: Iterable[bytes], *, canvas: bool | None = None) -> Iterator[InputRow]:
-    """Rows of a JSONL stream (binary lines, e.g. a file opened with ``"rb"``).
+def _too_deep(text: bytes) -> bool:
+    """Whether the JSON ``text`` nests deeper than :data:`MAX_ROW_DEPTH`, judged from the text
+    itself, before any parser (so the answer is the same whatever orjson's own limit)."""
+    if text.count(b"[") + text.count(b"{") <= MAX_ROW_DEPTH:
+        return False  # nearly every row: two counts, no walk
+    depth = deepest = 0
+    for byte in _STRING.sub(b"", text).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in _OPENING else -1
+        deepest = max(deepest, depth)
+    return deepest > MAX_ROW_DEPTH
 
-    Blank lines are skipped; a line that is not a JSON object is rejected.
+
+def _from_path(
+    path: FilePath,
+    read: Callable[[IO[bytes], bool | None], Iterator[InputRow]],
+    canvas: bool | None,
+) -> Iterator[InputRow]:
+    with open(path, "rb") as fh:
+        yield from read(fh, canvas)
+
+
+def read_jsonl(
+    source: Iterable[bytes] | FilePath, *, canvas: bool | None = None
+) -> Iterator[InputRow]:
+    """Rows of a JSONL file: a path, or binary lines (e.g. a file opened with ``"rb"``).
+
+    Blank lines are skipped; a line that is not a JSON object is rejected. A path is opened
+    when iteration starts and closed when it ends.
+
+    >>> for row in read_jsonl("users.jsonl"):  # doctest: +SKIP
+    ...     print(row.line, row.recipient or row.reason)
     """
+    if isinstance(source, str | os.PathLike):
+        return _from_path(source, _jsonl_rows, canvas)
+    return _jsonl_rows(source, canvas)
+
+
+def _jsonl_rows(lines: Iterable[bytes], canvas: bool | None) -> Iterator[InputRow]:
     for number, raw in enumerate(lines, start=1):
         text = raw[len(_BOM) :] if number == 1 and raw.startswith(_BOM) else raw
         text = text.strip()
         if not text:
+            continue
+        if _too_deep(text):
+            yield InputRow(
+                line=number,
+                reason=f"nests deeper than {MAX_ROW_DEPTH} levels",
+                data={"_raw": text.decode("utf-8", "replace")},
+            )
             continue
         try:
             data = orjson.loads(text)  # also refuses invalid UTF-8
@@ -211,12 +267,23 @@ def _cell(row: list[str], index: int | None) -> str | None:
     return value or None
 
 
-def read_csv(stream: IO[bytes], *, canvas: bool | None = None) -> Iterator[InputRow]:
-    """Rows of a CSV stream with a header (a file opened with ``"rb"``).
+def read_csv(source: IO[bytes] | FilePath, *, canvas: bool | None = None) -> Iterator[InputRow]:
+    """Rows of a CSV file with a header: a path, or a file opened with ``"rb"``.
 
-    :raises InputError: when the header is missing, names an unknown column, or no
-        identifier column; bad rows are rejected one by one.
+    A path is opened when iteration starts and closed when it ends. A file with no line at
+    all, or only its header, yields no row.
+
+    :raises InputError: when the header names an unknown column, or no identifier column
+        (raised by the first ``next()``); bad rows are rejected one by one.
+
+    >>> rows = list(read_csv("users.csv"))  # doctest: +SKIP
     """
+    if isinstance(source, str | os.PathLike):
+        return _from_path(source, _csv_rows, canvas)
+    return _csv_rows(source, canvas)
+
+
+def _csv_rows(stream: IO[bytes], canvas: bool | None) -> Iterator[InputRow]:
     # surrogateescape: an invalid byte costs its row only (caught below), not the whole file.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
@@ -324,6 +391,10 @@ def _csv_row(
         value = _cell(row, where[name])
         if value is None:
             continue
+        if _too_deep(value.encode("utf-8")):
+            data[name] = value
+            problems.append(f"{name}: nests deeper than {MAX_ROW_DEPTH} levels")
+            continue
         try:
             data[name] = orjson.loads(value)
         except orjson.JSONDecodeError as exc:
@@ -340,21 +411,22 @@ def _csv_row(
     return _row(line, data, canvas)
 
 
-def detect_format(path: str | os.PathLike[str]) -> Format:
+def detect_format(path: FilePath) -> Format:
     """``"csv"`` or ``"jsonl"`` from the file name; ``.csv`` is CSV, anything else JSONL."""
     return "csv" if os.fspath(path).lower().endswith(".csv") else "jsonl"
 
 
 def read_recipients(
-    stream: IO[bytes], format: Format, *, canvas: bool | None = None
+    source: IO[bytes] | FilePath, format: Format, *, canvas: bool | None = None
 ) -> Iterator[InputRow]:
-    """Rows of ``stream`` in the given format (see :func:`read_csv`, :func:`read_jsonl`)."""
+    """Rows of ``source`` (a path or a binary file) in the given format (see :func:`read_csv`,
+    :func:`read_jsonl`)."""
     if format == "csv":
-        return read_csv(stream, canvas=canvas)
-    return read_jsonl(stream, canvas=canvas)
+        return read_csv(source, canvas=canvas)
+    return read_jsonl(source, canvas=canvas)
 
 
-def count_rows(path: str | os.PathLike[str], format: Format) -> int:
+def count_rows(path: FilePath, format: Format) -> int:
     """An estimate of the rows in a file, cheaply: its line count (minus a CSV header).
 
     Blank lines and quoted newlines make it an estimate, good for a progress ETA.
@@ -370,7 +442,7 @@ def count_rows(path: str | os.PathLike[str], format: Format) -> int:
     return max(0, lines - 1) if format == "csv" else lines
 
 
-def input_fingerprint(path: str | os.PathLike[str], *, prefix: int = 1 << 16) -> str:
+def input_fingerprint(path: FilePath, *, prefix: int = 1 << 16) -> str:
     """A fingerprint of an input file: a hash of its first 64 KiB.
 
     It tells a job's input from another file; rows changed later in the same file are caught

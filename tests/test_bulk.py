@@ -197,6 +197,17 @@ async def test_details_are_bounded() -> None:
     assert (report.rejected, len(report.details), report.details_dropped) == (10, 3, 7)
 
 
+async def test_the_repr_stays_short_however_many_details() -> None:
+    """repr(report) shows the counts and how many details it keeps, not the details."""
+    rows = [InputRow(line=i, reason="bad row " * 20) for i in range(1_000)]
+    report = await bulk_send(ScriptedSender(), rows, WEEKLY)
+    assert len(report.details) == 1_000
+    text = repr(report)
+    assert len(text) < 300, text
+    assert text.startswith("BulkReport(sent=0, already_sent=0, rejected=1000, ")
+    assert "details=<1000 outcomes>" in text
+
+
 async def test_a_401_stops_the_job() -> None:
     """A wrong key fails every request alike: the job stops instead of failing the whole file."""
     async with (

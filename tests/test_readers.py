@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from braze_async import BrazeValidationError, Recipient, UserAlias
 from braze_async._bulk import RecipientOutcome
 from braze_async._readers import (
+    MAX_ROW_DEPTH,
     InputError,
     InputRow,
     count_rows,
@@ -232,6 +233,62 @@ def test_example_files_hold_the_documented_bad_rows() -> None:
         rows = list(read_jsonl(fh, canvas=True))
     assert len(rows) == 300
     assert [r.line for r in rows if r.rejected] == [50, 100, 150, 200]
+
+
+def test_readers_take_a_path_as_well_as_an_open_file(tmp_path: Path) -> None:
+    """read_csv / read_jsonl open a path (str or Path) themselves, and close it at the end."""
+    with open(EXAMPLES / "users.csv", "rb") as fh:
+        from_file = list(read_csv(fh))
+    assert list(read_csv(EXAMPLES / "users.csv")) == from_file
+    assert list(read_csv(str(EXAMPLES / "users.csv"))) == from_file
+    with open(EXAMPLES / "users.jsonl", "rb") as fh:
+        from_file = list(read_jsonl(fh, canvas=True))
+    assert list(read_jsonl(EXAMPLES / "users.jsonl", canvas=True)) == from_file
+    rows = read_jsonl(tmp_path / "missing.jsonl")  # opened when reading starts
+    with pytest.raises(FileNotFoundError):
+        next(rows)
+
+
+def test_a_header_only_or_empty_csv_yields_no_row() -> None:
+    """No line at all, or the header alone: no row (the CLI warns about it)."""
+    assert csv_rows("") == []
+    assert csv_rows("external_user_id\r\n") == []
+
+
+def nested(depth: int) -> str:
+    """A JSON object ``depth`` levels deep (a bracket inside a string does not count)."""
+    return '{"a[":' * (depth - 1) + "{}" + "}" * (depth - 1)
+
+
+@pytest.mark.parametrize(
+    "depth",
+    [
+        pytest.param(MAX_ROW_DEPTH + 1, id="just-too-deep"),
+        pytest.param(300, id="deeper-than-orjson-writes"),
+        pytest.param(5_000, id="deeper-than-orjson-3.10-reads"),
+    ],
+)
+def test_a_deeply_nested_row_is_rejected_whatever_orjson_reads(depth: int) -> None:
+    """A line nested too deep is a rejected row (never a traceback), and its failures-file
+    line can be written: orjson 3.9 reads any depth, later ones stop at 1024."""
+    import orjson
+
+    [row] = jsonl('{"external_user_id": "u1", "x": ' + nested(depth - 1) + "}\n")
+    [array] = jsonl("[" * depth + "]" * depth + "\n")
+    [cell] = csv_rows(
+        'external_user_id,attributes\nu1,"' + nested(depth).replace('"', '""') + '"\n'
+    )
+    for bad in (row, array, cell):
+        assert bad.rejected and bad.reason is not None
+        assert bad.reason.endswith(f"nests deeper than {MAX_ROW_DEPTH} levels")
+        outcome = RecipientOutcome(
+            position=0, outcome="rejected", reason=bad.reason, line=1, data=bad.data
+        )
+        orjson.dumps(outcome.to_json())  # what the failures file writes
+    assert cell.reason == "attributes: nests deeper than 64 levels"
+    # As deep as allowed: judged on its content (here an unknown key), not its depth.
+    [deepest] = jsonl(nested(MAX_ROW_DEPTH) + "\n")
+    assert deepest.reason is not None and "nests deeper" not in deepest.reason
 
 
 # -- the failures file round trip ------------------------------------------------------------

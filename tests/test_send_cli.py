@@ -312,28 +312,141 @@ def test_a_second_ctrl_c_abandons_the_requests_in_flight(tmp_path: Path) -> None
     assert max(sim.delivered_counts().values()) == 1
 
 
-def test_the_live_progress_line_on_a_terminal() -> None:
-    """On a TTY the line is redrawn in place, with counts, rate and ETA."""
-    import io
+# -- flags and suspicious input ---------------------------------------------------------------
 
-    from braze_async._bulk import BulkProgress
-    from braze_async.cli._progress import Progress, progress_line
 
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """braze-async --version prints the one version and exits 0."""
+    from braze_async import __version__
 
-    p = BulkProgress(
-        sent=900, already_sent=100, rejected=3, failed=2, unknown=0, requests=20,
-        processed=1_100, in_progress=95, total=10_000, elapsed=2.0, rate=500.0,
-    )  # fmt: skip
-    assert progress_line(p) == (
-        "1,005/10,000 (10%) done · sent 1,000 (100 earlier) · rejected 3 · failed 2 · "
-        "unknown 0 · 500/s · ETA 17s"
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"braze-async {__version__}\n"
+
+
+def test_simulate_asks_for_the_simulator_whatever_the_environment(
+    tmp_path: Path,
+    sim: ThreadedSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--simulate: the local simulator, even with credentials in the environment."""
+    monkeypatch.setenv("BRAZE_API_KEY", KEY)
+    monkeypatch.setenv("BRAZE_REST_URL", sim.base_url)
+    users = write_jsonl(tmp_path / "users.jsonl", 60)
+    assert run("--simulate", "--campaign-id", "weekly", "--recipients", users) == 0
+    err = capsys.readouterr().err
+    assert err.count("SIMULATOR: nothing was sent to Braze") == 2
+    assert "--simulate given: a local Braze simulator" in err
+    assert "60 sent, 0 rejected" in err
+    assert sim.stats.requests == 0  # the environment's endpoint heard nothing
+    assert not (tmp_path / "users.jsonl.journal").exists()
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_simulate_and_credentials_do_not_mix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--simulate with --api-key is a contradiction: exit 2, one line."""
+    users = write_jsonl(tmp_path / "users.jsonl", 3)
+    argv = ("--simulate", "--campaign-id", "c", "--recipients", users, "--api-key", KEY)
+    assert run(*argv) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "--simulate sends to a local simulator" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        pytest.param("users.csv", b"", "it is empty", id="empty-csv"),
+        pytest.param("users.jsonl", b"", "it is empty", id="empty-jsonl"),
+        pytest.param("users.csv", b"external_user_id\r\n", "only a CSV header", id="header-only"),
+        pytest.param("users.jsonl", b"\n  \n\n", "only blank lines", id="blank-lines"),
+    ],
+)
+def test_a_file_without_recipients_warns_and_exits_1(
+    tmp_path: Path,
+    sim: ThreadedSimulator,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: bytes,
+    why: str,
+) -> None:
+    """Nothing to send is not a success: one warning, exit 1, no request, no file written."""
+    users = tmp_path / name
+    users.write_bytes(content)
+    creds = ("--api-key", KEY, "--base-url", sim.base_url)
+    for extra in ((), ("--dry-run",)):
+        assert run("--campaign-id", "weekly", "--recipients", users, *creds, *extra) == 1
+        [line] = capsys.readouterr().err.splitlines()
+        assert (
+            line
+            == f"braze-async send: warning: {users} holds no recipient ({why}): nothing to send"
+        )
+    assert sim.stats.requests == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no journal, no failures
+
+
+@pytest.mark.usefixtures("no_credentials")
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b'[{"external_user_id": "u1"}, {"external_user_id": "u2"}]\n', id="one-line"),
+        pytest.param(
+            b'\xef\xbb\xbf\n  [\n  {"external_user_id": "u1"},\n  {"external_user_id": "u2"}\n]\n',
+            id="pretty",
+        ),
+    ],
+)
+def test_a_json_array_gets_a_hint_to_use_jsonl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    """A .json file holding one array is not JSON lines: refused before anything, with a hint."""
+    users = tmp_path / "users.json"
+    users.write_bytes(content)
+    assert run("--campaign-id", "weekly", "--recipients", users) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert f"{users} holds a JSON array; braze-async send reads JSON lines (JSONL)" in line
+    assert f"jq -c '.[]' {users} > {tmp_path / 'users'}.jsonl" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["users.json"]
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_a_deeply_nested_line_is_a_rejected_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nesting deeper than any orjson version reads or writes: one rejected row, no traceback."""
+    deep = '{"external_user_id": "u3", "attributes": ' + '{"a":' * 3000 + "1" + "}" * 3001
+    users = write_jsonl(tmp_path / "users.jsonl", 10, bad={3: deep})
+    assert run("--campaign-id", "weekly", "--recipients", users) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "9 sent, 1 rejected" in err
+    [failure] = lines_of(tmp_path / "users.jsonl.failures.jsonl")
+    assert failure["_line"] == 4 and failure["_reason"] == "nests deeper than 64 levels"
+
+
+def test_external_id_rate_is_the_budget_the_send_keeps(
+    tmp_path: Path, sim: ThreadedSimulator
+) -> None:
+    """--external-id-rate 2/1: the third request waits for the first one's window to pass."""
+    users = write_jsonl(tmp_path / "users.jsonl", 150)  # three requests
+    creds = ("--api-key", KEY, "--base-url", sim.base_url, "--no-journal")
+    started = time.monotonic()
+    assert (
+        run("--campaign-id", "weekly", "--recipients", users, *creds, "--external-id-rate", "2/1")
+        == 0
     )
-    term = Terminal()
-    progress = Progress(term, interval=10)
-    progress._last = 0.0
-    progress(p)
-    progress.say("done")
-    assert term.getvalue() == f"\r\x1b[K{progress_line(p)}\r\x1b[Kdone\n"
+    assert time.monotonic() - started >= 1.0  # a lower bound: never flaky
+    assert sim.stats.accepted == 3
+
+
+@pytest.mark.usefixtures("no_credentials")
+@pytest.mark.parametrize("rate", ["250000", "0/60", "10/0", "ten/60", "10/-1"])
+def test_a_bad_external_id_rate_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rate: str
+) -> None:
+    """N/SECONDS with N >= 1 and SECONDS > 0, else exit 2 in one line."""
+    users = write_jsonl(tmp_path / "users.jsonl", 3)
+    assert run("--campaign-id", "c", "--recipients", users, "--external-id-rate", rate) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "expected N/SECONDS" in line

@@ -5,13 +5,16 @@ dispatches. Errors in flags print one line and exit with status 2.
 
 ``braze-async send``, module by module (each one uses only those below it)::
 
-    _runner      the job: plan, client, bulk_send, summary, exit status
+    _runner      the job: plan, input, client, bulk_send, summary, exit status
+    _dry_run     --dry-run: read and check everything, send nothing, tell what a send would do
+    _estimate    how long N requests take at least under a rate budget
+    _input       the recipients file: opened, counted, checked for suspicious shapes
     _plan        flags + environment -> a checked Plan (what goes where), or a UsageError
     _send_args   the flags themselves (argparse)
-    _progress    progress lines on stderr
+    _progress    progress on stderr: rich's live display on a terminal, plain lines otherwise
     _failures    the file of recipients not sent
     _signals     Ctrl-C / SIGTERM: stop cleanly, then abandon
-    _simulator   the local simulator that stands in without credentials
+    _simulator   the local simulator that stands in without credentials (or with --simulate)
 
 ``braze-async simulate`` lives with the simulator, in :mod:`braze_async.simulator._cli`.
 """
@@ -22,6 +25,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from .._version import __version__
 from ..simulator._cli import configure_parser as configure_simulate
 from ..simulator._cli import run as run_simulate
 from ._runner import run_send
@@ -43,6 +47,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="braze-async", description="Tools for Braze's messaging REST API.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     simulate = commands.add_parser(
         "simulate",

@@ -1,8 +1,10 @@
 """What ``braze-async send`` will do: the flags checked together, the credentials, the files.
 
 Credentials come from ``--api-key``/``--base-url`` or ``$BRAZE_API_KEY``/``$BRAZE_REST_URL``;
-with neither, the job is simulated. The journal defaults to ``<input>.journal`` and the
-failures file to ``<input>.failures.jsonl``.
+with neither, or with ``--simulate`` (which ignores the environment's), the job is simulated.
+The journal defaults to ``<input>.journal`` and the failures file to ``<input>.failures.jsonl``.
+The request-level fields are checked here as a request would check them, so that a bad one
+stops the job (or the dry run) before anything is read or sent.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 
 import attrs
 
+from .._errors import BrazeValidationError
+from .._limits import Rate, RateLimits
+from .._models import CampaignTriggerRequest, CanvasTriggerRequest, Recipient
 from .._readers import Format, detect_format
 
 __all__ = ["Plan", "UsageError", "make_plan"]
@@ -40,11 +45,31 @@ class Plan:
     api_key: str | None
     base_url: str | None
     progress_interval: float
+    #: Read and check only; send nothing.
+    dry_run: bool = False
+    #: ``--simulate`` was given (rather than no credentials at all).
+    simulate_asked: bool = False
+    #: The budget for sends by external ID (``--external-id-rate``); Braze's when None.
+    external_id_rate: Rate | None = None
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        """The client's rate limits: Braze's, or ``--external-id-rate`` for sends by ID."""
+        if self.external_id_rate is None:
+            return RateLimits()
+        return RateLimits(external_id=self.external_id_rate)
 
     @property
     def simulated(self) -> bool:
-        """No credentials at all: the local simulator stands in for Braze."""
+        """No credentials, or ``--simulate``: the local simulator stands in for Braze."""
         return self.api_key is None and self.base_url is None
+
+    @property
+    def why_simulated(self) -> str:
+        """Why the simulator stands in, for its banner."""
+        if self.simulate_asked:
+            return "--simulate given"
+        return "No BRAZE_API_KEY / BRAZE_REST_URL (or --api-key / --base-url) given"
 
     @property
     def what(self) -> str:
@@ -66,8 +91,16 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         raise UsageError("--canvas-entry-properties is for Canvas sends")
     if canvas_id is not None and (args.trigger_properties is not None or args.send_id):
         raise UsageError("--trigger-properties and --send-id are for campaign sends")
-    api_key = args.api_key or environ.get("BRAZE_API_KEY") or None
-    base_url = args.base_url or environ.get("BRAZE_REST_URL") or None
+    _check_request_fields(args)
+    if args.simulate and (args.api_key or args.base_url):
+        raise UsageError(
+            "--simulate sends to a local simulator: give it or --api-key/--base-url, not both"
+        )
+    if args.simulate:  # explicit: credentials in the environment are left alone
+        api_key = base_url = None
+    else:
+        api_key = args.api_key or environ.get("BRAZE_API_KEY") or None
+        base_url = args.base_url or environ.get("BRAZE_REST_URL") or None
     if (api_key is None) != (base_url is None):
         missing = (
             "an API key (--api-key or BRAZE_API_KEY)"
@@ -103,4 +136,29 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         api_key=api_key,
         base_url=base_url,
         progress_interval=args.progress_interval,
+        dry_run=args.dry_run,
+        simulate_asked=args.simulate,
+        external_id_rate=args.external_id_rate,
     )
+
+
+def _check_request_fields(args: argparse.Namespace) -> None:
+    """The request-level fields, checked by the request model a send would build."""
+    # A request needs recipients to be built; this one stands in for those of the file.
+    someone = [Recipient(external_user_id="someone")]
+    try:
+        if args.campaign_id is not None:
+            CampaignTriggerRequest(
+                campaign_id=args.campaign_id,
+                send_id=args.send_id,
+                trigger_properties=args.trigger_properties,
+                recipients=someone,
+            )
+        else:
+            CanvasTriggerRequest(
+                canvas_id=args.canvas_id,
+                canvas_entry_properties=args.canvas_entry_properties,
+                recipients=someone,
+            )
+    except BrazeValidationError as exc:
+        raise UsageError(str(exc)) from None

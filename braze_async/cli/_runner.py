@@ -4,17 +4,19 @@
 
     braze-async send --campaign-id weekly --recipients users.csv
     braze-async send --canvas-id onboarding --recipients users.jsonl --concurrency 4
+    braze-async send --dry-run --campaign-id weekly --recipients users.csv
 
 The job streams the file (any size, flat memory), keeps a journal next to it
 (``<input>.journal``) so that running the same command again after a crash or Ctrl-C skips
 what was sent and sends the rest, and writes every recipient that was not sent to
 ``<input>.failures.jsonl`` in Braze's JSON form with ``_outcome`` / ``_reason`` / ``_line``
 keys: fix those lines and send that file. Credentials come from ``--api-key``/``--base-url``
-or ``$BRAZE_API_KEY``/``$BRAZE_REST_URL``; with neither, a local simulator stands in for
-Braze (and says so, loudly).
+or ``$BRAZE_API_KEY``/``$BRAZE_REST_URL``; with neither (or with ``--simulate``), a local
+simulator stands in for Braze (and says so, loudly). ``--dry-run`` sends nothing (see
+:mod:`._dry_run`).
 
-Exit status: 0 when every recipient was sent, 1 when some were not, 2 for bad arguments or
-an unreadable input, 130 after Ctrl-C (143 after SIGTERM).
+Exit status: 0 when every recipient was sent, 1 when some were not (or the file holds none),
+2 for bad arguments or an unreadable input, 130 after Ctrl-C (143 after SIGTERM).
 """
 
 from __future__ import annotations
@@ -25,14 +27,17 @@ import contextlib
 import os
 import signal
 import sys
-from typing import IO, TextIO
+from collections.abc import Iterator
+from typing import TextIO
 
 from .._bulk import BulkReport
 from .._client import BrazeClient
 from .._errors import BrazeError
 from .._journal import JournalError
-from .._readers import InputError, count_rows, input_fingerprint, read_recipients
+from .._readers import InputError, InputRow
+from ._dry_run import dry_run
 from ._failures import FailuresFile
+from ._input import open_input
 from ._plan import Plan, UsageError, make_plan
 from ._progress import Progress, duration
 from ._signals import stop_on_signals
@@ -49,19 +54,23 @@ def run_send(args: argparse.Namespace) -> int:
     try:
         plan = make_plan(args, os.environ)
         with contextlib.ExitStack() as stack:
-            try:
-                fh = stack.enter_context(open(plan.path, "rb"))
-                # ETA needs a total: one cheap pass counting lines.
-                total = count_rows(plan.path, plan.format)
-                fingerprint = input_fingerprint(plan.path)
-            except OSError as exc:
-                raise UsageError(f"cannot read {plan.path}: {exc.strerror or exc}") from None
+            source = open_input(plan, stack)
+            if source.rows is None:
+                print(f"{PROG}: warning: {source.empty_reason}", file=sys.stderr)
+                return EXIT_NOT_ALL_SENT
             try:
                 failures = FailuresFile(plan.failures, canvas=plan.canvas_id is not None)
             except OSError as exc:
                 raise UsageError(f"cannot write {plan.failures}: {exc.strerror or exc}") from None
             stack.callback(failures.close)
-            job = _Job(plan, fh, failures, total, fingerprint, sys.stderr)
+            if plan.dry_run:
+                try:
+                    return dry_run(plan, source.rows, failures, sys.stdout)
+                except InputError as exc:
+                    raise UsageError(str(exc)) from None
+                except OSError as exc:
+                    raise UsageError(f"{exc.filename or 'I/O'}: {exc.strerror or exc}") from None
+            job = _Job(plan, source.rows, failures, source.total, source.fingerprint, sys.stderr)
             try:
                 return asyncio.run(job.run())
             except KeyboardInterrupt:  # before the job's own handler was installed
@@ -82,14 +91,14 @@ class _Job:
     def __init__(
         self,
         plan: Plan,
-        fh: IO[bytes],
+        rows: Iterator[InputRow],
         failures: FailuresFile,
         total: int,
         fingerprint: str,
         err: TextIO,
     ) -> None:
         self.plan = plan
-        self.fh = fh
+        self.rows = rows
         self.failures = failures
         self.total = total
         self.fingerprint = fingerprint
@@ -97,18 +106,17 @@ class _Job:
 
     async def run(self) -> int:
         plan, progress = self.plan, self.progress
-        rows = read_recipients(self.fh, plan.format, canvas=plan.canvas_id is not None)
         async with contextlib.AsyncExitStack() as stack:
             if plan.simulated:
                 api_key, base_url = await stack.enter_async_context(
-                    embedded_simulator(progress.say)
+                    embedded_simulator(progress.say, plan.why_simulated)
                 )
             else:
                 assert plan.api_key is not None and plan.base_url is not None
                 api_key, base_url = plan.api_key, plan.base_url
             try:
                 client = await stack.enter_async_context(
-                    BrazeClient(api_key=api_key, base_url=base_url)
+                    BrazeClient(api_key=api_key, base_url=base_url, rate_limits=plan.rate_limits)
                 )
             except BrazeError as exc:
                 raise UsageError(str(exc)) from None
@@ -118,10 +126,10 @@ class _Job:
                 f"({plan.concurrency} requests at a time"
                 + (f", journal {plan.journal})" if plan.journal else ", no journal)")
             )
-            with stop_on_signals(stop, progress.say) as received:
+            with stop_on_signals(stop, progress.say) as received, progress.shown():
                 try:
                     report = await client.bulk_send(
-                        rows,
+                        self.rows,
                         campaign_id=plan.campaign_id,
                         canvas_id=plan.canvas_id,
                         trigger_properties=plan.trigger_properties,
@@ -148,6 +156,8 @@ class _Job:
                     raise UsageError(str(exc)) from None
                 except OSError as exc:
                     raise UsageError(f"{exc.filename or 'I/O'}: {exc.strerror or exc}") from None
+                if not report.interrupted:
+                    progress.finished()
             _summary(plan, report, self.failures, progress)
         if received:
             return _signal_exit(received[0])
@@ -157,7 +167,8 @@ class _Job:
 def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: Progress) -> None:
     lines = []
     if plan.simulated:
-        lines.append(f"{RULE}\n{BANNER}. (Set BRAZE_API_KEY and BRAZE_REST_URL.)")
+        hint = "" if plan.simulate_asked else " (Set BRAZE_API_KEY and BRAZE_REST_URL.)"
+        lines.append(f"{RULE}\n{BANNER}.{hint}")
     counts = (
         f"{report.sent:,} sent"
         + (f" (+{report.already_sent:,} by an earlier run)" if report.already_sent else "")

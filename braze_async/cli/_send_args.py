@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from .._limits import Rate
+
 __all__ = ["add_send_parser"]
 
 
@@ -35,6 +37,19 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _rate(text: str) -> Rate:
+    """``N/SECONDS``: at most N requests in any SECONDS seconds."""
+    limit, slash, period = text.partition("/")
+    try:
+        if not slash:
+            raise ValueError
+        return Rate(int(limit), float(period))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected N/SECONDS (e.g. 250000/3600) with N >= 1 and SECONDS > 0, got {text!r}"
+        ) from None
+
+
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = orjson.loads(text)
@@ -52,8 +67,9 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="send a campaign or Canvas to the recipients of a CSV or JSONL file",
         description=(
             "Send an API-triggered campaign or Canvas to every recipient of a CSV or JSONL "
-            "file, 50 per request, resumably. Without credentials, a local simulator "
-            "stands in for Braze."
+            "file, 50 per request, resumably. Without credentials (or with --simulate), a "
+            "local simulator stands in for Braze. --dry-run checks the file and tells what a "
+            "send would do, sending nothing."
         ),
     )
     target = parser.add_mutually_exclusive_group(required=True)
@@ -100,6 +116,25 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--base-url", metavar="URL", help="REST endpoint (default: $BRAZE_REST_URL)"
+    )
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="send to a local Braze simulator: nothing reaches Braze (the default without "
+        "credentials)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read and check the whole file, send nothing: print the recipients, the rejected "
+        "rows (into the failures file), the requests and how long the send would take",
+    )
+    parser.add_argument(
+        "--external-id-rate",
+        type=_rate,
+        metavar="N/SECONDS",
+        help="the budget for sends by external ID, if your workspace's differs from Braze's "
+        "default 250000/3600 (or to leave room for other senders)",
     )
     parser.add_argument(
         "--progress-interval",

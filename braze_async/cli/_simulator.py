@@ -1,4 +1,5 @@
-"""The local Braze simulator that stands in when ``braze-async send`` has no credentials.
+"""The local Braze simulator that stands in when ``braze-async send`` has no credentials, or
+is given ``--simulate``.
 
 Nothing reaches Braze then, and the output says so loudly, before the job and in its summary
 (:data:`BANNER` between :data:`RULE` lines).
@@ -20,15 +21,16 @@ RULE = "=" * 72
 
 
 @contextlib.asynccontextmanager
-async def embedded_simulator(say: Callable[[str], None]) -> AsyncIterator[tuple[str, str]]:
+async def embedded_simulator(
+    say: Callable[[str], None], why: str
+) -> AsyncIterator[tuple[str, str]]:
     """Serve a simulator on loopback while in the block; yield its ``(api_key, base_url)``.
 
-    ``say`` prints the banner once the simulator listens.
+    ``say`` prints the banner once the simulator listens, with ``why`` it stands in.
     """
     async with BrazeSimulator() as sim:
         say(
-            f"{RULE}\n{BANNER}.\nNo BRAZE_API_KEY / BRAZE_REST_URL (or --api-key / "
-            f"--base-url) given: a local Braze simulator on {sim.base_url} stands in.\n"
-            f"{RULE}"
+            f"{RULE}\n{BANNER}.\n{why}: a local Braze simulator on {sim.base_url} "
+            f"stands in.\n{RULE}"
         )
         yield sim.api_key, sim.base_url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import ipaddress
 import math
 import signal
@@ -139,8 +140,15 @@ async def _serve(simulator: BrazeSimulator) -> None:
             loop.remove_signal_handler(signum)
 
 
+def _in_use(error: OSError) -> bool:
+    return error.errno == errno.EADDRINUSE
+
+
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGINT or SIGTERM; print a one-line summary; return the exit status."""
+    """Serve until SIGINT or SIGTERM; print a one-line summary; return the exit status.
+
+    Exit status: 0 after a signal, 2 for a bad flag or an address it cannot listen on.
+    """
     prog = "braze-async simulate"
     if not args.allow_remote and not _is_loopback(args.host):
         print(
@@ -156,10 +164,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(_serve(simulator))
     except OSError as error:
+        # A busy port is a bad argument like any other: one line, exit 2.
+        hint = " (in use: choose another --port, or 0 for a free one)" if _in_use(error) else ""
         print(
-            f"{prog}: error: cannot listen on {args.host}:{args.port}: {error.strerror}",
+            f"{prog}: error: cannot listen on {args.host}:{args.port}: "
+            f"{error.strerror or error}{hint}",
             file=sys.stderr,
         )
-        return 1
+        return 2
     print(f"Braze simulator stopped: {simulator.stats.summary()}", flush=True)
     return 0

@@ -116,15 +116,24 @@ def test_missing_subcommand_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(capsys.readouterr().err.splitlines()) == 1
 
 
-def test_busy_port_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    """A port already in use is reported in one line, exit status 1."""
+def test_busy_port_exits_2_with_one_line() -> None:
+    """A port already in use: one line on stderr naming it, exit status 2, no traceback."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = str(busy.getsockname()[1])
-        assert main(["simulate", "--port", port]) == 1
-    [line] = capsys.readouterr().err.splitlines()
-    assert f"cannot listen on 127.0.0.1:{port}" in line
+        result = subprocess.run(
+            [sys.executable, "-m", "braze_async", "simulate", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"braze-async simulate: error: cannot listen on 127.0.0.1:{port}")
+    assert "in use" in line
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,95 @@
+"""``braze-async send --dry-run``: read and check the whole file, send nothing, and tell what a
+send would do.
+
+No client is built and no simulator started: the dry run opens no socket at all. It prints
+the recipients it would send to, the rejected rows (line and reason, into the failures file as
+a send would), the requests it would make, and how long the send would take at least under
+the rate budget. Exit status 0 when every row is valid, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from typing import TextIO
+
+from .._bulk import RecipientOutcome
+from .._models import MAX_RECIPIENTS
+from .._readers import InputRow
+from ._estimate import Estimate
+from ._failures import FailuresFile
+from ._plan import Plan
+from ._progress import duration
+
+__all__ = ["dry_run"]
+
+
+def _per(seconds: float) -> str:
+    return {60.0: "minute", 3600.0: "hour"}.get(seconds, f"{seconds:g} seconds")
+
+
+def dry_run(plan: Plan, rows: Iterable[InputRow], failures: FailuresFile, out: TextIO) -> int:
+    """Read ``rows`` to the end, write the rejected ones to ``failures``, report on ``out``.
+
+    Returns the exit status: 0 when every row is valid, 1 otherwise.
+    """
+    valid = rejected = 0
+    for position, row in enumerate(rows):
+        if row.recipient is not None:
+            valid += 1
+            continue
+        rejected += 1
+        failures(
+            RecipientOutcome(
+                position=position,
+                outcome="rejected",
+                reason=row.reason or "invalid",
+                line=row.line,
+                data=row.data,
+            )
+        )
+    requests = math.ceil(valid / MAX_RECIPIENTS)
+    rate = plan.rate_limits.external_id
+    # The embedded simulator starts afresh: nothing of its budget is spent. Braze tells what
+    # is spent only in the headers of its answers, and a dry run asks nothing.
+    estimate = Estimate(
+        requests=requests,
+        rate=rate,
+        concurrency=plan.concurrency,
+        used=0 if plan.simulated else None,
+    )
+    whose = "--external-id-rate" if plan.external_id_rate is not None else "Braze's limit"
+    lines = [
+        f"dry run of {plan.what} from {plan.path}, for "
+        + ("the local simulator" if plan.simulated else str(plan.base_url))
+        + ": nothing was sent",
+        f"  recipients  {valid:,} valid, {rejected:,} rejected"
+        + (f" (line and reason in {failures.path})" if rejected else ""),
+        f"  requests    {requests:,} of up to {MAX_RECIPIENTS} recipients, "
+        f"{plan.concurrency} at a time",
+        f"  budget      {rate.limit:,} requests per {_per(rate.period)} for sends by external ID "
+        f"({whose})",
+        f"  duration    {_duration(estimate)}",
+    ]
+    if estimate.used is None and estimate.worst_wait > estimate.wait:
+        lines += [
+            "              (what the workspace spent already is unknown: Braze tells it only in",
+            "              its answers; if other senders spent it all, up to "
+            f"{duration(estimate.worst_wait - estimate.wait)} more)",
+        ]
+    if plan.journal is not None and os.path.exists(plan.journal):
+        lines.append(
+            f"  journal     {plan.journal} exists: a send resumes from it (fewer requests)"
+        )
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+    return 0 if rejected == 0 else 1
+
+
+def _duration(estimate: Estimate) -> str:
+    n = estimate.round_trips
+    trips = f"{n:,} round trip{'s' if n != 1 else ''} ({estimate.concurrency} requests at a time)"
+    if not estimate.wait:
+        return f"no wait for the budget: the send takes {trips}"
+    return f"at least {duration(estimate.wait)} waiting for the budget, plus {trips}"
