@@ -5,7 +5,9 @@ out as an :class:`InputRow` carrying its line number and either a validated
 :class:`~braze_async.Recipient` or the reason it was rejected, so a bad row costs only itself.
 A UTF-8 byte-order mark and CRLF line ends are accepted. Keys (JSONL) and columns (CSV) whose
 name starts with ``_`` are ignored: that is how a failures file written by ``braze-async
-send`` (``_outcome``, ``_reason``, ``_line``) can be fed back as it is.
+send`` (``_outcome``, ``_reason``, ``_line``) can be fed back as it is; the note such a file
+starts with after a job that stopped early (a line holding :data:`NOTE_KEY` and only ``_``
+keys) is skipped.
 
 JSONL, one object per line::
 
@@ -42,6 +44,7 @@ from ._errors import BrazeError, BrazeValidationError
 from ._models import Recipient, UserAlias
 
 __all__ = [
+    "NOTE_KEY",
     "InputError",
     "InputRow",
     "count_rows",
@@ -61,6 +64,11 @@ FilePath: TypeAlias = "str | os.PathLike[str]"
 #: orjson can write back out. orjson 3.9 reads any depth and 3.10+ stops at 1024, so without
 #: this bound a deep row would be accepted by one version and crash the failures file.
 MAX_ROW_DEPTH = 64
+
+#: The key of the note line a failures file starts with after a job that stopped early
+#: (``{"_note": "...", "_first_unread_line": 252}``). A JSONL line holding it, and no key but
+#: ``_`` keys, is no recipient: the readers skip it.
+NOTE_KEY = "_note"
 
 #: The keys of Braze's recipient object that a row may hold.
 RECIPIENT_KEYS = frozenset(
@@ -217,8 +225,9 @@ def read_jsonl(
 ) -> Iterator[InputRow]:
     """Rows of a JSONL file: a path, or binary lines (e.g. a file opened with ``"rb"``).
 
-    Blank lines are skipped; a line that is not a JSON object is rejected. A path is opened
-    when iteration starts and closed when it ends.
+    Blank lines, and the note a failures file may start with (see :data:`NOTE_KEY`), are
+    skipped; a line that is not a JSON object is rejected. A path is opened when iteration
+    starts and closed when it ends.
 
     >>> for row in read_jsonl("users.jsonl"):  # doctest: +SKIP
     ...     print(row.line, row.recipient or row.reason)
@@ -257,6 +266,8 @@ def _jsonl_rows(lines: Iterable[bytes], canvas: bool | None) -> Iterator[InputRo
                 data={"_raw": data},
             )
             continue
+        if NOTE_KEY in data and all(key.startswith("_") for key in data):
+            continue  # a failures file's note, not a recipient
         yield _row(number, data, canvas)
 
 

@@ -338,6 +338,20 @@ def test_a_failures_line_reads_back_as_the_same_recipient(
     assert row.recipient == recipient
 
 
+def test_a_failures_files_note_is_skipped_and_nothing_else_is() -> None:
+    """The note a failures file starts with after a stop is no recipient: skipped. A line of
+    ``_`` keys without the note (an unreadable row written back) is still rejected."""
+    rows = jsonl(
+        '{"_note": "stopped before the end", "_first_unread_line": 252}\n'
+        '{"external_user_id": "u1", "_outcome": "failed"}\n'
+        '{"_raw": "{\\"external_user_id\\": ", "_outcome": "rejected", "_line": 9}\n'
+        '{"_note": "not a note: it names a recipient", "external_user_id": "u2"}\n'
+    )
+    assert [(r.line, r.rejected) for r in rows] == [(2, False), (3, True), (4, False)]
+    assert rows[0].recipient == Recipient(external_user_id="u1")
+    assert rows[2].recipient == Recipient(external_user_id="u2")
+
+
 def test_recipient_from_json_refuses_non_objects() -> None:
     """Only JSON objects are recipients."""
     with pytest.raises(BrazeValidationError, match="must be a JSON object, not a string"):

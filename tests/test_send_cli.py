@@ -5,23 +5,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 import pytest
+from _send import SEND_COMMAND, journal_state, lines_of, wait_for_begins, write_jsonl
 
 from braze_async.cli import main
 from braze_async.simulator import ThreadedSimulator
 
 KEY = "sk-cli-SECRET-0123456789"
 EXAMPLES = Path(__file__).parent.parent / "examples"
-
-
-#: ``braze-async send`` in a subprocess.
-SEND_COMMAND = [sys.executable, "-m", "braze_async", "send"]
 
 
 @pytest.fixture
@@ -36,18 +31,6 @@ def sim() -> Iterator[ThreadedSimulator]:
         yield s
 
 
-def write_jsonl(path: Path, n: int, *, bad: dict[int, str] | None = None) -> Path:
-    lines = [orjson.dumps({"external_user_id": f"u{i}"}).decode() for i in range(n)]
-    for index, text in (bad or {}).items():
-        lines[index] = text
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def lines_of(path: Path) -> list[dict[str, object]]:
-    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
-
-
 def run(*args: str | Path) -> int:
     return main(["send", *(str(a) for a in args)])
 
@@ -56,13 +39,49 @@ def run(*args: str | Path) -> int:
 
 
 @pytest.mark.usefixtures("no_credentials")
-def test_without_credentials_the_simulator_stands_in_loudly(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("dry_run", [(), ("--dry-run",)], ids=["send", "dry-run"])
+def test_without_credentials_the_command_refuses_to_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dry_run: tuple[str, ...]
 ) -> None:
-    """No key and no URL anywhere: the simulator is used and the output says so twice."""
+    """No key and no URL anywhere, no --simulate: exit 2, one line saying what to set; no
+    simulator stands in (a cron job with an empty environment must not "succeed"), no file
+    is written."""
+    users = write_jsonl(tmp_path / "users.jsonl", 3)
+    assert run("--campaign-id", "weekly", "--recipients", users, *dry_run) == 2
+    captured = capsys.readouterr()
+    [line] = captured.err.splitlines()
+    assert line == (
+        "braze-async send: error: no credentials: set BRAZE_API_KEY and BRAZE_REST_URL (or "
+        "give --api-key and --base-url), or give --simulate to send to a local simulator"
+    )
+    assert captured.out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["users.jsonl"]
+
+
+def test_the_command_never_uses_the_simulator_unasked(tmp_path: Path) -> None:
+    """The command itself, in a subprocess with an empty environment (a cron job's): exit 2,
+    and nothing about a simulator."""
+    users = write_jsonl(tmp_path / "users.jsonl", 3)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRAZE_")}
+    done = subprocess.run(
+        [*SEND_COMMAND, "--campaign-id", "weekly", "--recipients", str(users)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no credentials: set BRAZE_API_KEY and BRAZE_REST_URL" in done.stderr
+    assert "SIMULATOR" not in done.stderr + done.stdout
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_simulate_stands_in_loudly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--simulate: the simulator is used and the output says so twice."""
     users = tmp_path / "users.csv"
     users.write_bytes((EXAMPLES / "users-with-errors.csv").read_bytes())
-    assert run("--campaign-id", "weekly", "--recipients", users) == 1
+    assert run("--simulate", "--campaign-id", "weekly", "--recipients", users) == 1
     err = capsys.readouterr().err
     assert err.count("SIMULATOR: nothing was sent to Braze") == 2
     assert "995 sent, 5 rejected, 0 failed, 0 unknown in 20 requests" in err
@@ -128,12 +147,14 @@ def test_failed_recipients_go_to_the_failures_file_and_are_resent_next_time(
             id="both-ids",
         ),
         pytest.param(
-            ["--campaign-id", "c", "--recipients", "{tmp}/missing.csv"],
+            ["--simulate", "--campaign-id", "c", "--recipients", "{tmp}/missing.csv"],
             "cannot read",
             id="missing-file",
         ),
         pytest.param(
-            ["--campaign-id", "c", "--recipients", "{tmp}"], "cannot read", id="a-directory"
+            ["--simulate", "--campaign-id", "c", "--recipients", "{tmp}"],
+            "cannot read",
+            id="a-directory",
         ),
         pytest.param(
             ["--campaign-id", "c", "--recipients", "{users}", "--api-key", "k"],
@@ -141,12 +162,20 @@ def test_failed_recipients_go_to_the_failures_file_and_are_resent_next_time(
             id="key-without-url",
         ),
         pytest.param(
-            ["--campaign-id", "c", "--recipients", "{users}", "--failures", "{users}"],
+            [
+                "--simulate",
+                "--campaign-id",
+                "c",
+                "--recipients",
+                "{users}",
+                "--failures",
+                "{users}",
+            ],
             "must be different files",
             id="failures-is-input",
         ),
         pytest.param(
-            ["--campaign-id", "c", "--recipients", "{tmp}/bad.csv"],
+            ["--simulate", "--campaign-id", "c", "--recipients", "{tmp}/bad.csv"],
             "unknown CSV column 'user_id'",
             id="bad-header",
         ),
@@ -203,22 +232,6 @@ def test_progress_lines_are_plain_when_stderr_is_not_a_terminal(
 # -- subprocesses: kill -9 and Ctrl-C ---------------------------------------------------------
 
 
-def _wait_for(path: Path, begins: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_bytes().count(b'"begin"') >= begins:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"the journal never reached {begins} batches")
-
-
-def _journal_state(path: Path) -> tuple[int, int]:
-    records = [orjson.loads(line) for line in path.read_bytes().splitlines() if line]
-    begun = {r["begin"] for r in records if "begin" in r}
-    ended = {r["end"] for r in records if "end" in r}
-    return len(begun), len(begun - ended)
-
-
 @pytest.mark.slow
 def test_sigkill_mid_job_then_resume_sends_nobody_twice(tmp_path: Path) -> None:
     """kill -9 while requests are in flight; the rerun skips the confirmed, reports the rest."""
@@ -231,12 +244,12 @@ def test_sigkill_mid_job_then_resume_sends_nobody_twice(tmp_path: Path) -> None:
         journal = tmp_path / "users.jsonl.journal"
         proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
         try:
-            _wait_for(journal, begins=20)
+            wait_for_begins(journal, 20)
         finally:
             proc.kill()
             proc.communicate()
         assert proc.returncode == -signal.SIGKILL
-        _, open_batches = _journal_state(journal)
+        _, open_batches = journal_state(journal)
         assert open_batches > 0  # killed with requests in flight
         before = sim.delivered_counts()
         assert 0 < len(before) < n
@@ -272,12 +285,12 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path: Path) -> None:
         command = [*SEND_COMMAND, "--campaign-id", "weekly", "--recipients", str(users)]
         journal = tmp_path / "users.jsonl.journal"
         proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-        _wait_for(journal, begins=10)
+        wait_for_begins(journal, 10)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         assert "SIGINT: stopping" in err and "run the same command again" in err
-        begun, open_batches = _journal_state(journal)
+        begun, open_batches = journal_state(journal)
         assert open_batches == 0  # every batch sent was answered and journaled
         assert len(sim.delivered_counts()) == 50 * begun < n
 
@@ -297,14 +310,14 @@ def test_a_second_ctrl_c_abandons_the_requests_in_flight(tmp_path: Path) -> None
         command = [*SEND_COMMAND, "--campaign-id", "weekly", "--recipients", str(users)]
         journal = tmp_path / "users.jsonl.journal"
         proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-        _wait_for(journal, begins=8)
+        wait_for_begins(journal, 8)
         proc.send_signal(signal.SIGINT)
         time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         assert "abandoned the requests in flight" in err
-        _, open_batches = _journal_state(journal)
+        _, open_batches = journal_state(journal)
         assert open_batches > 0
         resumed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert resumed.returncode == 1
@@ -403,7 +416,7 @@ def test_a_json_array_gets_a_hint_to_use_jsonl(
     """A .json file holding one array is not JSON lines: refused before anything, with a hint."""
     users = tmp_path / "users.json"
     users.write_bytes(content)
-    assert run("--campaign-id", "weekly", "--recipients", users) == 2
+    assert run("--simulate", "--campaign-id", "weekly", "--recipients", users) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert f"{users} holds a JSON array; braze-async send reads JSON lines (JSONL)" in line
     assert f"jq -c '.[]' {users} > {tmp_path / 'users'}.jsonl" in line
@@ -417,7 +430,7 @@ def test_a_deeply_nested_line_is_a_rejected_row(
     """Nesting deeper than any orjson version reads or writes: one rejected row, no traceback."""
     deep = '{"external_user_id": "u3", "attributes": ' + '{"a":' * 3000 + "1" + "}" * 3001
     users = write_jsonl(tmp_path / "users.jsonl", 10, bad={3: deep})
-    assert run("--campaign-id", "weekly", "--recipients", users) == 1
+    assert run("--simulate", "--campaign-id", "weekly", "--recipients", users) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert "9 sent, 1 rejected" in err

@@ -88,12 +88,13 @@ def test_a_dry_run_reads_everything_and_makes_no_request(
 
 
 @pytest.mark.usefixtures("no_sockets")
-def test_without_credentials_a_dry_run_starts_no_simulator(
+def test_a_simulated_dry_run_starts_no_simulator(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """No credentials: not even the local simulator starts (no socket at all); all valid: 0."""
+    """--simulate: not even the local simulator starts (no socket at all); all valid: 0."""
     users = copy_example(tmp_path, "users.csv")
-    argv = ["send", "--dry-run", "--campaign-id", "weekly", "--recipients", str(users)]
+    argv = ["send", "--dry-run", "--simulate", "--campaign-id", "weekly"]
+    argv += ["--recipients", str(users)]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert f"from {users}, for the local simulator: nothing was sent" in out

@@ -12,9 +12,10 @@ dispatches. Errors in flags print one line and exit with status 2.
     _plan        flags + environment -> a checked Plan (what goes where), or a UsageError
     _send_args   the flags themselves (argparse)
     _progress    progress on stderr: rich's live display on a terminal, plain lines otherwise
-    _failures    the file of recipients not sent
+    _failures    the file of recipients not sent, put in place whole once the job ends
     _signals     Ctrl-C / SIGTERM: stop cleanly, then abandon
-    _simulator   the local simulator that stands in without credentials (or with --simulate)
+    _in_flight   the requests in flight, as the tasks the job started: what a second signal ends
+    _simulator   the local simulator that stands in with --simulate
 
 ``braze-async simulate`` lives with the simulator, in :mod:`braze_async.simulator._cli`.
 """

@@ -1,7 +1,9 @@
 """What ``braze-async send`` will do: the flags checked together, the credentials, the files.
 
-Credentials come from ``--api-key``/``--base-url`` or ``$BRAZE_API_KEY``/``$BRAZE_REST_URL``;
-with neither, or with ``--simulate`` (which ignores the environment's), the job is simulated.
+Credentials come from ``--api-key``/``--base-url`` or ``$BRAZE_API_KEY``/``$BRAZE_REST_URL``.
+Only ``--simulate`` (which ignores the environment's) sends to the local simulator: without
+credentials and without it, the command refuses to run (a cron job with an empty environment
+must not "succeed" sending nothing).
 The journal defaults to ``<input>.journal`` and the failures file to ``<input>.failures.jsonl``.
 The request-level fields are checked here as a request would check them, so that a bad one
 stops the job (or the dry run) before anything is read or sent.
@@ -17,6 +19,7 @@ from typing import Any
 import attrs
 
 from .._errors import BrazeValidationError
+from .._journal import DEFAULT_FSYNC, FsyncPolicy
 from .._limits import Rate, RateLimits
 from .._models import CampaignTriggerRequest, CanvasTriggerRequest, Recipient
 from .._readers import Format, detect_format
@@ -47,8 +50,10 @@ class Plan:
     progress_interval: float
     #: Read and check only; send nothing.
     dry_run: bool = False
-    #: ``--simulate`` was given (rather than no credentials at all).
-    simulate_asked: bool = False
+    #: ``--simulate``: the local simulator stands in for Braze (no credentials then).
+    simulated: bool = False
+    #: When journal records reach the disk (``--journal-fsync``).
+    journal_fsync: FsyncPolicy = DEFAULT_FSYNC
     #: The budget for sends by external ID (``--external-id-rate``); Braze's when None.
     external_id_rate: Rate | None = None
 
@@ -58,18 +63,6 @@ class Plan:
         if self.external_id_rate is None:
             return RateLimits()
         return RateLimits(external_id=self.external_id_rate)
-
-    @property
-    def simulated(self) -> bool:
-        """No credentials, or ``--simulate``: the local simulator stands in for Braze."""
-        return self.api_key is None and self.base_url is None
-
-    @property
-    def why_simulated(self) -> str:
-        """Why the simulator stands in, for its banner."""
-        if self.simulate_asked:
-            return "--simulate given"
-        return "No BRAZE_API_KEY / BRAZE_REST_URL (or --api-key / --base-url) given"
 
     @property
     def what(self) -> str:
@@ -101,16 +94,21 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     else:
         api_key = args.api_key or environ.get("BRAZE_API_KEY") or None
         base_url = args.base_url or environ.get("BRAZE_REST_URL") or None
+        if api_key is None and base_url is None:
+            raise UsageError(
+                "no credentials: set BRAZE_API_KEY and BRAZE_REST_URL (or give --api-key and "
+                "--base-url), or give --simulate to send to a local simulator"
+            )
     if (api_key is None) != (base_url is None):
         missing = (
             "an API key (--api-key or BRAZE_API_KEY)"
             if api_key is None
             else ("the REST endpoint (--base-url or BRAZE_REST_URL)")
         )
-        raise UsageError(f"{missing} is missing; give both, or neither to use the simulator")
+        raise UsageError(f"{missing} is missing; give both (or --simulate for a local simulator)")
     if args.no_journal and args.journal:
         raise UsageError("give --journal or --no-journal, not both")
-    simulated = api_key is None
+    simulated: bool = args.simulate
     # A simulated run journals nothing by default: a journal saying "sent" would make a
     # later real run skip people the simulator only pretended to message.
     journal = (
@@ -137,7 +135,8 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         base_url=base_url,
         progress_interval=args.progress_interval,
         dry_run=args.dry_run,
-        simulate_asked=args.simulate,
+        simulated=simulated,
+        journal_fsync=args.journal_fsync,
         external_id_rate=args.external_id_rate,
     )
 

@@ -10,10 +10,14 @@ The job streams the file (any size, flat memory), keeps a journal next to it
 (``<input>.journal``) so that running the same command again after a crash or Ctrl-C skips
 what was sent and sends the rest, and writes every recipient that was not sent to
 ``<input>.failures.jsonl`` in Braze's JSON form with ``_outcome`` / ``_reason`` / ``_line``
-keys: fix those lines and send that file. Credentials come from ``--api-key``/``--base-url``
-or ``$BRAZE_API_KEY``/``$BRAZE_REST_URL``; with neither (or with ``--simulate``), a local
-simulator stands in for Braze (and says so, loudly). ``--dry-run`` sends nothing (see
-:mod:`._dry_run`).
+keys (see :mod:`._failures`). Credentials come from ``--api-key``/``--base-url`` or
+``$BRAZE_API_KEY``/``$BRAZE_REST_URL``; ``--simulate`` sends to a local simulator instead
+(and says so, loudly); with neither, the command refuses to run. ``--dry-run`` sends nothing
+(see :mod:`._dry_run`).
+
+What the summary advises is always safe: "run the same command again" only when a journal
+makes that skip whoever was sent; without one, which rows to send to finish the job (the
+failed ones, and the input from the first line not attempted on).
 
 Exit status: 0 when every recipient was sent, 1 when some were not (or the file holds none),
 2 for bad arguments or an unreadable input, 130 after Ctrl-C (143 after SIGTERM).
@@ -37,6 +41,7 @@ from .._journal import JournalError
 from .._readers import InputError, InputRow
 from ._dry_run import dry_run
 from ._failures import FailuresFile
+from ._in_flight import tasks_started
 from ._input import open_input
 from ._plan import Plan, UsageError, make_plan
 from ._progress import Progress, duration
@@ -47,6 +52,9 @@ __all__ = ["run_send"]
 
 PROG = "braze-async send"
 EXIT_OK, EXIT_NOT_ALL_SENT, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
+#: How a job's stop reason starts when Braze answered a ``notice`` (a paused or archived
+#: Canvas): the words of ``bulk_send`` and of ``BrazeNotSentError``.
+_NOTICE = "Braze will not send"
 
 
 def run_send(args: argparse.Namespace) -> int:
@@ -58,12 +66,10 @@ def run_send(args: argparse.Namespace) -> int:
             if source.rows is None:
                 print(f"{PROG}: warning: {source.empty_reason}", file=sys.stderr)
                 return EXIT_NOT_ALL_SENT
-            try:
-                failures = FailuresFile(plan.failures, canvas=plan.canvas_id is not None)
-            except OSError as exc:
-                raise UsageError(f"cannot write {plan.failures}: {exc.strerror or exc}") from None
-            stack.callback(failures.close)
+            failures = FailuresFile(plan.failures, canvas=plan.canvas_id is not None)
+            stack.callback(_put_in_place, failures)
             if plan.dry_run:
+                _claim(failures)  # a dry run keeps no journal: nothing to lock first
                 try:
                     return dry_run(plan, source.rows, failures, sys.stdout)
                 except InputError as exc:
@@ -79,6 +85,20 @@ def run_send(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _claim(failures: FailuresFile) -> None:
+    try:
+        failures.claim()
+    except OSError as exc:
+        raise UsageError(f"cannot write {failures.path}: {exc.strerror or exc}") from None
+
+
+def _put_in_place(failures: FailuresFile) -> None:
+    try:
+        failures.close()
+    except OSError as exc:
+        raise UsageError(f"cannot write {failures.path}: {exc.strerror or exc}") from None
 
 
 def _signal_exit(signum: int) -> int:
@@ -104,12 +124,21 @@ class _Job:
         self.fingerprint = fingerprint
         self.progress = Progress(err, plan.progress_interval)
 
+    def read(self) -> Iterator[InputRow]:
+        """The input, as ``bulk_send`` reads it.
+
+        ``bulk_send`` opens (and locks) the journal before it reads its first row: from then
+        on, no other job on this input runs, and the failures file is this job's to write.
+        """
+        _claim(self.failures)
+        yield from self.rows
+
     async def run(self) -> int:
         plan, progress = self.plan, self.progress
         async with contextlib.AsyncExitStack() as stack:
             if plan.simulated:
                 api_key, base_url = await stack.enter_async_context(
-                    embedded_simulator(progress.say, plan.why_simulated)
+                    embedded_simulator(progress.say)
                 )
             else:
                 assert plan.api_key is not None and plan.base_url is not None
@@ -126,10 +155,14 @@ class _Job:
                 f"({plan.concurrency} requests at a time"
                 + (f", journal {plan.journal})" if plan.journal else ", no journal)")
             )
-            with stop_on_signals(stop, progress.say) as received, progress.shown():
+            with (
+                tasks_started() as abandon,
+                stop_on_signals(stop, abandon, progress.say) as received,
+                progress.shown(),
+            ):
                 try:
                     report = await client.bulk_send(
-                        self.rows,
+                        self.read(),
                         campaign_id=plan.campaign_id,
                         canvas_id=plan.canvas_id,
                         trigger_properties=plan.trigger_properties,
@@ -138,26 +171,37 @@ class _Job:
                         concurrency=plan.concurrency,
                         journal=plan.journal,
                         input_fingerprint=self.fingerprint,
+                        journal_fsync=plan.journal_fsync,
                         on_progress=progress,
                         on_outcome=self.failures,
                         stop=stop,
                         total=self.total,
                         max_details=0,
                     )
-                except asyncio.CancelledError:
-                    if not received:
-                        raise
-                    progress.say(
-                        "abandoned the requests in flight: their recipients are 'unknown' "
-                        "(the journal has them; they will not be resent)"
+                except (JournalError, InputError, BrazeError, OSError) as exc:
+                    message = (
+                        f"{exc.filename or 'I/O'}: {exc.strerror or exc}"
+                        if isinstance(exc, OSError)
+                        else str(exc)
                     )
-                    return _signal_exit(received[0])
-                except (JournalError, InputError, BrazeError) as exc:
-                    raise UsageError(str(exc)) from None
-                except OSError as exc:
-                    raise UsageError(f"{exc.filename or 'I/O'}: {exc.strerror or exc}") from None
+                    self.failures.stopped_early(
+                        f"braze-async send stopped with an error ({message}): this file holds "
+                        f"only the recipients not sent among the rows of {plan.path} read "
+                        "before it",
+                        None,
+                    )
+                    raise UsageError(message) from None
                 if not report.interrupted:
                     progress.finished()
+            if report.stopped_at is not None:
+                self.failures.stopped_early(
+                    f"braze-async send stopped before the end ({report.stop_reason}): this file "
+                    f"holds only the recipients not sent among the rows of {plan.path} read "
+                    f"before the stop; nothing from line {report.stopped_at_line} on was "
+                    "attempted",
+                    report.stopped_at_line,
+                )
+            _put_in_place(self.failures)  # before the summary names it
             _summary(plan, report, self.failures, progress)
         if received:
             return _signal_exit(received[0])
@@ -167,8 +211,7 @@ class _Job:
 def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: Progress) -> None:
     lines = []
     if plan.simulated:
-        hint = "" if plan.simulate_asked else " (Set BRAZE_API_KEY and BRAZE_REST_URL.)"
-        lines.append(f"{RULE}\n{BANNER}.{hint}")
+        lines.append(f"{RULE}\n{BANNER}.")
     counts = (
         f"{report.sent:,} sent"
         + (f" (+{report.already_sent:,} by an earlier run)" if report.already_sent else "")
@@ -177,16 +220,17 @@ def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: P
     )
     lines.append(f"{plan.what} from {plan.path}: {counts}")
     if report.interrupted:
+        where = report.stopped_at_line
         lines.append(
-            f"stopped before the end ({report.stop_reason or 'interrupted'}): run the same "
-            "command again to send the rest"
-            + ("" if plan.journal else " (no journal: it would start over)")
+            f"stopped before the end ({report.stop_reason or 'interrupted'})"
+            + (f": nothing from line {where:,} on was attempted" if where is not None else "")
         )
     if failures.count:
         lines.append(
             f"{failures.count:,} recipients not sent are in {failures.path} "
-            "(_outcome, _reason, _line say why; fix and send that file)"
+            "(_outcome, _reason, _line say why)"
         )
+    lines += _to_finish(plan, report, failures)
     if report.unknown:
         lines.append(
             f"{report.unknown:,} recipients may or may not have been messaged (no answer from "
@@ -195,3 +239,39 @@ def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: P
     if plan.simulated:
         lines.append(RULE)
     progress.say("\n".join(lines))
+
+
+def _to_finish(plan: Plan, report: BulkReport, failures: FailuresFile) -> list[str]:
+    """What to do to send the rest, safely: "run the same command again" only where a journal
+    makes it skip whoever was sent; without one, which rows to send."""
+    reason = report.stop_reason or ""
+    if reason.startswith(_NOTICE):
+        first = "the Canvas is paused or archived: resume it in Braze, then "
+    elif report.interrupted and reason != "stopped":
+        first = "once what stopped it is fixed, "
+    else:
+        first = ""
+    unknown = " (not the unknown ones: check them first)" if report.unknown else ""
+    if not (report.interrupted or report.failed):
+        if report.rejected:
+            return [f"fix the rejected rows in {failures.path} and send that file{unknown}"]
+        return []
+    if plan.journal is not None:
+        return [
+            f"{first}run the same command again to send the rest: the journal skips whoever was "
+            "sent" + (" and does not resend the unknown" if report.unknown else "")
+        ]
+    rows = " and ".join(
+        name
+        for name, count in (("failed", report.failed), ("(fixed) rejected", report.rejected))
+        if count
+    )
+    parts = [f"the {rows} rows of {failures.path}{unknown}"] if rows else []
+    if report.stopped_at_line is not None:
+        parts.append(f"the input from line {report.stopped_at_line:,} on")
+    if not parts:
+        return []
+    return [
+        "no journal: running the same command again would message everyone sent a second "
+        f"time; to finish, {first}send {' and '.join(parts)}"
+    ]

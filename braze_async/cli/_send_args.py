@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from .._journal import DEFAULT_FSYNC, FSYNC_POLICIES
 from .._limits import Rate
 
 __all__ = ["add_send_parser"]
@@ -67,9 +68,9 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="send a campaign or Canvas to the recipients of a CSV or JSONL file",
         description=(
             "Send an API-triggered campaign or Canvas to every recipient of a CSV or JSONL "
-            "file, 50 per request, resumably. Without credentials (or with --simulate), a "
-            "local simulator stands in for Braze. --dry-run checks the file and tells what a "
-            "send would do, sending nothing."
+            "file, 50 per request, resumably. Credentials come from $BRAZE_API_KEY and "
+            "$BRAZE_REST_URL; --simulate sends to a local simulator instead. --dry-run checks "
+            "the file and tells what a send would do, sending nothing."
         ),
     )
     target = parser.add_mutually_exclusive_group(required=True)
@@ -89,6 +90,14 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--no-journal", action="store_true", help="keep no journal (the job cannot resume)"
+    )
+    parser.add_argument(
+        "--journal-fsync",
+        choices=FSYNC_POLICIES,
+        default=DEFAULT_FSYNC,
+        help="which journal records reach the disk before the job goes on: 'begin' (the "
+        "default: a power loss messages nobody twice), 'always' (end records too: fewer "
+        "unknowns after a power loss), 'never' (survives a kill, not a power loss)",
     )
     parser.add_argument(
         "--failures",
@@ -120,8 +129,8 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--simulate",
         action="store_true",
-        help="send to a local Braze simulator: nothing reaches Braze (the default without "
-        "credentials)",
+        help="send to a local Braze simulator: nothing reaches Braze (without credentials, "
+        "the command refuses to run unless this is given)",
     )
     parser.add_argument(
         "--dry-run",

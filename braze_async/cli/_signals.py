@@ -1,7 +1,9 @@
 """Ctrl-C and SIGTERM during ``braze-async send``.
 
 The first one stops the job cleanly: no new requests, those in flight are answered and
-journaled. A second one abandons those in flight: their recipients become 'unknown'.
+journaled. A second one abandons those in flight (see :mod:`._in_flight`): their recipients
+become 'unknown' (or 'failed', never sent, if the rate limiter had not admitted them yet), and
+the job still ends with its summary. Later ones change nothing.
 """
 
 from __future__ import annotations
@@ -15,26 +17,32 @@ __all__ = ["stop_on_signals"]
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: asyncio.Event, say: Callable[[str], None]) -> Iterator[list[int]]:
-    """SIGINT / SIGTERM set ``stop``; a second one cancels the current task.
+def stop_on_signals(
+    stop: asyncio.Event, abandon: Callable[[], None], say: Callable[[str], None]
+) -> Iterator[list[int]]:
+    """SIGINT / SIGTERM set ``stop``; a second one calls ``abandon``.
 
-    Yields the signals received, in order (empty if none); ``say`` tells the user what the
-    first one does.
+    Yields the signals received, in order (empty if none); ``say`` tells the user what each
+    of the first two does.
     """
     loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
     received: list[int] = []
 
     def handle(signum: int) -> None:
         received.append(signum)
+        name = signal.Signals(signum).name
         if len(received) == 1:
             stop.set()
             say(
-                f"{signal.Signals(signum).name}: stopping; no new requests, waiting for those in "
-                "flight (press Ctrl-C again to abandon them: they become 'unknown')"
+                f"{name}: stopping; no new requests, waiting for those in flight (press "
+                "Ctrl-C again to abandon them: they become 'unknown')"
             )
-        elif task is not None:
-            task.cancel()
+        elif len(received) == 2:
+            abandon()
+            say(
+                f"{name} again: abandoned the requests in flight: their recipients are "
+                "'unknown' (not resent), or 'failed' if still waiting for the rate limiter"
+            )
 
     installed = []
     for signum in (signal.SIGINT, signal.SIGTERM):

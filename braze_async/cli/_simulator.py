@@ -1,5 +1,5 @@
-"""The local Braze simulator that stands in when ``braze-async send`` has no credentials, or
-is given ``--simulate``.
+"""The local Braze simulator that stands in for Braze when ``braze-async send`` is given
+``--simulate`` (and only then: without credentials the command refuses to run).
 
 Nothing reaches Braze then, and the output says so loudly, before the job and in its summary
 (:data:`BANNER` between :data:`RULE` lines).
@@ -21,16 +21,14 @@ RULE = "=" * 72
 
 
 @contextlib.asynccontextmanager
-async def embedded_simulator(
-    say: Callable[[str], None], why: str
-) -> AsyncIterator[tuple[str, str]]:
+async def embedded_simulator(say: Callable[[str], None]) -> AsyncIterator[tuple[str, str]]:
     """Serve a simulator on loopback while in the block; yield its ``(api_key, base_url)``.
 
-    ``say`` prints the banner once the simulator listens, with ``why`` it stands in.
+    ``say`` prints the banner once the simulator listens.
     """
     async with BrazeSimulator() as sim:
         say(
-            f"{RULE}\n{BANNER}.\n{why}: a local Braze simulator on {sim.base_url} "
+            f"{RULE}\n{BANNER}.\n--simulate given: a local Braze simulator on {sim.base_url} "
             f"stands in.\n{RULE}"
         )
         yield sim.api_key, sim.base_url
