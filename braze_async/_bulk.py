@@ -115,12 +115,14 @@ class RecipientOutcome:
         """The recipient in Braze's JSON form plus ``_outcome``, ``_reason``, ``_line``...
 
         The JSONL reader ignores the ``_`` keys, so a fixed line can be sent again as it is.
+        With ``canvas``, the recipient's properties are under ``context``, the name Braze's
+        Canvas page gives them.
         """
         out: dict[str, Any]
         if self.recipient is not None:
             out = converter.unstructure(self.recipient)
             if canvas and "trigger_properties" in out:
-                out["canvas_entry_properties"] = out.pop("trigger_properties")
+                out["context"] = out.pop("trigger_properties")  # a Canvas's name for them
         else:
             out = {
                 k: v for k, v in (self.data or {}).items() if k == "_raw" or not k.startswith("_")

@@ -13,12 +13,19 @@ JSONL, one object per line::
 
     {"external_user_id": "u1", "trigger_properties": {"coupon": "SAVE20"}}
     {"user_alias": {"alias_name": "crm-7", "alias_label": "crm_id"}}
+    {"braze_id": "5cdd6b9c2e1b7c6f3c1b2a9d", "context": {"plan": "pro"}}
     {"email": "a@example.com", "prioritization": ["identified", "most_recently_updated"]}
 
-CSV with a header naming the columns ``external_user_id``, or ``email`` (with
+CSV with a header naming the columns ``external_user_id``, ``braze_id``, or ``email`` (with
 ``prioritization``, values separated by commas or spaces), or ``alias_name`` + ``alias_label``;
-optional ``trigger_properties`` (or ``canvas_entry_properties``) and ``attributes`` holding JSON
-objects, and ``send_to_existing_only`` (true/false). Empty cells count as absent.
+optional ``trigger_properties`` (for a Canvas ``context``, or its older name
+``canvas_entry_properties``) and ``attributes`` holding JSON objects, and
+``send_to_existing_only`` (true/false). Empty cells count as absent.
+
+A recipient's personalization is one of ``trigger_properties``, ``context`` and
+``canvas_entry_properties``: the last two only for a Canvas (``canvas=True``), where all
+three become the recipient's :attr:`~braze_async.Recipient.trigger_properties`, sent as
+``context``.
 
 Either reader takes an open binary file or a path (opened when reading starts, closed when it
 ends). A row nested deeper than :data:`MAX_ROW_DEPTH` levels is rejected, whatever the orjson
@@ -75,27 +82,34 @@ RECIPIENT_KEYS = frozenset(
     {
         "external_user_id",
         "user_alias",
+        "braze_id",
         "email",
         "prioritization",
         "trigger_properties",
+        "context",
         "canvas_entry_properties",
         "send_to_existing_only",
         "attributes",
     }
 )
+#: The keys holding a recipient's personalization: one at most. The last two are a Canvas's
+#: (``context`` its current name, ``canvas_entry_properties`` the older one).
+_PROPERTY_KEYS = ("trigger_properties", "context", "canvas_entry_properties")
 #: The columns a CSV header may name (besides ignored ``_`` columns).
 CSV_COLUMNS = (
     "external_user_id",
+    "braze_id",
     "email",
     "prioritization",
     "alias_name",
     "alias_label",
     "trigger_properties",
+    "context",
     "canvas_entry_properties",
     "attributes",
     "send_to_existing_only",
 )
-_JSON_COLUMNS = ("trigger_properties", "canvas_entry_properties", "attributes")
+_JSON_COLUMNS = ("trigger_properties", "context", "canvas_entry_properties", "attributes")
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _SEPARATORS = re.compile(r"[\s,]+")
 _BOM = codecs.BOM_UTF8
@@ -140,8 +154,9 @@ def _reason(exc: BrazeValidationError) -> str:
 def recipient_from_json(obj: object, *, canvas: bool | None = None) -> Recipient:
     """Build a :class:`Recipient` from Braze's recipient JSON (a decoded object).
 
-    Keys starting with ``_`` are ignored. ``canvas_entry_properties`` is accepted as the
-    recipient's properties unless ``canvas`` is False (a campaign send).
+    Keys starting with ``_`` are ignored. ``context`` (or its older name
+    ``canvas_entry_properties``) is accepted as the recipient's properties unless ``canvas``
+    is False (a campaign send); a row holds at most one of them and ``trigger_properties``.
 
     :raises BrazeValidationError: naming the field and the rule broken.
     """
@@ -153,18 +168,14 @@ def recipient_from_json(obj: object, *, canvas: bool | None = None) -> Recipient
                 str(key) or repr(key),
                 f"is not a recipient key (known: {', '.join(sorted(RECIPIENT_KEYS))})",
             )
-    properties = obj.get("trigger_properties")
-    entry = obj.get("canvas_entry_properties")
-    if entry is not None:
-        if canvas is False:
-            raise BrazeValidationError(
-                "canvas_entry_properties", "is for Canvas sends; use trigger_properties"
-            )
-        if properties is not None:
-            raise BrazeValidationError(
-                "canvas_entry_properties", "give trigger_properties or canvas_entry_properties"
-            )
-        properties = entry
+    given = [key for key in _PROPERTY_KEYS if obj.get(key) is not None]
+    if len(given) > 1:
+        raise BrazeValidationError(
+            given[-1], f"give one of {', '.join(_PROPERTY_KEYS)}, not {' and '.join(given)}"
+        )
+    if given and given[0] != "trigger_properties" and canvas is False:
+        raise BrazeValidationError(given[0], "is for Canvas sends; use trigger_properties")
+    properties = obj.get(given[0]) if given else None
     alias = obj.get("user_alias")
     if alias is not None:
         if not isinstance(alias, Mapping) or set(alias) != {"alias_name", "alias_label"}:
@@ -175,6 +186,7 @@ def recipient_from_json(obj: object, *, canvas: bool | None = None) -> Recipient
     return Recipient(
         external_user_id=obj.get("external_user_id"),
         user_alias=alias,
+        braze_id=obj.get("braze_id"),
         email=obj.get("email"),
         prioritization=obj.get("prioritization"),
         trigger_properties=properties,
@@ -371,10 +383,10 @@ def _header(header: list[str]) -> dict[str, int]:
         if name in columns:
             raise InputError(f"line 1: the CSV column {name!r} appears twice")
         columns[name] = index
-    if not {"external_user_id", "email", "alias_name"} & columns.keys():
+    if not {"external_user_id", "braze_id", "email", "alias_name"} & columns.keys():
         raise InputError(
-            "line 1: the CSV header needs an identifier column: external_user_id, email, "
-            "or alias_name and alias_label"
+            "line 1: the CSV header needs an identifier column: external_user_id, braze_id, "
+            "email, or alias_name and alias_label"
         )
     if ("alias_name" in columns) != ("alias_label" in columns):
         raise InputError("line 1: the CSV columns alias_name and alias_label go together")
@@ -386,7 +398,7 @@ def _csv_row(
 ) -> InputRow:
     data: dict[str, Any] = {}
     problems: list[str] = []
-    for name in ("external_user_id", "email"):
+    for name in ("external_user_id", "braze_id", "email"):
         value = _cell(row, where[name])
         if value is not None:
             data[name] = value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -121,6 +122,53 @@ def test_canvas_entry_properties_are_the_recipients_properties_for_canvas() -> N
     assert row.rejected
 
 
+def test_context_is_the_canvas_recipients_properties() -> None:
+    """context, the Canvas page's current name, is the recipient's properties for a Canvas
+    (sent as context); for a campaign it is refused, pointing to trigger_properties."""
+    line = '{"external_user_id": "u1", "context": {"plan": "pro"}}\n'
+    (row,) = jsonl(line, canvas=True)
+    assert row.recipient == Recipient(external_user_id="u1", trigger_properties={"plan": "pro"})
+    (row,) = jsonl(line, canvas=False)
+    assert row.reason == "context: is for Canvas sends; use trigger_properties"
+
+
+@pytest.mark.parametrize(
+    ("keys", "reason"),
+    [
+        pytest.param(
+            ("trigger_properties", "context"),
+            "context: give one of trigger_properties, context, canvas_entry_properties, not "
+            "trigger_properties and context",
+            id="trigger-and-context",
+        ),
+        pytest.param(
+            ("context", "canvas_entry_properties"),
+            "canvas_entry_properties: give one of trigger_properties, context, "
+            "canvas_entry_properties, not context and canvas_entry_properties",
+            id="context-and-its-older-name",
+        ),
+    ],
+)
+def test_a_row_holds_one_kind_of_properties(keys: tuple[str, str], reason: str) -> None:
+    """Two of trigger_properties / context / canvas_entry_properties: which one would win is
+    a guess, so the row is rejected."""
+    obj = {"external_user_id": "u1", **{key: {"a": 1} for key in keys}}
+    (row,) = jsonl(orjson.dumps(obj) + b"\n", canvas=True)
+    assert row.reason == reason
+
+
+def test_braze_id_is_an_identifier() -> None:
+    """A recipient may be named by its braze_id, in JSONL and in CSV."""
+    (row,) = jsonl('{"braze_id": "5cdd6b9c2e1b7c6f3c1b2a9d", "send_to_existing_only": true}\n')
+    assert row.recipient == Recipient(
+        braze_id="5cdd6b9c2e1b7c6f3c1b2a9d", send_to_existing_only=True
+    )
+    rows = csv_rows('braze_id,context\nb1,"{""plan"": ""pro""}"\n,\n', canvas=True)
+    assert [r.recipient for r in rows] == [
+        Recipient(braze_id="b1", trigger_properties={"plan": "pro"})
+    ]
+
+
 # -- CSV ----------------------------------------------------------------------------------------
 
 
@@ -194,7 +242,11 @@ def test_csv_ignores_underscore_columns_and_empty_files() -> None:
     ("header", "message"),
     [
         pytest.param("external_id,email", "unknown CSV column 'external_id'", id="typo"),
-        pytest.param("trigger_properties", "needs an identifier column", id="no-identifier"),
+        pytest.param(
+            "trigger_properties",
+            "needs an identifier column: external_user_id, braze_id, email, or alias_name",
+            id="no-identifier",
+        ),
         pytest.param("alias_name,email", "alias_name and alias_label go together", id="half-alias"),
         pytest.param("email,email", "appears twice", id="twice"),
     ],
@@ -320,6 +372,7 @@ _recipients = st.one_of(
         ),
         _props,
     ),
+    st.builds(lambda i, p: Recipient(braze_id=i, trigger_properties=p), _text, _props),
 )
 
 
@@ -328,13 +381,13 @@ def test_a_failures_line_reads_back_as_the_same_recipient(
     recipient: Recipient, canvas: bool
 ) -> None:
     """What the CLI writes to the failures file, the JSONL reader reads back unchanged."""
-    import orjson
-
     outcome = RecipientOutcome(
         position=0, outcome="failed", reason="HTTP 500", line=3, recipient=recipient
     )
-    line = orjson.dumps(outcome.to_json(canvas=canvas))
-    (row,) = jsonl(line + b"\n", canvas=canvas)
+    written = outcome.to_json(canvas=canvas)
+    if recipient.trigger_properties is not None:  # under the name the send uses
+        assert ("context" if canvas else "trigger_properties") in written
+    (row,) = jsonl(orjson.dumps(written) + b"\n", canvas=canvas)
     assert row.recipient == recipient
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 from _send import SEND_COMMAND, journal_state, lines_of, wait_for_begins, write_jsonl
 
@@ -463,3 +467,159 @@ def test_a_bad_external_id_rate_is_one_line(
     assert run("--campaign-id", "c", "--recipients", users, "--external-id-rate", rate) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert "expected N/SECONDS" in line
+
+
+# -- Canvas context, notices, non-fatal errors --------------------------------------------------
+
+
+class _FakeBraze(http.server.BaseHTTPRequestHandler):
+    """Records each request's body and answers it with the server's ``answer``."""
+
+    server: _FakeBrazeServer
+
+    def do_POST(self) -> None:
+        self.server.bodies.append(
+            orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        )
+        body = orjson.dumps(self.server.answer)
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _FakeBrazeServer(http.server.ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _FakeBraze)
+        self.bodies: list[dict[str, Any]] = []
+        self.answer: dict[str, Any] = {"message": "success", "dispatch_id": "d"}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture
+def fake_braze() -> Iterator[_FakeBrazeServer]:
+    """A loopback server answering every send with a 201 of its ``answer``, recording the
+    bodies: what went on the wire, and answers the simulator does not give."""
+    server = _FakeBrazeServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("flag", ["--context", "--canvas-entry-properties"])
+def test_context_goes_out_as_context_at_request_and_recipient_level(
+    tmp_path: Path, fake_braze: _FakeBrazeServer, sim: ThreadedSimulator, flag: str
+) -> None:
+    """--context (or its older name) is the request's context, and each row's context (or
+    canvas_entry_properties) the recipient's: both go on the wire as ``context``, and the
+    simulator takes them."""
+    users = tmp_path / "users.jsonl"
+    users.write_text(
+        '{"external_user_id": "u1", "context": {"plan": "pro"}}\n'
+        '{"external_user_id": "u2", "canvas_entry_properties": {"plan": "free"}}\n'
+        '{"braze_id": "b3"}\n'
+    )
+    for url in (fake_braze.url, sim.base_url):
+        assert run("--canvas-id", "onboarding", "--recipients", users, flag, '{"brand": "x"}',
+                   "--no-journal", "--api-key", KEY, "--base-url", url) == 0  # fmt: skip
+    [body] = fake_braze.bodies
+    assert body["context"] == {"brand": "x"} and "canvas_entry_properties" not in body
+    assert body["recipients"] == [
+        {"external_user_id": "u1", "context": {"plan": "pro"}},
+        {"external_user_id": "u2", "context": {"plan": "free"}},
+        {"braze_id": "b3"},
+    ]
+    assert [(d.recipient, d.data.get("context")) for d in sim.deliveries] == [
+        ("external_user_id:u1", {"plan": "pro"}),
+        ("external_user_id:u2", {"plan": "free"}),
+        ("braze_id:b3", None),
+    ]
+
+
+@pytest.mark.usefixtures("no_credentials")
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        pytest.param(
+            ["--campaign-id", "c", "--context", "{}"],
+            "--context is for Canvas sends",
+            id="context-on-a-campaign",
+        ),
+        pytest.param(
+            ["--campaign-id", "c", "--canvas-entry-properties", "{}"],
+            "--canvas-entry-properties is for Canvas sends",
+            id="older-name-on-a-campaign",
+        ),
+        pytest.param(
+            ["--canvas-id", "v", "--context", "{}", "--canvas-entry-properties", "{}"],
+            "not allowed with argument",
+            id="both-names",
+        ),
+    ],
+)
+def test_context_flags_are_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    """--context is a Canvas's, and one of its two names at most: exit 2, one line."""
+    users = write_jsonl(tmp_path / "users.jsonl", 3)
+    assert run("--simulate", "--recipients", users, *extra) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert message in line
+
+
+def test_a_paused_canvas_stops_the_job_and_says_to_resume_it(
+    tmp_path: Path, sim: ThreadedSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A notice (the Canvas is paused): nothing sent, exit 1, the summary says what to do;
+    once the Canvas runs again, the same command sends everyone exactly once."""
+    users = write_jsonl(tmp_path / "users.jsonl", 500)
+    argv = ("--canvas-id", "onboarding", "--recipients", users, "--concurrency", "1")
+    creds = ("--api-key", KEY, "--base-url", sim.base_url)
+    sim.simulator.set_canvas_status("onboarding", "paused")
+    assert run(*argv, *creds) == 1
+    err = capsys.readouterr().err
+    assert "0 sent, 0 rejected, 50 failed, 0 unknown" in err
+    assert "stopped before the end (Braze will not send: The Canvas is paused." in err
+    assert (
+        "the Canvas is paused or archived: resume it in Braze, then run the same command again"
+        in err
+    )
+    assert sim.deliveries == []
+    sim.simulator.set_canvas_status("onboarding", "active")
+    assert run(*argv, *creds) == 0
+    assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(500)}
+
+
+def test_non_fatal_errors_are_counted_with_samples(
+    tmp_path: Path, fake_braze: _FakeBrazeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """errors.md: a success listing non-fatal errors: its recipients are sent (exit 0), and
+    the summary counts the errors, with a few samples."""
+    fake_braze.answer = {
+        "message": "success",
+        "dispatch_id": "d",
+        "errors": [{"code": "minor", "message": "<minor error message>"}],
+    }
+    users = write_jsonl(tmp_path / "users.jsonl", 400)  # eight requests, one error each
+    assert run("--campaign-id", "weekly", "--recipients", users, "--no-journal",
+               "--api-key", KEY, "--base-url", fake_braze.url) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "400 sent, 0 rejected, 0 failed, 0 unknown in 8 requests" in err
+    lines = err.splitlines()
+    at = lines.index(
+        "Braze reported 8 non-fatal errors on accepted requests (their recipients count as "
+        "sent), e.g.:"
+    )
+    assert lines[at + 1 : at + 6] == ["  minor: <minor error message>"] * 5
+    assert not lines[at + 6 :] or not lines[at + 6].startswith("  minor")

@@ -40,7 +40,9 @@ class Plan:
     campaign_id: str | None
     canvas_id: str | None
     trigger_properties: Mapping[str, Any] | None
-    canvas_entry_properties: Mapping[str, Any] | None
+    #: The request-level ``context`` of a Canvas (``--context``, or its older name
+    #: ``--canvas-entry-properties``).
+    context: Mapping[str, Any] | None
     send_id: str | None
     journal: str | None
     failures: str
@@ -80,11 +82,13 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         raise UsageError("give exactly one of --campaign-id, --canvas-id")
     if not (campaign_id or canvas_id or "").strip():
         raise UsageError("the campaign or Canvas id must not be empty")
-    if campaign_id is not None and args.canvas_entry_properties is not None:
-        raise UsageError("--canvas-entry-properties is for Canvas sends")
+    context = args.context if args.context is not None else args.canvas_entry_properties
+    if campaign_id is not None and context is not None:
+        flag = "--context" if args.context is not None else "--canvas-entry-properties"
+        raise UsageError(f"{flag} is for Canvas sends")
     if canvas_id is not None and (args.trigger_properties is not None or args.send_id):
         raise UsageError("--trigger-properties and --send-id are for campaign sends")
-    _check_request_fields(args)
+    _check_request_fields(args, context)
     if args.simulate and (args.api_key or args.base_url):
         raise UsageError(
             "--simulate sends to a local simulator: give it or --api-key/--base-url, not both"
@@ -126,7 +130,7 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         campaign_id=campaign_id,
         canvas_id=canvas_id,
         trigger_properties=args.trigger_properties,
-        canvas_entry_properties=args.canvas_entry_properties,
+        context=context,
         send_id=args.send_id,
         journal=journal,
         failures=failures,
@@ -141,7 +145,7 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     )
 
 
-def _check_request_fields(args: argparse.Namespace) -> None:
+def _check_request_fields(args: argparse.Namespace, context: Mapping[str, Any] | None) -> None:
     """The request-level fields, checked by the request model a send would build."""
     # A request needs recipients to be built; this one stands in for those of the file.
     someone = [Recipient(external_user_id="someone")]
@@ -154,10 +158,6 @@ def _check_request_fields(args: argparse.Namespace) -> None:
                 recipients=someone,
             )
         else:
-            CanvasTriggerRequest(
-                canvas_id=args.canvas_id,
-                canvas_entry_properties=args.canvas_entry_properties,
-                recipients=someone,
-            )
+            CanvasTriggerRequest(canvas_id=args.canvas_id, context=context, recipients=someone)
     except BrazeValidationError as exc:
         raise UsageError(str(exc)) from None

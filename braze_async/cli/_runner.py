@@ -55,6 +55,8 @@ EXIT_OK, EXIT_NOT_ALL_SENT, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130
 #: How a job's stop reason starts when Braze answered a ``notice`` (a paused or archived
 #: Canvas): the words of ``bulk_send`` and of ``BrazeNotSentError``.
 _NOTICE = "Braze will not send"
+#: Non-fatal errors of accepted requests the summary shows.
+_SAMPLES = 5
 
 
 def run_send(args: argparse.Namespace) -> int:
@@ -166,7 +168,7 @@ class _Job:
                         campaign_id=plan.campaign_id,
                         canvas_id=plan.canvas_id,
                         trigger_properties=plan.trigger_properties,
-                        canvas_entry_properties=plan.canvas_entry_properties,
+                        context=plan.context,
                         send_id=plan.send_id,
                         concurrency=plan.concurrency,
                         journal=plan.journal,
@@ -176,7 +178,9 @@ class _Job:
                         on_outcome=self.failures,
                         stop=stop,
                         total=self.total,
-                        max_details=0,
+                        # Not-sent outcomes go to the failures file: keep only a few, for
+                        # the samples of non-fatal errors the summary shows.
+                        max_details=_SAMPLES,
                     )
                 except (JournalError, InputError, BrazeError, OSError) as exc:
                     message = (
@@ -225,6 +229,7 @@ def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: P
             f"stopped before the end ({report.stop_reason or 'interrupted'})"
             + (f": nothing from line {where:,} on was attempted" if where is not None else "")
         )
+    lines += _non_fatal(report)
     if failures.count:
         lines.append(
             f"{failures.count:,} recipients not sent are in {failures.path} "
@@ -239,6 +244,22 @@ def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: P
     if plan.simulated:
         lines.append(RULE)
     progress.say("\n".join(lines))
+
+
+def _non_fatal(report: BulkReport) -> list[str]:
+    """Braze's non-fatal errors on accepted requests: a count and a few samples."""
+    count = len(report.non_fatal_errors) + report.non_fatal_errors_dropped
+    if not count:
+        return []
+    return [
+        f"Braze reported {count:,} non-fatal error{'s' if count != 1 else ''} on accepted "
+        "requests (their recipients count as sent)"
+        + (", e.g.:" if report.non_fatal_errors else ""),
+        *(
+            f"  {error.code}: {error.message}" if error.code else f"  {error.message}"
+            for error in report.non_fatal_errors[:_SAMPLES]
+        ),
+    ]
 
 
 def _to_finish(plan: Plan, report: BulkReport, failures: FailuresFile) -> list[str]:

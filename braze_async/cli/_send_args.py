@@ -113,11 +113,18 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="JSON",
         help="request-level trigger_properties (campaigns)",
     )
-    parser.add_argument(
+    context = parser.add_mutually_exclusive_group()
+    context.add_argument(
+        "--context",
+        type=_json_object,
+        metavar="JSON",
+        help="request-level context (Canvas; sent as context)",
+    )
+    context.add_argument(
         "--canvas-entry-properties",
         type=_json_object,
         metavar="JSON",
-        help="request-level canvas_entry_properties (Canvas)",
+        help="the older name of --context (also sent as context)",
     )
     parser.add_argument("--send-id", metavar="ID", help="the campaign send_id (campaigns)")
     parser.add_argument(
