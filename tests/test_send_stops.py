@@ -9,6 +9,7 @@ two real processes.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ from _send import SEND_COMMAND, journal_state, lines_of, wait_for_begins, write_
 
 from braze_async import read_jsonl
 from braze_async.cli import main
+from braze_async.cli._in_flight import tasks_started
 from braze_async.simulator import ThreadedSimulator
 
 KEY = "sk-stops-SECRET-0123456789"
@@ -304,3 +306,44 @@ def test_a_bad_journal_fsync_is_one_line(
                "--journal-fsync", "sometimes") == 2  # fmt: skip
     [line] = capsys.readouterr().err.splitlines()
     assert "--journal-fsync: invalid choice: 'sometimes'" in line
+
+
+# -- what a second signal cancels ----------------------------------------------------------------
+
+
+def test_abandon_cancels_the_tasks_the_job_started_and_nothing_else() -> None:
+    """Only tasks started by the task in the block are cancelled (a server's, started from a
+    callback, are not); one started after abandon() is cancelled at once; the loop's task
+    factory is restored."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        before = loop.get_task_factory()
+        cancelled: list[str] = []
+
+        async def request(name: str) -> None:
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                cancelled.append(name)
+                raise
+
+        async def server() -> str:
+            await asyncio.sleep(0.05)
+            return "answered"
+
+        with tasks_started() as abandon:
+            requests = [loop.create_task(request(f"r{i}"), name=f"r{i}") for i in range(3)]
+            started: asyncio.Future[asyncio.Task[str]] = loop.create_future()
+            loop.call_soon(lambda: started.set_result(loop.create_task(server())))
+            outsider = await started
+            await asyncio.sleep(0)
+            abandon()
+            late = loop.create_task(request("late"))
+            await asyncio.gather(*requests, late, return_exceptions=True)
+            assert sorted(cancelled) == ["r0", "r1", "r2"]
+            assert late.cancelled() and [r.get_name() for r in requests] == ["r0", "r1", "r2"]
+            assert await outsider == "answered"
+        assert loop.get_task_factory() is before
+
+    asyncio.run(scenario())
