@@ -456,6 +456,12 @@ class _Job:
                 if len(batch):
                     await self.dispatch(batch)  # when refused (stopped), it abandons the batch
                 batch = _Batch()
+            if len(batch):  # stopped with a batch half filled
+                self.abandon(batch)
+                batch = _Batch()
+            # Inside the try: a job cancelled while its last answers are awaited abandons
+            # those requests (reported, journaled as unknown) instead of leaving them running.
+            await self.drain(cancel=False)
         except asyncio.CancelledError:
             # Abandon the requests in flight: those admitted have no end record, so a
             # resumed job reports them unknown; the others have no begin record.
@@ -467,9 +473,6 @@ class _Job:
             self.abandon(batch)
             await self.drain(cancel=False)
             raise
-        if len(batch):  # stopped with a batch half filled
-            self.abandon(batch)
-        await self.drain(cancel=False)
         self.report.elapsed = time.monotonic() - self.started
         self.progress()
         if self.fatal is not None:

@@ -691,3 +691,60 @@ def test_resumes_never_message_anyone_twice(
 
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(scenario(os.path.join(tmp, "job.journal")))
+
+
+class Stalled:
+    """A sender whose requests are admitted and then wait until the test lets them answer."""
+
+    def __init__(self, expected: int) -> None:
+        self.answer = asyncio.Event()
+        self.in_flight = 0
+        self.expected = expected
+        self.all_in_flight = asyncio.Event()
+
+    async def send_campaign_request(
+        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+    ) -> SendResponse:
+        if on_admitted is not None:
+            on_admitted()
+        self.in_flight += 1
+        if self.in_flight == self.expected:
+            self.all_in_flight.set()
+        await self.answer.wait()
+        return SendResponse(dispatch_id="d", message="success")
+
+    async def send_canvas_request(
+        self, request: CanvasTriggerRequest, *, on_admitted: Admitted | None = None
+    ) -> SendResponse:
+        raise AssertionError("campaigns only")
+
+    async def send_messages_request(
+        self, request: MessagesSendRequest, *, on_admitted: Admitted | None = None
+    ) -> SendResponse:
+        raise AssertionError("campaigns only")
+
+
+async def test_a_job_cancelled_while_its_last_answers_are_awaited_leaves_nothing_running() -> None:
+    """Cancelled after the input is read, while requests are in flight: those requests are
+    abandoned and reported unknown, and no task of the job outlives it."""
+    sender = Stalled(expected=3)  # 50 + 50 + 20
+    outcomes: list[RecipientOutcome] = []
+    before = asyncio.all_tasks()
+    job = asyncio.ensure_future(
+        bulk_send(
+            sender,
+            users(120),
+            WEEKLY,
+            concurrency=4,
+            on_outcome=outcomes.append,
+        )
+    )
+    await sender.all_in_flight.wait()
+    for _ in range(5):
+        await asyncio.sleep(0)  # the input is exhausted: the job awaits its last answers
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert asyncio.all_tasks() - before == set()  # no request task of the job runs on
+    assert len(outcomes) == 120
+    assert {o.outcome for o in outcomes} == {"unknown"}
