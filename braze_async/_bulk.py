@@ -32,8 +32,9 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from ._batching import Sender, SendTarget
-from ._errors import BrazeAPIError, BrazeError, BrazeUnknownOutcomeError
+from ._errors import BrazeAPIError, BrazeConnectionError, BrazeError, BrazeUnknownOutcomeError
 from ._journal import SENT, TODO, Journal, JournalError, JournalHeader
+from ._limits import LimiterUnavailable
 from ._models import MAX_RECIPIENTS, Recipient
 from ._readers import InputRow
 from ._wire import converter
@@ -156,7 +157,8 @@ class BulkReport:
     #: True when the job was stopped before reading all of its input.
     interrupted: bool = False
     #: Why it stopped early: ``"stopped"`` (the stop event) or the error that stopped it
-    #: (401 and 403 answers stop a job: every later request would fail the same way).
+    #: (401 and 403 answers stop a job: every later request would fail the same way; so does
+    #: a rate limiter that cannot admit anything, e.g. its Redis stayed away).
     stop_reason: str | None = None
     #: Seconds the job took.
     elapsed: float = 0.0
@@ -445,6 +447,8 @@ class _Job:
                     self.report.stop_reason = reason
             except BrazeError as exc:  # never sent (connection error) or refused locally
                 outcome, reason = "failed", str(exc)
+                if _limiter_unavailable(exc) and self.report.stop_reason is None:
+                    self.report.stop_reason = reason
             except Exception as exc:  # a bug below us: whether it left, nobody knows
                 outcome, reason = "unknown", f"unexpected {type(exc).__name__}: {exc}"
             self.report.requests += 1
@@ -486,6 +490,15 @@ class _Job:
                 self.fatal = exc
         finally:
             self.slots.release()
+
+
+def _limiter_unavailable(error: BrazeError) -> bool:
+    """Whether *error* says the rate limiter cannot admit anything (its Redis stayed away
+    past its retry bound, or the client is closing): every later request would fail the same
+    way, so the job stops, the rest resendable, instead of failing every recipient."""
+    return isinstance(error, BrazeConnectionError) and isinstance(
+        error.__cause__, LimiterUnavailable
+    )
 
 
 def job_header(

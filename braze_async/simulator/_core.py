@@ -48,9 +48,10 @@ from ._rules import (
 
 __all__ = ["AUDIENCE", "BUCKETS", "EXTERNAL_ID", "Action", "Reply", "SimulatorCore"]
 
-#: The bucket of sends to explicit recipients (external ids, aliases, emails).
+#: The bucket of sends to explicit recipients (external ids, aliases, emails), with or
+#: without an audience filter.
 EXTERNAL_ID = "external_id"
-#: The bucket of segment, Connected Audience and broadcast sends.
+#: The bucket of broadcast sends: a segment or Connected Audience, and no recipients.
 AUDIENCE = "audience"
 BUCKETS = (EXTERNAL_ID, AUDIENCE)
 
@@ -115,11 +116,11 @@ def _route(path: str) -> tuple[str, str | None] | None:
 
 
 def _bucket(endpoint: str, body: object) -> str:
-    """Which window a request spends: explicit recipients or an audience."""
+    """Which window a request spends, as Braze's limits page says: the broadcast bucket only
+    "when only specifying a segment or Connected Audience"; a request that names recipients,
+    with or without an audience filter, spends the recipients' bucket."""
     if type(body) is not dict:
         return EXTERNAL_ID
-    if "audience" in body or "segment_id" in body:
-        return AUDIENCE
     if endpoint == MESSAGES:
         explicit = "external_user_ids" in body or "user_aliases" in body
     else:
