@@ -390,8 +390,8 @@ class RedisEngine:
 
 
 class _Trouble:
-    """What a log needs to live through a failing Redis: the clock, the bound, the shared
-    outage of acquisitions and the redactor."""
+    """What a log needs to live through a failing Redis: the limiter's clock (acquisitions
+    wait on it), the bound, the outage of acquisitions (shared by the logs) and the redactor."""
 
     __slots__ = ("clock", "outage", "redact", "retry_for")
 
@@ -444,22 +444,17 @@ class RedisLog:
         Raises :class:`.LimiterUnavailable` once Redis has failed for longer than the bound
         (or at once for a failure that retrying cannot fix, such as a wrong password).
         """
-        key = self._key
-        member = self._new_member()
         started = self._trouble.clock()
-        call = asyncio.ensure_future(
-            self._scripts.acquire(
-                keys=[key, key + ":pause", key + ":caps"],
-                args=[self._limit, self._hold_us, self._ttl_ms, member, self._margin_us],
-            )
-        )
         try:
-            # Shielded: a cancelled caller must not leave an admitted slot behind, nor a
-            # connection interrupted mid-reply.
-            admitted, value = await asyncio.shield(call)
-        except asyncio.CancelledError:
-            call.add_done_callback(functools.partial(self._undo, member))
-            raise
+            try:
+                admitted, value, member = await self._acquire()
+            except redis.exceptions.ConnectionError as exc:
+                if isinstance(exc, _PERMANENT):
+                    raise
+                # A pooled connection the server closed (it restarted, or dropped idle
+                # clients): one more try at once, on a fresh one. (Not after a timeout: a
+                # stalled server costs one timeout per look, no more.)
+                admitted, value, member = await self._acquire()
         except Exception as exc:
             reason = self._trouble.redact(exc)
             if not _transient(exc):
@@ -477,6 +472,25 @@ class RedisLog:
         poll = min(wait, self._poll)
         return Wait(poll + random.uniform(0.0, poll / 10), wait)
 
+    async def _acquire(self) -> tuple[Any, Any, str]:
+        """One run of the acquire script: ``(admitted, value, member)``."""
+        key = self._key
+        member = self._new_member()
+        call = asyncio.ensure_future(
+            self._scripts.acquire(
+                keys=[key, key + ":pause", key + ":caps"],
+                args=[self._limit, self._hold_us, self._ttl_ms, member, self._margin_us],
+            )
+        )
+        try:
+            # Shielded: a cancelled caller must not leave an admitted slot behind, nor a
+            # connection interrupted mid-reply.
+            admitted, value = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            call.add_done_callback(functools.partial(self._undo, member))
+            raise
+        return admitted, value, member
+
     def _undo(self, member: str, call: asyncio.Future[Any]) -> None:
         """Free the slot a cancelled caller was admitted to after all."""
         if call.cancelled() or call.exception() is not None:
@@ -491,8 +505,10 @@ class RedisLog:
         self._spawn(self._run_release(slot, sent=sent or outcome_unknown, keep=keep))
 
     async def _run_release(self, member: str, *, sent: bool, keep: int) -> None:
+        # In the background, on the event loop's time (nobody waits on it but aclose).
         trouble = self._trouble
-        give_up_at = trouble.clock() + trouble.retry_for
+        clock = asyncio.get_running_loop().time
+        give_up_at = clock() + trouble.retry_for
         tries = 0
         try:
             while True:
@@ -503,7 +519,7 @@ class RedisLog:
                     return
                 except Exception as exc:
                     tries += 1
-                    left = give_up_at - trouble.clock()
+                    left = give_up_at - clock()
                     if not _transient(exc) or left <= 0:
                         # The lease still expires the slot: never over-admits, under-uses.
                         logger.warning(
