@@ -174,6 +174,48 @@ def test_no_window_ever_holds_more_than_limit(
     assert worst_window(counted, period) <= limit
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    limit=st.integers(1, 6),
+    period=st.sampled_from([0.5, 1.0, 2.0]),
+    requests=st.lists(
+        st.tuples(
+            st.integers(0, 40).map(lambda q: q / 4),  # when the caller asks
+            st.integers(0, 16).map(lambda q: q / 8),  # until the answer, or until we give up
+            st.sampled_from(["answered", "unknown", "unsent"]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_no_window_holds_more_than_limit_when_braze_counts_late(
+    limit: int, period: float, requests: list[tuple[float, float, str]]
+) -> None:
+    """The proof's first assumption, as restated: a request whose outcome is unknown (we gave
+    up on its answer) may be counted by Braze up to one period after we gave up. Released
+    with outcome_unknown, no window of `period` still sees more than `limit`."""
+
+    async def main(ft: FakeTime) -> list[tuple[float, float]]:
+        limiter = make(ft, audience=Rate(limit, period))
+        counted: list[tuple[float, float]] = []
+
+        async def one(start: float, latency: float, outcome: str) -> None:
+            await ft.sleep(start)
+            permit = await limiter.acquire(A)
+            admitted = ft.now
+            await ft.sleep(latency)
+            if outcome == "answered":
+                counted.append((admitted, ft.now))
+            elif outcome == "unknown":
+                counted.append((admitted, ft.now + period))  # counted up to a period late
+            permit.release(sent=outcome != "unsent", outcome_unknown=outcome == "unknown")
+
+        await ft.run([asyncio.ensure_future(one(*r)) for r in requests])
+        return counted
+
+    assert worst_window(run(main), period) <= limit
+
+
 async def acquire_with_patience(
     ft: FakeTime, limiter: RateLimiter, bucket: Bucket, patience: float | None
 ) -> Permit | None:

@@ -53,7 +53,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeAlias
 
 from ._config import Bucket, BucketStats, Rate, RateLimits
-from ._engine import Clock, Engine, Slot, Wait
+from ._engine import Clock, Engine, Slot
 from ._errors import LimiterClosed, LimiterError, LimiterUnavailable, WaitTooLong
 from ._feedback import Feedback
 from ._headers import read_rate_limit_headers
@@ -147,6 +147,13 @@ class _Lane:
         for waiter in self.queue:
             waiter.wake()
 
+    def fail_line(self, reason: str) -> None:
+        """The engine gave up: everyone in line now fails with *reason*, newcomers try."""
+        self.failed_through = self.arrivals - 1
+        self.failure = reason
+        self.trouble = None
+        self.wake_all()
+
     def release(self, slot: Slot, sent: bool, outcome_unknown: bool) -> None:
         """Count a permit's release, then hand its slot back to the log."""
         self.in_flight -= 1
@@ -195,8 +202,8 @@ class RateLimiter:
     ... finally:
     ...     permit.release(sent=True)
 
-    A limiter belongs to the event loop it is first used in (its waiters are that loop's
-    futures); using it from another raises :class:`.LimiterError`.
+    A limiter belongs to the event loop it first waited in (its waiters are that loop's
+    futures); waiting in another raises :class:`.LimiterError`.
 
     :param limits: the configuration; ``limits.redis_url`` selects the Redis engine.
     :param namespace: the Redis budget name used when ``limits.workspace`` is None.
@@ -243,14 +250,13 @@ class RateLimiter:
             :class:`.LimiterClosed` instead of waiting (call :meth:`nudge` when it turns).
         :raises LimiterError: nothing was admitted (see :mod:`._errors`).
         """
-        self._check_loop()
         lane = self._lanes[bucket]
         queue = lane.queue
         waiter = _Waiter(lane.arrivals)
         lane.arrivals += 1
         queue.append(waiter)
         clock = self._monotonic
-        deadline = math.inf if max_wait is None else clock() + max_wait
+        deadline = math.inf
         waited = False
         try:
             while True:
@@ -259,20 +265,27 @@ class RateLimiter:
                 if waiter.number <= lane.failed_through:
                     raise LimiterUnavailable(lane.failure)
                 now = clock()
+                if max_wait is not None and not waited:
+                    deadline = now + max_wait
                 delay = free_in = lane.feedback.delay(now)  # a pause holds everyone in line
                 if queue[0] is not waiter:
                     delay = math.inf  # behind the head: sleep until the line moves
                 elif delay <= 0:
-                    answer = await self._try_admit(lane)
+                    try:
+                        answer = await lane.log.try_admit()
+                    except LimiterUnavailable as exc:
+                        lane.fail_line(str(exc))  # they all wait for the same store
+                        raise
                     if isinstance(answer, str):
                         queue.popleft()
                         lane.feedback.spend()
                         lane.in_flight += 1
                         lane.admitted += 1
                         lane.waited += waited
+                        lane.trouble = None
                         lane.wake_head()  # the next in line may go too
                         return Permit(lane, answer)
-                    delay, free_in = answer.look_again_in, answer.free_in
+                    delay, free_in, lane.trouble = answer
                     now = clock()
                 # Behind the head, only a pause says for sure that this caller must wait;
                 # otherwise the head decides first and the line moves on at once.
@@ -284,6 +297,7 @@ class RateLimiter:
                         raise LimiterUnavailable(lane.trouble)
                     raise WaitTooLong(free_in if free_in > 0 else None, max_wait or 0.0)
                 waited = True
+                self._check_loop()  # a wait needs futures of this limiter's loop
                 await waiter.wait(min(delay, deadline - now), self._sleep)
         except BaseException:
             if queue and queue[0] is waiter:
@@ -292,20 +306,6 @@ class RateLimiter:
             elif waiter in queue:
                 queue.remove(waiter)
             raise
-
-    async def _try_admit(self, lane: _Lane) -> Slot | Wait:
-        """The head's look at the log; past the engine's bound, the whole line fails."""
-        try:
-            answer = await lane.log.try_admit()
-        except LimiterUnavailable as exc:
-            # Everyone in line now waits for the same store: fail them all, not one by one.
-            lane.failed_through = lane.arrivals - 1
-            lane.failure = str(exc)
-            lane.trouble = None
-            lane.wake_all()
-            raise
-        lane.trouble = answer.trouble if not isinstance(answer, str) else None
-        return answer
 
     def observe(self, bucket: Bucket, status_code: int, headers: Mapping[str, str]) -> None:
         """Take the server's word on *bucket* from one answer's status and headers.
