@@ -183,16 +183,17 @@ def contended(limit: int, period: float, requests: int) -> list[Row]:
             use,
             ">= 90%",
             use >= 0.90,
+            note=f"the other consumer met {other_throttled} 429s",
         ),
     ]
     sim = Simulator(external_id_rate=f"{limit}/{period}", window="fixed")
     try:
-        (ok, _, _), _, other_throttled = asyncio.run(
+        (ok, _, _), _, naive_other_throttled = asyncio.run(
             beside_other(naive(sim.url, limit, period, requests), sim.url, per_window, period)
         )
     finally:
         stats = sim.stop()
-    naive_throttled = stats.get("rate_limited", -1) - other_throttled
+    naive_throttled = stats.get("rate_limited", -1) - naive_other_throttled
     naive_use = utilisation(ok, ours_share, period)
     rows += [
         Row(
@@ -212,6 +213,7 @@ def contended(limit: int, period: float, requests: int) -> list[Row]:
             "%",
             f"{len(ok)} of {requests} accepted",
             naive_use,
+            note=f"the other consumer met {naive_other_throttled} 429s",
         ),
     ]
     return rows

@@ -25,7 +25,7 @@ from ._errors import (
     ErrorDetail,
 )
 from ._journal import JournalError
-from ._limits import Rate, RateLimits
+from ._limits import Rate, RateLimiter, RateLimits
 from ._models import (
     MAX_RECIPIENTS,
     Attachment,
@@ -72,6 +72,7 @@ __all__ = [
     "InputRow",
     "JournalError",
     "Rate",
+    "RateLimiter",
     "RateLimits",
     "Recipient",
     "RecipientOutcome",
