@@ -101,6 +101,24 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def redis_oldest(session: nox.Session) -> None:
+    """The Redis tests again with the oldest redis-py the project allows (5.0: no default
+    socket timeout, unlike 8.x), so that the limiter's bounds hold with every version."""
+    install(session, "tests")
+    session.install("redis==5.0.*")
+    ensure_redis(session)
+    session.run(
+        "pytest",
+        "-q",
+        "tests/test_redis_limits.py",
+        "tests/test_redis_trouble.py",
+        "tests/test_fleet_e2e.py",
+        "tests/test_secrets.py",
+        *session.posargs,
+    )
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))

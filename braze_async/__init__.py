@@ -38,7 +38,7 @@ from ._events import (
 )
 from ._events import log_from_environment as _log_from_environment
 from ._journal import JournalError
-from ._limits import BucketStats, Rate, RateLimits
+from ._limits import BucketStats, Rate, RateLimiter, RateLimits
 from ._messages import (
     AndroidPush,
     ApplePush,
@@ -110,6 +110,7 @@ __all__ = [
     "MessagesSendRequest",
     "OutcomeUnknown",
     "Rate",
+    "RateLimiter",
     "RateLimits",
     "Recipient",
     "RecipientOutcome",

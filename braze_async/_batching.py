@@ -15,6 +15,10 @@ When requests go out
 * At most ``max_concurrency`` requests are in flight. While they are all busy, newcomers
   accumulate, so under load requests fill up to :data:`MAX_RECIPIENTS` (50) by themselves.
 * Several targets with waiting recipients take turns (round robin), oldest first.
+* At most ``max_pending`` callers wait at once (default 10,000: about 11 MiB of waiting
+  callers). Past it a call fails at once, never sent, with a
+  :class:`~braze_async.BrazeConnectionError` that says so: when Braze's budget is paused, a
+  web app sheds load instead of growing without end.
 
 Outcomes
 ========
@@ -40,7 +44,13 @@ from typing import Any, Literal, Protocol
 import attrs
 import orjson
 
-from ._errors import BrazeError, BrazeNotSentError, BrazeUnknownOutcomeError, BrazeValidationError
+from ._errors import (
+    BrazeConnectionError,
+    BrazeError,
+    BrazeNotSentError,
+    BrazeUnknownOutcomeError,
+    BrazeValidationError,
+)
 from ._messages import Messages, MessagesSendRequest, SubscriptionState, check_tracking
 from ._models import (
     MAX_RECIPIENTS,
@@ -58,6 +68,7 @@ from ._wire import converter, json_default
 __all__ = [
     "DEFAULT_LINGER",
     "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_PENDING",
     "Batcher",
     "SendResult",
     "SendTarget",
@@ -68,6 +79,8 @@ __all__ = [
 DEFAULT_MAX_CONCURRENCY = 16
 #: Default wait for company of a partial batch while other requests are in flight.
 DEFAULT_LINGER = 0.005
+#: Default bound on the callers a :class:`Batcher` keeps waiting (queued or in flight).
+DEFAULT_MAX_PENDING = 10_000
 
 
 class Sender(Protocol):
@@ -394,6 +407,8 @@ class Batcher:
     :param linger: seconds a partial batch may wait for company while other requests are in
         flight (0: the next loop tick); a lone call never waits.
     :param max_batch: recipients per request (at most :data:`MAX_RECIPIENTS`).
+    :param max_pending: callers waiting at once (queued or in flight) at most; past it,
+        :meth:`send` fails at once as never sent.
 
     ::
 
@@ -410,6 +425,7 @@ class Batcher:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         linger: float = DEFAULT_LINGER,
         max_batch: int = MAX_RECIPIENTS,
+        max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
             raise BrazeValidationError("max_concurrency", "must be an integer")
@@ -421,10 +437,15 @@ class Batcher:
             raise BrazeValidationError("max_batch", "must be an integer")
         if not 1 <= max_batch <= MAX_RECIPIENTS:
             raise BrazeValidationError("max_batch", f"must be between 1 and {MAX_RECIPIENTS}")
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise BrazeValidationError("max_pending", "must be an integer >= 1")
         self._sender = sender
         self._max_concurrency = max_concurrency
         self._linger = float(linger)
         self._max_batch = max_batch
+        self._max_pending = max_pending
+        #: Callers of send() not yet answered (queued or in flight).
+        self._callers = 0
         #: Waiting callers per target; insertion order is the round-robin order.
         self._pending: dict[SendTarget, collections.deque[_Waiter]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -448,7 +469,8 @@ class Batcher:
     async def send(self, recipient: Recipient, target: SendTarget) -> SendResult:
         """Send ``recipient`` to ``target`` in a batch; return its own outcome.
 
-        Raises what the batch's request raised (the same exception for each of its callers).
+        Raises what the batch's request raised (the same exception for each of its callers),
+        or, when ``max_pending`` callers are waiting already, ``BrazeConnectionError`` at once.
         """
         if self._closed:
             raise BrazeError("the client is closed")
@@ -459,6 +481,11 @@ class Batcher:
         if not isinstance(target, SendTarget):
             raise BrazeValidationError("target", "must be a SendTarget")
         target.check(recipient)
+        if self._callers >= self._max_pending:
+            raise BrazeConnectionError(
+                f"{self._callers} send_to_user() calls are already waiting, the most allowed "
+                "(configure_batching(max_pending=...)); nothing was sent for this one"
+            )
         loop = asyncio.get_running_loop()
         waiter = _Waiter(recipient, loop.create_future())
         queue = self._pending.get(target)
@@ -466,6 +493,7 @@ class Batcher:
             queue = self._pending[target] = collections.deque()
         queue.append(waiter)
         self._schedule(loop, full=len(queue) >= self._max_batch)
+        self._callers += 1
         try:
             return await waiter.future
         except asyncio.CancelledError:
@@ -474,6 +502,8 @@ class Batcher:
             elif waiter.future.done() and not waiter.future.cancelled():
                 waiter.future.exception()  # its outcome arrived as we were cancelled: seen
             raise
+        finally:
+            self._callers -= 1
 
     def _forget(self, target: SendTarget, waiter: _Waiter) -> None:
         queue = self._pending.get(target)

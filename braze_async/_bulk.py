@@ -64,6 +64,7 @@ from ._journal import (
     JournalHeader,
     Outcome,
 )
+from ._limits import LimiterUnavailable
 from ._models import MAX_RECIPIENTS, Recipient, SendResponse
 from ._readers import InputRow
 from ._wire import converter
@@ -194,9 +195,9 @@ class BulkReport:
     #: True when the job stopped before attempting all of its input.
     interrupted: bool = False
     #: Why it stopped early: ``"stopped"`` (the stop event) or what stopped it: a 401 or 403
-    #: answer, a ``notice`` (Braze will not send: a paused Canvas), or
-    #: :data:`STOP_AFTER_NEVER_SENT` requests in a row that never reached Braze (every later
-    #: request would fail the same way).
+    #: answer, a ``notice`` (Braze will not send: a paused Canvas), a rate limiter that cannot
+    #: admit anything (e.g. its Redis stayed away), or :data:`STOP_AFTER_NEVER_SENT` requests
+    #: in a row that never reached Braze (every later request would fail the same way).
     stop_reason: str | None = None
     #: When the job stopped early, the 0-based input position of the first item it did not
     #: attempt (``None`` when it attempted every item it read and read to the end). Every
@@ -652,6 +653,8 @@ class _Job:
                 self.report.stop_reason = reason
         elif isinstance(exc, BrazeError):  # never sent (connection error) or refused locally
             outcome, reason = "failed", str(exc)
+            if _limiter_unavailable(exc) and self.report.stop_reason is None:
+                self.report.stop_reason = reason
         else:  # a bug below us: whether it left, nobody knows
             outcome, reason = "unknown", f"unexpected {type(exc).__name__}: {exc}"
         self.report.requests += 1
@@ -720,6 +723,15 @@ class _Job:
                 "not sent: the job was cancelled before the rate limiter admitted this "
                 "request; safe to send again",
             )
+
+
+def _limiter_unavailable(error: BrazeError) -> bool:
+    """Whether *error* says the rate limiter cannot admit anything (its Redis stayed away
+    past its retry bound, or the client is closing): every later request would fail the same
+    way, so the job stops, the rest resendable, instead of failing every recipient."""
+    return isinstance(error, BrazeConnectionError) and isinstance(
+        error.__cause__, LimiterUnavailable
+    )
 
 
 def job_header(

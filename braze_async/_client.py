@@ -25,7 +25,14 @@ import attrs
 import httpx
 
 from ._answers import AnswerReader
-from ._batching import DEFAULT_LINGER, DEFAULT_MAX_CONCURRENCY, Batcher, SendResult, SendTarget
+from ._batching import (
+    DEFAULT_LINGER,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_PENDING,
+    Batcher,
+    SendResult,
+    SendTarget,
+)
 from ._bulk import (
     DEFAULT_BULK_CONCURRENCY,
     DEFAULT_MAX_DETAILS,
@@ -47,7 +54,7 @@ from ._http import (
     sanitized,
 )
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
-from ._limits import Bucket, BucketStats, RateLimiter, RateLimits
+from ._limits import Bucket, BucketStats, LimiterShare, RateLimiter, RateLimits
 from ._messages import Messages, MessagesSendRequest, SubscriptionState
 from ._models import (
     Attachment,
@@ -186,6 +193,10 @@ class BrazeClient:
     :param retry: the :class:`RetryPolicy`.
     :param rate_limits: the client-side :class:`RateLimits` (Braze's published limits by
         default; with ``redis_url`` shared by every process); ``None`` turns limiting off.
+        Clients of one workspace (same endpoint and key, or same ``workspace``) with equal
+        ``rate_limits`` share one limiter in an event loop: one budget, not one each.
+    :param limiter: a :class:`RateLimiter` to use instead of the shared one (e.g. one budget
+        for clients with different keys of one workspace); not closed by :meth:`aclose`.
     :param http_client: an ``httpx.AsyncClient`` to use (not closed by :meth:`aclose`).
     :param transport: an httpx transport for the client we create (tests pass
         ``httpx.MockTransport`` or the simulator's); default :class:`AiohttpTransport`.
@@ -222,6 +233,7 @@ class BrazeClient:
         attempt_timeout: float | None = DEFAULT_ATTEMPT_TIMEOUT,
         retry: RetryPolicy | None = None,
         rate_limits: RateLimits | None = RateLimits(),  # noqa: B008 - frozen, safe to share
+        limiter: RateLimiter | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = DEFAULT_LIMITS.max_connections or 64,
@@ -270,11 +282,16 @@ class BrazeClient:
                 self._base_url, tracer_provider=tracer_provider, meter_provider=meter_provider
             ),
         )
-        #: Every rate-limited request passes through here (None: limiting is off).
+        #: Every rate-limited request passes through here (None: limiting is off): the
+        #: workspace's limiter, shared with the other clients of the budget (see _limits).
         self._limiter = (
             None
-            if rate_limits is None
-            else RateLimiter(rate_limits, namespace=budget_name(self._base_url, api_key))
+            if rate_limits is None and limiter is None
+            else LimiterShare(
+                rate_limits or RateLimits(),
+                name=budget_name(self._base_url, api_key),
+                limiter=limiter,
+            )
         )
         self._answers = AnswerReader(secret=api_key, max_bytes=max_response_bytes)
         if http_client is None and transport is None:
@@ -346,11 +363,17 @@ class BrazeClient:
 
         On a view made by :meth:`with_options` it does nothing: the client it came from owns
         the pool, and closing that client closes its views too.
+
+        Prompt whatever the budget: what can be admitted now is sent, requests in flight
+        finish (within their attempt timeout), and calls that would have to wait for the rate
+        limiter fail as never sent (:class:`BrazeConnectionError`).
         """
         shared = self._shared
         if shared.closed or self._root is not self:
             return
         self._check_loop()
+        if self._limiter is not None:
+            self._limiter.stop_waiting()  # this client's waits fail; other clients' go on
         if shared.batcher is not None:
             await shared.batcher.aclose()  # sends what waits, waits for what is in flight
         shared.closed = True
@@ -692,7 +715,7 @@ class BrazeClient:
             except ExchangeError as exc:
                 return exc
         try:
-            permit = await limiter.acquire(bucket)
+            permit = await limiter.acquire(bucket, max_wait=self._retry.max_rate_limit_wait)
         except Exception as exc:  # e.g. Redis unreachable: nothing was sent
             reason = self._answers.redact(f"{type(exc).__name__}: {exc}")
             # Without its traceback: the Redis client's frames hold its connection settings.
@@ -708,13 +731,13 @@ class BrazeClient:
         try:
             answer = await self._exchange.post(path, body, self._timeouts)
         except MaybeProcessed as exc:
-            permit.release(sent=True)  # it may have reached Braze, so it counts
+            permit.release(outcome_unknown=True)  # it may reach Braze late: counts longer
             return exc
         except ExchangeError as exc:
             permit.release(sent=False)  # nothing left this process: the slot is given back
             return exc
         except BaseException:
-            permit.release(sent=True)  # cancelled mid-flight: it may have reached Braze
+            permit.release(outcome_unknown=True)  # cancelled mid-flight: it may reach Braze
             raise
         permit.release(sent=True)
         limiter.observe(bucket, answer.status, answer.headers)
@@ -723,17 +746,26 @@ class BrazeClient:
     # -- batched single sends and bulk jobs: see _batching.py and _bulk.py -------------------
 
     def configure_batching(
-        self, *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY, linger: float = DEFAULT_LINGER
+        self,
+        *,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        linger: float = DEFAULT_LINGER,
+        max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         """Set how :meth:`send_to_user` batches; call it before the first ``send_to_user``.
 
         :param max_concurrency: batched requests in flight at once (default 16).
         :param linger: seconds a partial batch may wait for company while other batched
             requests are in flight (default 5 ms); a lone call never waits.
+        :param max_pending: callers of ``send_to_user`` waiting at once, at most (default
+            10,000, about 11 MiB); past it a call fails at once as never sent
+            (:class:`BrazeConnectionError`) instead of queueing without end.
         """
         if self._shared.batcher is not None:
             raise BrazeError("configure_batching() must come before the first send_to_user()")
-        self._shared.batcher = Batcher(self._root, max_concurrency=max_concurrency, linger=linger)
+        self._shared.batcher = Batcher(
+            self._root, max_concurrency=max_concurrency, linger=linger, max_pending=max_pending
+        )
 
     async def send_to_user(
         self,

@@ -21,9 +21,15 @@ from typing import TypeAlias
 
 import attrs
 
-from ._errors import BrazeAPIError, BrazeConnectionError, BrazeError, BrazeUnknownOutcomeError
+from ._errors import (
+    BrazeAPIError,
+    BrazeConnectionError,
+    BrazeError,
+    BrazeRateLimitError,
+    BrazeUnknownOutcomeError,
+)
 from ._http import CannotSend, ExchangeError, NeverSent
-from ._limits import parse_number, parse_retry_after
+from ._limits import WaitTooLong, parse_number, parse_retry_after
 
 __all__ = [
     "AMBIGUOUS_STATUSES",
@@ -81,7 +87,10 @@ class RetryPolicy:
     backoff_max: float = attrs.field(default=8.0, validator=_positive)
     #: Retries allowed after 429 answers (each waits for the reset Braze announces).
     rate_limited_attempts: int = attrs.field(default=20, validator=_at_least_one)
-    #: Longest single wait after a 429, in seconds (Braze's hourly window can ask for ~1 h).
+    #: Longest single wait for the rate-limit budget, in seconds: after a 429, or, with the
+    #: client's rate limiter, before a request is admitted (a call that would wait longer
+    #: raises ``BrazeRateLimitError`` at once, never sent). The default suits bulk jobs
+    #: (Braze's hourly window can ask for ~1 h); a web app can set a few seconds.
     max_rate_limit_wait: float = attrs.field(default=3700.0, validator=_positive)
     #: Retry trigger sends whose outcome is unknown, accepting possible duplicates.
     retry_ambiguous: bool = False
@@ -241,6 +250,8 @@ class Attempts:
                     return self._backoff(f"HTTP {outcome.status_code}")
             return self._final(outcome)
         if isinstance(outcome, NotAdmitted):
+            if isinstance(outcome.cause, WaitTooLong):
+                return self._final(self._wait_too_long(outcome.cause), outcome.cause)
             return self._final(
                 self._connection_error(
                     f"the rate limiter could not admit the request: {outcome.reason}"
@@ -287,6 +298,16 @@ class Attempts:
                 self._policy.backoff(self.rate_limited, self._rng) + self._policy.backoff_initial
             )
         return min(delay, self._policy.max_rate_limit_wait)
+
+    def _wait_too_long(self, cause: WaitTooLong) -> BrazeRateLimitError:
+        """The budget frees later than the policy waits: rate limited, nothing was sent."""
+        return BrazeRateLimitError(
+            f"rate limited: {cause} (RetryPolicy.max_rate_limit_wait); nothing was sent",
+            status_code=429,
+            endpoint=self.endpoint,
+            attempts=self.made,
+            retry_after=cause.wait,
+        )
 
     def _backoff(self, reason: str) -> Retry:
         return Retry(self._policy.backoff(self.failures, self._rng), reason)

@@ -30,6 +30,7 @@ from braze_async import (
     EventHook,
     Messages,
     Rate,
+    RateLimiter,
     RateLimits,
     Recipient,
     RetryPolicy,
@@ -53,6 +54,10 @@ async def client_api(key: str) -> None:
         rate_limits=RateLimits(audience=Rate(250, 60.0), external_id=Rate(250_000, 3600.0)),
     )
     BrazeClient(api_key=key, base_url="https://rest.iad-01.braze.com", rate_limits=None)
+    shared = RateLimiter(RateLimits(workspace="prod", redis_timeout=1.0, redis_retry_for=5.0))
+    BrazeClient(api_key=key, instance="iad-01", limiter=shared)
+    BrazeClient(api_key=key, instance="iad-01", retry=RetryPolicy(max_rate_limit_wait=5.0))
+    braze.configure_batching(max_concurrency=8, linger=0.01, max_pending=1_000)
     async with braze:
         r = await braze.trigger_campaign(
             "c",

@@ -9,6 +9,7 @@ import pytest
 
 from braze_async import (
     BrazeClient,
+    BrazeConnectionError,
     BrazeError,
     BrazeServerError,
     BrazeUnknownOutcomeError,
@@ -20,7 +21,7 @@ from braze_async import (
     RetryPolicy,
     SendResponse,
 )
-from braze_async._batching import Batcher, SendTarget
+from braze_async._batching import DEFAULT_MAX_PENDING, Batcher, SendTarget
 from braze_async.simulator import BrazeSimulator
 
 pytestmark = pytest.mark.anyio
@@ -306,12 +307,45 @@ async def test_invalid_request_fields_are_refused_before_batching(
         pytest.param({"max_concurrency": 0}, id="concurrency-0"),
         pytest.param({"linger": -1}, id="negative-linger"),
         pytest.param({"max_batch": 51}, id="batch-51"),
+        pytest.param({"max_pending": 0}, id="pending-0"),
     ],
 )
 async def test_invalid_batcher_settings(kwargs: dict[str, float]) -> None:
     """Settings outside their range are refused."""
     with pytest.raises(BrazeValidationError):
         Batcher(FakeSender(), **kwargs)  # type: ignore[arg-type]
+
+
+async def test_callers_past_max_pending_fail_at_once_never_sent(sender: FakeSender) -> None:
+    """With max_pending callers waiting (queued or in flight), the next call fails at once
+    with a never-sent BrazeConnectionError saying why; once one is answered, calls go again."""
+    sender.gate = asyncio.Event()
+    batcher = Batcher(sender, max_concurrency=1, max_pending=3)
+    waiting = [asyncio.ensure_future(batcher.send(user(i), WEEKLY)) for i in range(3)]
+    await settle()
+    with pytest.raises(BrazeConnectionError, match="max_pending") as refused:
+        await batcher.send(user("late"), WEEKLY)
+    assert "nothing was sent" in str(refused.value)
+    assert sender.sizes() == [3]  # the refused caller never joined a batch
+    sender.gate.set()
+    await asyncio.gather(*waiting)
+    assert (await batcher.send(user("again"), WEEKLY)).recipient == user("again")
+    await batcher.aclose()
+
+
+async def test_client_batching_has_a_documented_max_pending_default() -> None:
+    """send_to_user bounds its waiting callers by default; configure_batching sets the bound."""
+    assert DEFAULT_MAX_PENDING == 10_000
+    sim = BrazeSimulator()
+    async with BrazeClient(
+        api_key=sim.api_key, base_url="https://b.example", transport=sim.transport()
+    ) as braze:
+        braze.configure_batching(max_pending=1)
+        first = asyncio.ensure_future(braze.send_to_user(user(1), campaign_id="c"))
+        await asyncio.sleep(0)  # it waits for its batch
+        with pytest.raises(BrazeConnectionError, match="max_pending"):
+            await braze.send_to_user(user(2), campaign_id="c")
+        assert (await first).dispatch_id
 
 
 # -- end to end against the simulator over loopback HTTP ----------------------------------------

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import httpx
 import pytest
 
-from braze_async import BrazeClient, BrazeConnectionError, Rate, RateLimits, Recipient
-from braze_async._limits import Bucket
+from braze_async import (
+    BrazeClient,
+    BrazeConnectionError,
+    BrazeRateLimitError,
+    Rate,
+    RateLimits,
+    Recipient,
+    RetryPolicy,
+)
+from braze_async._limits import Bucket, RateLimiter
+from braze_async.simulator import BrazeSimulator
 
 pytestmark = pytest.mark.anyio
 
@@ -125,8 +135,124 @@ async def test_unreachable_redis_is_a_connection_error_and_sends_nothing() -> No
         calls.append(request)
         return httpx.Response(201, json=OK)
 
-    limits = RateLimits(redis_url="redis://127.0.0.1:1/0", workspace="nowhere")
+    limits = RateLimits(redis_url="redis://127.0.0.1:1/0", workspace="nowhere", redis_retry_for=0.2)
     async with make(handler, limits) as braze:
         with pytest.raises(BrazeConnectionError, match="rate limiter"):
             await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
     assert calls == []
+
+
+# -- one budget per workspace in one process ---------------------------------------------------
+
+
+def sim_client(sim: BrazeSimulator, key: str | None = None, **kwargs: Any) -> BrazeClient:
+    """A client of *sim*'s workspace (its key unless *key*), in process."""
+    return BrazeClient(
+        api_key=key or sim.api_key,
+        base_url="https://rest.iad-01.braze.com",
+        transport=sim.transport(),
+        **kwargs,
+    )
+
+
+async def test_clients_of_one_workspace_share_one_budget() -> None:
+    """Two clients with the same key and endpoint spend one budget: two sends of a budget of
+    two leave nothing for a third, whichever client sends it (before: each had its own, and
+    together they earned 429s)."""
+    sim = BrazeSimulator(external_id_rate=(2, 3600))
+    limits = RateLimits(external_id=Rate(2, 3600.0))
+    impatient = RetryPolicy(max_rate_limit_wait=1.0)
+    async with (
+        sim_client(sim, rate_limits=limits, retry=impatient) as one,
+        sim_client(sim, rate_limits=limits, retry=impatient) as other,
+    ):
+        assert one._limiter is not None and other._limiter is not None
+        await one.trigger_campaign("c", recipients=[Recipient(external_user_id="a")])
+        await other.trigger_campaign("c", recipients=[Recipient(external_user_id="b")])
+        assert one._limiter.limiter is other._limiter.limiter
+        for braze in (one, other):
+            with pytest.raises(BrazeRateLimitError, match="nothing was sent"):
+                await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="c")])
+    assert sim.stats.rate_limited == 0
+
+
+async def test_other_configurations_and_workspaces_keep_their_own_budget() -> None:
+    """Other RateLimits, another key or another workspace name: another budget; the same
+    workspace name and limits: the same one, whatever the key."""
+    sim = BrazeSimulator()
+    two = RateLimits(external_id=Rate(2, 3600.0))
+    named = RateLimits(external_id=Rate(2, 3600.0), workspace="w")
+    clients = [
+        sim_client(sim, rate_limits=two),
+        sim_client(sim, rate_limits=RateLimits(external_id=Rate(3, 3600.0))),
+        sim_client(sim, key="other-key", rate_limits=two),
+        sim_client(sim, rate_limits=named),
+        sim_client(sim, key="third-key", rate_limits=named),
+    ]
+    limiters = [braze._limiter.limiter for braze in clients if braze._limiter is not None]
+    assert len({id(lim) for lim in limiters[:4]}) == 4
+    assert limiters[4] is limiters[3]
+    for braze in clients:
+        await braze.aclose()
+
+
+async def test_a_shared_limiter_closes_with_its_last_client_only() -> None:
+    """Closing one client neither closes the shared limiter nor fails the other client's
+    waiting calls; closing the last one closes the limiter."""
+    sim = BrazeSimulator()
+    limits = RateLimits(external_id=Rate(1, 3600.0))
+    one, other = sim_client(sim, rate_limits=limits), sim_client(sim, rate_limits=limits)
+    await one.trigger_campaign("c", recipients=[Recipient(external_user_id="a")])
+    waiting = asyncio.ensure_future(
+        other.trigger_campaign("c", recipients=[Recipient(external_user_id="b")])
+    )
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert other._limiter is not None
+    shared = other._limiter.limiter
+    await one.aclose()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not waiting.done() and not shared.closed
+    waiting.cancel()
+    await other.aclose()
+    assert shared.closed
+
+
+async def test_a_limiter_can_be_passed_in_and_stays_the_callers() -> None:
+    """limiter=: clients with different keys of one workspace share the limiter handed in;
+    closing them leaves it open for its owner."""
+    limiter = RateLimiter(RateLimits(external_id=Rate(2, 3600.0)))
+    impatient = RetryPolicy(max_rate_limit_wait=1.0)
+    transport = httpx.MockTransport(lambda r: httpx.Response(201, json=OK))
+    async with (
+        BrazeClient(api_key="k1", instance="iad-01", transport=transport, limiter=limiter,
+                    retry=impatient) as one,
+        BrazeClient(api_key="k2", instance="iad-01", transport=transport, limiter=limiter,
+                    retry=impatient) as other,
+    ):  # fmt: skip
+        await one.trigger_campaign("c", recipients=[Recipient(external_user_id="a")])
+        await other.trigger_campaign("c", recipients=[Recipient(external_user_id="b")])
+        with pytest.raises(BrazeRateLimitError):
+            await one.trigger_campaign("c", recipients=[Recipient(external_user_id="c")])
+    assert not limiter.closed
+    assert limiter.snapshot(Bucket.EXTERNAL_ID).admitted == 2
+    await limiter.aclose()
+
+
+def test_clients_in_different_event_loops_get_their_own_limiters() -> None:
+    """A limiter belongs to one event loop: a client of the same workspace in another loop
+    (another asyncio.run, another thread) gets another one, and no error."""
+    sim = BrazeSimulator()
+    clients: list[BrazeClient] = []
+
+    async def main() -> None:
+        braze = sim_client(sim)
+        clients.append(braze)  # left open on purpose: its limiter stays registered
+        await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="a")])
+
+    asyncio.run(main())
+    asyncio.run(main())
+    first, second = (braze._limiter for braze in clients)
+    assert first is not None and second is not None
+    assert first.limiter is not second.limiter

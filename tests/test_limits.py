@@ -7,88 +7,25 @@ every task is blocked, so no test sleeps for real (except the aiolimiter contras
 from __future__ import annotations
 
 import asyncio
-import collections
-import heapq
-import itertools
 import math
 import sys
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import anyio
 import attrs
 import pytest
+from _fake_time import EPOCH, FakeTime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from braze_async._limits import Bucket, Permit, Rate, RateLimiter, RateLimits
 
 T = TypeVar("T")
-EPOCH = 1_700_000_000.0
 A = Bucket.AUDIENCE
 E = Bucket.EXTERNAL_ID
 DEFAULTS = RateLimits()
-
-
-class FakeTime:
-    """A monotonic clock, a wall clock and an async sleep that only move when all are idle."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._seq = itertools.count()
-
-    def clock(self) -> float:
-        return self.now
-
-    def wall(self) -> float:
-        return EPOCH + self.now
-
-    async def sleep(self, delay: float) -> None:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._timers, (self.now + max(delay, 0.0), next(self._seq), fut))
-        await fut
-
-    async def settle(self) -> None:
-        """Yield until no other task is ready to run."""
-        loop = asyncio.get_running_loop()
-        ready: collections.deque[object] = getattr(loop, "_ready")  # noqa: B009
-        for _ in range(1_000_000):
-            await asyncio.sleep(0)
-            if not ready:
-                return
-        raise AssertionError("the event loop never went idle")
-
-    async def _fire_next(self, until: float) -> bool:
-        while self._timers and self._timers[0][0] <= until:
-            when, _, fut = heapq.heappop(self._timers)
-            if fut.done():  # its sleeper was cancelled
-                continue
-            self.now = max(self.now, when)
-            fut.set_result(None)
-            await self.settle()
-            return True
-        return False
-
-    async def advance(self, seconds: float) -> None:
-        """Let *seconds* of fake time pass, firing every timer due on the way."""
-        target = self.now + seconds
-        await self.settle()
-        while await self._fire_next(target):
-            pass
-        self.now = target
-        await self.settle()
-
-    async def run(self, tasks: Iterable[asyncio.Future[Any]], *, limit: float = 1e9) -> None:
-        """Jump from timer to timer until every task is done."""
-        pending = list(tasks)
-        await self.settle()
-        while not all(t.done() for t in pending):
-            if not await self._fire_next(limit):
-                raise AssertionError(f"deadlock at t={self.now}")
-        for t in pending:
-            t.result()
 
 
 def make(
@@ -235,6 +172,48 @@ def test_no_window_ever_holds_more_than_limit(
 
     counted = run(main)
     assert worst_window(counted, period) <= limit
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    limit=st.integers(1, 6),
+    period=st.sampled_from([0.5, 1.0, 2.0]),
+    requests=st.lists(
+        st.tuples(
+            st.integers(0, 40).map(lambda q: q / 4),  # when the caller asks
+            st.integers(0, 16).map(lambda q: q / 8),  # until the answer, or until we give up
+            st.sampled_from(["answered", "unknown", "unsent"]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_no_window_holds_more_than_limit_when_braze_counts_late(
+    limit: int, period: float, requests: list[tuple[float, float, str]]
+) -> None:
+    """The proof's first assumption, as restated: a request whose outcome is unknown (we gave
+    up on its answer) may be counted by Braze up to one period after we gave up. Released
+    with outcome_unknown, no window of `period` still sees more than `limit`."""
+
+    async def main(ft: FakeTime) -> list[tuple[float, float]]:
+        limiter = make(ft, audience=Rate(limit, period))
+        counted: list[tuple[float, float]] = []
+
+        async def one(start: float, latency: float, outcome: str) -> None:
+            await ft.sleep(start)
+            permit = await limiter.acquire(A)
+            admitted = ft.now
+            await ft.sleep(latency)
+            if outcome == "answered":
+                counted.append((admitted, ft.now))
+            elif outcome == "unknown":
+                counted.append((admitted, ft.now + period))  # counted up to a period late
+            permit.release(sent=outcome != "unsent", outcome_unknown=outcome == "unknown")
+
+        await ft.run([asyncio.ensure_future(one(*r)) for r in requests])
+        return counted
+
+    assert worst_window(run(main), period) <= limit
 
 
 async def acquire_with_patience(
@@ -556,9 +535,12 @@ def test_exhaustion_we_caused_ourselves_adds_no_pause() -> None:
 
     async def main(ft: FakeTime) -> None:
         limiter = make(ft, audience=Rate(2, 2.0))
+        await ft.advance(0.5)
         for _ in range(2):
             (await limiter.acquire(A)).release()
-        reset = ft.wall() + 5.0  # rounded far past when our slots expire (2 s)
+        # A sliding window's Reset: when its oldest request (0.5 s) leaves, rounded up to
+        # the second (3 s), half a second past when our slots expire (2.5 s).
+        reset = EPOCH + 3.0
         limiter.observe(
             A,
             201,
@@ -582,7 +564,7 @@ def test_exhaustion_by_another_consumer_still_pauses() -> None:
     spends this budget, so we wait for Reset."""
 
     async def main(ft: FakeTime) -> None:
-        limiter = make(ft, audience=Rate(5, 2.0))
+        limiter = make(ft, audience=Rate(5, 6.0))
         (await limiter.acquire(A)).release()
         reset = ft.wall() + 5.0
         limiter.observe(

@@ -1,5 +1,9 @@
 """Secret hygiene: the API key appears in no log record, exception, journal, report or output.
 
+The same holds for the password of a Redis URL (``RateLimits(redis_url=...)``): a real
+redis-server that requires it is killed, or given a wrong one, and the errors, log records and
+reprs are searched for it.
+
 Full jobs run with every logger at DEBUG (root handler: braze_async, aiohttp, httpx, asyncio
 and the rest), against a simulator with faults so that errors, retries and lost answers
 happen, in process and through the command line in a subprocess. A distinctive key is then
@@ -22,17 +26,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from pathlib import Path
 from typing import Any
 
+import _redis_server
 import orjson
 import pytest
 
 from braze_async import (
     BrazeClient,
+    BrazeConnectionError,
     BrazeError,
+    RateLimits,
     Recipient,
     RecipientOutcome,
     RetryPolicy,
 )
-from braze_async.simulator import ThreadedSimulator
+from braze_async.simulator import BrazeSimulator, ThreadedSimulator
 
 pytestmark = pytest.mark.anyio
 
@@ -43,8 +50,15 @@ FAULTS = {"fault_5xx": 0.3, "fault_429": 0.02, "drop_before": 0.03, "drop_after"
 FAST = RetryPolicy(attempts=2, backoff_initial=0.01, backoff_max=0.02)
 
 
+#: A Redis password, and a wrong one: neither may show anywhere.
+PASSWORD = f"pw-LEAKCHECK-{secrets.token_hex(8)}"
+WRONG = f"pw-WRONG-{secrets.token_hex(8)}"
+
+
 def assert_clean(text: str, where: str) -> None:
-    """Neither the key nor any 8 characters of its secret part are in ``text``."""
+    """Neither the key nor any 8 characters of its secret part, nor a Redis password, are in
+    ``text``."""
+    assert PASSWORD not in text and WRONG not in text, f"a Redis password leaked into {where}"
     assert KEY not in text, f"the API key leaked into {where}"
     for start in range(len(TOKEN) - 7):
         assert TOKEN[start : start + 8] not in text, f"part of the API key leaked into {where}"
@@ -304,3 +318,53 @@ def test_the_cli_through_faults_prints_and_writes_no_key(tmp_path: Path, key_fro
     failures = (tmp_path / "users.jsonl.failures.jsonl").read_text()
     assert '"_outcome":"rejected"' in failures
     assert_clean(failures, "the failures file")
+
+
+def test_a_redis_url_password_is_in_no_repr() -> None:
+    """RateLimits shows its Redis URL without the password (nor the user name)."""
+    limits = RateLimits(redis_url=f"redis://app:{PASSWORD}@cache.internal:6379/0")
+    assert_clean(repr(limits) + str(limits), "the RateLimits repr")
+    assert "redis://***@cache.internal:6379/0" in repr(limits)
+
+
+async def send_failure(braze: BrazeClient) -> BrazeError:
+    """The error a send through *braze* raises, caught in a frame holding no password."""
+    try:
+        await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+    except BrazeError as exc:
+        return exc
+    raise AssertionError("the send did not fail")
+
+
+async def test_redis_failures_never_carry_the_redis_password(
+    tmp_path: Path, every_log: Records
+) -> None:
+    """A password-protected Redis that dies, then a wrong password: the never-sent errors,
+    their causes, their tracebacks (frame locals included) and every log record hold
+    neither password."""
+    sim = BrazeSimulator(KEY)
+
+    def fleet(url: str) -> BrazeClient:
+        limits = RateLimits(
+            redis_url=url, workspace="secret", redis_timeout=0.25, redis_retry_for=0.3
+        )
+        return BrazeClient(
+            api_key=KEY, base_url="https://b.example", transport=sim.transport(), rate_limits=limits
+        )
+
+    errors: list[BrazeError] = []
+    with _redis_server.redis_process(tmp_path, password=PASSWORD) as server:
+        async with fleet(server.url) as braze:
+            await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="ok")])
+            server.kill()
+            errors.append(await send_failure(braze))
+        server.restart()
+        async with fleet(server.url.replace(PASSWORD, WRONG)) as braze:
+            errors.append(await send_failure(braze))
+    assert all(isinstance(error, BrazeConnectionError) for error in errors), errors
+    assert "Redis has failed" in str(errors[0].__cause__)
+    assert "AuthenticationError" in str(errors[1].__cause__)  # at once: not retried
+    for error in errors:
+        for text in exception_texts(error):
+            assert_clean(text, "a Redis failure")
+    assert check_all(every_log.texts()) > 0

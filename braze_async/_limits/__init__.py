@@ -10,23 +10,33 @@ times) are in :mod:`._local`. The parts, from the bottom up:
 * :mod:`._engine`: what an engine is (where a bucket's log is kept);
 * :mod:`._local`: the log in this process (the default), with the proof;
 * :mod:`._redis`: the same log in Redis, for a fleet (imported only with ``redis_url``);
-* :mod:`._limiter`: :class:`RateLimiter` and :class:`Permit`, FIFO waiters and cancellation
-  in front of either engine.
+* :mod:`._errors`: what an acquisition raises when nothing is admitted;
+* :mod:`._limiter`: :class:`RateLimiter` and :class:`Permit`, FIFO waiters, cancellation and
+  bounded waits in front of either engine;
+* :mod:`._shared`: :class:`LimiterShare`, one limiter per workspace in a process, shared by
+  its clients.
 """
 
 from __future__ import annotations
 
 from ._config import Bucket, BucketStats, Rate, RateLimits
+from ._errors import LimiterClosed, LimiterError, LimiterUnavailable, WaitTooLong
 from ._headers import parse_number, parse_retry_after
 from ._limiter import Permit, RateLimiter
+from ._shared import LimiterShare
 
 __all__ = [
     "Bucket",
     "BucketStats",
+    "LimiterClosed",
+    "LimiterError",
+    "LimiterShare",
+    "LimiterUnavailable",
     "Permit",
     "Rate",
     "RateLimiter",
     "RateLimits",
+    "WaitTooLong",
     "parse_number",
     "parse_retry_after",
 ]

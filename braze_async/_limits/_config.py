@@ -12,6 +12,8 @@ import math
 
 import attrs
 
+from ._errors import redact_url
+
 __all__ = ["Bucket", "BucketStats", "Rate", "RateLimits"]
 
 
@@ -57,8 +59,16 @@ def _non_negative_finite(instance: object, attribute: attrs.Attribute[float], va
     del instance
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError(f"RateLimits.{attribute.name} must be a finite number, got {value!r}")
-    if value < 0 or (attribute.name == "lease" and value == 0):
+    if value < 0 or (attribute.name in _POSITIVE and value == 0):
         raise ValueError(f"RateLimits.{attribute.name} is out of range: {value!r}")
+
+
+#: The fields of :class:`RateLimits` that must be > 0 (the others may be 0).
+_POSITIVE = frozenset({"lease", "redis_timeout"})
+
+
+def _url_repr(url: str | None) -> str:
+    return "None" if url is None else repr(redact_url(url))
 
 
 def _optional_name(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
@@ -85,7 +95,8 @@ class RateLimits:
     #: Sends by external ID and every endpoint without a limit of its own: 250,000 per hour.
     external_id: Rate = attrs.field(default=Rate(250_000, 3600.0), validator=_is_rate)
     #: When set, the budgets are shared by every process using the same Redis and workspace.
-    redis_url: str | None = attrs.field(default=None, validator=_optional_name)
+    #: Its password never appears in a repr, log line or error.
+    redis_url: str | None = attrs.field(default=None, validator=_optional_name, repr=_url_repr)
     #: Name of the budget in Redis. Braze limits are per workspace, not per API key; when None
     #: the client derives a name from the REST endpoint and a hash of the key (never the key).
     workspace: str | None = attrs.field(default=None, validator=_optional_name)
@@ -94,6 +105,13 @@ class RateLimits:
     #: Redis only: longest a request may hold its slot (keep it above the HTTP timeout). A slot
     #: whose holder died expires ``lease + period`` after admission.
     lease: float = attrs.field(default=120.0, validator=_non_negative_finite)
+    #: Redis only: seconds one call to Redis may take to connect, and to answer, before it
+    #: counts as failed (redis-py 5.0 has no default: a stalled Redis would hang every send).
+    redis_timeout: float = attrs.field(default=2.0, validator=_non_negative_finite)
+    #: Redis only: how long an acquisition keeps retrying a Redis that fails (with backoff,
+    #: from the first failure) before the request fails as never sent. A blip shorter than
+    #: this costs nothing; a Redis that stays away stops a bulk job. 0: fail at once.
+    redis_retry_for: float = attrs.field(default=10.0, validator=_non_negative_finite)
 
     def rate(self, bucket: Bucket) -> Rate:
         """The :class:`Rate` configured for *bucket*."""

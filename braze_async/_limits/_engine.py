@@ -10,16 +10,20 @@ to wait) and says when a release took effect, through the *on_release* hook it w
 
 Clocks: the local engine times slots on the limiter's monotonic clock; the Redis engine on
 Redis's own clock (``TIME`` inside its scripts), so that hosts' clocks never matter.
+
+Failures: an engine that cannot reach its store (Redis) answers a :class:`Wait` naming the
+trouble while it retries, and raises :class:`~._errors.LimiterUnavailable` once the trouble has
+lasted past its bound; the limiter then fails the whole line at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeAlias
+from typing import NamedTuple, Protocol, TypeAlias
 
 from ._config import Bucket, Rate
 
-__all__ = ["Clock", "Engine", "Slot", "SlotLog"]
+__all__ = ["Clock", "Engine", "Slot", "SlotLog", "Wait"]
 
 #: A clock: seconds as a float (monotonic or UTC epoch, as the parameter's name says).
 Clock: TypeAlias = Callable[[], float]
@@ -27,28 +31,49 @@ Clock: TypeAlias = Callable[[], float]
 Slot: TypeAlias = str
 
 
+class Wait(NamedTuple):
+    """An engine's answer when it admits nothing now."""
+
+    #: Seconds before the head of the line should look again (``math.inf``: every slot is held
+    #: by a request in flight; look again when the *on_release* hook is called).
+    look_again_in: float
+    #: Seconds until a slot frees at the earliest, when known (0 when not: a held log, trouble).
+    free_in: float
+    #: Why nothing could be looked at (the store is unreachable, retried), redacted; else None.
+    trouble: str | None = None
+
+
 class SlotLog(Protocol):
     """One bucket's sliding log of release times, wherever it is kept."""
 
-    async def try_admit(self) -> Slot | float:
+    async def try_admit(self) -> Slot | Wait:
         """Take a slot now (its name) or say how long to wait before trying again.
 
-        ``math.inf`` means every slot is held: wait until the *on_release* hook is called.
+        Raises :class:`~._errors.LimiterUnavailable` when the store stayed away too long.
         """
 
-    def release(self, slot: Slot, *, sent: bool) -> None:
+    def release(self, slot: Slot, *, sent: bool, outcome_unknown: bool = False) -> None:
         """Give *slot* back, then call the *on_release* hook (at once, or once it took effect).
 
-        ``sent=True``: the slot stays counted for ``period + margin`` from now. ``sent=False``:
-        the request never left, so the slot is free at once, as if never taken.
+        ``sent=True``: the slot stays counted for ``period + margin`` from now;
+        ``outcome_unknown=True`` (we gave up waiting for the answer; Braze may count the request
+        later): for ``2 * period + margin``. ``sent=False``: the request never left, so the
+        slot is free at once, as if never taken.
         """
 
     def counted(self) -> int | None:
         """Slots counted now (held + released but unexpired); None when kept elsewhere."""
 
+    def accounts_for(self, count: int, since: float) -> bool | None:
+        """Whether our own slots can explain *count* requests the server counted after the
+        monotonic time *since*: at least *count* are in flight or were released after it.
+
+        None when the log cannot tell (Redis: the fleet's slots are not ours alone to judge).
+        """
+
     def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
         """Tell the log's other users: a 429 pause of *pause* s, or at most ``cap[1]`` more
-        admissions before the wall-clock Reset ``cap[0]``."""
+        admissions before Braze's Reset ``cap[0]`` (UTC epoch seconds, Braze's clock)."""
 
 
 class Engine(Protocol):

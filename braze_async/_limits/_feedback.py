@@ -5,20 +5,33 @@ The headers are authoritative (other consumers of the workspace spend the same b
 (:mod:`._local`):
 
 * ``X-RateLimit-Remaining: r`` with ``X-RateLimit-Reset: t`` caps admissions at ``r`` minus our
-  requests now in flight (the server may not have counted them yet) until wall-clock ``t``.
-  Answers arrive out of order, so caps only ever tighten within one window; a cap per distinct
-  Reset is kept (a few at most) and each admission spends from all of them.
+  requests now in flight (the server may not have counted them yet) until ``t``. Answers
+  arrive out of order, so caps only ever tighten within one window; a cap per distinct Reset
+  is kept (a few at most) and each admission spends from all of them.
 * a 429 pauses the bucket until ``X-RateLimit-Retry-After`` / ``Retry-After`` seconds, else until
   Reset, else for an exponential fallback (1 s, 2 s, 4 s, ... capped); pauses only lengthen.
 
-Two clocks meet here, and each keeps its job: pauses are deadlines on the **monotonic** clock
-(``now``), like every admission decision; the **wall** clock (``wall``, UTC epoch seconds) is
-used only to read Braze's Reset, so caps are keyed and expired by wall-clock time.
+When is a cap needed? When the server's usage (``Limit - Remaining``) is more than our own
+requests can explain, someone else spends the budget. Our log counts a *sliding* period, but a
+fixed window starts afresh at its boundary: requests we made in the previous window are not in
+the server's count, so they must not explain it. Only our slots that Braze can have counted in
+its *current* window explain its usage: those in flight, and those released after the window
+began, ``Reset - period`` (less one second, since Reset is rounded up to a whole second: a
+sliding window's oldest request may lie up to that much earlier). Usage our slots explain is
+left to the exact log (a cap would idle until the rounded Reset); any other usage is capped.
+
+Clocks. Every deadline is on the **monotonic** clock (``now``), like every admission decision:
+a step of the wall clock (NTP, a VM resumed) neither stalls the limiter nor lifts a cap early.
+The **wall** clock (``wall``, UTC epoch seconds) serves only to read Braze's Reset once, when an
+answer is observed: ``Reset - wall`` seconds from now, checked against the period (a window
+ends within one period; a Reset further away than that, from a host clock behind Braze's, is
+held for one period at most; one beyond any window is garbage, ignored).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 from ._headers import RateLimitHeaders
@@ -26,11 +39,17 @@ from ._headers import RateLimitHeaders
 __all__ = ["Feedback", "Update"]
 
 # At most this many distinct Reset values are remembered per bucket; beyond it the two
-# closest are merged conservatively (the lower allowance until the later Reset).
+# closest are merged conservatively (the lower allowance until the later deadline).
 _MAX_CAPS = 4
 # Fallback pause after a 429 that carries no usable header: 1 s, doubling, capped.
 _BACKOFF_BASE = 1.0
 _BACKOFF_CAP = 60.0
+# Braze's Reset is whole epoch seconds, rounded up.
+_RESET_ROUNDING = 1.0
+
+#: ``accounts_for(count, since)``: whether our own slots explain *count* requests counted
+#: after the monotonic time *since* (None: cannot tell). See :meth:`.SlotLog.accounts_for`.
+AccountsFor = Callable[[int, float], "bool | None"]
 
 
 class Update(NamedTuple):
@@ -38,14 +57,25 @@ class Update(NamedTuple):
 
     #: Seconds, from now, of a 429 pause that outlasts the one already in force.
     pause: float | None
-    #: The answer's valid ``(reset, remaining)``: at most *remaining* more before *reset*.
+    #: The answer's valid ``(reset, remaining)``: at most *remaining* more before Braze's
+    #: *reset* (UTC epoch seconds, as Braze sent it).
     cap: tuple[float, int] | None
+
+
+class _Cap:
+    """At most ``allowance`` more admissions before the monotonic time ``until``."""
+
+    __slots__ = ("allowance", "until")
+
+    def __init__(self, until: float, allowance: int) -> None:
+        self.until = until
+        self.allowance = allowance
 
 
 class Feedback:
     """What the server told us about one bucket: pauses after 429s and Remaining caps.
 
-    :param period: the bucket's window, to tell absurd header times from real ones.
+    :param period: the bucket's window, to check header times against.
     :param margin: extra seconds a cap holds after its Reset (clock-skew safety).
     """
 
@@ -54,6 +84,7 @@ class Feedback:
         "horizon",
         "margin",
         "paused_until",
+        "period",
         "server_limit",
         "server_remaining",
         "server_reset",
@@ -63,35 +94,37 @@ class Feedback:
     def __init__(self, period: float, margin: float) -> None:
         #: Monotonic time before which nothing is admitted (after a 429).
         self.paused_until = -math.inf
-        #: Wall-clock Reset -> requests we may still start before it.
-        self.caps: dict[float, int] = {}
+        #: Braze's Reset (as sent: it names the window) -> the cap until then.
+        self.caps: dict[float, _Cap] = {}
         #: Consecutive 429s without a usable header (for the exponential fallback).
         self.strikes = 0
+        self.period = period
         #: Header times further than this are garbage (a window never ends that late).
         self.horizon = 2 * period + 60.0
         self.margin = margin
         #: Last valid ``X-RateLimit-Limit``, for diagnostics and to tell our usage from others'.
         self.server_limit: int | None = None
         #: Last valid ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` seen, as Braze sent
-        #: them (for diagnostics: the caps above are what acts on them).
+        #: them (for diagnostics: the caps are what acts on them).
         self.server_remaining: int | None = None
         self.server_reset: float | None = None
 
-    def delay(self, now: float, wall: float) -> float:
-        """Seconds to wait before the next admission (0: go), dropping caps whose Reset passed."""
+    def delay(self, now: float) -> float:
+        """Seconds to wait before the next admission (0: go), dropping caps that ended."""
         wait = self.paused_until - now
-        if self.caps:
-            for reset in [r for r in self.caps if r + self.margin <= wall]:
-                del self.caps[reset]
-            for reset, allowance in self.caps.items():
-                if allowance < 1:
-                    wait = max(wait, reset + self.margin - wall)
+        caps = self.caps
+        if caps:
+            for reset in [r for r, cap in caps.items() if cap.until <= now]:
+                del caps[reset]
+            for cap in caps.values():
+                if cap.allowance < 1:
+                    wait = max(wait, cap.until - now)
         return max(wait, 0.0)
 
     def spend(self) -> None:
         """Count one admission against every live cap."""
-        for reset in self.caps:
-            self.caps[reset] -= 1
+        for cap in self.caps.values():
+            cap.allowance -= 1
 
     def observe(
         self,
@@ -101,12 +134,13 @@ class Feedback:
         status: int,
         headers: RateLimitHeaders,
         in_flight: int,
-        ours: int | None,
+        accounts_for: AccountsFor | None,
     ) -> Update:
         """Apply one answer; return what changed, for sharing with the fleet.
 
         :param in_flight: our requests now in flight, which the server may not have counted.
-        :param ours: how many slots our own log counts now (in flight + unexpired), when known.
+        :param accounts_for: asks our log whether our own slots explain the server's usage
+            (None: it cannot tell, so every usage is capped).
         """
         if headers.limit is not None:
             self.server_limit = headers.limit
@@ -114,57 +148,73 @@ class Feedback:
             self.server_remaining = headers.remaining
         if headers.reset is not None:
             self.server_reset = headers.reset
-        reset = self._live_reset(headers.reset, wall)
+        ends = self._window_end(headers.reset, now, wall)
         cap = None
-        if reset is not None and headers.remaining is not None:
-            cap = (reset, headers.remaining)
-            if not self._explained_by(ours, headers.remaining):
+        if ends is not None and headers.remaining is not None:
+            assert headers.reset is not None
+            cap = (headers.reset, headers.remaining)
+            if not self._explained(accounts_for, headers.remaining, ends):
                 # Someone else spends this budget too. Our in-flight requests may not be
                 # counted yet: they will spend from r as well.
-                self._cap(reset, headers.remaining - in_flight)
+                self._cap(headers.reset, ends + self.margin, headers.remaining - in_flight)
         pause = None
         if status == 429:
-            pause = self._pause(now, self._pause_length(headers.retry_after, reset, wall))
+            left = None if ends is None else ends - now
+            pause = self._pause(now, self._pause_length(headers.retry_after, left))
         elif 200 <= status < 300:
             self.strikes = 0
         return Update(pause, cap)
 
-    def _live_reset(self, reset: float | None, wall: float) -> float | None:
-        """*reset* if it ends a window that is still open; None if stale (past) or absurd."""
-        if reset is not None and wall < reset <= wall + self.horizon:
-            return reset
-        return None
+    def _window_end(self, reset: float | None, now: float, wall: float) -> float | None:
+        """The monotonic time Braze's window ends, from its wall-clock *reset*; None when
+        *reset* is absent, past (stale) or absurd. At most one period (and Reset's rounding)
+        from now: a window never ends later, whatever the host's clock says."""
+        if reset is None:
+            return None
+        left = reset - wall
+        if not 0 < left <= self.horizon:
+            return None
+        return now + min(left, self.period + _RESET_ROUNDING)
 
-    def _explained_by(self, ours: int | None, remaining: int) -> bool:
-        """Whether our own slots explain all of the server's usage (Limit - Remaining).
+    def _explained(self, accounts_for: AccountsFor | None, remaining: int, ends: float) -> bool:
+        """Whether our slots that Braze can have counted in its current window (the one
+        ending at *ends*) explain all of its usage, ``Limit - Remaining``.
 
         Then the exact local log already governs them and no cap is needed. (Without this,
         Reset's whole-second rounding would idle up to a second per window.)
         """
-        return (
-            ours is not None
-            and self.server_limit is not None
-            and self.server_limit - remaining <= ours
-        )
+        if accounts_for is None or self.server_limit is None:
+            return False
+        began = ends - self.period - _RESET_ROUNDING
+        return accounts_for(self.server_limit - remaining, began) is True
 
-    def _cap(self, reset: float, allowance: int) -> None:
-        """At most *allowance* more admissions before *reset*; caps only tighten."""
+    def _cap(self, reset: float, until: float, allowance: int) -> None:
+        """At most *allowance* more admissions before *until*; caps only tighten."""
         allowance = max(allowance, 0)
         current = self.caps.get(reset)
-        self.caps[reset] = allowance if current is None else min(current, allowance)
+        if current is None:
+            self.caps[reset] = _Cap(until, allowance)
+        else:
+            current.allowance = min(current.allowance, allowance)
+            current.until = max(current.until, until)
         while len(self.caps) > _MAX_CAPS:
-            # Merge the two closest resets: the lower allowance holds until the later one.
-            resets = sorted(self.caps)
-            i = min(range(len(resets) - 1), key=lambda j: resets[j + 1] - resets[j])
-            early, late = resets[i], resets[i + 1]
-            self.caps[late] = min(self.caps.pop(early), self.caps[late])
+            # Merge the two closest: the lower allowance holds until the later deadline.
+            resets = sorted(self.caps, key=lambda r: self.caps[r].until)
+            i = min(
+                range(len(resets) - 1),
+                key=lambda j: self.caps[resets[j + 1]].until - self.caps[resets[j]].until,
+            )
+            early = self.caps.pop(resets[i])
+            late = self.caps[resets[i + 1]]
+            late.allowance = min(early.allowance, late.allowance)
 
-    def _pause_length(self, retry_after: float | None, reset: float | None, wall: float) -> float:
-        """Seconds a 429 pauses for: Retry-After, else until Reset, else the fallback backoff."""
+    def _pause_length(self, retry_after: float | None, left: float | None) -> float:
+        """Seconds a 429 pauses for: Retry-After, else until Reset (*left* seconds from
+        now), else the fallback backoff."""
         if retry_after is not None and retry_after <= self.horizon:
             return retry_after
-        if reset is not None:
-            return reset - wall
+        if left is not None:
+            return left
         pause = min(_BACKOFF_BASE * 2.0 ** min(self.strikes, 30), _BACKOFF_CAP)
         self.strikes += 1
         return pause

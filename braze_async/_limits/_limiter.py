@@ -17,17 +17,30 @@ own (``_Waiter.wait``) and one function, ``_wake``, ends that wait. Four things 
 * a release took effect in the log (the log's *on_release* hook): the head looks again;
 * the line moved (the head was admitted or gave up) or the rules changed (an answer was
   observed): the head looks again;
-* :meth:`RateLimiter.aclose`, which wakes every waiter to fail it.
+* :meth:`RateLimiter.aclose` and :meth:`RateLimiter.nudge` (a user stopped waiting), which
+  wake every waiter, heads or not.
 
 A woken waiter simply looks again from the top: closed? head of the line? feedback delay?
 room in the log? So a spurious wake-up costs a look, never a wrong admission.
 
+Every wait is bounded
+=====================
+An acquisition may be given ``max_wait``: when the budget frees later than that (a 429 pause,
+a spent Remaining cap, a full log), it raises :class:`.WaitTooLong` at once, without waiting;
+when nobody can tell (every slot held by a request in flight), it waits until the bound. It
+may be given ``give_up``: once that answers True, an acquisition that would have to wait
+raises :class:`.LimiterClosed` (a client that closes fails its waiters, not its neighbours').
+An engine that cannot reach its store retries with backoff within its own bound; past it,
+:class:`.LimiterUnavailable` fails the head *and everyone in line behind it* at once: they
+would wait for the same Redis.
+
 Clocks
 ======
 Admission runs on the **monotonic** clock (``clock``): the local log's expiries, 429 pauses,
-and the timers (the event loop's, itself monotonic, unless a ``sleep`` is given). The **wall**
-clock (``wallclock``, UTC epoch seconds) serves only to read Braze's ``X-RateLimit-Reset``.
-The Redis engine times its log on **Redis's** clock, inside its scripts.
+Remaining caps, and the timers (the event loop's, itself monotonic, unless a ``sleep`` is
+given). The **wall** clock (``wallclock``, UTC epoch seconds) serves only to read Braze's
+``X-RateLimit-Reset`` when an answer is observed. The Redis engine times its log on
+**Redis's** clock, inside its scripts.
 """
 
 from __future__ import annotations
@@ -41,6 +54,7 @@ from typing import TypeAlias
 
 from ._config import Bucket, BucketStats, Rate, RateLimits
 from ._engine import Clock, Engine, Slot
+from ._errors import LimiterClosed, LimiterError, LimiterUnavailable, WaitTooLong
 from ._feedback import Feedback
 from ._headers import read_rate_limit_headers
 from ._local import LocalEngine
@@ -54,10 +68,12 @@ Sleep: TypeAlias = Callable[[float], Awaitable[object]]
 class _Waiter:
     """One acquisition's place in line; between two looks it waits on a future of its own."""
 
-    __slots__ = ("_fut",)
+    __slots__ = ("_fut", "number")
 
-    def __init__(self) -> None:
+    def __init__(self, number: int) -> None:
         self._fut: asyncio.Future[None] | None = None
+        #: Its place in the order of arrival (to tell who was in line when the engine failed).
+        self.number = number
 
     def wake(self) -> None:
         """End the current wait, if any: the waiter looks again."""
@@ -91,11 +107,15 @@ class _Lane:
 
     __slots__ = (
         "admitted",
+        "arrivals",
+        "failed_through",
+        "failure",
         "feedback",
         "in_flight",
         "log",
         "queue",
         "throttled",
+        "trouble",
         "unsent",
         "waited",
     )
@@ -109,27 +129,48 @@ class _Lane:
         self.waited = 0
         self.unsent = 0
         self.throttled = 0
+        #: Waiters that ever joined the line (each one's ``number``).
+        self.arrivals = 0
+        #: The engine gave up: every waiter numbered up to this one fails with ``failure``.
+        self.failed_through = -1
+        self.failure = ""
+        #: What the engine is retrying through right now (None when it answers).
+        self.trouble: str | None = None
 
     def wake_head(self) -> None:
         """Make the head waiter look again (a slot was released or the rules changed)."""
         if self.queue:
             self.queue[0].wake()
 
-    def release(self, slot: Slot, sent: bool) -> None:
+    def wake_all(self) -> None:
+        """Make every waiter look again, heads or not."""
+        for waiter in self.queue:
+            waiter.wake()
+
+    def fail_line(self, reason: str) -> None:
+        """The engine gave up: everyone in line now fails with *reason*, newcomers try."""
+        self.failed_through = self.arrivals - 1
+        self.failure = reason
+        self.trouble = None
+        self.wake_all()
+
+    def release(self, slot: Slot, sent: bool, outcome_unknown: bool) -> None:
         """Count a permit's release, then hand its slot back to the log."""
         self.in_flight -= 1
-        if not sent:
+        if not (sent or outcome_unknown):
             self.unsent += 1
-        self.log.release(slot, sent=sent)
+        self.log.release(slot, sent=sent, outcome_unknown=outcome_unknown)
 
 
 class Permit:
     """The right to send one request; hand it back with :meth:`release` when the answer came.
 
     Releasing twice is harmless. ``release(sent=False)`` says the request never left this
-    process (the connection failed): its slot is freed at once, as if never admitted. Any other
-    outcome (an answer, a timeout, a reset connection) must be ``sent=True``: the server may
-    have counted it, so the slot stays counted for ``period + margin`` from now.
+    process (the connection failed): its slot is freed at once, as if never admitted. An answer
+    is ``sent=True``: the server counted it, so the slot stays counted for ``period + margin``
+    from now. A request we stopped waiting for (a read timeout, a connection lost after
+    sending, a cancellation mid-flight) is ``outcome_unknown=True``: Braze may still count it
+    later, so its slot stays counted one period longer (see the proof in :mod:`._local`).
 
     ``waited`` is how long the acquisition waited in line, in seconds of the limiter's clock
     (0.0 when it was admitted at its first look).
@@ -142,11 +183,11 @@ class Permit:
         self._slot = slot
         self.waited = waited
 
-    def release(self, *, sent: bool = True) -> None:
-        """Give the slot back (idempotent)."""
+    def release(self, *, sent: bool = True, outcome_unknown: bool = False) -> None:
+        """Give the slot back (idempotent); ``outcome_unknown`` implies it was sent."""
         lane, self._lane = self._lane, None
         if lane is not None:
-            lane.release(self._slot, sent)
+            lane.release(self._slot, sent, outcome_unknown)
 
     @property
     def released(self) -> bool:
@@ -155,7 +196,7 @@ class Permit:
 
 
 class RateLimiter:
-    """Both Braze send budgets, with server feedback; asyncio only.
+    """Both Braze send budgets, with server feedback; asyncio only, one event loop.
 
     >>> limiter = RateLimiter(RateLimits())
     >>> permit = await limiter.acquire(Bucket.EXTERNAL_ID)  # doctest: +SKIP
@@ -165,9 +206,12 @@ class RateLimiter:
     ... finally:
     ...     permit.release(sent=True)
 
+    A limiter belongs to the event loop it first waited in (its waiters are that loop's
+    futures); waiting in another raises :class:`.LimiterError`.
+
     :param limits: the configuration; ``limits.redis_url`` selects the Redis engine.
     :param namespace: the Redis budget name used when ``limits.workspace`` is None.
-    :param clock: monotonic seconds (in-process engine and local timers).
+    :param clock: monotonic seconds (in-process engine, deadlines and local timers).
     :param wallclock: UTC epoch seconds, to read ``X-RateLimit-Reset``.
     :param sleep: an async sleep to time waits with (tests pass a fake); by default waits are
         timed by the event loop.
@@ -187,43 +231,81 @@ class RateLimiter:
         self._wallclock = wallclock
         self._sleep = sleep
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._engine = _engine_for(limits, namespace, clock)
         self._lanes = {b: _Lane(b, limits.rate(b), limits.margin, self._engine) for b in Bucket}
 
-    async def acquire(self, bucket: Bucket) -> Permit:
+    async def acquire(
+        self,
+        bucket: Bucket,
+        *,
+        max_wait: float | None = None,
+        give_up: Callable[[], bool] | None = None,
+    ) -> Permit:
         """Wait for the right to send one request of *bucket*, first come first served.
 
         Cancelling the wait (task cancellation, a cancel scope, ``asyncio.timeout``) gives the
         place in line back and consumes nothing.
+
+        :param max_wait: seconds this caller may wait at most: when the budget frees later
+            (a pause, a spent cap, a full log), :class:`.WaitTooLong` is raised at once; when
+            nobody can tell, at the bound. None: no bound.
+        :param give_up: asked at every look; once it answers True, the acquisition raises
+            :class:`.LimiterClosed` instead of waiting (call :meth:`nudge` when it turns).
+        :raises LimiterError: nothing was admitted (see :mod:`._errors`).
         """
         lane = self._lanes[bucket]
         queue = lane.queue
-        waiter = _Waiter()
+        waiter = _Waiter(lane.arrivals)
+        lane.arrivals += 1
         queue.append(waiter)
+        clock = self._monotonic
+        deadline = math.inf
         waited = False
         since = 0.0  # when the first wait began (read only once waited)
         try:
             while True:
                 if self._closed:
-                    raise RuntimeError("RateLimiter is closed")
-                delay = math.inf  # behind the head: sleep until the line moves
-                if queue[0] is waiter:
-                    delay = lane.feedback.delay(self._monotonic(), self._wallclock())
-                    if delay <= 0:
-                        slot = await lane.log.try_admit()
-                        if isinstance(slot, str):
-                            queue.popleft()
-                            lane.feedback.spend()
-                            lane.in_flight += 1
-                            lane.admitted += 1
-                            lane.waited += waited
-                            lane.wake_head()  # the next in line may go too
-                            return Permit(lane, slot, self._monotonic() - since if waited else 0.0)
-                        delay = slot
+                    raise LimiterClosed("RateLimiter is closed")
+                if waiter.number <= lane.failed_through:
+                    raise LimiterUnavailable(lane.failure)
+                now = clock()
+                if max_wait is not None and not waited:
+                    deadline = now + max_wait
+                delay = free_in = lane.feedback.delay(now)  # a pause holds everyone in line
+                if queue[0] is not waiter:
+                    delay = math.inf  # behind the head: sleep until the line moves
+                elif delay <= 0:
+                    try:
+                        answer = await lane.log.try_admit()
+                    except LimiterUnavailable as exc:
+                        lane.fail_line(str(exc))  # they all wait for the same store
+                        raise
+                    if isinstance(answer, str):
+                        queue.popleft()
+                        lane.feedback.spend()
+                        lane.in_flight += 1
+                        lane.admitted += 1
+                        lane.waited += waited
+                        lane.trouble = None
+                        lane.wake_head()  # the next in line may go too
+                        return Permit(lane, answer, clock() - since if waited else 0.0)
+                    delay, free_in, lane.trouble = answer
+                    now = clock()
+                # Behind the head, only a pause says for sure that this caller must wait;
+                # otherwise the head decides first and the line moves on at once.
+                sure = free_in > 0 or queue[0] is waiter
+                if sure and give_up is not None and give_up():
+                    raise LimiterClosed("the limiter's user is closing; nothing was sent")
+                if now + free_in > deadline or now >= deadline:
+                    if lane.trouble is not None:
+                        raise LimiterUnavailable(lane.trouble)
+                    raise WaitTooLong(free_in if free_in > 0 else None, max_wait or 0.0)
                 if not waited:
-                    since = self._monotonic()
+                    since = now
                 waited = True
-                await waiter.wait(delay, self._sleep)
+                self._check_loop()  # a wait needs futures of this limiter's loop
+                await waiter.wait(min(delay, deadline - now), self._sleep)
         except BaseException:
             if queue and queue[0] is waiter:
                 queue.popleft()
@@ -250,7 +332,7 @@ class RateLimiter:
                 status=status_code,
                 headers=parsed,
                 in_flight=lane.in_flight,
-                ours=lane.log.counted(),
+                accounts_for=lane.log.accounts_for,
             )
             if update.pause is not None or update.cap is not None:
                 lane.log.share(pause=update.pause, cap=update.cap)
@@ -278,6 +360,16 @@ class RateLimiter:
             server_limit=lane.feedback.server_limit,
         )
 
+    def nudge(self) -> None:
+        """Make every waiter look again (e.g. a ``give_up`` predicate turned true)."""
+        for lane in self._lanes.values():
+            lane.wake_all()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
+
     async def aclose(self) -> None:
         """Wake and fail the waiters, then let go of the engine (Redis connections).
 
@@ -286,9 +378,7 @@ class RateLimiter:
         if self._closed:
             return
         self._closed = True
-        for lane in self._lanes.values():
-            for waiter in lane.queue:
-                waiter.wake()
+        self.nudge()
         await self._engine.aclose()
 
     async def __aenter__(self) -> RateLimiter:
@@ -296,6 +386,16 @@ class RateLimiter:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+    def _check_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise LimiterError(
+                "this RateLimiter belongs to the event loop it was first used in; "
+                "create one per event loop"
+            )
 
 
 def _engine_for(limits: RateLimits, namespace: str, clock: Clock) -> Engine:
@@ -315,6 +415,9 @@ def _engine_for(limits: RateLimits, namespace: str, clock: Clock) -> Engine:
         workspace=limits.workspace or namespace,
         margin=limits.margin,
         lease=limits.lease,
+        timeout=limits.redis_timeout,
+        retry_for=limits.redis_retry_for,
+        clock=clock,
     )
 
 

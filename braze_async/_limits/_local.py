@@ -17,20 +17,40 @@ We keep a sliding log of **release** times instead:
 * each admitted request holds a *slot* from admission until it completes;
 * when it completes, its slot expires at ``completion + period + margin``; a slot whose request
   is still in flight never expires;
+* a request whose outcome is unknown (we stopped waiting for its answer: a read timeout, a
+  connection lost after sending) "completes" when we give up on it, but its slot expires one
+  full period later than the others: at ``completion + 2 * period + margin``;
 * a request is admitted at time ``t`` only if fewer than ``limit`` slots are unexpired at ``t``.
+
+Assumptions, and what each one costs when it fails:
+
+1. **Braze counts a request no earlier than our admission**, and no later than its completion
+   as defined above: when its answer reaches us, or, when we gave up on it, within one period
+   of giving up (it may still sit in a queue at Braze; a request counted later than that would
+   need a queue a whole period long, an hour for the external-ID budget). A request counted
+   later than its slot's expiry could meet a full window.
+2. **Our clock runs at Braze's rate** (monotonic, no steps); ``margin`` absorbs drift and the
+   reading granularity. Braze's windows are whatever they are: fixed or sliding, the proof
+   needs no alignment.
+3. **We are the only consumer of the budget.** Others spend it too in practice; that is what
+   the Remaining caps of :mod:`._feedback` are for, on top of this log.
 
 Proof. Take any server window ``W = (a, a + T]`` and the set ``S`` of our requests that the
 server counted in it, at arrival times ``s_i``. Let ``*`` be the member of ``S`` admitted last,
-at ``t*``; its arrival ``s*`` lies in ``[t*, completion*]`` and in ``W``, so
+at ``t*``; its arrival ``s*`` is no earlier than ``t*`` and lies in ``W``, so
 ``a >= s* - T >= t* - T``. Every other member ``i`` was admitted before ``t*`` and arrived at
-``s_i > a >= t* - T``; it completed at ``c_i >= s_i > t* - T``, so at ``t*`` its slot (expiring
-at ``c_i + T`` or later, or never if still in flight) was unexpired. Admission of ``*`` needed
-fewer than ``limit`` unexpired slots, so ``|S| - 1 < limit``: ``|S| <= limit``. A fixed window is
-one particular ``W``. Under steady load each slot is reused every ``period + latency`` seconds,
-so throughput is ``limit / (period + latency)``: all of the budget when latency << period.
+``s_i > a >= t* - T``. If its answer came, it completed at ``c_i >= s_i > t* - T``, and its slot
+expires at ``c_i + T > t*`` (or never, while in flight). If we gave up on it at ``c_i``, it
+arrived at ``s_i <= c_i + T`` (assumption 1), so ``c_i > t* - 2T`` and its slot expires at
+``c_i + 2T > t*``. Either way its slot was unexpired at ``t*``. Admission of ``*`` needed fewer
+than ``limit`` unexpired slots, so ``|S| - 1 < limit``: ``|S| <= limit``. A fixed window is one
+particular ``W``. Under steady load each slot is reused every ``period + latency`` seconds, so
+throughput is ``limit / (period + latency)``: all of the budget when latency << period (an
+unknown outcome, rare, costs one more period of its slot).
 
-Here the log is a count of held slots and a deque of the released ones' expiry times on the
-limiter's monotonic clock (~8 MB at 250,000 slots, ~2 µs per uncontended acquire + release).
+Here the log is a count of held slots and two deques of the released ones' expiry times on
+the limiter's monotonic clock, each in increasing order: answered slots, and slots whose
+outcome is unknown (~8 MB at 250,000 slots, ~2 µs per uncontended acquire + release).
 :mod:`._redis` keeps the same log in Redis for a fleet of processes.
 """
 
@@ -41,7 +61,7 @@ import math
 from collections.abc import Callable
 
 from ._config import Bucket, Rate
-from ._engine import Clock, Slot
+from ._engine import Clock, Slot, Wait
 
 __all__ = ["LocalEngine", "LocalLog"]
 
@@ -74,7 +94,16 @@ class LocalEngine:
 class LocalLog:
     """One bucket's sliding log of release times, in this process."""
 
-    __slots__ = ("_clock", "_expiries", "_held", "_limit", "_margin", "_on_release", "_period")
+    __slots__ = (
+        "_clock",
+        "_expiries",
+        "_held",
+        "_keep",
+        "_late",
+        "_limit",
+        "_on_release",
+        "_period",
+    )
 
     def __init__(
         self, rate: Rate, clock: Clock, margin: float, on_release: Callable[[], None]
@@ -82,43 +111,80 @@ class LocalLog:
         self._limit = rate.limit
         self._period = rate.period
         self._clock = clock
-        self._margin = margin
+        #: How long an answered slot stays counted after its release.
+        self._keep = rate.period + margin
         self._on_release = on_release
         #: Slots taken and not yet released (their requests are in flight).
         self._held = 0
-        #: Expiry times of released slots, in increasing order.
+        #: Expiry times of released, answered slots, in increasing order.
         self._expiries: collections.deque[float] = collections.deque()
+        #: Expiry times of released slots whose outcome is unknown (one period later).
+        self._late: collections.deque[float] = collections.deque()
 
-    async def try_admit(self) -> Slot | float:
-        """Take a slot if fewer than ``limit`` are counted, else the seconds until one expires."""
+    def _prune(self) -> float:
+        """Drop the expired slots; the current time."""
         now = self._clock()
         expiries = self._expiries
         while expiries and expiries[0] <= now:
             expiries.popleft()
-        if self._held + len(expiries) < self._limit:
+        late = self._late
+        while late and late[0] <= now:
+            late.popleft()
+        return now
+
+    async def try_admit(self) -> Slot | Wait:
+        """Take a slot if fewer than ``limit`` are counted, else how long until one expires."""
+        now = self._clock()
+        expiries = self._expiries
+        while expiries and expiries[0] <= now:
+            expiries.popleft()
+        late = self._late
+        while late and late[0] <= now:
+            late.popleft()
+        if self._held + len(expiries) + len(late) < self._limit:
             self._held += 1
             return _ANY_SLOT
         # Full: the earliest released slot frees first; if all are in flight, wait for a release.
-        return expiries[0] - now if expiries else math.inf
+        first = min(expiries[0] if expiries else math.inf, late[0] if late else math.inf)
+        if math.isinf(first):
+            return Wait(math.inf, 0.0)
+        return Wait(first - now, first - now)
 
-    def release(self, slot: Slot, *, sent: bool) -> None:
+    def release(self, slot: Slot, *, sent: bool, outcome_unknown: bool = False) -> None:
         """Date the slot's expiry from now (*sent*) or drop it, then call *on_release*."""
         del slot
         self._held -= 1
-        if sent:
-            expiry = self._clock() + self._period + self._margin
-            if self._expiries and expiry < self._expiries[-1]:  # a clock that went backwards
-                expiry = self._expiries[-1]
-            self._expiries.append(expiry)
+        if sent or outcome_unknown:
+            expiries = self._late if outcome_unknown else self._expiries
+            expiry = self._clock() + self._keep + (self._period if outcome_unknown else 0.0)
+            if expiries and expiry < expiries[-1]:  # a clock that went backwards
+                expiry = expiries[-1]
+            expiries.append(expiry)
         self._on_release()
 
     def counted(self) -> int:
         """Slots counted now: held + released but unexpired."""
-        now = self._clock()
+        self._prune()
+        return self._held + len(self._expiries) + len(self._late)
+
+    def accounts_for(self, count: int, since: float) -> bool:
+        """Whether at least *count* of our slots are held or were released after *since*.
+
+        Cheap whatever the log's size: the answered slots are in release order, so one look
+        at the *k*-th latest release decides (a deque reads near its ends quickly).
+        """
+        need = count - self._held
+        if need <= 0:
+            return True
+        late_keep = self._keep + self._period
+        for expiry in reversed(self._late):  # few: unknown outcomes are rare
+            if expiry - late_keep <= since:
+                break
+            need -= 1
+        if need <= 0:
+            return True
         expiries = self._expiries
-        while expiries and expiries[0] <= now:
-            expiries.popleft()
-        return self._held + len(expiries)
+        return len(expiries) >= need and expiries[-need] - self._keep > since
 
     def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
         """Nothing to share: this process is the log's only user."""

@@ -13,15 +13,35 @@ matter. Every step is one atomic Lua script:
   over-admitted, and under-used for a bounded time only. Waiting processes poll no slower
   than every ``poll`` seconds (plus jitter), since other hosts' releases are not announced.
 * release(sent=True): rescore the member to ``now + period + margin`` (re-adding it if a
-  too-long request outlived its lease, so it still counts from its completion on);
+  too-long request outlived its lease, so it still counts from its completion on); with an
+  unknown outcome, to ``now + 2 * period + margin`` (see the proof in :mod:`._local`);
   release(sent=False): remove it.
 * a 429 sets ``...:pause`` to a Redis time before which no process is admitted;
 * ``X-RateLimit-Remaining: r`` and ``Reset: t`` set ``...:caps`` field ``t`` to ``r`` minus the
-  fleet's requests in flight (slots still scored by their lease); each admission spends one
-  from every live cap, and none is admitted while one is spent, until ``t + margin``.
+  fleet's requests Braze may not have counted yet (slots scored beyond ``now + period +
+  margin``: in flight, or of unknown outcome); each admission spends one from every live cap,
+  and none is admitted while one is spent, until ``t + margin``.
 
-Every key has a PEXPIRE (slots: ``lease + period + margin``; caps: until the last Reset), so
-idle budgets vanish. The pause and caps use Braze's wall clock against Redis's, as they must.
+Every key has a PEXPIRE (slots: the longest a slot can count, ``max(lease, period) + period +
+margin``; caps: until the last Reset), so idle budgets vanish. The pause and caps use Braze's
+wall clock against Redis's, as they must.
+
+When Redis is in trouble
+========================
+Every call has a connect and a read timeout (``RateLimits.redis_timeout``, 2 s; redis-py's own
+retries are off, so one call never takes longer). An acquisition that fails (refused,
+timed out, Redis loading its data) is retried with backoff (50 ms doubling to 1 s, jittered)
+until the trouble has lasted ``RateLimits.redis_retry_for`` (10 s) from its first failure;
+then :class:`.LimiterUnavailable` fails the whole line, and each later acquisition tries once
+until Redis answers again. A wrong password or a script error is not retried. Releases are
+retried in the background within the same bound (past it, the lease expires the slot: the
+fleet is never over-admitted, only under-used for a while). Messages and log lines name the
+error, never the URL's password.
+
+After a restart without persistence (or a ``FLUSHDB``) the log is empty: until the slots of the
+requests made before it would have expired, the fleet may admit up to one more window of
+budget, held back only by Braze's own Remaining caps and 429 pauses, which each process also
+keeps locally. Persistence (``appendonly yes``) keeps the log across a restart.
 
 Why not the ``limits`` library's moving window? Its Redis script keeps a list of *admission*
 timestamps pushed by LPUSH and trimmed to ``limit``: entries have no identity, so a slot
@@ -48,11 +68,16 @@ import random
 import secrets
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
+import redis.exceptions
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from ._config import Bucket, Rate
-from ._engine import Slot
+from ._engine import Clock, Slot, Wait
+from ._errors import LimiterUnavailable, redact_url
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
@@ -164,6 +189,97 @@ return 1
 )
 
 _US = 1_000_000
+# Retries of a failing Redis: 50 ms, doubling, capped at 1 s, each jittered down by up to half.
+_RETRY_FIRST = 0.05
+_RETRY_CAP = 1.0
+# aclose() waits this long at most for the background releases, then cancels them.
+_CLOSE_WAIT = 5.0
+#: Failures worth retrying: the server is away, slow, restarting or failing over. A wrong
+#: password (AuthenticationError, a ConnectionError) is not among them.
+_TRANSIENT = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    OSError,
+    asyncio.TimeoutError,
+)
+_PERMANENT = (redis.exceptions.AuthenticationError, redis.exceptions.AuthorizationError)
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, _TRANSIENT) and not isinstance(exc, _PERMANENT)
+
+
+def _backoff(tries: int) -> float:
+    """Seconds before retry number *tries* (1-based)."""
+    return min(_RETRY_CAP, _RETRY_FIRST * 2.0 ** min(tries - 1, 30)) * random.uniform(0.5, 1.0)
+
+
+class _Redactor:
+    """Turns an exception into words that never carry the Redis URL's password."""
+
+    __slots__ = ("_password", "_safe_url", "_url")
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._safe_url = redact_url(url)
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        self._password = password or None
+
+    def __call__(self, exc: BaseException) -> str:
+        text = f"{type(exc).__name__}: {exc}".replace(self._url, self._safe_url)
+        if self._password is not None:
+            text = text.replace(self._password, "***")
+        return text
+
+
+class _Outage:
+    """How long Redis has been failing for acquisitions, shared by the engine's logs."""
+
+    __slots__ = ("_clock", "_gave_up", "_retry_for", "_since", "_tries")
+
+    def __init__(self, clock: Clock, retry_for: float) -> None:
+        self._clock = clock
+        self._retry_for = retry_for
+        #: Monotonic start of the first failed call of this outage (None: Redis answers).
+        self._since: float | None = None
+        self._tries = 0
+        self._gave_up = False
+
+    def ended(self) -> None:
+        """Redis answered."""
+        if self._since is not None:
+            logger.warning(
+                "rate limiter: Redis answers again after %.1f s", self._clock() - self._since
+            )
+        self._since = None
+        self._tries = 0
+        self._gave_up = False
+
+    def failed(self, started: float, reason: str) -> Wait:
+        """A call begun at *started* failed: when to try again, or LimiterUnavailable once
+        the outage has lasted longer than the bound."""
+        if self._since is None:
+            self._since = started
+            logger.warning(
+                "rate limiter: Redis failed (%s); retrying for up to %g s", reason, self._retry_for
+            )
+        now = self._clock()
+        left = self._since + self._retry_for - now
+        if left <= 0:
+            message = (
+                f"Redis has failed for {now - self._since:.1f} s, longer than "
+                f"RateLimits.redis_retry_for ({self._retry_for:g} s): {reason}"
+            )
+            if not self._gave_up:
+                self._gave_up = True
+                logger.warning("rate limiter: %s; requests fail as never sent", message)
+            raise LimiterUnavailable(message)
+        self._tries += 1
+        return Wait(min(_backoff(self._tries), left), 0.0, f"retrying Redis: {reason}")
 
 
 class _Scripts(NamedTuple):
@@ -185,17 +301,39 @@ class RedisEngine:
     :param workspace: the budget's name, shared by every process that spends it.
     :param margin: extra seconds a released slot stays counted.
     :param lease: longest a request may hold its slot before it is counted as completed.
+    :param timeout: seconds one call may take to connect, and to answer.
+    :param retry_for: seconds a failing Redis is retried, from its first failure.
+    :param clock: monotonic seconds, to time the retries.
     :param poll: longest wait between two tries while the budget is spent.
     """
 
     def __init__(
-        self, url: str, *, workspace: str, margin: float, lease: float, poll: float = 0.1
+        self,
+        url: str,
+        *,
+        workspace: str,
+        margin: float,
+        lease: float,
+        timeout: float,
+        retry_for: float,
+        clock: Clock,
+        poll: float = 0.1,
     ) -> None:
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(url)
+        self._redis: aioredis.Redis = aioredis.Redis.from_url(
+            url,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            # Our own retries, within retry_for; redis-py's would multiply the timeout.
+            retry=Retry(NoBackoff(), 0),
+        )
         self._prefix = f"braze_async:{{{workspace}}}:"
         self._margin = margin
         self._lease = lease
         self._poll = poll
+        self._clock = clock
+        self._retry_for = retry_for
+        self._redact = _Redactor(url)
+        self._outage = _Outage(clock, retry_for)
         self._scripts = _Scripts(
             acquire=self._redis.register_script(_ACQUIRE),
             release=self._redis.register_script(_RELEASE),
@@ -222,6 +360,7 @@ class RedisEngine:
             new_member=self._new_member,
             spawn=self._spawn,
             on_release=on_release,
+            trouble=_Trouble(self._clock, self._retry_for, self._outage, self._redact),
         )
 
     def _new_member(self) -> str:
@@ -239,10 +378,28 @@ class RedisEngine:
         task.add_done_callback(self._tasks.discard)
 
     async def aclose(self) -> None:
-        """Finish the pending releases, then close the connections."""
+        """Finish the pending releases (5 s at most, then they are cancelled: their slots
+        expire by lease), then close the connections."""
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=5.0)
+            _, late = await asyncio.wait(set(self._tasks), timeout=_CLOSE_WAIT)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
         await self._redis.aclose()
+
+
+class _Trouble:
+    """What a log needs to live through a failing Redis: the limiter's clock (acquisitions
+    wait on it), the bound, the outage of acquisitions (shared by the logs) and the redactor."""
+
+    __slots__ = ("clock", "outage", "redact", "retry_for")
+
+    def __init__(self, clock: Clock, retry_for: float, outage: _Outage, redact: _Redactor) -> None:
+        self.clock = clock
+        self.retry_for = retry_for
+        self.outage = outage
+        self.redact = redact
 
 
 class RedisLog:
@@ -263,8 +420,10 @@ class RedisLog:
         new_member: Callable[[], str],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
         on_release: Callable[[], None],
+        trouble: _Trouble,
     ) -> None:
         self._scripts = scripts
+        self._trouble = trouble
         self._key = key
         self._limit = rate.limit
         self._poll = poll
@@ -273,11 +432,48 @@ class RedisLog:
         self._on_release = on_release
         self._hold_us = math.ceil((lease + rate.period) * _US)
         self._keep_us = math.ceil((rate.period + margin) * _US)
+        self._keep_unknown_us = math.ceil((2 * rate.period + margin) * _US)
         self._margin_us = math.ceil(margin * _US)
-        self._ttl_ms = math.ceil((lease + rate.period + margin) * 1000) + 1000
+        # Long enough for any slot: held (lease + period), answered (period + margin), or of
+        # unknown outcome (2 * period + margin).
+        self._ttl_ms = math.ceil((max(lease, rate.period) + rate.period + margin) * 1000) + 1000
 
-    async def try_admit(self) -> Slot | float:
-        """Run the acquire script: a slot, or how long to wait before looking again."""
+    async def try_admit(self) -> Slot | Wait:
+        """Run the acquire script: a slot, or how long to wait before looking again.
+
+        Raises :class:`.LimiterUnavailable` once Redis has failed for longer than the bound
+        (or at once for a failure that retrying cannot fix, such as a wrong password).
+        """
+        started = self._trouble.clock()
+        try:
+            try:
+                admitted, value, member = await self._acquire()
+            except redis.exceptions.ConnectionError as exc:
+                if isinstance(exc, _PERMANENT):
+                    raise
+                # A pooled connection the server closed (it restarted, or dropped idle
+                # clients): one more try at once, on a fresh one. (Not after a timeout: a
+                # stalled server costs one timeout per look, no more.)
+                admitted, value, member = await self._acquire()
+        except Exception as exc:
+            reason = self._trouble.redact(exc)
+            if not _transient(exc):
+                raise LimiterUnavailable(f"Redis refused the rate limiter: {reason}") from None
+            # from None: the cause's frames hold the connection, password included.
+            try:
+                return self._trouble.outage.failed(started, reason)
+            except LimiterUnavailable as unavailable:
+                raise unavailable from None
+        self._trouble.outage.ended()
+        if int(admitted) == 1:
+            return member
+        wait = max(int(value), 1_000) / _US
+        # Other hosts' releases are not announced: look again soon, at jittered times.
+        poll = min(wait, self._poll)
+        return Wait(poll + random.uniform(0.0, poll / 10), wait)
+
+    async def _acquire(self) -> tuple[Any, Any, str]:
+        """One run of the acquire script: ``(admitted, value, member)``."""
         key = self._key
         member = self._new_member()
         call = asyncio.ensure_future(
@@ -293,11 +489,7 @@ class RedisLog:
         except asyncio.CancelledError:
             call.add_done_callback(functools.partial(self._undo, member))
             raise
-        if int(admitted) == 1:
-            return member
-        wait = max(int(value), 1_000) / _US
-        # Other hosts' releases are not announced: look again soon, at jittered times.
-        return min(wait, self._poll) + random.uniform(0.0, min(wait, self._poll) / 10)
+        return admitted, value, member
 
     def _undo(self, member: str, call: asyncio.Future[Any]) -> None:
         """Free the slot a cancelled caller was admitted to after all."""
@@ -305,25 +497,46 @@ class RedisLog:
             return
         admitted, _ = call.result()
         if int(admitted) == 1:
-            self._spawn(self._run_release(member, sent=False))
+            self._spawn(self._run_release(member, sent=False, keep=self._keep_us))
 
-    def release(self, slot: Slot, *, sent: bool) -> None:
+    def release(self, slot: Slot, *, sent: bool, outcome_unknown: bool = False) -> None:
         """Rescore or remove *slot* in the background; *on_release* is called when done."""
-        self._spawn(self._run_release(slot, sent=sent))
+        keep = self._keep_unknown_us if outcome_unknown else self._keep_us
+        self._spawn(self._run_release(slot, sent=sent or outcome_unknown, keep=keep))
 
-    async def _run_release(self, member: str, *, sent: bool) -> None:
+    async def _run_release(self, member: str, *, sent: bool, keep: int) -> None:
+        # In the background, on the event loop's time (nobody waits on it but aclose).
+        trouble = self._trouble
+        clock = asyncio.get_running_loop().time
+        give_up_at = clock() + trouble.retry_for
+        tries = 0
         try:
-            await self._scripts.release(
-                keys=[self._key], args=[member, "1" if sent else "0", self._keep_us, self._ttl_ms]
-            )
-        except Exception:
-            # The lease still expires the slot: never over-admits, under-uses for a while.
-            logger.warning("could not release a rate-limit slot in Redis", exc_info=True)
+            while True:
+                try:
+                    await self._scripts.release(
+                        keys=[self._key], args=[member, "1" if sent else "0", keep, self._ttl_ms]
+                    )
+                    return
+                except Exception as exc:
+                    tries += 1
+                    left = give_up_at - clock()
+                    if not _transient(exc) or left <= 0:
+                        # The lease still expires the slot: never over-admits, under-uses.
+                        logger.warning(
+                            "could not release a rate-limit slot in Redis: %s", trouble.redact(exc)
+                        )
+                        return
+                await asyncio.sleep(min(_backoff(tries), left))
         finally:
             self._on_release()
 
     def counted(self) -> None:
         """Unknown here: the fleet's slots are counted in Redis."""
+        return None
+
+    def accounts_for(self, count: int, since: float) -> None:
+        """Unknown here: the fleet's usage is not ours alone to explain."""
+        del count, since
         return None
 
     def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
@@ -336,8 +549,10 @@ class RedisLog:
     async def _run_pause(self, pause: float) -> None:
         try:
             await self._scripts.pause(keys=[self._key + ":pause"], args=[math.ceil(pause * _US)])
-        except Exception:
-            logger.warning("could not share a rate-limit pause through Redis", exc_info=True)
+        except Exception as exc:
+            logger.warning(
+                "could not share a rate-limit pause through Redis: %s", self._trouble.redact(exc)
+            )
 
     async def _run_cap(self, reset: float, remaining: int) -> None:
         key = self._key
@@ -346,5 +561,8 @@ class RedisLog:
                 keys=[key, key + ":caps"],
                 args=[repr(reset), remaining, self._keep_us, self._margin_us],
             )
-        except Exception:
-            logger.warning("could not share X-RateLimit-Remaining through Redis", exc_info=True)
+        except Exception as exc:
+            logger.warning(
+                "could not share X-RateLimit-Remaining through Redis: %s",
+                self._trouble.redact(exc),
+            )

@@ -206,7 +206,9 @@ async def test_trigger_endpoints_share_the_recipient_bucket(clock: FakeClock) ->
 async def test_audience_sends_use_their_own_bucket(
     clock: FakeClock, path: str, body: object
 ) -> None:
-    """Segment, Connected Audience and broadcast sends spend the audience budget only."""
+    """Segment, Connected Audience and broadcast sends spend the audience budget only (which
+    bucket every kind of request spends: tests/test_budget_buckets.py, shared with the
+    client)."""
     async with http(make(clock, "sliding")) as client:
         answers = [await send(client, path, body) for _ in range(3)]
         assert [r.status_code for r in answers] == [201, 201, 429]

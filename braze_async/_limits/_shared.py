@@ -1,0 +1,148 @@
+"""One budget per workspace in one process: the clients of a workspace share a limiter.
+
+Braze counts requests per workspace. Two clients of one workspace in one process, each with a
+limiter of its own, would each spend the whole budget between them: 429s. So a client does not
+build its limiter; it takes a :class:`LimiterShare`, which on first use picks the limiter of
+its *budget* from a process-wide registry, or makes it. A budget is identified by:
+
+* its **name**: ``RateLimits.workspace``, else the client's default derived from the REST
+  endpoint and a hash of the key (same endpoint and key: same name);
+* its **configuration**: the :class:`.RateLimits` value (clients configured differently keep
+  apart: the registry never guesses which configuration should win);
+* its **event loop**: a limiter's waiters are that loop's futures, so clients running in other
+  loops (other threads) get limiters of their own. Across loops, as across processes, share
+  the budget through Redis (``RateLimits(redis_url=...)``).
+
+The loop is known only once a client is used, so the share looks its limiter up then. The
+registry holds each limiter for as long as a share uses it: the limiter is closed when its
+last share closes, and forgotten if its shares are garbage-collected unclosed. A limiter
+handed in by the caller (``BrazeClient(limiter=...)``) bypasses the registry and is the
+caller's to close.
+
+Each share also lets its own client stop waiting: :meth:`LimiterShare.stop_waiting` fails
+that client's acquisitions that would have to wait, never those of the other clients sharing
+the limiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from ._config import Bucket, BucketStats, RateLimits
+from ._limiter import Permit, RateLimiter
+
+__all__ = ["LimiterShare"]
+
+
+class _Budget(NamedTuple):
+    """What identifies one shared limiter."""
+
+    loop: asyncio.AbstractEventLoop | None
+    name: str
+    limits: RateLimits
+
+
+class _Entry:
+    __slots__ = ("limiter", "users")
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+        self.users = 0
+
+
+_lock = threading.Lock()
+_registry: dict[_Budget, _Entry] = {}
+
+
+def _take(budget: _Budget) -> RateLimiter:
+    """The limiter of *budget*, made if needed, with one more user."""
+    with _lock:
+        entry = _registry.get(budget)
+        if entry is None or entry.limiter.closed:
+            entry = _registry[budget] = _Entry(RateLimiter(budget.limits, namespace=budget.name))
+        entry.users += 1
+        return entry.limiter
+
+
+def _give_back(budget: _Budget, limiter: RateLimiter) -> bool:
+    """One user less; True when it was the last (the caller then closes *limiter*)."""
+    with _lock:
+        entry = _registry.get(budget)
+        if entry is None or entry.limiter is not limiter:
+            return False
+        entry.users -= 1
+        if entry.users > 0:
+            return False
+        del _registry[budget]
+        return True
+
+
+class LimiterShare:
+    """One client's use of a rate limiter: the workspace's shared one, or one handed in.
+
+    :param limits: the configuration of the shared limiter (ignored when *limiter* is given).
+    :param name: the budget's name when ``limits.workspace`` is None.
+    :param limiter: a limiter to use instead (not closed by :meth:`aclose`).
+    """
+
+    __slots__ = ("__weakref__", "_budget", "_finalizer", "_give_up", "_limiter", "_stopped")
+
+    def __init__(
+        self, limits: RateLimits, *, name: str, limiter: RateLimiter | None = None
+    ) -> None:
+        self._budget = _Budget(None, limits.workspace or name, limits)
+        self._limiter = limiter
+        self._finalizer: weakref.finalize[[_Budget, RateLimiter], LimiterShare] | None = None
+        self._stopped = False
+        # Bound once: passed on every acquisition.
+        self._give_up = self._is_stopped
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The limiter, looked up in the registry for the running event loop on first use."""
+        limiter = self._limiter
+        if limiter is None:
+            try:
+                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            self._budget = self._budget._replace(loop=loop)
+            limiter = self._limiter = _take(self._budget)
+            # Unclosed and collected: the registry must not keep the limiter for ever.
+            self._finalizer = weakref.finalize(self, _give_back, self._budget, limiter)
+        return limiter
+
+    async def acquire(self, bucket: Bucket, *, max_wait: float | None = None) -> Permit:
+        """:meth:`RateLimiter.acquire`; fails instead of waiting once :meth:`stop_waiting`
+        was called."""
+        return await self.limiter.acquire(bucket, max_wait=max_wait, give_up=self._give_up)
+
+    def observe(self, bucket: Bucket, status_code: int, headers: Mapping[str, str]) -> None:
+        """:meth:`RateLimiter.observe`."""
+        self.limiter.observe(bucket, status_code, headers)
+
+    def snapshot(self, bucket: Bucket) -> BucketStats:
+        """:meth:`RateLimiter.snapshot`."""
+        return self.limiter.snapshot(bucket)
+
+    def stop_waiting(self) -> None:
+        """From now on, this share's acquisitions that would have to wait fail
+        (:class:`.LimiterClosed`), those waiting now included; those that can go at once
+        still go. Other shares of the limiter are not affected."""
+        self._stopped = True
+        if self._limiter is not None:
+            self._limiter.nudge()
+
+    async def aclose(self) -> None:
+        """Stop waiting, and let go of the limiter: the last share of a shared one closes it."""
+        self.stop_waiting()
+        finalizer, self._finalizer = self._finalizer, None
+        if finalizer is not None and finalizer() and self._limiter is not None:
+            await self._limiter.aclose()
+
+    def _is_stopped(self) -> bool:
+        return self._stopped
