@@ -216,6 +216,60 @@ def test_no_window_holds_more_than_limit_when_braze_counts_late(
     assert worst_window(run(main), period) <= limit
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    limit=st.integers(1, 6),
+    period=st.sampled_from([1.0, 2.0, 4.0]),
+    kind=st.sampled_from(["fixed", "sliding"]),
+    requests=st.lists(
+        st.tuples(
+            st.integers(0, 40).map(lambda q: q / 4),  # when the caller asks
+            st.integers(0, 16).map(lambda q: q / 8),  # latency
+            st.integers(0, 4).map(lambda q: q / 4),  # where in [send, answer] Braze counts it
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_a_server_counting_in_its_own_windows_never_refuses_us(
+    limit: int, period: float, kind: str, requests: list[tuple[float, float, float]]
+) -> None:
+    """Judged as a server would: Braze's windows (fixed, aligned to the epoch, or sliding)
+    count each request at some moment between send and answer, and every answer carries the
+    window's Remaining/Reset, fed back to the limiter. The server never has to refuse one."""
+    from braze_async.simulator._ratelimit import FixedWindow, SlidingWindow
+
+    async def main(ft: FakeTime) -> list[int]:
+        limiter = make(ft, audience=Rate(limit, period))
+        window_kind = FixedWindow if kind == "fixed" else SlidingWindow
+        window = window_kind(limit, period, ft.simulator_clock())
+        refused: list[int] = []
+
+        async def one(number: int, start: float, latency: float, where: float) -> None:
+            await ft.sleep(start)
+            permit = await limiter.acquire(A)
+            await ft.sleep(latency * where)
+            counted = window.acquire() == 1
+            quota = window.quota()
+            await ft.sleep(latency * (1 - where))
+            permit.release(sent=True)
+            headers = {
+                "X-RateLimit-Limit": str(quota.limit),
+                "X-RateLimit-Remaining": str(quota.remaining),
+                "X-RateLimit-Reset": str(quota.reset),
+            }
+            if not counted:
+                refused.append(number)
+                headers["Retry-After"] = str(quota.retry_after)
+            limiter.observe(A, 201 if counted else 429, headers)
+
+        tasks = [asyncio.ensure_future(one(i, *r)) for i, r in enumerate(requests)]
+        await ft.run(tasks)
+        return refused
+
+    assert run(main) == []
+
+
 async def acquire_with_patience(
     ft: FakeTime, limiter: RateLimiter, bucket: Bucket, patience: float | None
 ) -> Permit | None:
