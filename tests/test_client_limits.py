@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _fake_time import FakeTime
 
 from braze_async import (
     BrazeClient,
@@ -110,21 +111,39 @@ async def test_429_pauses_the_bucket_and_is_retried_after_reset() -> None:
     assert calls[1] - calls[0] >= 0.9
 
 
-async def test_exhausted_server_budget_pauses_until_reset() -> None:
-    """Remaining: 0 with a Reset in the future holds the next request until the reset."""
-    calls: list[float] = []
-    reset = int(time.time()) + 2
+def test_exhausted_server_budget_pauses_until_reset() -> None:
+    """Remaining: 0 with a Reset in the future holds the next request until the reset (on
+    fake time: the wait is measured, not slept)."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(time.time())
-        headers = {"X-RateLimit-Limit": "100", "X-RateLimit-Reset": str(reset)}
-        headers["X-RateLimit-Remaining"] = "0" if len(calls) == 1 else "99"
-        return httpx.Response(201, json=OK, headers=headers)
+    async def main(ft: FakeTime) -> tuple[list[float], float]:
+        calls: list[float] = []
+        reset = int(ft.wall()) + 2
 
-    async with make(handler) as braze:
-        for _ in range(2):
-            await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
-    assert calls[1] >= reset - 0.05
+        def handler(request: httpx.Request) -> httpx.Response:
+            calls.append(ft.wall())
+            headers = {"X-RateLimit-Limit": "100", "X-RateLimit-Reset": str(reset)}
+            headers["X-RateLimit-Remaining"] = "0" if len(calls) == 1 else "99"
+            return httpx.Response(201, json=OK, headers=headers)
+
+        limiter = RateLimiter(RateLimits(), clock=ft.clock, wallclock=ft.wall, sleep=ft.sleep)
+        braze = BrazeClient(
+            api_key="k",
+            instance="iad-01",
+            transport=httpx.MockTransport(handler),
+            limiter=limiter,
+        )
+
+        async def two() -> None:
+            async with braze:
+                for _ in range(2):
+                    await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+
+        await ft.run([asyncio.ensure_future(two())])
+        return calls, reset
+
+    calls, reset = asyncio.run(main(FakeTime()))
+    assert len(calls) == 2
+    assert calls[0] < reset <= calls[1]  # held exactly until the reset, not before
 
 
 async def test_unreachable_redis_is_a_connection_error_and_sends_nothing() -> None:
