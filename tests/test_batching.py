@@ -217,7 +217,9 @@ async def test_linger_waits_for_company_only_while_requests_are_in_flight(
 ) -> None:
     """With linger, a lone call still leaves at once when nothing is in flight; while a request
     is in flight, callers of different ticks wait for company and share; 50 never wait."""
-    batcher = Batcher(sender, linger=0.2)
+    # A linger far longer than the few ticks between the calls and the check below (which
+    # must still see them waiting), short enough for the test to wait it out once.
+    batcher = Batcher(sender, linger=1.0)
     sender.gate = asyncio.Event()
     first = asyncio.ensure_future(batcher.send(user("first"), WEEKLY))
     await settle()
