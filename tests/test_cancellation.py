@@ -138,10 +138,14 @@ async def test_a_timeout_on_one_call_leaves_the_client_usable(sim: ThreadedSimul
     before = tasks_now()
     leaves = OnAttempt()
     async with BrazeClient(api_key=KEY, base_url=sim.base_url, on_event=leaves) as braze:
-        with pytest.raises(TimeoutError):
+
+        async def late() -> None:
             async with asyncio_timeout(None) as timeout:
                 leaves.action = expire_now(timeout)  # once the request is on its way
                 await braze.send_to_user(Recipient(external_user_id="late"), campaign_id="c")
+
+        with pytest.raises(TimeoutError):
+            await late()
         result = await braze.send_to_user(Recipient(external_user_id="next"), campaign_id="c")
         assert result.dispatch_id
     await assert_nothing_left(before, sim)
@@ -231,10 +235,13 @@ async def _by_task_cancel(job: Job, when: OnAttempt) -> None:
 
 
 async def _by_asyncio_timeout(job: Job, when: OnAttempt) -> None:
-    with pytest.raises(TimeoutError):
+    async def bounded() -> None:
         async with asyncio_timeout(None) as timeout:
             when.action = expire_now(timeout)
             await job()
+
+    with pytest.raises(TimeoutError):
+        await bounded()
 
 
 async def _by_anyio_move_on_after(job: Job, when: OnAttempt) -> None:
