@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,17 @@ def open_batches(path: Path) -> set[int]:
     records = journal_records(path)
     ended = {r["end"] for r in records if "end" in r}
     return {r["begin"] for r in records if "begin" in r and r["begin"] not in ended}
+
+
+def delivered_or_not(
+    ids: set[int], batches: dict[int, list[int]], delivered: Counter[str]
+) -> tuple[int, int]:
+    """How many of the batches ``ids`` were delivered, and how many not. A request is
+    processed whole: a batch was delivered to all its recipients or to none."""
+    whole = [{delivered[f"external_user_id:u{p}"] for p in batches[b]} for b in ids]
+    assert all(len(d) == 1 for d in whole), "a request was delivered in part"
+    yes = sum(d == {1} for d in whole)
+    return yes, len(ids) - yes
 
 
 def wait_for_begins(path: Path, count: int, proc: subprocess.Popen[bytes]) -> None:
@@ -178,19 +190,11 @@ def test_random_sigkills_then_resume_send_everyone_once_or_report_them(tmp_path:
     # flight (counted above, at most `concurrency` each), and the final run left none.
     assert open_batches(journal) == in_flight
     # Ended unknown: each one is a connection the simulator dropped (never a retry: a lost
-    # answer is not resent), delivered for drop_after, not for drop_before. A request is
-    # processed whole, so a batch was delivered to all its recipients or to none.
-    def delivered_batches(ids: set[int]) -> tuple[int, int]:
-        """(delivered, not delivered) among the batches ``ids``."""
-        whole = [{delivered[key(p)] for p in batches[b]} for b in ids]
-        assert all(len(d) == 1 for d in whole), "a request was delivered in part"
-        yes = sum(d == {1} for d in whole)
-        return yes, len(ids) - yes
-
+    # answer is not resent), delivered for drop_after, not for drop_before.
     lost = {b for b, outcome in ends.items() if outcome == "unknown"}
     assert lost.isdisjoint(in_flight)
-    lost_after, lost_before = delivered_batches(lost)
-    open_after, open_before = delivered_batches(in_flight)
+    lost_after, lost_before = delivered_or_not(lost, batches, delivered)
+    open_after, open_before = delivered_or_not(in_flight, batches, delivered)
     # Every drop is one of these batches; a drop met by a kill before the client decided is
     # among the open ones, so the counts meet within what the kills caught.
     assert lost_after <= stats.drops_after <= lost_after + open_after, stats.summary()
