@@ -337,7 +337,7 @@ async def test_burst_against_the_simulator_is_delivered_once_in_full_batches() -
     counts = sim.delivered_counts()
     assert counts == {f"external_user_id:u{i}": 1 for i in range(1000)}
     assert sim.stats.requests <= 25
-    by_user = {d.recipient: d for d in sim.deliveries}
+    by_user = {d.recipient: d for d in sim.delivered()}
     for i, result in enumerate(results):
         delivery = by_user[f"external_user_id:u{i}"]
         assert result.dispatch_id == delivery.dispatch_id
@@ -363,8 +363,8 @@ async def test_canvas_properties_travel_as_context() -> None:
             )
         )
     assert sim.stats.requests == 1  # either name: the same request
-    assert {d.canvas_id for d in sim.deliveries} == {"onboarding"}
-    assert sim.deliveries[0].data["context"] == {"i": 0}
+    assert {d.canvas_id for d in sim.delivered()} == {"onboarding"}
+    assert sim.delivered()[0].data["context"] == {"i": 0}
 
 
 @pytest.mark.parametrize(
@@ -403,4 +403,4 @@ async def test_client_aclose_sends_what_is_waiting() -> None:
         await braze.aclose()
         results = await asyncio.gather(*calls, return_exceptions=True)
     assert [getattr(r, "batch_size", r) for r in results] == [3, 3, 3]
-    assert len(sim.deliveries) == 3
+    assert len(sim.delivered()) == 3

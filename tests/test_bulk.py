@@ -217,7 +217,7 @@ async def test_a_401_stops_the_job() -> None:
         report = await braze.bulk_send(users(5_000), campaign_id="weekly", concurrency=2)
     assert report.interrupted and "401" in (report.stop_reason or "")
     assert report.failed <= 3 * 50
-    assert report.sent == 0 and not sim.deliveries
+    assert report.sent == 0 and not sim.delivered()
 
 
 # -- the journal ------------------------------------------------------------------------------

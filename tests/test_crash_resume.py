@@ -46,7 +46,7 @@ from braze_async import (
 )
 from braze_async._batching import SendTarget
 from braze_async._bulk import bulk_send
-from braze_async.simulator import ThreadedSimulator
+from braze_async.simulator import SimulatorOptions, ThreadedSimulator
 
 KEY = "sk-crash-resume-0123456789"
 SOAK = os.environ.get("BRAZE_SOAK") == "1"
@@ -126,10 +126,13 @@ def test_random_sigkills_then_resume_send_everyone_once_or_report_them(tmp_path:
         sys.executable, "-m", "braze_async", "send", "--campaign-id", "weekly",
         "--recipients", str(users), "--concurrency", str(concurrency),
     ]  # fmt: skip
-    faults = {"fault_5xx": 0.03, "drop_before": 0.005, "drop_after": 0.005}
+    options: SimulatorOptions = {
+        "api_key": KEY, "latency": 0.02, "latency_jitter": 0.04, "seed": 7,
+        "fault_5xx": 0.03, "drop_before": 0.005, "drop_after": 0.005,
+    }  # fmt: skip
     log: list[str] = []
     in_flight: set[int] = set()  # the batches open at some kill
-    with ThreadedSimulator(KEY, latency=0.02, latency_jitter=0.04, seed=7, **faults) as sim:
+    with ThreadedSimulator(**options) as sim:
         env["BRAZE_REST_URL"] = sim.base_url
         for kill in range(KILLS):
             proc = subprocess.Popen(

@@ -85,7 +85,7 @@ def test_all_sent_exits_0_and_a_rerun_sends_nobody_twice(
     assert run(*args, *creds) == 0
     assert "0 sent (+120 by an earlier run)" in capsys.readouterr().err
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(120)}
-    assert {d.canvas_id for d in sim.deliveries} == {"onboarding"}
+    assert {d.canvas_id for d in sim.delivered()} == {"onboarding"}
 
 
 def test_failed_recipients_go_to_the_failures_file_and_are_resent_next_time(
@@ -182,7 +182,7 @@ def test_a_journal_of_another_campaign_is_refused(
     assert run("--campaign-id", "weekly", "--recipients", users, *creds) == 0
     assert run("--campaign-id", "monthly", "--recipients", users, *creds) == 2
     assert "belongs to another job" in capsys.readouterr().err
-    assert len(sim.deliveries) == 10
+    assert len(sim.delivered()) == 10
 
 
 def test_progress_lines_are_plain_when_stderr_is_not_a_terminal(
