@@ -42,7 +42,7 @@ from braze_async import (
     UserAlias,
     parse_transactional_postback,
 )
-from braze_async.simulator import BrazeSimulator, ThreadedSimulator
+from braze_async.simulator import BrazeSimulator, Delivery, SimulatorOptions, ThreadedSimulator
 from braze_async.testing import set_retry_timing
 
 
@@ -180,9 +180,33 @@ async def simulator_api() -> None:
     async with BrazeSimulator(external_id_rate="50/4", window="sliding", seed=1) as sim:
         assert_type(sim.base_url, str)
         assert_type(sim.api_key, str)
+        assert_type(sim.delivered(), list[Delivery])
+        assert_type(sim.delivered_to(external_user_id="u"), list[Delivery])
+        assert_type(sim.delivered_to(user_alias=("name", "label")), list[Delivery])
+        assert_type(sim.delivered_to(email="a@example.com"), list[Delivery])
         assert_type(sim.delivered_counts()["external_user_id:u"], int)
-    with ThreadedSimulator() as threaded:
+        sim.delivered_to(user_alias="name/label")  # type: ignore[arg-type]
+    options: SimulatorOptions = {"external_id_rate": "50/4", "fault_5xx": 0.1, "seed": 7}
+    bad: SimulatorOptions = {"latency": "slow"}  # type: ignore[typeddict-item]
+    with ThreadedSimulator(**options) as threaded:
         assert_type(threaded.base_url, str)
+        assert_type(threaded.delivered(), list[Delivery])
+    ThreadedSimulator("key", external_id_rate=(50, 4.0), window="fixed", latency=0.01, port=0)
+    ThreadedSimulator(window="hourly")  # type: ignore[arg-type]
+    ThreadedSimulator(latency="slow")  # type: ignore[arg-type]
+    ThreadedSimulator(no_such_option=1)  # type: ignore[call-arg]
+    assert_type(bad, SimulatorOptions)
+
+
+def braze_simulator_options() -> SimulatorOptions:
+    """How a user overrides the pytest plugin's options fixture, typed."""
+    return {"api_key": "k", "window": "fixed", "clock": None}
+
+
+def uses_the_fixture(braze_simulator: ThreadedSimulator) -> None:
+    """The braze_simulator fixture, annotated as its documented type."""
+    assert_type(braze_simulator.delivered_to(external_user_id="u1"), list[Delivery])
+    assert_type(braze_simulator.stats.accepted, int)
 
 
 async def testing_api(key: str) -> None:

@@ -241,7 +241,7 @@ async def test_the_older_canvas_example_is_accepted(sim: BrazeSimulator) -> None
         "recipients": [{"external_user_id": "u", "canvas_entry_properties": {"k": 1}}],
     }
     assert (await post(sim, CANVAS, older)).status_code == 201
-    assert sim.deliveries[0].data == older["recipients"][0]
+    assert sim.delivered()[0].data == older["recipients"][0]
 
 
 async def test_the_transactional_example_is_accepted_and_identical_on_the_wire(
@@ -324,7 +324,7 @@ async def test_the_apple_push_example_of_messages_send(sim: BrazeSimulator) -> N
             recipient_subscription_state="all",
         )
     assert response.dispatch_id
-    assert [d.recipient for d in sim.deliveries] == ["external_user_id:PushTest12"] * 2
+    assert [d.recipient for d in sim.delivered()] == ["external_user_id:PushTest12"] * 2
 
 
 async def test_the_messages_send_example_filled_in(sim: BrazeSimulator) -> None:
@@ -479,7 +479,7 @@ async def test_the_prioritization_example_and_rule(sim: BrazeSimulator) -> None:
     )
     async with braze(sim) as client:
         await client.trigger_campaign("c", recipients=[recipient])
-    assert sim.deliveries[0].data == {
+    assert sim.delivered()[0].data == {
         "email": "john.smith@braze.com",
         "prioritization": ["unidentified", "most_recently_updated"],
     }
@@ -506,7 +506,7 @@ async def test_a_number_as_external_user_id_is_accepted_and_never_sent(
         "recipients": [{"external_user_id": 12345, "trigger_properties": {"first_name": "John"}}],
     }
     assert (await post(sim, CAMPAIGNS, recorded)).status_code == 201
-    assert sim.deliveries[0].recipient == "external_user_id:12345"
+    assert sim.delivered()[0].recipient == "external_user_id:12345"
     with pytest.raises(BrazeValidationError, match="must be a string"):
         Recipient(external_user_id=12345)  # type: ignore[arg-type]
 

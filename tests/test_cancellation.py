@@ -2,7 +2,9 @@
 
 ``send_to_user`` callers, bulk jobs and whole clients are cancelled mid-run by
 ``task.cancel()``, ``asyncio.timeout`` and anyio cancel scopes (``move_on_after``,
-``CancelScope.cancel``), against a simulator in a background thread with latency. Afterwards
+``CancelScope.cancel``), against a simulator in a background thread with latency. The
+cancellation comes from an ``on_event`` hook when a chosen attempt leaves, never after a
+sleep: what is in flight and what waits is then the same on any machine. Afterwards
 no task of ours is left running, no socket to the simulator stays open (ResourceWarnings are
 errors too), and a cancelled bulk job's journal is consistent: resuming it resends nobody
 confirmed sent and reports the batches that were in flight as unknown.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
@@ -22,7 +25,7 @@ import orjson
 import psutil
 import pytest
 
-from braze_async import BrazeClient, BrazeError, Recipient, SendResult
+from braze_async import AttemptStarted, BrazeClient, BrazeError, BrazeEvent, Recipient, SendResult
 from braze_async.simulator import ThreadedSimulator
 
 pytestmark = pytest.mark.anyio
@@ -74,6 +77,32 @@ def tasks_now() -> set[asyncio.Task[Any]]:
     return set(asyncio.all_tasks())
 
 
+class OnAttempt:
+    """An ``on_event`` hook that runs ``action`` once, as the ``nth`` attempt leaves: in the
+    attempt's own task, before its request is written, so nothing has been answered yet."""
+
+    def __init__(self, nth: int = 1) -> None:
+        self.nth = nth
+        self.started = 0
+        self.action: Callable[[], object] | None = None
+
+    def __call__(self, event: BrazeEvent) -> None:
+        if isinstance(event, AttemptStarted):
+            self.started += 1
+            if self.started == self.nth and self.action is not None:
+                self.action()
+
+
+def expire_now(scope: Any) -> Callable[[], object]:
+    """Make an ``asyncio.timeout`` scope expire at the next tick."""
+    return lambda: scope.reschedule(asyncio.get_running_loop().time())
+
+
+def deadline_now(scope: anyio.CancelScope) -> Callable[[], object]:
+    """Move an anyio scope's deadline to now (it cancels at once)."""
+    return lambda: setattr(scope, "deadline", anyio.current_time())
+
+
 # -- send_to_user ------------------------------------------------------------------------------
 
 
@@ -82,13 +111,17 @@ async def test_cancelled_callers_leave_their_batch_or_ride_it_and_nothing_leaks(
 ) -> None:
     """Callers cancelled while waiting are never sent; those cancelled in flight are; no leak."""
     before = tasks_now()
-    braze = BrazeClient(api_key=KEY, base_url=sim.base_url)
+    first_leaves = OnAttempt()
+    braze = BrazeClient(api_key=KEY, base_url=sim.base_url, on_event=first_leaves)
     braze.configure_batching(max_concurrency=1)
     recipients = list(users(120))
     calls = [asyncio.create_task(braze.send_to_user(r, campaign_id="welcome")) for r in recipients]
-    await asyncio.sleep(0.05)  # the first 50 are in flight (answer in 0.1 s), 70 wait
-    for call in calls[40:]:
-        call.cancel()
+
+    def cancel_the_last_80() -> None:  # the first 50 are in flight, 70 wait
+        for call in calls[40:]:
+            call.cancel()
+
+    first_leaves.action = cancel_the_last_80
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert all(isinstance(r, SendResult) for r in results[:40])
     assert all(isinstance(r, asyncio.CancelledError) for r in results[40:])
@@ -103,10 +136,16 @@ async def test_cancelled_callers_leave_their_batch_or_ride_it_and_nothing_leaks(
 async def test_a_timeout_on_one_call_leaves_the_client_usable(sim: ThreadedSimulator) -> None:
     """asyncio.timeout around a send_to_user in flight: TimeoutError, then the next call works."""
     before = tasks_now()
-    async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
-        with pytest.raises(TimeoutError):
-            async with asyncio_timeout(0.03):
+    leaves = OnAttempt()
+    async with BrazeClient(api_key=KEY, base_url=sim.base_url, on_event=leaves) as braze:
+
+        async def late() -> None:
+            async with asyncio_timeout(None) as timeout:
+                leaves.action = expire_now(timeout)  # once the request is on its way
                 await braze.send_to_user(Recipient(external_user_id="late"), campaign_id="c")
+
+        with pytest.raises(TimeoutError):
+            await late()
         result = await braze.send_to_user(Recipient(external_user_id="next"), campaign_id="c")
         assert result.dispatch_id
     await assert_nothing_left(before, sim)
@@ -115,25 +154,28 @@ async def test_a_timeout_on_one_call_leaves_the_client_usable(sim: ThreadedSimul
 
 @pytest.mark.parametrize("how", ["move_on_after", "cancel_scope"])
 async def test_anyio_cancel_scopes_around_send_to_user(sim: ThreadedSimulator, how: str) -> None:
-    """anyio move_on_after / CancelScope.cancel around many callers: all cancelled, no leak."""
+    """anyio move_on_after / CancelScope.cancel around many callers, while their first request
+    is in flight: all cancelled, none answered, no leak."""
     before = tasks_now()
-    async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
+    first_leaves = OnAttempt()
+    async with BrazeClient(api_key=KEY, base_url=sim.base_url, on_event=first_leaves) as braze:
         done: list[SendResult] = []
 
         async def call(r: Recipient) -> None:
             done.append(await braze.send_to_user(r, campaign_id="c"))
 
         if how == "move_on_after":
-            with anyio.move_on_after(0.05) as scope:
+            with anyio.move_on_after(math.inf) as scope:
+                first_leaves.action = deadline_now(scope)
                 async with anyio.create_task_group() as tg:
                     for r in users(200):
                         tg.start_soon(call, r)
+            assert scope.cancelled_caught
         else:
             async with anyio.create_task_group() as tg:
+                first_leaves.action = tg.cancel_scope.cancel
                 for r in users(200):
                     tg.start_soon(call, r)
-                await anyio.sleep(0.05)
-                tg.cancel_scope.cancel()
             scope = tg.cancel_scope
         assert scope.cancel_called and not done
         again = await braze.send_to_user(Recipient(external_user_id="after"), campaign_id="c")
@@ -145,22 +187,20 @@ async def test_anyio_cancel_scopes_around_send_to_user(sim: ThreadedSimulator, h
 async def test_cancelling_the_task_that_owns_the_client_closes_it(sim: ThreadedSimulator) -> None:
     """The whole client cancelled mid-run (its owner task): pool closed, no task, no socket."""
     before = tasks_now()
-    started = asyncio.Event()
+    fifth_leaves = OnAttempt(5)  # batches and bulk requests in flight
 
     async def owner() -> None:
-        async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
-            started.set()
+        async with BrazeClient(api_key=KEY, base_url=sim.base_url, on_event=fifth_leaves) as b:
             await asyncio.gather(
-                *(braze.send_to_user(r, campaign_id="c") for r in users(300)),
-                braze.bulk_send(users(1_000, prefix="b"), campaign_id="bulk"),
+                *(b.send_to_user(r, campaign_id="c") for r in users(300)),
+                b.bulk_send(users(1_000, prefix="b"), campaign_id="bulk"),
             )
 
     task = asyncio.create_task(owner())
-    await started.wait()
-    await asyncio.sleep(0.05)
-    task.cancel()
+    fifth_leaves.action = task.cancel
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert fifth_leaves.started >= 5
     await assert_nothing_left(before, sim)
     assert max(sim.delivered_counts().values()) == 1
 
@@ -170,9 +210,12 @@ async def test_the_whole_client_under_a_cancelled_anyio_scope_closes_cleanly(
 ) -> None:
     """move_on_after around `async with BrazeClient`: aclose runs under a cancelled scope."""
     before = tasks_now()
-    with anyio.move_on_after(0.05):
-        async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
+    third_leaves = OnAttempt(3)
+    with anyio.move_on_after(math.inf) as scope:
+        third_leaves.action = deadline_now(scope)
+        async with BrazeClient(api_key=KEY, base_url=sim.base_url, on_event=third_leaves) as braze:
             await braze.bulk_send(users(2_000), campaign_id="bulk")
+    assert scope.cancelled_caught
     await assert_nothing_left(before, sim)
     with pytest.raises(BrazeError, match="closed"):
         await braze.send_to_user(Recipient(external_user_id="u"), campaign_id="c")
@@ -181,22 +224,29 @@ async def test_the_whole_client_under_a_cancelled_anyio_scope_closes_cleanly(
 # -- bulk jobs and their journal -------------------------------------------------------------
 
 
-async def _by_task_cancel(job: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+Job = Callable[[], Coroutine[Any, Any, Any]]
+
+
+async def _by_task_cancel(job: Job, when: OnAttempt) -> None:
     task = asyncio.create_task(job())
-    await asyncio.sleep(0.35)
-    task.cancel()
+    when.action = task.cancel
     with pytest.raises(asyncio.CancelledError):
         await task
 
 
-async def _by_asyncio_timeout(job: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-    with pytest.raises(TimeoutError):
-        async with asyncio_timeout(0.35):
+async def _by_asyncio_timeout(job: Job, when: OnAttempt) -> None:
+    async def bounded() -> None:
+        async with asyncio_timeout(None) as timeout:
+            when.action = expire_now(timeout)
             await job()
 
+    with pytest.raises(TimeoutError):
+        await bounded()
 
-async def _by_anyio_move_on_after(job: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-    with anyio.move_on_after(0.35) as scope:
+
+async def _by_anyio_move_on_after(job: Job, when: OnAttempt) -> None:
+    with anyio.move_on_after(math.inf) as scope:
+        when.action = deadline_now(scope)
         await job()
     assert scope.cancelled_caught
 
@@ -228,37 +278,43 @@ def journal_state(path: Path) -> tuple[set[int], set[int], set[int]]:
 async def test_a_cancelled_bulk_job_resumes_without_resending_anyone(
     tmp_path: Path,
     sim: ThreadedSimulator,
-    cancel: Callable[[Callable[[], Coroutine[Any, Any, Any]]], Awaitable[None]],
+    cancel: Callable[[Job, OnAttempt], Awaitable[None]],
     scope: str,
 ) -> None:
     """Cancelled mid-job (or with its client): resume skips the sent, reports in-flight unknown."""
     n = 2_000
     journal = tmp_path / "job.journal"
     before = tasks_now()
+    # As the sixth request leaves: four slots, so at least two batches were answered and
+    # journaled before it (a slot is freed after its end record), and it is in flight.
+    sixth_leaves = OnAttempt(6)
 
     if scope == "job":
-        braze = BrazeClient(api_key=KEY, base_url=sim.base_url)
+        braze = BrazeClient(api_key=KEY, base_url=sim.base_url, on_event=sixth_leaves)
 
         async def job() -> Any:
             return await braze.bulk_send(
                 users(n), campaign_id="weekly", journal=journal, concurrency=4
             )
 
-        await cancel(job)
+        await cancel(job, sixth_leaves)
         await braze.aclose()
     else:
 
         async def job() -> Any:
-            async with BrazeClient(api_key=KEY, base_url=sim.base_url) as owned:
+            async with BrazeClient(
+                api_key=KEY, base_url=sim.base_url, on_event=sixth_leaves
+            ) as owned:
                 return await owned.bulk_send(
                     users(n), campaign_id="weekly", journal=journal, concurrency=4
                 )
 
-        await cancel(job)
+        await cancel(job, sixth_leaves)
     await assert_nothing_left(before, sim)
 
     sent, failed, unknown = journal_state(journal)
     first = sim.delivered_counts()
+    assert len(sent) >= 100 and len(unknown) >= 50, "in flight when cancelled: unknown"
     assert len(sent) + len(unknown) < n, "cancelled mid-job"
     assert not failed
     assert all(first[f"external_user_id:u{p}"] == 1 for p in sent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -238,15 +239,29 @@ async def test_gateway_error_is_retried_for_deduplicated_transactional_sends() -
     assert len(rec.requests) == 2
 
 
+class Ceiling(random.Random):
+    """A random source whose uniform draws are always the top of their range."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 async def test_5xx_is_retried_with_backoff() -> None:
     """5xx answers are retried with jittered, growing backoff, then succeed."""
+    policy = RetryPolicy(attempts=3, backoff_initial=1.0)
     rec = Recorder(error(500), error(503), ok())
     sleeps = Sleeps()
-    async with client(rec, sleeps, retry=RetryPolicy(attempts=3, backoff_initial=1.0)) as braze:
+    async with client(rec, sleeps, retry=policy) as braze:
         r = await braze.trigger_campaign("c", broadcast=True)
     assert r.dispatch_id == "d1"
     assert len(rec.requests) == 3
     assert len(sleeps) == 2 and 0 <= sleeps[0] <= 1.0 and 0 <= sleeps[1] <= 2.0
+    # The waits are drawn below a ceiling that doubles: at the top of each draw, 1 s then 2 s.
+    rec, sleeps = Recorder(error(500), error(503), ok()), Sleeps()
+    braze = set_retry_timing(client(rec, sleeps, retry=policy), sleep=sleeps, rng=Ceiling())
+    async with braze:
+        await braze.trigger_campaign("c", broadcast=True)
+    assert sleeps == [1.0, 2.0]
 
 
 async def test_5xx_gives_up_after_attempts() -> None:

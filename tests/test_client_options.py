@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -124,28 +125,43 @@ async def test_rate_limit_status_tells_the_rate_the_slots_and_what_braze_said() 
     assert status["audience"].server_remaining is None
 
 
+async def eventually(condition: Callable[[], bool], what: str) -> None:
+    """Wait for *condition* (a state that, once reached, stays), failing after 10 s."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        await asyncio.sleep(0.005)
+
+
 async def test_rate_limit_status_shows_callers_waiting_and_a_429_pause() -> None:
     """Callers in line are counted while they wait; a 429 shows as paused_until."""
     async with BrazeSimulator(external_id_rate="1/30") as sim:
-        limits = RateLimits(external_id=Rate(1, 0.3))
+        one_an_hour = RateLimits(external_id=Rate(1, 3600.0))
         async with BrazeClient(
-            api_key=sim.api_key, base_url=sim.base_url, rate_limits=limits
+            api_key=sim.api_key, base_url=sim.base_url, rate_limits=one_an_hour
         ) as braze:
-            await braze.trigger_campaign("c", recipients=ONE)
+            await braze.trigger_campaign("c", recipients=ONE)  # Braze's one of the window too
             tasks = [
                 asyncio.ensure_future(braze.trigger_campaign("c", recipients=ONE)) for _ in range(3)
             ]
-            await asyncio.sleep(0.05)
-            assert braze.rate_limit_status()["external_id"].waiting == 3
-            deadline = time.monotonic() + 5
-            while braze.rate_limit_status()["external_id"].paused_until is None:
-                assert time.monotonic() < deadline, "no 429 pause seen"
-                await asyncio.sleep(0.02)
-            paused_until = braze.rate_limit_status()["external_id"].paused_until
-            assert paused_until is not None and paused_until > time.time() + 10
+            status = braze.rate_limit_status
+            # They stay in line: the next slot is an hour away.
+            await eventually(lambda: status()["external_id"].waiting == 3, "three waiting")
+            assert (status()["external_id"].in_flight, status()["external_id"].admitted) == (0, 1)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            assert status()["external_id"].waiting == 0
+        # A client that has not heard Braze's headers yet sends, and meets the 429.
+        async with BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as fresh:
+            task = asyncio.ensure_future(fresh.trigger_campaign("c", recipients=ONE))
+            status = fresh.rate_limit_status
+            await eventually(lambda: status()["external_id"].paused_until is not None, "a pause")
+            paused_until = status()["external_id"].paused_until
+            assert paused_until is not None and paused_until > time.time() + 10
+            assert sim.stats.rate_limited == 1
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_rate_limit_status_is_empty_without_a_limiter() -> None:

@@ -415,7 +415,7 @@ def test_huge_and_odd_but_valid_values_reach_the_simulator_intact() -> None:
         await send_everywhere(braze, [recipient])
 
     run_against(sim, scenario)
-    delivered = sim.deliveries[0]
+    delivered = sim.delivered()[0]
     assert delivered.recipient == "external_user_id:\x00é😀"
     got = delivered.data["trigger_properties"]
     assert got["huge"] == odd["huge"] and got["nul"] == "a\x00b" and got["big"] == 2**64 - 1

@@ -351,6 +351,10 @@ async def test_a_server_that_compresses_whenever_allowed_is_understood(
     async with client(server.url) as braze:
         assert (await braze.trigger_campaign("c", recipients=ONE)).dispatch_id == "d-gzip"
         assert (await braze.trigger_campaign("c", recipients=ONE)).dispatch_id == "d-gzip"
+    # Read because the client offers no compression (identity only), so it never has to
+    # inflate an answer; the gzip bomb above comes regardless, and is refused.
+    assert len(server.heads) == 2
+    assert all(b"\r\naccept-encoding: identity\r\n" in h.lower() for h in server.heads)
 
 
 async def test_a_server_echoing_the_key_in_errors_never_gets_it_into_ours(

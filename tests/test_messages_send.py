@@ -53,13 +53,13 @@ async def test_send_messages_to_ids_and_aliases_and_to_a_segment() -> None:
         )
         segment = await braze.send_messages(SMS, segment_id="seg-1")
     assert named.dispatch_id and segment.dispatch_id
-    assert [d.recipient for d in sim.deliveries] == [
+    assert [d.recipient for d in sim.delivered()] == [
         "external_user_id:u1",
         "external_user_id:u2",
         "user_alias:n/l",
         "segment:seg-1",
     ]
-    assert sim.deliveries[0].campaign_id == "tracked"
+    assert sim.delivered()[0].campaign_id == "tracked"
     assert sim.stats.rejected_400 == 0
 
 

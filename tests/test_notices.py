@@ -56,10 +56,10 @@ async def test_trigger_canvas_returns_the_notice_and_nothing_is_delivered(
             "success",
         )
         assert response.dispatch_id
-        assert sim.deliveries == [] and sim.stats.notices == 1
+        assert sim.delivered() == [] and sim.stats.notices == 1
         sim.set_canvas_status("onboarding", "active")
         assert (await braze.trigger_canvas("onboarding", recipients=users(2))).will_send
-    assert len(sim.deliveries) == 2
+    assert len(sim.delivered()) == 2
     assert any(notice in r.getMessage() for r in caplog.records)
 
 
@@ -77,7 +77,7 @@ async def test_send_to_user_raises_not_sent_for_every_caller_of_the_batch() -> N
         assert isinstance(error, BrazeNotSentError)
         assert error.notice == PAUSED and error.status_code == 201
         assert error.endpoint == "/canvas/trigger/send"
-        assert sim.deliveries == []
+        assert sim.delivered() == []
         sim.set_canvas_status("onboarding", "active")
         await asyncio.gather(*(braze.send_to_user(r, canvas_id="onboarding") for r in users(3)))
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(3)}
@@ -102,7 +102,7 @@ async def test_bulk_send_fails_noticed_recipients_stops_and_resumes(tmp_path: Pa
             201,
             f"Braze will not send: {PAUSED}",
         )
-        assert sim.deliveries == []
+        assert sim.delivered() == []
         sim.set_canvas_status("onboarding", "active")
         second = await braze.bulk_send(users(500), canvas_id="onboarding", journal=journal)
     assert second.ok and second.sent == 500

@@ -164,16 +164,42 @@ def test_decision_table(
     assert kinds(attempts(**options), outcomes) == expected  # type: ignore[arg-type]
 
 
-def test_backoff_is_full_jitter_below_a_doubling_ceiling() -> None:
-    """The n-th retry waits uniformly below min(backoff_max, initial * 2**(n-1))."""
-    history = attempts(attempts=10, backoff_initial=1.0, backoff_max=4.0)
+class Ceiling(random.Random):
+    """A random source whose uniform draws are always the top of their range."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+class Floor(random.Random):
+    """A random source whose uniform draws are always the bottom of their range."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return a
+
+
+def backoffs(rng: random.Random, n: int = 5) -> list[float]:
+    """The delays of *n* retries after 503s (initial 1 s, at most 4 s), drawn from *rng*."""
+    policy = RetryPolicy(attempts=n + 1, backoff_initial=1.0, backoff_max=4.0)
+    history = Attempts(policy, endpoint=PATH, retry_ambiguous=False, paced=False, rng=rng)
     delays = []
-    for _ in range(5):
+    for _ in range(n):
         decision = history.decide(answer(503))
         assert isinstance(decision, Retry)
         delays.append(decision.delay)
-    for n, delay in enumerate(delays, start=1):
-        assert 0 <= delay <= min(4.0, 2 ** (n - 1))
+    return delays
+
+
+def test_backoff_is_full_jitter_below_a_doubling_ceiling() -> None:
+    """The n-th retry waits uniformly below min(backoff_max, initial * 2**(n-1)): the ceiling
+    doubles up to the cap, the floor is 0, and the draws come from the policy's rng."""
+    assert backoffs(Ceiling()) == [1.0, 2.0, 4.0, 4.0, 4.0]
+    assert backoffs(Floor()) == [0.0] * 5
+    drawn = backoffs(random.Random(7), 200)
+    ceilings = [min(4.0, 2.0 ** (n - 1)) for n in range(1, 201)]
+    assert all(0 <= d <= c for d, c in zip(drawn, ceilings, strict=True))
+    assert len(set(drawn)) == 200  # jittered, not a fixed schedule
+    assert sum(drawn[3:]) / len(drawn[3:]) == pytest.approx(2.0, abs=0.3)  # uniform below 4
 
 
 def test_429_waits_for_braze_headers_capped_by_max_rate_limit_wait() -> None:

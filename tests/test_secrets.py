@@ -46,13 +46,19 @@ pytestmark = pytest.mark.anyio
 #: The key's secret part: a random tail, so that any copy of it anywhere is a leak.
 TOKEN = secrets.token_hex(12)
 KEY = f"sk-LEAKCHECK-{TOKEN}"
-FAULTS = {"fault_5xx": 0.3, "fault_429": 0.02, "drop_before": 0.03, "drop_after": 0.03}
 FAST = RetryPolicy(attempts=2, backoff_initial=0.01, backoff_max=0.02)
 
 
 #: A Redis password, and a wrong one: neither may show anywhere.
 PASSWORD = f"pw-LEAKCHECK-{secrets.token_hex(8)}"
 WRONG = f"pw-WRONG-{secrets.token_hex(8)}"
+
+
+def faulty(seed: int) -> ThreadedSimulator:
+    """A simulator failing often, every way: 5xx, 429, connections dropped before and after."""
+    return ThreadedSimulator(
+        KEY, seed=seed, fault_5xx=0.3, fault_429=0.02, drop_before=0.03, drop_after=0.03
+    )
 
 
 def assert_clean(text: str, where: str) -> None:
@@ -193,7 +199,7 @@ async def test_a_faulty_bulk_job_in_process_leaks_the_key_nowhere(
     """bulk_send with a journal through 5xx, 429 and dropped connections, logging at DEBUG."""
     journal = tmp_path / "job.journal"
     outcomes: list[RecipientOutcome] = []
-    with ThreadedSimulator(KEY, seed=99, **FAULTS) as sim:
+    with faulty(seed=99) as sim:
         async with BrazeClient(api_key=KEY, base_url=sim.base_url, retry=FAST) as braze:
             assert_clean(repr(braze), "the client's repr")
             report = await braze.bulk_send(
@@ -296,7 +302,7 @@ def test_the_cli_through_faults_prints_and_writes_no_key(tmp_path: Path, key_fro
     users_file.write_bytes(b"\n".join(lines) + b"\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRAZE_")}
     env["PYTHONASYNCIODEBUG"] = "1"
-    with ThreadedSimulator(KEY, seed=5, **FAULTS) as sim:
+    with faulty(seed=5) as sim:
         args = ["send", "--campaign-id", "weekly", "--recipients", str(users_file)]
         if key_from == "flag":
             args += ["--api-key", KEY, "--base-url", sim.base_url]

@@ -108,7 +108,7 @@ def test_all_sent_exits_0_and_a_rerun_sends_nobody_twice(
     assert run(*args, *creds) == 0
     assert "0 sent (+120 by an earlier run)" in capsys.readouterr().err
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(120)}
-    assert {d.canvas_id for d in sim.deliveries} == {"onboarding"}
+    assert {d.canvas_id for d in sim.delivered()} == {"onboarding"}
 
 
 def test_failed_recipients_go_to_the_failures_file_and_are_resent_next_time(
@@ -215,7 +215,7 @@ def test_a_journal_of_another_campaign_is_refused(
     assert run("--campaign-id", "weekly", "--recipients", users, *creds) == 0
     assert run("--campaign-id", "monthly", "--recipients", users, *creds) == 2
     assert "belongs to another job" in capsys.readouterr().err
-    assert len(sim.deliveries) == 10
+    assert len(sim.delivered()) == 10
 
 
 def test_progress_lines_are_plain_when_stderr_is_not_a_terminal(
@@ -306,17 +306,22 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_second_ctrl_c_abandons_the_requests_in_flight(tmp_path: Path) -> None:
     """Ctrl-C twice: exit 130 at once; the abandoned batches are unknown on resume."""
-    n = 4_000
+    n = 800
     users = write_jsonl(tmp_path / "users.jsonl", n)
     env = {**os.environ, "BRAZE_API_KEY": KEY}
-    with ThreadedSimulator(KEY, latency=0.5, seed=5) as sim:
+    # Answers take 2 s: the first eight requests (one per slot) are still in flight when the
+    # second Ctrl-C comes, sent as soon as the first one is acknowledged.
+    with ThreadedSimulator(KEY, latency=2.0, seed=5) as sim:
         env["BRAZE_REST_URL"] = sim.base_url
         command = [*SEND_COMMAND, "--campaign-id", "weekly", "--recipients", str(users)]
         journal = tmp_path / "users.jsonl.journal"
         proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
         wait_for_begins(journal, 8)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.05)
+        assert proc.stderr is not None
+        for line in proc.stderr:  # two signals before the first is handled would be one
+            if "SIGINT: stopping" in line:
+                break
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err

@@ -78,7 +78,7 @@ async def test_500_concurrent_requests_are_delivered_once_in_few_braze_calls(
     assert invalid.status_code == 422
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(500)}
     assert sim.stats.requests <= 30
-    by_user = {d.recipient: d for d in sim.deliveries}
+    by_user = {d.recipient: d for d in sim.delivered()}
     for i, answer in enumerate(answers):
         delivery = by_user[f"external_user_id:u{i}"]
         assert answer.json()["dispatch_id"] == delivery.dispatch_id

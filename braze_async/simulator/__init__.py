@@ -4,8 +4,11 @@ It checks the API key and Braze's request rules, applies the rate limits with th
 ``X-RateLimit-*`` headers, injects seeded faults (5xx, 429, latency, dropped connections) and
 records every recipient it would have messaged, so tests and benchmarks can check a client
 against Braze's contract without Braze. Start it with ``async with BrazeSimulator() as sim``,
-:class:`ThreadedSimulator` for sync code, the ``braze_simulator`` pytest fixture, or
-``braze-async simulate`` on the command line.
+:class:`ThreadedSimulator` for sync code, the ``braze_simulator`` pytest fixture (a
+:class:`ThreadedSimulator`, configured by a :class:`SimulatorOptions`), or
+``braze-async simulate`` on the command line. Read what it would have sent with
+``sim.delivered()``, ``sim.delivered_to(external_user_id="u1")`` and
+``sim.delivered_counts()``.
 
 It deliberately imports nothing from the rest of ``braze_async``: it is an independent oracle
 of Braze's rules, so a bug in the client's own validation cannot hide behind it.
@@ -13,7 +16,7 @@ of Braze's rules, so a bug in the client's own validation cannot hide behind it.
 
 from ._clock import Clock, SystemClock
 from ._models import Delivery, RateSpec, SimulatorRate, SimulatorStats
-from ._simulator import BrazeSimulator, SimulatorState
+from ._simulator import BrazeSimulator, SimulatorOptions, SimulatorState
 from ._threaded import ThreadedSimulator
 from ._transport import SimulatorTransport
 
@@ -22,6 +25,7 @@ __all__ = [
     "Clock",
     "Delivery",
     "RateSpec",
+    "SimulatorOptions",
     "SimulatorRate",
     "SimulatorState",
     "SimulatorStats",

@@ -212,10 +212,9 @@ class SimulatorCore:
 
     # -- state helpers used by the public API ----------------------------------------------
 
-    @property
-    def deliveries(self) -> list[Delivery]:
-        """Every accepted recipient, in order (requests recorded since the last read are
-        expanded now)."""
+    def delivered(self) -> list[Delivery]:
+        """Every accepted recipient, in order: a copy (requests recorded since the last read
+        are expanded now)."""
         with self._lock:
             pending, self._pending = self._pending, []
             append = self._deliveries.append
@@ -232,11 +231,11 @@ class SimulatorCore:
                             data,
                         )
                     )
-            return self._deliveries
+            return list(self._deliveries)
 
     def delivered_counts(self) -> Counter[str]:
         """Recipient key -> number of deliveries."""
-        return Counter(delivery.recipient for delivery in self.deliveries)
+        return Counter(delivery.recipient for delivery in self.delivered())
 
     def reset(self) -> None:
         """Forget deliveries, counters, counted requests and dedup keys."""

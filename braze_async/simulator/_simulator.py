@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from . import _settings
 from ._clock import Clock, SystemClock
@@ -17,7 +18,7 @@ from ._transport import SimulatorTransport
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["BrazeSimulator", "SimulatorState"]
+__all__ = ["BrazeSimulator", "SimulatorOptions", "SimulatorState"]
 
 #: Braze's default recipient-send budget, shared by the three trigger endpoints.
 DEFAULT_EXTERNAL_ID_RATE = SimulatorRate(250_000, 3600)
@@ -25,27 +26,121 @@ DEFAULT_EXTERNAL_ID_RATE = SimulatorRate(250_000, 3600)
 DEFAULT_AUDIENCE_RATE = SimulatorRate(250, 60)
 
 
+class SimulatorOptions(TypedDict, total=False):
+    """The keyword arguments of :class:`BrazeSimulator` and :class:`ThreadedSimulator`, as a
+    type: what the ``braze_simulator_options`` fixture returns::
+
+        @pytest.fixture
+        def braze_simulator_options() -> SimulatorOptions:
+            return {"external_id_rate": "50/4", "fault_5xx": 0.1, "seed": 7}
+
+    Each key means what the parameter of the same name means (see :class:`BrazeSimulator`).
+    """
+
+    api_key: str
+    external_id_rate: RateSpec
+    audience_rate: RateSpec
+    window: WindowKind
+    latency: float
+    latency_jitter: float
+    fault_5xx: float
+    fault_429: float
+    drop_before: float
+    drop_after: float
+    seed: int | None
+    record: bool
+    dedup_ttl: float
+    clock: Clock | None
+    host: str
+    port: int
+
+
 class SimulatorState:
     """What every face of a simulator offers: its record, counters and budget controls.
 
     Shared by :class:`BrazeSimulator` and :class:`ThreadedSimulator`; safe from any thread.
+    The record is read by three methods, each returning a fresh snapshot:
+
+    - :meth:`delivered`: every :class:`Delivery`, in order of acceptance;
+    - :meth:`delivered_to`: the deliveries to one recipient, named as in the request
+      (``external_user_id="u1"``, ``user_alias=("name", "label")``, ``email=...``);
+    - :meth:`delivered_counts`: deliveries per recipient (any count above 1 is a duplicate).
     """
 
     _core: SimulatorCore
 
+    def delivered(self) -> list[Delivery]:
+        """Every accepted recipient, in order of acceptance (a snapshot: a new list each call).
+
+        An audience send (segment, Connected Audience, broadcast) is one :class:`Delivery`
+        whose ``recipient`` is ``"segment:<id>"``, ``"audience"`` or ``"broadcast"``.
+        """
+        return self._core.delivered()
+
+    def delivered_to(
+        self,
+        *,
+        external_user_id: str | int | None = None,
+        user_alias: tuple[str, str] | None = None,
+        email: str | None = None,
+        braze_id: str | None = None,
+    ) -> list[Delivery]:
+        """The deliveries to one recipient, in order: an empty list if it was never messaged,
+        two or more if it was messaged twice. Name it exactly one way::
+
+            [delivery] = sim.delivered_to(external_user_id="u1")
+            assert delivery.campaign_id == "welcome"
+            assert not sim.delivered_to(user_alias=("ada", "crm_id"))
+            assert len(sim.delivered_to(email="ada@example.com")) == 1
+
+        :param user_alias: ``(alias_name, alias_label)``.
+        :raises ValueError: unless exactly one way of naming the recipient is given.
+        """
+        given = {
+            "external_user_id": external_user_id,
+            "user_alias": user_alias,
+            "email": email,
+            "braze_id": braze_id,
+        }
+        named = {kind: value for kind, value in given.items() if value is not None}
+        if len(named) != 1:
+            raise ValueError(
+                "name the recipient one way: external_user_id=, user_alias=, email= or "
+                f"braze_id= (got {', '.join(named) or 'none'})"
+            )
+        if user_alias is not None:
+            # Matched on the object received, not the key: an alias name may hold a "/".
+            alias_name, alias_label = user_alias
+            wanted = {"alias_name": alias_name, "alias_label": alias_label}
+            return [d for d in self.delivered() if d.data.get("user_alias") == wanted]
+        ((kind, value),) = named.items()
+        key = f"{kind}:{value}"
+        return [d for d in self.delivered() if d.recipient == key]
+
+    def delivered_counts(self) -> Counter[str]:
+        """How many times each recipient was delivered to, by :attr:`Delivery.recipient` key
+        (``"external_user_id:u1"``); a count above 1 is a duplicate::
+
+            assert max(sim.delivered_counts().values()) == 1  # nobody messaged twice
+        """
+        return self._core.delivered_counts()
+
     @property
     def deliveries(self) -> list[Delivery]:
-        """Every accepted recipient, in order of acceptance (the live list: do not mutate)."""
-        return self._core.deliveries
+        """Deprecated (warns): the same list as :meth:`delivered`, which replaces it; for one
+        recipient, :meth:`delivered_to`."""
+        warnings.warn(
+            "SimulatorState.deliveries is deprecated: call delivered() (or delivered_to(...) "
+            "for one recipient)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.delivered()
 
     @property
     def stats(self) -> SimulatorStats:
         """Counters of everything answered since start or :meth:`reset` (live)."""
         return self._core.stats
-
-    def delivered_counts(self) -> Counter[str]:
-        """How many times each recipient key was delivered to; a count > 1 is a duplicate."""
-        return self._core.delivered_counts()
 
     def reset(self) -> None:
         """Forget deliveries, counters, rate-limit windows, transactional dedup keys and Canvas
@@ -96,7 +191,7 @@ class BrazeSimulator(SimulatorState):
                     json={"campaign_id": "c1", "recipients": [{"external_user_id": "u1"}]},
                     headers={"Authorization": f"Bearer {sim.api_key}"},
                 )
-            assert sim.delivered_counts()["external_user_id:u1"] == 1
+            assert len(sim.delivered_to(external_user_id="u1")) == 1
 
     Entering the context starts a server on ``host:port`` (a free port when 0) in the running
     event loop. :meth:`transport` needs no server: it answers in process from the same state.
@@ -117,7 +212,7 @@ class BrazeSimulator(SimulatorState):
     :param drop_after: probability of processing (delivering) and then closing the connection
         without answering.
     :param seed: seeds the fault draws; None for a random seed.
-    :param record: keep a :class:`Delivery` per accepted recipient in :attr:`deliveries`.
+    :param record: keep a :class:`Delivery` per accepted recipient (see :meth:`delivered`).
     :param dedup_ttl: seconds a transactional ``external_send_id`` is remembered (24 h).
     :param clock: replaces the monotonic and wall clocks (for tests with a fake clock).
     :param host: interface to listen on (loopback by default).

@@ -9,9 +9,17 @@ from __future__ import annotations
 import asyncio
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._simulator import BrazeSimulator, SimulatorState
+from ._clock import Clock
+from ._core import WindowKind
+from ._models import RateSpec
+from ._simulator import (
+    DEFAULT_AUDIENCE_RATE,
+    DEFAULT_EXTERNAL_ID_RATE,
+    BrazeSimulator,
+    SimulatorState,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -22,7 +30,7 @@ __all__ = ["ThreadedSimulator"]
 class ThreadedSimulator(SimulatorState):
     """Run a :class:`BrazeSimulator` in a daemon thread with its own event loop.
 
-    Takes the same arguments as :class:`BrazeSimulator`::
+    Takes the same arguments as :class:`BrazeSimulator` (described there)::
 
         with ThreadedSimulator(external_id_rate="50/4") as sim:
             httpx.post(f"{sim.base_url}/campaigns/trigger/send", json=body,
@@ -32,9 +40,45 @@ class ThreadedSimulator(SimulatorState):
     The state accessors are safe to call from any thread.
     """
 
-    def __init__(self, api_key: str = "sim-key", **options: Any) -> None:
+    def __init__(
+        self,
+        api_key: str = "sim-key",
+        *,
+        external_id_rate: RateSpec = DEFAULT_EXTERNAL_ID_RATE,
+        audience_rate: RateSpec = DEFAULT_AUDIENCE_RATE,
+        window: WindowKind = "sliding",
+        latency: float = 0.0,
+        latency_jitter: float = 0.0,
+        fault_5xx: float = 0.0,
+        fault_429: float = 0.0,
+        drop_before: float = 0.0,
+        drop_after: float = 0.0,
+        seed: int | None = None,
+        record: bool = True,
+        dedup_ttl: float = 86400.0,
+        clock: Clock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         #: The simulator this thread runs (its state is readable from any thread).
-        self.simulator = BrazeSimulator(api_key, **options)
+        self.simulator = BrazeSimulator(
+            api_key,
+            external_id_rate=external_id_rate,
+            audience_rate=audience_rate,
+            window=window,
+            latency=latency,
+            latency_jitter=latency_jitter,
+            fault_5xx=fault_5xx,
+            fault_429=fault_429,
+            drop_before=drop_before,
+            drop_after=drop_after,
+            seed=seed,
+            record=record,
+            dedup_ttl=dedup_ttl,
+            clock=clock,
+            host=host,
+            port=port,
+        )
         self._core = self.simulator._core
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -37,7 +37,7 @@ async def test_without_the_key_is_401(
     assert KEY not in response.text
     assert "wrong-key" not in response.text
     assert sim.stats.unauthorized == 1
-    assert sim.deliveries == []
+    assert sim.delivered() == []
     assert sim.stats.accepted == 0
 
 

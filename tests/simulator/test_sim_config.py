@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
 
-from braze_async.simulator import BrazeSimulator, SimulatorRate
+from braze_async.simulator import (
+    BrazeSimulator,
+    SimulatorOptions,
+    SimulatorRate,
+    SystemClock,
+    ThreadedSimulator,
+)
 
 
 @pytest.mark.parametrize(
@@ -96,3 +103,42 @@ def test_exported_members_are_sorted_and_complete() -> None:
     assert package.__all__ == sorted(package.__all__)
     for name in package.__all__:
         assert getattr(package, name).__doc__
+
+
+def _keyword_parameters(cls: type) -> dict[str, inspect.Parameter]:
+    signature = inspect.signature(cls)
+    return {n: p for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY}
+
+
+def test_the_threaded_simulator_takes_the_same_typed_arguments() -> None:
+    """ThreadedSimulator's parameters are BrazeSimulator's: names, types and defaults."""
+    assert inspect.signature(ThreadedSimulator) == inspect.signature(BrazeSimulator)
+    assert _keyword_parameters(ThreadedSimulator)  # not **options
+
+
+def test_simulator_options_names_every_argument_with_its_type() -> None:
+    """SimulatorOptions, the fixture's options type, has a key per parameter, same type."""
+    parameters = inspect.signature(BrazeSimulator).parameters
+    annotations = SimulatorOptions.__annotations__
+    assert list(annotations) == list(parameters)
+    for name, parameter in parameters.items():
+        written = getattr(annotations[name], "__forward_arg__", annotations[name])
+        assert written == parameter.annotation, name  # both as written in the source
+    assert SimulatorOptions.__required_keys__ == frozenset()
+
+
+def test_the_threaded_simulator_passes_every_argument_on() -> None:
+    """Each argument given to ThreadedSimulator reaches the simulator it runs."""
+    clock = SystemClock()
+    threaded = ThreadedSimulator(
+        "k", external_id_rate="5/1", audience_rate="2/1", window="fixed", clock=clock, port=0
+    )
+    sim = threaded.simulator
+    assert (sim.api_key, sim.external_id_rate, sim.audience_rate, sim.window) == (
+        "k",
+        SimulatorRate(5, 1),
+        SimulatorRate(2, 1),
+        "fixed",
+    )
+    with pytest.raises(ValueError, match="latency"):
+        ThreadedSimulator(latency=-1)

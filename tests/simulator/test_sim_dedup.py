@@ -31,8 +31,8 @@ async def test_repeat_returns_the_same_dispatch_id_and_delivers_nothing(clock: F
     assert first.status_code == again.status_code == 201
     assert first.json()["status"] == "queued"
     assert again.json() == first.json()
-    assert len(sim.deliveries) == 1
-    assert sim.deliveries[0].dispatch_id == first.json()["dispatch_id"]
+    assert len(sim.delivered()) == 1
+    assert sim.delivered()[0].dispatch_id == first.json()["dispatch_id"]
     assert sim.stats.deduplicated == 1
     assert sim.stats.accepted == 2
 
@@ -45,7 +45,7 @@ async def test_key_expires_after_24_hours(clock: FakeClock) -> None:
         clock.advance(DAY)
         later = await c.post(TRANSACTIONAL, json=body("order-42"))
     assert later.json()["dispatch_id"] != first.json()["dispatch_id"]
-    assert len(sim.deliveries) == 2
+    assert len(sim.delivered()) == 2
     assert sim.stats.deduplicated == 0
 
 
@@ -70,7 +70,7 @@ async def test_refused_request_does_not_register_its_key(clock: FakeClock) -> No
     assert bad.status_code == 400
     assert good.status_code == 201
     assert sim.stats.deduplicated == 0
-    assert len(sim.deliveries) == 1
+    assert len(sim.delivered()) == 1
 
 
 async def test_dedup_ttl_is_configurable(clock: FakeClock) -> None:
@@ -83,4 +83,4 @@ async def test_dedup_ttl_is_configurable(clock: FakeClock) -> None:
         clock.advance(1)
         await c.post(TRANSACTIONAL, json=body("k"))
     assert sim.stats.deduplicated == 1
-    assert len(sim.deliveries) == 2
+    assert len(sim.delivered()) == 2

@@ -47,7 +47,7 @@ async def test_fault_5xx_answers_an_error_and_delivers_nothing() -> None:
         assert {r.status_code for r in answers} == {500, 503}
         assert all(r.json()["errors"][0]["code"] for r in answers)
         assert answers[0].headers["X-RateLimit-Remaining"] == "5"
-        assert sim.deliveries == []
+        assert sim.delivered() == []
         assert sim.stats.faults_5xx == 20
         assert sim.consume_budget("external_id", 10) == 5
 
@@ -69,7 +69,7 @@ async def test_fault_429_looks_like_braze_and_counts_nothing() -> None:
         assert response.headers["X-RateLimit-Limit"] == "5"
         assert response.headers["X-RateLimit-Remaining"] == "5"
         assert response.headers["X-RateLimit-Reset"].isdigit()
-        assert sim.deliveries == []
+        assert sim.delivered() == []
         assert sim.stats.injected_429 == 2
         assert sim.stats.rate_limited == 0
         assert sim.consume_budget("external_id", 10) == 5
@@ -121,7 +121,7 @@ async def test_drop_before_delivers_nothing() -> None:
         async with httpx.AsyncClient(base_url=sim.base_url, headers=AUTH) as http:
             with pytest.raises(httpx.RemoteProtocolError):
                 await http.post(CAMPAIGNS, json=campaign())
-        assert sim.deliveries == []
+        assert sim.delivered() == []
         assert sim.stats.drops_before == 1
         assert sim.stats.accepted == 0
 
@@ -132,7 +132,7 @@ async def test_drop_after_delivers_but_does_not_answer() -> None:
         async with httpx.AsyncClient(base_url=sim.base_url, headers=AUTH) as http:
             with pytest.raises(httpx.RemoteProtocolError):
                 await http.post(CAMPAIGNS, json=campaign(2))
-        assert [d.recipient for d in sim.deliveries] == [
+        assert [d.recipient for d in sim.delivered()] == [
             "external_user_id:u0",
             "external_user_id:u1",
         ]
@@ -165,7 +165,7 @@ async def test_in_process_drops_look_like_a_disconnection(fault: str) -> None:
             httpx.RemoteProtocolError, match=r"^Server disconnected without sending a response\.$"
         ):
             await c.post(CAMPAIGNS, json=campaign())
-    assert len(sim.deliveries) == (1 if fault == "drop_after" else 0)
+    assert len(sim.delivered()) == (1 if fault == "drop_after" else 0)
 
 
 async def test_same_seed_fails_the_same_requests() -> None:

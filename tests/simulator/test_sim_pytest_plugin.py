@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from braze_async.simulator import ThreadedSimulator
+from braze_async.simulator import SimulatorOptions, ThreadedSimulator
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = "braze_async.simulator.pytest_plugin"
@@ -36,14 +36,15 @@ def test_fixture_serves_a_fresh_simulator(braze_simulator: ThreadedSimulator) ->
     )
     assert response.status_code == 201
     assert braze_simulator.api_key == "sim-key"
-    assert len(braze_simulator.deliveries) == 1
+    [delivery] = braze_simulator.delivered_to(external_user_id="u")
+    assert delivery.campaign_id == "c"
 
 
 class TestOptions:
     """Overriding ``braze_simulator_options`` configures the fixture."""
 
     @pytest.fixture
-    def braze_simulator_options(self) -> dict[str, Any]:
+    def braze_simulator_options(self) -> SimulatorOptions:
         return {"api_key": "k2", "external_id_rate": "1/60"}
 
     def test_options_are_applied(self, braze_simulator: ThreadedSimulator) -> None:
@@ -80,15 +81,33 @@ def test_fresh_per_test(braze_simulator, attempt):
 """
 
 
+def run_pytest_in(project: Path, *path: Path) -> subprocess.CompletedProcess[str]:
+    """pytest in another project (warnings are errors), the plugin loaded as users get it."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), *map(str, path)])}
+    load = [] if _entry_point_installed() else ["-p", PLUGIN]
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *load, "-W", "error",
+         str(project)],
+        cwd=project, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
 def test_plugin_works_in_another_project(tmp_path: Path) -> None:
     """In another project the fixture is fresh per test and takes the overridden options."""
     (tmp_path / "test_user.py").write_text(PLUGIN_USER)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    load = [] if _entry_point_installed() else ["-p", PLUGIN]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *load, "-W", "error",
-         str(tmp_path)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = run_pytest_in(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_the_web_app_test_of_the_docs_passes(tmp_path: Path) -> None:
+    """docs/testing.md's Starlette example is a real test: it passes as written, against
+    examples/webapp.py."""
+    page = (REPO / "docs" / "testing.md").read_text()
+    (block,) = re.findall(r"<!-- tested[^>]*-->\s*```python\n(.*?)```", page, flags=re.S)
+    body = block.split("def test_", 1)[1]
+    assert len(body.strip().splitlines()) <= 10, "ten lines, as the docs promise"
+    (tmp_path / "test_welcome.py").write_text(block)
+    result = run_pytest_in(tmp_path, REPO / "examples")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

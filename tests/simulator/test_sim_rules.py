@@ -392,7 +392,7 @@ async def test_broken_rule_is_refused(
     [error] = answer["errors"]
     assert error["code"] == code, error
     assert error["message"]
-    assert sim.deliveries == []
+    assert sim.delivered() == []
     assert sim.stats.rejected_400 == 1
 
 

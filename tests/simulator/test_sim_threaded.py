@@ -22,7 +22,7 @@ def test_sync_code_can_use_it() -> None:
         assert statuses == [201, 201, 429]
         assert sim.stats.rate_limited == 1
         assert sim.delivered_counts() == {"external_user_id:u0": 2}
-        assert len(sim.deliveries) == 2
+        assert len(sim.delivered()) == 2
         sim.reset()
         assert sim.consume_budget("external_id", 5) == 2
         assert "ThreadedSimulator" in repr(sim)

@@ -43,7 +43,7 @@ async def test_transport_and_server_share_state() -> None:
             (await local.post(CAMPAIGNS, json=campaign())).status_code,
         ]
     assert statuses == [201, 201, 201, 429]
-    assert len(sim.deliveries) == 3
+    assert len(sim.delivered()) == 3
 
 
 async def test_transport_latency_is_awaited() -> None:
@@ -66,7 +66,7 @@ async def test_server_restarts_and_closes_cleanly() -> None:
         first_url = sim.base_url
         async with httpx.AsyncClient(base_url=first_url, headers=AUTH) as http:
             await http.post(CAMPAIGNS, json=campaign())
-    assert len(sim.deliveries) == 1
+    assert len(sim.delivered()) == 1
     async with sim:
         assert sim.base_url.startswith("http://127.0.0.1:")
     assert "not serving" in repr(sim)
