@@ -25,8 +25,8 @@ import attrs
 
 from ._errors import BrazeValidationError, ErrorDetail, request_id_in
 from ._validate import (
-    _INT_MAX,
-    _INT_MIN,
+    INT_MAX,
+    INT_MIN,
     check_json_size,
     check_object,
     check_personalization,
@@ -213,7 +213,7 @@ class Recipient:
                             and (
                                 (kind is str and value.isascii() and len(value) <= _SHORT)
                                 or kind is bool
-                                or (kind is int and _INT_MIN <= value <= _INT_MAX)
+                                or (kind is int and INT_MIN <= value <= INT_MAX)
                             )
                         ):
                             check_object(trigger_properties, "recipient.trigger_properties", 1)

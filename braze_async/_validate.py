@@ -103,7 +103,7 @@ def check_object(value: Mapping[Any, Any], field: str, depth: int) -> None:
             if not item.isascii():
                 _check_utf8(item, f"{field}.{key}")
         elif kind is int:
-            if not _INT_MIN <= item <= _INT_MAX:
+            if not INT_MIN <= item <= INT_MAX:
                 raise BrazeValidationError(
                     f"{field}.{key}", "must be an integer that fits in 64 bits"
                 )
@@ -114,7 +114,7 @@ def check_object(value: Mapping[Any, Any], field: str, depth: int) -> None:
 
 
 #: orjson, like most JSON stacks, refuses integers beyond 64 bits.
-_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1
 
 
 def _check_value(item: object, path: str, depth: int) -> None:
@@ -124,7 +124,7 @@ def _check_value(item: object, path: str, depth: int) -> None:
     elif isinstance(item, bool) or item is None:
         pass
     elif isinstance(item, int):
-        if not _INT_MIN <= item <= _INT_MAX:
+        if not INT_MIN <= item <= INT_MAX:
             raise BrazeValidationError(path, "must be an integer that fits in 64 bits")
     elif isinstance(item, float):
         if not math.isfinite(item):
