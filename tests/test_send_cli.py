@@ -545,7 +545,7 @@ def test_context_goes_out_as_context_at_request_and_recipient_level(
         {"external_user_id": "u2", "context": {"plan": "free"}},
         {"braze_id": "b3"},
     ]
-    assert [(d.recipient, d.data.get("context")) for d in sim.deliveries] == [
+    assert [(d.recipient, d.data.get("context")) for d in sim.delivered()] == [
         ("external_user_id:u1", {"plan": "pro"}),
         ("external_user_id:u2", {"plan": "free"}),
         ("braze_id:b3", None),
@@ -600,7 +600,7 @@ def test_a_paused_canvas_stops_the_job_and_says_to_resume_it(
         "the Canvas is paused or archived: resume it in Braze, then run the same command again"
         in err
     )
-    assert sim.deliveries == []
+    assert sim.delivered() == []
     sim.simulator.set_canvas_status("onboarding", "active")
     assert run(*argv, *creds) == 0
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(500)}
