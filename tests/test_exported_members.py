@@ -26,3 +26,16 @@ def test_every_public_name_is_in_the_api_reference() -> None:
     documented = set(re.findall(r"::: braze_async\.(\w+)", reference))
     missing = [n for n in braze_async.__all__ if not n.startswith("__") and n not in documented]
     assert missing == []
+
+
+def test_every_simulator_name_is_in_the_api_reference() -> None:
+    """docs/api.md documents each name braze_async.simulator exports."""
+    import pathlib
+    import re
+
+    import braze_async.simulator
+
+    reference = (pathlib.Path(__file__).parents[1] / "docs" / "api.md").read_text()
+    documented = set(re.findall(r"::: braze_async\.simulator\.(\w+)", reference))
+    missing = [n for n in braze_async.simulator.__all__ if n not in documented]
+    assert missing == []
