@@ -114,7 +114,7 @@ class LimiterShare:
     :param limiter: a limiter to use instead (not closed by :meth:`aclose`).
     """
 
-    __slots__ = ("__weakref__", "_budget", "_finalizer", "_give_up", "_limiter", "_stopped")
+    __slots__ = ("__weakref__", "_budget", "_finalizer", "_give_up", "_limiter", "_stop")
 
     def __init__(
         self, limits: RateLimits, *, name: str, limiter: RateLimiter | None = None
@@ -122,9 +122,10 @@ class LimiterShare:
         self._budget = _Budget(None, limits.workspace or name, limits)
         self._limiter = limiter
         self._finalizer: weakref.finalize[[_Budget, RateLimiter], LimiterShare] | None = None
-        self._stopped = False
-        # Bound once: passed on every acquisition.
-        self._give_up = self._is_stopped
+        self._stop = threading.Event()
+        # Passed on every acquisition; bound to the event, not to self (no reference cycle:
+        # an unclosed share is freed, and finalized, as soon as its client is).
+        self._give_up = self._stop.is_set
 
     @property
     def limiter(self) -> RateLimiter:
@@ -158,7 +159,7 @@ class LimiterShare:
         """From now on, this share's acquisitions that would have to wait fail
         (:class:`.LimiterClosed`), those waiting now included; those that can go at once
         still go. Other shares of the limiter are not affected."""
-        self._stopped = True
+        self._stop.set()
         if self._limiter is not None:
             self._limiter.nudge()
 
@@ -170,6 +171,3 @@ class LimiterShare:
             return  # handed in, never used, or closed already
         if _give_back(self._budget, self._limiter):
             await self._limiter.aclose()
-
-    def _is_stopped(self) -> bool:
-        return self._stopped
