@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
 import time
 from typing import Any
 
@@ -275,3 +277,52 @@ def test_clients_in_different_event_loops_get_their_own_limiters() -> None:
     first, second = (braze._limiter for braze in clients)
     assert first is not None and second is not None
     assert first.limiter is not second.limiter
+
+
+def test_a_client_collected_unclosed_lets_go_of_its_limiter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A client garbage-collected without aclose() gives its limiter back to the registry,
+    even when the collection runs in the middle of the registry making another limiter (its
+    finalizer must not wait for the registry's lock: before, that deadlocked)."""
+    from braze_async._limits import _shared
+
+    sim = BrazeSimulator()
+    made: list[RateLimiter] = []
+
+    def collecting(*args: Any, **kwargs: Any) -> RateLimiter:
+        gc.collect()  # the unclosed client's share is finalized right here
+        made.append(RateLimiter(*args, **kwargs))
+        return made[-1]
+
+    async def main() -> None:
+        first = sim_client(sim)
+        assert first._limiter is not None
+        lost = first._limiter.limiter
+        del first
+        monkeypatch.setattr(_shared, "RateLimiter", collecting)
+        again = sim_client(sim, rate_limits=RateLimits(margin=0.5))  # another budget: made
+        assert again._limiter is not None
+        assert again._limiter.limiter is made[0]
+        monkeypatch.undo()
+        fresh = sim_client(sim)  # the first one's budget: given back, so made anew
+        assert fresh._limiter is not None
+        assert fresh._limiter.limiter is not lost
+        await again.aclose()
+        await fresh.aclose()
+
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def in_thread() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=in_thread, daemon=True)
+    worker.start()
+    assert done.wait(timeout=30), "the registry deadlocked"
+    assert not errors, errors

@@ -19,6 +19,8 @@ its *current* window explain its usage: those in flight, and those released afte
 began, ``Reset - period`` (less one second, since Reset is rounded up to a whole second: a
 sliding window's oldest request may lie up to that much earlier). Usage our slots explain is
 left to the exact log (a cap would idle until the rounded Reset); any other usage is capped.
+What the rounding leaves unknowable: in a fixed window, another consumer's usage can hide
+behind our requests released in the last second before the window began.
 
 Clocks. Every deadline is on the **monotonic** clock (``now``), like every admission decision:
 a step of the wall clock (NTP, a VM resumed) neither stalls the limiter nor lifts a cap early.

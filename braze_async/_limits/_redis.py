@@ -29,9 +29,11 @@ wall clock against Redis's, as they must.
 When Redis is in trouble
 ========================
 Every call has a connect and a read timeout (``RateLimits.redis_timeout``, 2 s; redis-py's own
-retries are off, so one call never takes longer). An acquisition that fails (refused,
-timed out, Redis loading its data) is retried with backoff (50 ms doubling to 1 s, jittered)
-until the trouble has lasted ``RateLimits.redis_retry_for`` (10 s) from its first failure;
+retries are off, so one call never takes longer). A connection the server closed (it
+restarted, or dropped idle clients) is retried once at once, on a fresh one. An acquisition
+that still fails (refused, timed out, Redis loading its data) is retried with backoff (50 ms
+doubling to 1 s, jittered) until the trouble has lasted ``RateLimits.redis_retry_for`` (10 s)
+from its first failure;
 then :class:`.LimiterUnavailable` fails the whole line, and each later acquisition tries once
 until Redis answers again. A wrong password or a script error is not retried. Releases are
 retried in the background within the same bound (past it, the lease expires the slot: the

@@ -56,14 +56,29 @@ class _Entry:
 
 _lock = threading.Lock()
 _registry: dict[_Budget, _Entry] = {}
+#: Give-backs of shares collected unclosed, applied under the lock by the next registry call:
+#: a finalizer runs wherever the garbage collector does, possibly inside a locked section.
+_collected: list[tuple[_Budget, RateLimiter]] = []
+
+
+def _on_collected(budget: _Budget, limiter: RateLimiter) -> None:
+    """A share was garbage-collected unclosed: queue its give-back (no lock taken here)."""
+    _collected.append((budget, limiter))
 
 
 def _take(budget: _Budget) -> RateLimiter:
     """The limiter of *budget*, made if needed, with one more user."""
     with _lock:
+        _apply_collected()
+        entry = _registry.get(budget)
+        if entry is not None and not entry.limiter.closed:
+            entry.users += 1
+            return entry.limiter
+    made = RateLimiter(budget.limits, namespace=budget.name)  # not under the lock: it imports
+    with _lock:
         entry = _registry.get(budget)
         if entry is None or entry.limiter.closed:
-            entry = _registry[budget] = _Entry(RateLimiter(budget.limits, namespace=budget.name))
+            entry = _registry[budget] = _Entry(made)
         entry.users += 1
         return entry.limiter
 
@@ -71,14 +86,24 @@ def _take(budget: _Budget) -> RateLimiter:
 def _give_back(budget: _Budget, limiter: RateLimiter) -> bool:
     """One user less; True when it was the last (the caller then closes *limiter*)."""
     with _lock:
-        entry = _registry.get(budget)
-        if entry is None or entry.limiter is not limiter:
-            return False
-        entry.users -= 1
-        if entry.users > 0:
-            return False
-        del _registry[budget]
-        return True
+        _apply_collected()
+        return _drop_user(budget, limiter)
+
+
+def _apply_collected() -> None:
+    while _collected:
+        _drop_user(*_collected.pop())
+
+
+def _drop_user(budget: _Budget, limiter: RateLimiter) -> bool:
+    entry = _registry.get(budget)
+    if entry is None or entry.limiter is not limiter:
+        return False
+    entry.users -= 1
+    if entry.users > 0:
+        return False
+    del _registry[budget]
+    return True
 
 
 class LimiterShare:
@@ -89,7 +114,7 @@ class LimiterShare:
     :param limiter: a limiter to use instead (not closed by :meth:`aclose`).
     """
 
-    __slots__ = ("__weakref__", "_budget", "_finalizer", "_give_up", "_limiter", "_stopped")
+    __slots__ = ("__weakref__", "_budget", "_finalizer", "_give_up", "_limiter", "_stop")
 
     def __init__(
         self, limits: RateLimits, *, name: str, limiter: RateLimiter | None = None
@@ -97,9 +122,10 @@ class LimiterShare:
         self._budget = _Budget(None, limits.workspace or name, limits)
         self._limiter = limiter
         self._finalizer: weakref.finalize[[_Budget, RateLimiter], LimiterShare] | None = None
-        self._stopped = False
-        # Bound once: passed on every acquisition.
-        self._give_up = self._is_stopped
+        self._stop = threading.Event()
+        # Passed on every acquisition; bound to the event, not to self (no reference cycle:
+        # an unclosed share is freed, and finalized, as soon as its client is).
+        self._give_up = self._stop.is_set
 
     @property
     def limiter(self) -> RateLimiter:
@@ -113,7 +139,7 @@ class LimiterShare:
             self._budget = self._budget._replace(loop=loop)
             limiter = self._limiter = _take(self._budget)
             # Unclosed and collected: the registry must not keep the limiter for ever.
-            self._finalizer = weakref.finalize(self, _give_back, self._budget, limiter)
+            self._finalizer = weakref.finalize(self, _on_collected, self._budget, limiter)
         return limiter
 
     async def acquire(self, bucket: Bucket, *, max_wait: float | None = None) -> Permit:
@@ -133,7 +159,7 @@ class LimiterShare:
         """From now on, this share's acquisitions that would have to wait fail
         (:class:`.LimiterClosed`), those waiting now included; those that can go at once
         still go. Other shares of the limiter are not affected."""
-        self._stopped = True
+        self._stop.set()
         if self._limiter is not None:
             self._limiter.nudge()
 
@@ -141,8 +167,7 @@ class LimiterShare:
         """Stop waiting, and let go of the limiter: the last share of a shared one closes it."""
         self.stop_waiting()
         finalizer, self._finalizer = self._finalizer, None
-        if finalizer is not None and finalizer() and self._limiter is not None:
+        if finalizer is None or finalizer.detach() is None or self._limiter is None:
+            return  # handed in, never used, or closed already
+        if _give_back(self._budget, self._limiter):
             await self._limiter.aclose()
-
-    def _is_stopped(self) -> bool:
-        return self._stopped
