@@ -1,5 +1,5 @@
 """Developer tasks: ``nox -s tests lint typing`` first, then the floors, Python 3.10 and the
-docs: what CI runs (see .ci/run)."""
+newest Python, the coverage report and the docs: what CI runs (see .ci/run)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "lint", "typing"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+#: The oldest Python supported, and the newest the suite runs on.
+OLDEST, NEWEST = "3.10", "3.13"
 
 
 def install(session: nox.Session, *groups: str) -> None:
@@ -49,20 +51,39 @@ def ensure_redis(session: nox.Session) -> None:
             session.error("redis-server is required in CI and could not be installed")
 
 
+def measured_tests(session: nox.Session) -> None:
+    """The suite under branch coverage (``[tool.coverage]``); ``nox -s coverage`` reports."""
+    install(session, "tests")
+    ensure_redis(session)
+    session.run("coverage", "run", "-m", "pytest", "-q", *session.posargs)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite (pass pytest arguments after --)."""
-    install(session, "tests")
-    ensure_redis(session)
-    session.run("pytest", "-q", *session.posargs)
+    """The whole test suite, measured (pass pytest arguments after --)."""
+    measured_tests(session)
 
 
-@nox.session(python=python_for("3.10"))
+@nox.session(python=python_for(OLDEST))
 def tests_py310(session: nox.Session) -> None:
-    """The test suite on Python 3.10, the oldest supported (pass pytest arguments after --)."""
-    install(session, "tests")
-    ensure_redis(session)
-    session.run("pytest", "-q", *session.posargs)
+    """The test suite on Python 3.10, the oldest supported, measured: its own code paths
+    (``_http``'s deadline before ``asyncio.timeout``) count in the report."""
+    measured_tests(session)
+
+
+@nox.session(python=python_for(NEWEST))
+def tests_py313(session: nox.Session) -> None:
+    """The test suite on the newest Python, measured (pass pytest arguments after --)."""
+    measured_tests(session)
+
+
+@nox.session
+def coverage(session: nox.Session) -> None:
+    """Combine what the test sessions measured (every Python run since the last report)
+    and report the lines and branches no test reached."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "coverage"))
+    session.run("coverage", "combine", "--quiet")
+    session.run("coverage", "report")
 
 
 @nox.session

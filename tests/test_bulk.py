@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import attrs
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -60,7 +61,9 @@ def append(path: Path, data: bytes) -> None:
 
 class ScriptedSender:
     """Answers each request by the first recipient's id: fail, unknown, hang (in flight),
-    queue (never admitted by the rate limiter), unreachable, unauthorized, or success."""
+    queue (never admitted by the rate limiter), not admitted (the limiter's store is down),
+    unreachable, unauthorized, a notice (Braze will send nothing), a bug (not a BrazeError),
+    or success."""
 
     def __init__(self) -> None:
         self.sent: list[list[str]] = []
@@ -70,8 +73,11 @@ class ScriptedSender:
         self.hanging = asyncio.Event()
         self.queue: set[str] = set()
         self.queued = asyncio.Event()
+        self.not_admitted: set[str] = set()
         self.unreachable: set[str] = set()
         self.unauthorized: set[str] = set()
+        self.notice: set[str] = set()
+        self.bug: set[str] = set()
 
     async def send_campaign_request(
         self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
@@ -80,6 +86,8 @@ class ScriptedSender:
         if ids[0] in self.queue:  # waits behind an exhausted rate budget: never admitted
             self.queued.set()
             await asyncio.Event().wait()
+        if ids[0] in self.not_admitted:  # e.g. Redis unreachable: nothing was sent
+            raise BrazeConnectionError("could not reach Braze: rate limiter down", attempts=1)
         if on_admitted is not None:
             on_admitted()
         self.sent.append(ids)
@@ -94,6 +102,12 @@ class ScriptedSender:
             raise BrazeConnectionError("could not reach Braze: connection refused", attempts=4)
         if ids[0] in self.unauthorized:
             raise BrazeAuthenticationError("Unauthorized", status_code=401)
+        if ids[0] in self.bug:
+            raise RuntimeError("a bug in the sender")
+        if ids[0] in self.notice:
+            return SendResponse(
+                dispatch_id=f"d-{ids[0]}", message="success", notice=f"paused ({ids[0]})"
+            )
         return SendResponse(dispatch_id=f"d-{ids[0]}", message="success")
 
     async def send_canvas_request(
@@ -220,6 +234,123 @@ async def test_a_401_stops_the_job() -> None:
     assert report.sent == 0 and not sim.delivered()
 
 
+async def test_an_error_that_is_not_brazes_leaves_its_batch_unknown(tmp_path: Path) -> None:
+    """A sender failing with anything but a BrazeError (a bug below us): whether its request
+    left, nobody knows, so its recipients are unknown, journaled so, and not resent."""
+    journal = tmp_path / "job.journal"
+    sender = ScriptedSender()
+    sender.bug = {"u50"}
+    outcomes: list[RecipientOutcome] = []
+    report = await bulk_send(
+        sender, users(150), WEEKLY, journal=journal, on_outcome=outcomes.append
+    )
+    assert (report.sent, report.unknown, report.failed) == (100, 50, 0)
+    assert {o.reason for o in outcomes} == {"unexpected RuntimeError: a bug in the sender"}
+    again = ScriptedSender()
+    resumed = await bulk_send(again, users(150), WEEKLY, journal=journal)
+    assert again.sent == [] and (resumed.already_sent, resumed.unknown) == (100, 50)
+
+
+async def test_a_batch_the_limiter_never_admitted_is_not_journaled_and_is_sent_on_resume(
+    tmp_path: Path,
+) -> None:
+    """Failed before admission (the limiter's store down): no record at all, so the resumed
+    job sends it, where a begun batch would be unknown."""
+    journal = tmp_path / "job.journal"
+    down = ScriptedSender()
+    down.not_admitted = {"u50"}
+    report = await bulk_send(down, users(150), WEEKLY, journal=journal)
+    assert (report.sent, report.failed, report.unknown) == (100, 50, 0)
+    assert read(journal).count('"begin"') == 2
+    back = ScriptedSender()
+    resumed = await bulk_send(back, users(150), WEEKLY, journal=journal)
+    assert back.ids() == [f"u{i}" for i in range(50, 100)]
+    assert (resumed.sent, resumed.already_sent) == (50, 100)
+
+
+async def test_the_first_notice_is_the_stop_reason_when_several_come_back() -> None:
+    """Three batches in flight, each answered with a notice: all failed, one stop reason, the
+    first's."""
+    sender = ScriptedSender()
+    sender.notice = {f"u{i}" for i in range(0, 1_000, 50)}
+    report = await bulk_send(sender, users(1_000), WEEKLY, concurrency=3)
+    assert report.interrupted and report.sent == 0
+    assert report.failed == 50 * report.requests and report.requests >= 3
+    assert report.stop_reason == "Braze will not send: paused (u0)"
+
+
+async def test_a_callback_failing_while_the_job_is_cancelled_does_not_hide_the_cancel() -> None:
+    """on_outcome raising for a batch abandoned by a cancel: the job still ends cancelled."""
+    sender = ScriptedSender()
+    sender.hang = {"u50"}
+
+    def fragile(outcome: RecipientOutcome) -> None:
+        raise OSError("the failures file is gone")
+
+    job = asyncio.ensure_future(bulk_send(sender, users(1_000), WEEKLY, on_outcome=fragile))
+    await sender.hanging.wait()
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+
+
+async def test_a_long_async_input_lets_the_event_loop_run_while_it_is_read() -> None:
+    """An async iterable whose items are all ready at once, none of them sendable (so no
+    request ever waits): the job still gives the event loop a turn every 512 items."""
+
+    async def source() -> AsyncIterator[InputRow]:
+        for i in range(3_000):
+            yield InputRow(line=i + 1, reason="email: must be an email address")
+
+    turns = 0
+
+    async def other() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.ensure_future(other())
+    try:
+        report = await bulk_send(ScriptedSender(), source(), WEEKLY)
+    finally:
+        ticker.cancel()
+    assert (report.rejected, report.requests) == (3_000, 0)
+    assert turns >= 3_000 // 512
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        pytest.param({"concurrency": 0}, ValueError, "concurrency must be", id="concurrency-0"),
+        pytest.param({"concurrency": True}, ValueError, "concurrency must be", id="bool"),
+        pytest.param({"recipients": "u1,u2"}, TypeError, "iterable of Recipient", id="a-str"),
+        pytest.param({"recipients": Recipient(external_user_id="u1")}, TypeError,
+                     "iterable of Recipient", id="one-recipient"),
+    ],
+)  # fmt: skip
+async def test_arguments_are_checked_before_anything_is_read(
+    kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    """A bad concurrency or a lone recipient (or a string) for the input: refused at once."""
+    arguments: dict[str, object] = {"recipients": users(10), **kwargs}
+    sender = ScriptedSender()
+    with pytest.raises(error, match=message):
+        await bulk_send(sender, target=WEEKLY, **arguments)  # type: ignore[arg-type]
+    assert sender.sent == []
+
+
+def test_the_eta_needs_a_total_and_a_rate() -> None:
+    """No total, or nothing decided yet (rate 0): no ETA; else what is left at that rate."""
+    progress = BulkProgress(
+        sent=100, already_sent=0, rejected=0, failed=0, unknown=0, requests=2, processed=150,
+        in_progress=50, total=1_000, elapsed=2.0, rate=50.0,
+    )  # fmt: skip
+    assert progress.eta == (1_000 - 150 + 50) / 50.0
+    assert attrs.evolve(progress, total=None).eta is None
+    assert attrs.evolve(progress, rate=0.0).eta is None
+
+
 # -- the journal ------------------------------------------------------------------------------
 
 
@@ -317,12 +448,20 @@ async def test_a_journal_of_another_job_is_refused(
 
 
 async def test_a_changed_input_stops_the_resume(tmp_path: Path) -> None:
-    """Another recipient where the journal says one was sent: stop, rather than skip them."""
+    """Another recipient where the journal says one was sent, or now a row that cannot be
+    sent there: stop, rather than skip them."""
     journal = str(tmp_path / "job.journal")
     await bulk_send(ScriptedSender(), users(100), WEEKLY, journal=journal)
     changed = [*users(10), Recipient(external_user_id="intruder"), *users(89, start=11)]
     with pytest.raises(JournalError, match="input position 10 is not the recipient"):
         await bulk_send(ScriptedSender(), changed, WEEKLY, journal=journal)
+    broken: list[Recipient | InputRow] = [
+        *users(10),
+        InputRow(line=12, reason="bad"),
+        *users(89, start=11),
+    ]
+    with pytest.raises(JournalError, match="line 12 is not the recipient"):
+        await bulk_send(ScriptedSender(), broken, WEEKLY, journal=journal)
 
 
 async def test_an_input_error_lets_the_requests_in_flight_finish(tmp_path: Path) -> None:

@@ -444,6 +444,77 @@ def test_bad_endpoint_config(kwargs: dict[str, Any], field: str) -> None:
     assert info.value.field == field
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "field", "message"),
+    [
+        pytest.param({"api_key": "sk-1\r\nX-Evil: 1"}, "api_key", "control characters",
+                     id="key-with-a-newline"),
+        pytest.param({"api_key": "sk-1\x00"}, "api_key", "control characters", id="key-with-nul"),
+        pytest.param({"api_key": "  "}, "api_key", "is required", id="blank-key"),
+    ],
+)  # fmt: skip
+def test_a_key_that_could_split_a_header_is_refused(
+    kwargs: dict[str, Any], field: str, message: str
+) -> None:
+    """A key with CR, LF or NUL (it travels in a header), or a blank one: refused at once."""
+    with pytest.raises(BrazeValidationError, match=message) as info:
+        BrazeClient(instance="iad-01", **kwargs)
+    assert info.value.field == field
+
+
+async def test_two_ways_to_send_are_refused() -> None:
+    """Both an http_client and a transport: which would carry the requests? Refused."""
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(BrazeValidationError, match="either http_client or transport"):
+            BrazeClient(
+                api_key=KEY,
+                instance="iad-01",
+                http_client=http,
+                transport=httpx.MockTransport(Recorder(ok())),
+            )
+
+
+async def test_batching_is_configured_before_the_first_batched_send() -> None:
+    """configure_batching() once send_to_user() has started batching: refused, the batcher
+    in use is kept."""
+    rec = Recorder(ok())
+    async with client(rec) as braze:
+        braze.configure_batching(max_concurrency=2)
+        await braze.send_to_user(Recipient(external_user_id="u1"), campaign_id="c")
+        with pytest.raises(BrazeError, match="must come before the first send_to_user"):
+            braze.configure_batching(max_concurrency=8)
+        await braze.send_to_user(Recipient(external_user_id="u2"), campaign_id="c")
+    assert len(rec.requests) == 2
+
+
+async def test_a_closed_client_refuses_a_bulk_job() -> None:
+    """bulk_send on a closed client: refused before anything is read."""
+    rec = Recorder(ok())
+    braze = client(rec)
+    await braze.aclose()
+    read: list[int] = []
+
+    def recipients() -> Any:
+        for i in range(10):
+            read.append(i)
+            yield Recipient(external_user_id=f"u{i}")
+
+    with pytest.raises(BrazeError, match="closed"):
+        await braze.bulk_send(recipients(), campaign_id="c")
+    assert read == [] and rec.requests == []
+
+
+async def test_set_retry_timing_changes_only_what_it_is_given() -> None:
+    """Only a new rng: the client's sleep stays the one set before."""
+    rec = Recorder(error(503), ok())
+    sleeps = Sleeps()
+    braze = client(rec, sleeps, retry=RetryPolicy(attempts=2, backoff_initial=1.0))
+    assert set_retry_timing(braze, rng=Ceiling()) is braze
+    async with braze:
+        await braze.trigger_campaign("c", broadcast=True)
+    assert sleeps == [1.0]
+
+
 def test_endpoint_resolution_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Instances map to Braze's hosts; loopback http is allowed; env vars are read."""
     assert BrazeClient(api_key=KEY, instance="fra-02").base_url == "https://rest.fra-02.braze.eu"

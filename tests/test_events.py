@@ -7,7 +7,6 @@ sequence of answers is needed (a 503 then a 201, non-fatal errors).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import subprocess
@@ -17,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 import httpx
 import orjson
 import pytest
+from _stopped_time import StoppedTime
 
 from braze_async import (
     AnswerReceived,
@@ -36,7 +36,6 @@ from braze_async import (
     RetryScheduled,
 )
 from braze_async._events import Events
-from braze_async._limits import RateLimiter
 from braze_async.simulator import BrazeSimulator
 from braze_async.testing import set_retry_timing
 
@@ -164,24 +163,6 @@ async def test_a_final_failure_is_told_once(caplog: pytest.LogCaptureFixture) ->
     assert notable(caplog) == [("WARNING", "failed")]
 
 
-class StoppedTime:
-    """Clocks that move only when a wait is asked for (at once, by its length): the
-    simulator's windows and the client's waits on one fake time, so nothing sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return 1_700_000_000.0 + self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.now += max(delay, 0.0)
-        await asyncio.sleep(0)
-
-
 async def test_a_429_is_logged_once_as_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     """Braze's 429 (the client's own limiter off) is retried after its reset: one WARNING."""
     caplog.set_level(logging.DEBUG, logger="braze_async")
@@ -211,9 +192,11 @@ async def test_a_limiter_wait_is_told_with_the_seconds_waited() -> None:
     async with BrazeSimulator() as sim:
         limits = RateLimits(external_id=Rate(1, 0.2))
         # The limiter on fake time: the second request waits exactly the window.
-        fake = RateLimiter(limits, clock=time.monotonic, wallclock=time.time, sleep=time.sleep)
         async with BrazeClient(
-            api_key=sim.api_key, base_url=sim.base_url, limiter=fake, on_event=seen.append
+            api_key=sim.api_key,
+            base_url=sim.base_url,
+            limiter=time.limiter(limits),
+            on_event=seen.append,
         ) as braze:
             await braze.trigger_campaign("c", recipients=TWO)
             await braze.trigger_campaign("c", recipients=TWO)

@@ -21,6 +21,7 @@ from braze_async import (
     Recipient,
     RetryPolicy,
 )
+from braze_async._http import deadline
 
 pytestmark = pytest.mark.anyio
 
@@ -75,8 +76,13 @@ class Server:
         self.trickle = trickle
         self.requests = 0
         self.server: asyncio.Server | None = None
+        #: The connection handlers running (the fixture stops them).
+        self.handlers: set[asyncio.Task[object]] = set()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -99,6 +105,7 @@ class Server:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self.handlers.discard(task)
             writer.close()
 
     @property
@@ -119,7 +126,13 @@ async def serve() -> AsyncIterator[Callable[..., Server]]:
     yield start
     for server in servers:
         if server.server is not None:
+            # Stop the handlers first: since Python 3.12.1 wait_closed() waits for every
+            # connection, and a client fixture torn down after this one still holds its own.
             server.server.close()
+            handlers = list(server.handlers)
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
             await server.server.wait_closed()
 
 
@@ -246,3 +259,58 @@ async def test_no_pooled_connection_in_time_is_never_sent(
     outcomes = sorted(type(x).__name__ for x in (first, second))
     assert outcomes == ["BrazeConnectionError", "SendResponse"]
     assert server.requests == 1
+
+
+# -- the attempt's deadline scope: asyncio.timeout_at on 3.11+, our fallback on 3.10 ----------
+
+
+async def test_a_deadline_expiring_raises_timeout_error() -> None:
+    """A deadline already due cuts the body short with TimeoutError (not a cancellation)."""
+    with pytest.raises(TimeoutError):
+        async with deadline(0.0):
+            await asyncio.sleep(3600)
+
+
+async def test_a_deadline_set_once_entered_applies_and_lifted_never_fires() -> None:
+    """No deadline until one is set (the attempt clock sets it once a connection is held);
+    set to now it fires; lifted (None) it never does."""
+    loop = asyncio.get_running_loop()
+
+    async def set_once_entered() -> None:
+        async with deadline(None) as scope:
+            await asyncio.sleep(0)
+            scope.reschedule(loop.time())
+            await asyncio.sleep(3600)
+
+    with pytest.raises(TimeoutError):
+        await set_once_entered()
+    async with deadline(0.0) as scope:
+        scope.reschedule(None)  # lifted before it could fire
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+
+async def test_a_deadline_lets_a_quick_body_and_its_errors_through() -> None:
+    """A body done in time returns normally; its own exception passes unchanged."""
+    async with deadline(3600.0):
+        result = 1
+    assert result == 1
+    with pytest.raises(KeyError, match="own"):
+        async with deadline(3600.0):
+            raise KeyError("own")
+
+
+async def test_a_cancel_from_outside_stays_a_cancel() -> None:
+    """Cancelled by its caller while a deadline runs: CancelledError, never a timeout."""
+    entered = asyncio.Event()
+
+    async def body() -> None:
+        async with deadline(3600.0):
+            entered.set()
+            await asyncio.sleep(3600)
+
+    task = asyncio.ensure_future(body())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

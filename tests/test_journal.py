@@ -10,6 +10,7 @@ writes up to it and returns a short count, the next one fails with EFBIG.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import resource
@@ -222,6 +223,142 @@ def test_an_unknown_fsync_policy_is_refused(tmp_path: Path) -> None:
             )
         )
     assert not (tmp_path / "j").exists()
+
+
+# -- a journal refused, and writes that fail in the ways a disk can ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first_line", "message"),
+    [
+        pytest.param(b'{"journal": "someone.else", "version": 1}', "is not a braze_async bulk",
+                     id="another-program"),
+        pytest.param(b'["not", "a", "header"]', "is not a braze_async bulk", id="not-an-object"),
+        pytest.param(b'{"journal": "braze_async.bulk", "version": 99}', "has journal version 99",
+                     id="a-later-version"),
+    ],
+)  # fmt: skip
+def test_a_file_that_is_not_our_journal_is_refused(
+    tmp_path: Path, first_line: bytes, message: str
+) -> None:
+    """Another program's file, or a journal of another version, is never resumed from."""
+    path = tmp_path / "job.journal"
+    path.write_bytes(first_line + b"\n")
+    with pytest.raises(JournalError, match=message):
+        Journal.open(path, job_header(WEEKLY))
+    assert path.read_bytes() == first_line + b"\n"  # left as it was
+
+
+def test_a_record_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
+    """A line of valid JSON that is not an object names its line."""
+    path = tmp_path / "job.journal"
+    Journal.open(path, job_header(WEEKLY)).close()
+    with path.open("ab") as fh:
+        fh.write(b"[1, 2]\n")
+    with pytest.raises(JournalError, match="line 3 is not a journal record"):
+        Journal.open(path, job_header(WEEKLY))
+
+
+@pytest.mark.parametrize(
+    ("error", "refused"),
+    [
+        pytest.param(errno.EIO, True, id="EIO-refused"),
+        pytest.param(errno.EINVAL, False, id="EINVAL-unsupported-there"),
+    ],
+)
+def test_a_directory_that_cannot_be_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int, refused: bool
+) -> None:
+    """A new journal whose directory entry cannot be made durable is refused; a file system
+    that does not support syncing a directory (EINVAL) is accepted as it is."""
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(error, os.strerror(error))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    path = tmp_path / "job.journal"
+    if refused:
+        with pytest.raises(JournalError, match="its directory cannot be synced"):
+            Journal.open(path, job_header(WEEKLY))
+    else:
+        Journal.open(path, job_header(WEEKLY)).close()
+        assert orjson.loads(path.read_bytes().splitlines()[0])["journal"] == "braze_async.bulk"
+
+
+class ShortWrites:
+    """``os.write`` on the file at ``path``: the first call writes half; then ``then``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, path: Path, then: str) -> None:
+        self.inode, self.then, self.calls = path.stat().st_ino, then, 0
+        self.real = os.write
+        monkeypatch.setattr(os, "write", self)
+
+    def __call__(self, fd: int, data: bytes) -> int:
+        if os.fstat(fd).st_ino != self.inode:
+            return self.real(fd, data)
+        self.calls += 1
+        if self.calls == 1:
+            return self.real(fd, data[: len(data) // 2])
+        if self.then == "nothing":
+            return 0
+        return self.real(fd, data)
+
+
+def test_a_short_write_is_completed_when_the_rest_goes_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Half a record written, then the rest (space came back): one whole record."""
+    path = tmp_path / "job.journal"
+    with Journal.open(path, job_header(WEEKLY)) as journal:
+        writes = ShortWrites(monkeypatch, path, then="rest")
+        batch = journal.begin([0, 1], ["a", "b"])
+        monkeypatch.undo()
+        journal.end(batch, "sent")
+    assert writes.calls == 2
+    records = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert [next(iter(r)) for r in records[2:]] == ["begin", "end"]
+
+
+def test_a_write_of_nothing_is_a_full_disk_and_is_rolled_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Half a record written, then a write that takes nothing: ENOSPC, the half cut off."""
+    path = tmp_path / "job.journal"
+    with Journal.open(path, job_header(WEEKLY)) as journal:
+        size = path.stat().st_size
+        ShortWrites(monkeypatch, path, then="nothing")
+        with pytest.raises(JournalError, match="No space left on device"):
+            journal.begin([0, 1], ["a", "b"])
+        monkeypatch.undo()
+        assert path.stat().st_size == size
+        journal.begin([0, 1], ["a", "b"])  # the disk has room again: it goes on
+    assert path.read_bytes().endswith(b"\n")
+
+
+def test_a_torn_record_that_cannot_be_cut_off_stops_every_later_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When even the roll-back fails, the torn tail stays last: nothing more is appended
+    after it (a resumed job drops it, as a kill's)."""
+    path = tmp_path / "job.journal"
+    with Journal.open(path, job_header(WEEKLY)) as journal:
+        ShortWrites(monkeypatch, path, then="nothing")
+
+        def ftruncate(fd: int, length: int) -> None:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+        monkeypatch.setattr(os, "ftruncate", ftruncate)
+        with pytest.raises(JournalError, match="No space left"):
+            journal.begin([0, 1], ["a", "b"])
+        monkeypatch.undo()
+        with pytest.raises(JournalError, match=r"could not be undone \(Input/output error\)"):
+            journal.begin([2], ["c"])
+    assert not path.read_bytes().endswith(b"\n")
+    report = asyncio.run(bulk_send(PrintingSender(), users(100), WEEKLY, journal=path))
+    assert (report.sent, report.already_sent, report.unknown) == (100, 0, 0)
 
 
 if __name__ == "__main__":

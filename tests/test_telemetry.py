@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _stopped_time import StoppedTime
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -35,6 +36,7 @@ from braze_async import (
     RetryPolicy,
 )
 from braze_async.simulator import BrazeSimulator
+from braze_async.testing import set_retry_timing
 
 pytestmark = pytest.mark.anyio
 
@@ -198,32 +200,34 @@ async def test_transactional_spans_and_metrics_name_the_route_not_the_id(otel: O
 async def test_429s_requests_and_limiter_waits_are_measured(otel: Otel) -> None:
     """Counters and histograms: requests by status (the duration's count), 429 answers,
     limiter waits."""
+    time = StoppedTime()  # a full window stays full, a wait lasts what it says
     async with (
-        BrazeSimulator(external_id_rate="1/0.2") as sim,
+        BrazeSimulator(external_id_rate="1/60", clock=time) as sim,
         otel.client(api_key=sim.api_key, base_url=sim.base_url, rate_limits=None) as braze,
     ):
+        set_retry_timing(braze, sleep=time.sleep)
         await braze.trigger_campaign("c", recipients=TWO)
-        await braze.trigger_campaign("c", recipients=TWO)
+        await braze.trigger_campaign("c", recipients=TWO)  # a 429, then after 60 s a 201
     async with BrazeSimulator() as sim:
         limits = RateLimits(external_id=Rate(1, 0.2))
         async with otel.client(
-            api_key=sim.api_key, base_url=sim.base_url, rate_limits=limits
+            api_key=sim.api_key, base_url=sim.base_url, limiter=time.limiter(limits)
         ) as braze:
             await braze.trigger_campaign("c", recipients=TWO)
-            await braze.trigger_campaign("c", recipients=TWO)
+            await braze.trigger_campaign("c", recipients=TWO)  # waits 0.2 s in the limiter
     requests: dict[int, float] = {}
     for p, v in otel.points("http.client.request.duration"):  # per status and simulator
         requests[p["http.response.status_code"]] = (
             requests.get(p["http.response.status_code"], 0) + v
         )
-    assert requests[429] >= 1
+    assert requests[429] == 1
     assert requests[201] == 4
     assert [v for _, v in otel.points("braze.client.rate_limited")] == [requests[429]]
     ((attributes, admissions),) = otel.points("braze.client.limiter.wait")
     assert attributes == {"braze.bucket": "external_id"}
     assert admissions == 2
     waited = [dict(s.attributes or {})["braze.limiter.wait"] for s in otel.finished()][-2:]
-    assert waited[0] == 0.0 and 0.1 < waited[1] < 1.0  # type: ignore[operator]
+    assert waited[0] == 0.0 and waited[1] == pytest.approx(0.2)
 
 
 async def test_without_an_sdk_the_api_is_a_no_op() -> None:

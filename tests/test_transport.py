@@ -46,6 +46,10 @@ class RawServer:
         self.connections += 1
         try:
             await self.behaviour(reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # The client hung up (a timeout, a test done with it). Since Python 3.12 an error
+            # escaping this handler is reported to the loop, and so fails the test.
+            pass
         finally:
             writer.close()
 
