@@ -67,7 +67,16 @@ from ._models import (
     TransactionalSendRequest,
     UserAlias,
 )
-from ._retry import Attempts, Decision, GiveUp, NotAdmitted, Retry, RetryPolicy, Unknown
+from ._retry import (
+    AMBIGUOUS_STATUSES,
+    Attempts,
+    Decision,
+    GiveUp,
+    NotAdmitted,
+    Retry,
+    RetryPolicy,
+    Unknown,
+)
 from ._telemetry import open_telemetry
 from ._transport import DEFAULT_LIMITS, AiohttpTransport
 from ._urls import budget_name, resolve_base_url
@@ -739,7 +748,8 @@ class BrazeClient:
         except BaseException:
             permit.release(outcome_unknown=True)  # cancelled mid-flight: it may reach Braze
             raise
-        permit.release(sent=True)
+        # A gateway's 502/504 may come before Braze counts the request: counted longer.
+        permit.release(sent=True, outcome_unknown=answer.status in AMBIGUOUS_STATUSES)
         limiter.observe(bucket, answer.status, answer.headers)
         return answer
 
