@@ -86,9 +86,10 @@ def coverage(session: nox.Session) -> None:
     session.run("coverage", "report")
 
 
-@nox.session
+@nox.session(python=python_for(OLDEST))
 def tests_floors(session: nox.Session) -> None:
-    """The test suite on the lowest version of every declared dependency and test dependency.
+    """The test suite on the lowest version of every declared dependency and test dependency,
+    on the oldest Python supported (so one run checks both), measured.
 
     uv resolves the declared requirements to their minimums (``--resolution lowest-direct``)
     and the environment is synced to exactly that set, whatever it held before.
@@ -111,7 +112,7 @@ def tests_floors(session: nox.Session) -> None:
     session.run(*uv, "install", *python, "--no-deps", "-e", ".")
     session.run(*uv, "freeze", *python)  # the versions tested, in the log
     ensure_redis(session)
-    session.run("pytest", "-q", *session.posargs)
+    session.run("coverage", "run", "-m", "pytest", "-q", *session.posargs)
 
 
 @nox.session

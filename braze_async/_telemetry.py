@@ -38,6 +38,7 @@ carries the API key: it is in no URL, and error types are class names or status 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -74,11 +75,12 @@ class Telemetry:
         self._error = trace.Status(trace.StatusCode.ERROR)
         self._tracer = trace.get_tracer("braze_async", __version__, tracer_provider=tracer_provider)
         meter = metrics.get_meter("braze_async", __version__, meter_provider=meter_provider)
-        self._duration = meter.create_histogram(
+        self._duration = _histogram(
+            meter,
             "http.client.request.duration",
             unit="s",
             description="Duration of HTTP client requests.",
-            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
+            buckets=_DURATION_BUCKETS,
         )
         self._rate_limited = meter.create_counter(
             "braze.client.rate_limited", unit="{request}", description="429 answers from Braze."
@@ -91,11 +93,12 @@ class Telemetry:
             unit="{call}",
             description="Calls whose outcome is unknown: Braze may or may not have sent them.",
         )
-        self._wait = meter.create_histogram(
+        self._wait = _histogram(
+            meter,
             "braze.client.limiter.wait",
             unit="s",
             description="Time a request waited for the client-side rate limiter.",
-            explicit_bucket_boundaries_advisory=(0, 0.01, 0.1, 0.5, 1, 5, 10, 60, 300, 3600),
+            buckets=(0, 0.01, 0.1, 0.5, 1, 5, 10, 60, 300, 3600),
         )
         self._base_url = base_url
         parts = urlsplit(base_url)
@@ -184,3 +187,19 @@ def open_telemetry(
         return Telemetry(base_url, tracer_provider=tracer_provider, meter_provider=meter_provider)
     except ImportError:
         return None
+
+
+def _histogram(
+    meter: Any, name: str, *, unit: str, description: str, buckets: Sequence[float]
+) -> Any:
+    """A histogram with advised bucket boundaries where the API takes them (1.28 and later;
+    ``opentelemetry-api`` 1.27, the floor, has no such argument)."""
+    try:
+        return meter.create_histogram(
+            name,
+            unit=unit,
+            description=description,
+            explicit_bucket_boundaries_advisory=buckets,
+        )
+    except TypeError:
+        return meter.create_histogram(name, unit=unit, description=description)

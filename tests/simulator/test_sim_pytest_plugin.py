@@ -108,6 +108,8 @@ def test_the_web_app_test_of_the_docs_passes(tmp_path: Path) -> None:
     body = block.split("def test_", 1)[1]
     assert len(body.strip().splitlines()) <= 10, "ten lines, as the docs promise"
     (tmp_path / "test_welcome.py").write_text(block)
+    (conftest,) = re.findall(r"<!-- conftest[^>]*-->\s*```python\n(.*?)```", page, flags=re.S)
+    (tmp_path / "conftest.py").write_text(conftest)
     result = run_pytest_in(tmp_path, REPO / "examples")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
