@@ -50,6 +50,7 @@ from ._http import (
     MaybeProcessed,
     Route,
     Timeouts,
+    describe,
     open_exchange,
     sanitized,
 )
@@ -726,7 +727,7 @@ class BrazeClient:
         try:
             permit = await limiter.acquire(bucket, max_wait=self._retry.max_rate_limit_wait)
         except Exception as exc:  # e.g. Redis unreachable: nothing was sent
-            reason = self._answers.redact(f"{type(exc).__name__}: {exc}")
+            reason = describe(exc, self._api_key)
             # Without its traceback: the Redis client's frames hold its connection settings.
             return NotAdmitted(reason, sanitized(exc, self._api_key) or RuntimeError(reason))
         trace.admitted(permit.waited)

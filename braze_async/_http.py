@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import NamedTuple, Protocol
 
@@ -55,6 +55,7 @@ __all__ = [
     "Route",
     "Timeouts",
     "deadline",
+    "describe",
     "open_exchange",
     "sanitized",
 ]
@@ -73,12 +74,9 @@ class Deadline(Protocol):
 
 
 if sys.version_info >= (3, 11):
-
-    def deadline(seconds: float | None) -> AbstractAsyncContextManager[Deadline]:
-        """A scope that raises TimeoutError after *seconds* (``None``: not until rescheduled)."""
-        when = None if seconds is None else asyncio.get_running_loop().time() + seconds
-        return asyncio.timeout_at(when)
-
+    _timeout_at: Callable[[float | None], AbstractAsyncContextManager[Deadline]] = (
+        asyncio.timeout_at
+    )
 else:  # Python 3.10
 
     class _Timeout:
@@ -116,10 +114,21 @@ else:  # Python 3.10
             if self._task is not None:
                 self._task.cancel()
 
-    def deadline(seconds: float | None) -> AbstractAsyncContextManager[Deadline]:
-        """A scope that raises TimeoutError after *seconds* (``None``: not until rescheduled)."""
-        when = None if seconds is None else asyncio.get_running_loop().time() + seconds
-        return _Timeout(when)
+    _timeout_at = _Timeout
+
+
+def deadline(seconds: float | None) -> AbstractAsyncContextManager[Deadline]:
+    """A scope that raises TimeoutError after *seconds* (``None``: not until rescheduled)."""
+    when = None if seconds is None else asyncio.get_running_loop().time() + seconds
+    return _timeout_at(when)
+
+
+def describe(exc: BaseException, secret: str) -> str:
+    """``"Type: message"`` (or ``"Type"``) of *exc*, with *secret* redacted: a hostile or
+    broken server could echo our headers back, and the key must never ride on."""
+    text = str(exc)
+    reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return reason.replace(secret, "***") if secret and secret in reason else reason
 
 
 def sanitized(exc: BaseException, secret: str) -> BaseException | None:
@@ -314,10 +323,7 @@ class _Exchange:
         return None
 
     def _reason(self, exc: BaseException) -> str:
-        text = str(exc)
-        reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-        # A hostile or broken server could echo our headers back; never carry the key on.
-        return reason.replace(self._secret, "***") if self._secret in reason else reason
+        return describe(exc, self._secret)
 
 
 class _AiohttpExchange(_Exchange):
