@@ -73,7 +73,8 @@ class SimulatorState:
         """Every accepted recipient, in order of acceptance (a snapshot: a new list each call).
 
         An audience send (segment, Connected Audience, broadcast) is one :class:`Delivery`
-        whose ``recipient`` is ``"segment:<id>"``, ``"audience"`` or ``"broadcast"``.
+        whose ``recipient`` is ``"segment:<id>"``, ``"audience"`` or ``"broadcast"``. Empty
+        for a simulator made with ``record=False`` (its counters still count).
         """
         return self._core.delivered()
 
