@@ -71,6 +71,7 @@ class ScriptedSender:
         self.unknown: set[str] = set()
         self.hang: set[str] = set()
         self.hanging = asyncio.Event()
+        self.hung = 0
         self.queue: set[str] = set()
         self.queued = asyncio.Event()
         self.not_admitted: set[str] = set()
@@ -92,6 +93,7 @@ class ScriptedSender:
             on_admitted()
         self.sent.append(ids)
         if ids[0] in self.hang:
+            self.hung += 1
             self.hanging.set()
             await asyncio.Event().wait()
         if ids[0] in self.fail:
@@ -280,18 +282,39 @@ async def test_the_first_notice_is_the_stop_reason_when_several_come_back() -> N
 
 
 async def test_a_callback_failing_while_the_job_is_cancelled_does_not_hide_the_cancel() -> None:
-    """on_outcome raising for a batch abandoned by a cancel: the job still ends cancelled."""
+    """on_outcome raising for each batch abandoned by a cancel (two in flight): the job still
+    ends cancelled."""
     sender = ScriptedSender()
-    sender.hang = {"u50"}
+    sender.hang = {"u50", "u100"}
+    told: list[str] = []
 
     def fragile(outcome: RecipientOutcome) -> None:
+        told.append(outcome.outcome)
         raise OSError("the failures file is gone")
 
     job = asyncio.ensure_future(bulk_send(sender, users(1_000), WEEKLY, on_outcome=fragile))
-    await sender.hanging.wait()
+    while sender.hung < 2:
+        sender.hanging.clear()
+        await sender.hanging.wait()
     job.cancel()
     with pytest.raises(asyncio.CancelledError):
         await job
+    assert told == ["unknown", "unknown"]  # one call per batch: each raised, the first ends it
+
+
+async def test_of_two_callbacks_failing_the_job_raises_the_first() -> None:
+    """on_outcome failing for two batches in a row: the job stops with the first error, the
+    second does not replace it."""
+    sender = ScriptedSender()
+    sender.fail = {"u0", "u50"}
+    errors = iter([OSError("first"), OSError("second")])
+
+    def fragile(outcome: RecipientOutcome) -> None:
+        raise next(errors)
+
+    with pytest.raises(OSError, match="first"):
+        await bulk_send(sender, users(1_000), WEEKLY, concurrency=2, on_outcome=fragile)
+    assert next(errors, None) is None  # both were raised
 
 
 async def test_a_long_async_input_lets_the_event_loop_run_while_it_is_read() -> None:
