@@ -72,7 +72,6 @@ from ._retry import (
     AMBIGUOUS_STATUSES,
     Attempts,
     Decision,
-    GiveUp,
     NotAdmitted,
     Retry,
     RetryPolicy,
@@ -100,6 +99,10 @@ DEFAULT_ATTEMPT_TIMEOUT: Final = 90.0
 DEFAULT_MAX_RESPONSE_BYTES: Final = 1 << 20
 
 T = TypeVar("T")
+
+#: What makes a typed response of a decoded 2xx body (path, status, body, headers), or says
+#: the body is unreadable (the request's outcome is then unknown).
+Reader = Callable[[str, int, Mapping[str, Any], Mapping[str, str]], T | BrazeMalformedResponseError]
 
 
 class _Keep(enum.Enum):
@@ -144,7 +147,7 @@ def _once(callback: Callable[[], object]) -> Callable[[], object]:
 
 def _read_trigger(
     path: str, status: int, data: Mapping[str, Any], headers: Mapping[str, str]
-) -> SendResponse | BrazeError:
+) -> SendResponse | BrazeMalformedResponseError:
     """What a 2xx answer to a send means (errors.md, "Server responses").
 
     A success is ``"message": "success"`` (with a ``dispatch_id`` or not, with non-fatal
@@ -176,7 +179,7 @@ def _count_recipients(
 
 def _read_transactional(
     path: str, status: int, data: Mapping[str, Any], headers: Mapping[str, str]
-) -> TransactionalResponse | BrazeError:
+) -> TransactionalResponse | BrazeMalformedResponseError:
     return structure_transactional_response(data, status, headers)
 
 
@@ -637,7 +640,7 @@ class BrazeClient:
         self,
         path: str,
         body: bytes,
-        read: Callable[[str, int, Mapping[str, Any], Mapping[str, str]], T | BrazeError],
+        read: Reader[T],
         *,
         audience: bool | None,
         retry_ambiguous: bool,
@@ -682,7 +685,7 @@ class BrazeClient:
         self,
         path: str,
         body: bytes,
-        read: Callable[[str, int, Mapping[str, Any], Mapping[str, str]], T | BrazeError],
+        read: Reader[T],
         bucket: Bucket | None,
         attempts: Attempts,
         on_admitted: Callable[[], object] | None,
@@ -696,14 +699,11 @@ class BrazeClient:
         if not 200 <= outcome.status < 300:
             return attempts.decide(self._answers.error(path, outcome, attempts.made + 1))
         data = self._answers.success(path, outcome, attempts.made + 1)
-        if isinstance(data, BrazeError):
-            result: T | BrazeError = data
-        else:
-            result = read(path, outcome.status, data, outcome.headers)
+        if isinstance(data, BrazeMalformedResponseError):
+            return Unknown(data)
+        result = read(path, outcome.status, data, outcome.headers)
         if isinstance(result, BrazeMalformedResponseError):
             return Unknown(result)
-        if isinstance(result, BrazeError):
-            return GiveUp(result)
         return Done(result)
 
     async def _attempt(
