@@ -188,6 +188,24 @@ def test_the_directory_is_fsynced_when_the_journal_is_created(
     assert spy.calls == []
 
 
+def test_without_advisory_locks_the_journal_still_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the OS has no ``fcntl`` (not Linux, which we support), the journal opens without
+    its lock; with it, a second open of a journal in use is refused."""
+    import braze_async._journal as journal_module
+
+    path = tmp_path / "job.journal"
+    held = Journal.open(path, job_header(WEEKLY), fsync="never")
+    try:
+        with pytest.raises(JournalError, match="in use by another running job"):
+            Journal.open(path, job_header(WEEKLY), fsync="never")
+        monkeypatch.setattr(journal_module, "fcntl", None)
+        Journal.open(path, job_header(WEEKLY), fsync="never").close()
+    finally:
+        held.close()
+
+
 @pytest.mark.parametrize(
     ("policy", "per_batch"),
     [
