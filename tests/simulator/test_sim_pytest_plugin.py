@@ -100,15 +100,19 @@ def test_plugin_works_in_another_project(tmp_path: Path) -> None:
     assert "2 passed" in result.stdout
 
 
-def test_the_web_app_test_of_the_docs_passes(tmp_path: Path) -> None:
-    """docs/testing.md's Starlette example is a real test: it passes as written, against
-    examples/webapp.py."""
-    page = (REPO / "docs" / "testing.md").read_text()
-    (block,) = re.findall(r"<!-- tested[^>]*-->\s*```python\n(.*?)```", page, flags=re.S)
+@pytest.mark.parametrize(
+    ("page", "marker"), [("docs/testing.md", "tested"), ("README.md", "pytest")]
+)
+def test_the_web_app_test_of_the_docs_passes(tmp_path: Path, page: str, marker: str) -> None:
+    """The Starlette example of docs/testing.md and of the README is a real test: it passes
+    as written, against examples/webapp.py."""
+    text = (REPO / page).read_text()
+    (block,) = re.findall(rf"<!-- {marker}[^>]*-->\s*```python\n(.*?)```", text, flags=re.S)
     body = block.split("def test_", 1)[1]
     assert len(body.strip().splitlines()) <= 10, "ten lines, as the docs promise"
     (tmp_path / "test_welcome.py").write_text(block)
-    (conftest,) = re.findall(r"<!-- conftest[^>]*-->\s*```python\n(.*?)```", page, flags=re.S)
+    docs = (REPO / "docs" / "testing.md").read_text()
+    (conftest,) = re.findall(r"<!-- conftest[^>]*-->\s*```python\n(.*?)```", docs, flags=re.S)
     (tmp_path / "conftest.py").write_text(conftest)
     result = run_pytest_in(tmp_path, REPO / "examples")
     assert result.returncode == 0, result.stdout + result.stderr
