@@ -25,9 +25,10 @@ admitted its request, just before it leaves: a batch still waiting for the limit
 job is killed was never sent, and is sent by the next job.
 
 Setting the ``stop`` event stops a job cleanly: no new batches, the requests in flight finish
-and are journaled. Cancelling the job's task instead abandons them: those admitted become
-unknown, those still waiting for the limiter failed (never sent). A job also stops by itself
-when every request would fail alike: on a 401 or 403, and after
+and are journaled; batches still waiting for the rate limiter are failed (never sent).
+Cancelling the job's task instead abandons them all: those admitted become unknown, those
+still waiting for the limiter failed (never sent). A job also stops by itself when every
+request would fail alike: on a 401 or 403, and after
 :data:`STOP_AFTER_NEVER_SENT` requests in a row that never left (Braze unreachable). After
 any early stop, :attr:`BulkReport.stopped_at` is the first input item not attempted.
 """
@@ -269,11 +270,14 @@ class _Begin:
     admitted its request, just before the request leaves (so a hard stop before admission
     leaves no begin record, and the next job sends the batch)."""
 
-    __slots__ = ("batch", "batch_id", "error", "journal")
+    __slots__ = ("batch", "batch_id", "error", "journal", "started")
 
     def __init__(self, journal: Journal | None, batch: _Batch) -> None:
         self.journal = journal
         self.batch = batch
+        #: Whether the batch's task has begun running (a task cancelled before that never
+        #: runs its handlers, so a stop leaves it to see the stop itself).
+        self.started = False
         #: The journal's id of the batch (-1 without a journal); ``None`` until admitted.
         self.batch_id: int | None = None
         #: What writing the begin record raised: the request was not sent.
@@ -346,7 +350,10 @@ class _Job:
         self.total = total
         self.max_details = max_details
         self.slots = asyncio.Semaphore(concurrency)
-        self.tasks: set[asyncio.Task[None]] = set()
+        #: The batch tasks running, with each one's begin hook (admitted or not yet).
+        self.tasks: dict[asyncio.Task[None], _Begin] = {}
+        #: Whether the stop event was seen: batches not admitted yet are not sent.
+        self.stopping = False
         self.report = BulkReport()
         self.started = time.monotonic()
         self.processed = 0
@@ -437,6 +444,28 @@ class _Job:
     # -- the producer ----------------------------------------------------------------------
 
     async def run(self, items: BulkInput) -> BulkReport:
+        watcher = None
+        if self.stop is not None:
+            watcher = asyncio.get_running_loop().create_task(self.watch(self.stop))
+        try:
+            return await self.produce(items)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """On the stop event, take back the batches still waiting for the rate limiter: they
+        were never sent (failed, safe to send again). The requests in flight finish, so a stop
+        waits for them only, not for a budget that may be spent for an hour."""
+        await stop.wait()
+        self.stopping = True
+        for task, begin in list(self.tasks.items()):
+            if begin.started and not begin.admitted:
+                task.cancel()
+
+    async def produce(self, items: BulkInput) -> BulkReport:
         batch = _Batch()
         try:
             async for position, item in _enumerate(items):
@@ -579,10 +608,14 @@ class _Job:
             self.slots.release()
             self.abandon(batch)
             return False
-        task = asyncio.get_running_loop().create_task(self.send(batch))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        begin = _Begin(self.journal, batch)
+        task = asyncio.get_running_loop().create_task(self.send(batch, begin))
+        self.tasks[task] = begin
+        task.add_done_callback(self.forget)
         return True
+
+    def forget(self, task: asyncio.Task[None]) -> None:
+        del self.tasks[task]
 
     async def drain(self, *, cancel: bool) -> None:
         if cancel:
@@ -593,10 +626,12 @@ class _Job:
 
     # -- one request -------------------------------------------------------------------------
 
-    async def send(self, batch: _Batch) -> None:
-        begin = _Begin(self.journal, batch)
+    async def send(self, batch: _Batch, begin: _Begin) -> None:
+        begin.started = True
         try:
             try:
+                if self.stopping:  # stopped before this task ran: it is not sent
+                    raise asyncio.CancelledError
                 response = await self.target.send(self.sender, batch.recipients, on_admitted=begin)
             except Exception as exc:
                 self.in_progress -= len(batch)
@@ -706,8 +741,9 @@ class _Job:
         self.record_batch(batch, "failed", f"not sent: {exc}")
 
     def cancelled(self, begin: _Begin, batch: _Batch) -> None:
-        """Abandoned by a hard stop: unknown once admitted (it may have left), failed before
-        (never sent; no begin record, so a resumed job sends it)."""
+        """Abandoned by a hard stop, or by a stop before the limiter admitted it: unknown once
+        admitted (it may have left), failed before (never sent; no begin record, so a resumed
+        job sends it)."""
         if begin.admitted:
             # No end record: a resumed job reports it unknown, too.
             self.record_batch(
@@ -720,8 +756,8 @@ class _Job:
             self.record_batch(
                 batch,
                 "failed",
-                "not sent: the job was cancelled before the rate limiter admitted this "
-                "request; safe to send again",
+                f"not sent: the job was {'stopped' if self.stopping else 'cancelled'} before "
+                "the rate limiter admitted this request; safe to send again",
             )
 
 

@@ -874,7 +874,8 @@ class BrazeClient:
             power loss). See ``benchmarks/bench_journal.py`` for the cost.
         :param on_progress: called with a :class:`BulkProgress` as the job advances.
         :param on_outcome: called with each :class:`RecipientOutcome` that is not "sent".
-        :param stop: set it to stop cleanly: no new batches, requests in flight finish.
+        :param stop: set it to stop cleanly: no new batches, requests in flight finish, those
+            still waiting for the rate limiter are failed (never sent).
         :param total: expected item count, for the ETA in the progress.
         :param max_details: how many not-sent outcomes ``report.details`` keeps.
 

@@ -560,6 +560,55 @@ async def test_stop_finishes_in_flight_and_resume_sends_the_rest(
 # -- hard stops while batches wait for the rate limiter -----------------------------------------
 
 
+async def test_a_stop_does_not_wait_for_the_rate_limiter_and_the_resumed_job_sends_the_rest(
+    tmp_path: Path, sim: BrazeSimulator
+) -> None:
+    """The stop event with four batches waiting behind a budget spent for an hour: the job
+    returns at once (it waits for requests in flight, not for the budget); the waiting
+    batches are failed (never sent, no begin record), the next one was not attempted, and
+    the resumed job sends every other recipient once."""
+    journal = tmp_path / "job.journal"
+    outcomes: list[RecipientOutcome] = []
+    answered = asyncio.Event()
+    stop = asyncio.Event()
+
+    def on_progress(progress: BulkProgress) -> None:
+        if progress.requests:
+            answered.set()
+
+    one_an_hour = RateLimits(external_id=Rate(1, 3600.0))
+    async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=one_an_hour) as braze:
+        job = asyncio.ensure_future(
+            braze.bulk_send(
+                users(1_000),
+                campaign_id="weekly",
+                journal=journal,
+                concurrency=4,
+                stop=stop,
+                on_progress=on_progress,
+                on_outcome=outcomes.append,
+            )
+        )
+        await asyncio.wait_for(answered.wait(), timeout=10)
+        while braze.rate_limit_status()["external_id"].waiting < 4:
+            assert not job.done(), job
+            await asyncio.sleep(0.005)
+        stop.set()
+        # Bounded only so that a regression fails instead of hanging for the hour.
+        report = await asyncio.wait_for(job, timeout=30)
+        assert braze.rate_limit_status()["external_id"].waiting == 0
+    assert (report.sent, report.failed, report.unknown) == (50, 200, 0)
+    assert report.interrupted and report.stop_reason == "stopped"
+    assert report.not_attempted == 50 and report.stopped_at == 250
+    assert len(outcomes) == 200 and {o.outcome for o in outcomes} == {"failed"}
+    assert "not sent: the job was stopped before the rate limiter" in outcomes[0].reason
+    assert read(journal).count('"begin"') == 1
+    async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=None) as braze:
+        second = await braze.bulk_send(users(1_000), campaign_id="weekly", journal=journal)
+    assert second.ok and (second.already_sent, second.sent) == (50, 950)
+    assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(1_000)}
+
+
 async def test_batches_waiting_for_the_rate_limiter_at_a_hard_stop_are_sent_on_resume(
     tmp_path: Path, sim: BrazeSimulator
 ) -> None:

@@ -135,6 +135,37 @@ def test_ctrl_c_without_a_journal_never_advises_running_the_same_command_again(
         assert delivered_users(sim) == dict.fromkeys(range(n), 1)
 
 
+def test_ctrl_c_does_not_wait_for_a_spent_budget(tmp_path: Path) -> None:
+    """A budget of one request an hour: after the first answer the next batches wait for the
+    rate limiter. Ctrl-C ends the job at once (status 130, a summary): the waiting batches
+    are failed, never sent, and the same command again sends everyone else, once each."""
+    users = write_jsonl(tmp_path / "users.jsonl", 1_000)
+    journal = tmp_path / "users.jsonl.journal"
+    with ThreadedSimulator(KEY, seed=9) as sim:
+        command = [*SEND_COMMAND, "--campaign-id", "weekly", "--recipients", str(users)]
+        proc = subprocess.Popen(
+            [*command, "--concurrency", "4", "--external-id-rate", "1/3600"],
+            env=environment(sim),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not journal.exists() or journal_state(journal) != (1, 0):  # first batch answered
+            assert proc.poll() is None and time.monotonic() < deadline, proc.returncode
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        # Bounded so that a regression fails instead of waiting out the hour.
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        match = re.search(r": 50 sent, 0 rejected, ([\d,]+) failed, 0 unknown in 1 request, ", err)
+        assert match is not None, err
+        assert int(match.group(1)) % 50 == 0 and 0 < int(match.group(1)) <= 200
+        assert journal_state(journal) == (1, 0)
+        again = subprocess.run(command, env=environment(sim), capture_output=True, text=True)
+        assert again.returncode == 0, again.stderr
+        assert delivered_users(sim) == dict.fromkeys(range(1_000), 1)
+
+
 # -- a second Ctrl-C --------------------------------------------------------------------------
 
 

@@ -220,7 +220,8 @@ def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: P
         f"{report.sent:,} sent"
         + (f" (+{report.already_sent:,} by an earlier run)" if report.already_sent else "")
         + f", {report.rejected:,} rejected, {report.failed:,} failed, {report.unknown:,} unknown"
-        + f" in {report.requests:,} requests, {duration(report.elapsed)}"
+        + f" in {report.requests:,} request{'s' if report.requests != 1 else ''}, "
+        + duration(report.elapsed)
     )
     lines.append(f"{plan.what} from {plan.path}: {counts}")
     if report.interrupted:

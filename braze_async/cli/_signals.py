@@ -1,9 +1,10 @@
 """Ctrl-C and SIGTERM during ``braze-async send``.
 
-The first one stops the job cleanly: no new requests, those in flight are answered and
-journaled. A second one abandons those in flight (see :mod:`._in_flight`): their recipients
-become 'unknown' (or 'failed', never sent, if the rate limiter had not admitted them yet), and
-the job still ends with its summary. Later ones change nothing.
+The first one stops the job cleanly: no new requests, those still waiting for the rate limiter
+are not sent ('failed', safe to send again), those in flight are answered and journaled. A
+second one abandons those in flight (see :mod:`._in_flight`): their recipients become
+'unknown' (or 'failed', never sent, if the rate limiter had not admitted them yet), and the
+job still ends with its summary. Later ones change nothing.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ def stop_on_signals(
         if len(received) == 1:
             stop.set()
             say(
-                f"{name}: stopping; no new requests, waiting for those in flight (press "
-                "Ctrl-C again to abandon them: they become 'unknown')"
+                f"{name}: stopping; no new requests (none waits for the rate limiter), "
+                "waiting for those in flight (press Ctrl-C again to abandon them: they "
+                "become 'unknown')"
             )
         elif len(received) == 2:
             abandon()
