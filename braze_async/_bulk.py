@@ -270,14 +270,11 @@ class _Begin:
     admitted its request, just before the request leaves (so a hard stop before admission
     leaves no begin record, and the next job sends the batch)."""
 
-    __slots__ = ("batch", "batch_id", "error", "journal", "started")
+    __slots__ = ("batch", "batch_id", "error", "journal")
 
     def __init__(self, journal: Journal | None, batch: _Batch) -> None:
         self.journal = journal
         self.batch = batch
-        #: Whether the batch's task has begun running (a task cancelled before that never
-        #: runs its handlers, so a stop leaves it to see the stop itself).
-        self.started = False
         #: The journal's id of the batch (-1 without a journal); ``None`` until admitted.
         self.batch_id: int | None = None
         #: What writing the begin record raised: the request was not sent.
@@ -461,8 +458,11 @@ class _Job:
         waits for them only, not for a budget that may be spent for an hour."""
         await stop.wait()
         self.stopping = True
+        # Every batch task has started by now (a task cancelled before its first step would
+        # run none of its handlers): it was scheduled before the stop was set, as no batch is
+        # dispatched once it is, and the loop runs callbacks in the order they were scheduled.
         for task, begin in list(self.tasks.items()):
-            if begin.started and not begin.admitted:
+            if not begin.admitted:
                 task.cancel()
 
     async def produce(self, items: BulkInput) -> BulkReport:
@@ -627,11 +627,8 @@ class _Job:
     # -- one request -------------------------------------------------------------------------
 
     async def send(self, batch: _Batch, begin: _Begin) -> None:
-        begin.started = True
         try:
             try:
-                if self.stopping:  # stopped before this task ran: it is not sent
-                    raise asyncio.CancelledError
                 response = await self.target.send(self.sender, batch.recipients, on_admitted=begin)
             except Exception as exc:
                 self.in_progress -= len(batch)
