@@ -315,8 +315,8 @@ def test_an_acquisition_cancelled_while_redis_admits_it_gives_the_slot_back(
     key = f"braze_async:{{{workspace}}}:audience"
 
     async def main() -> None:
-        async with limiter(redis_url, workspace, Rate(1, 60.0)) as lim:
-            (await lim.acquire(A)).release(sent=False)  # connected, nothing counted
+        async with limiter(redis_url, workspace, Rate(2, 60.0)) as lim:
+            held = await lim.acquire(A)  # connected; one slot of two left
             cancelled = asyncio.ensure_future(lim.acquire(A))
             await asyncio.sleep(0)  # it sent the script and waits for the reply
             cancelled.cancel()
@@ -324,8 +324,9 @@ def test_an_acquisition_cancelled_while_redis_admits_it_gives_the_slot_back(
                 await cancelled
             # Full until the undo lands, then admitted: not after the 120 s lease.
             permit = await asyncio.wait_for(lim.acquire(A), GUARD)
-            assert redis.Redis.from_url(redis_url).zcard(key) == 1
+            assert redis.Redis.from_url(redis_url).zcard(key) == 2
             permit.release(sent=False)
+            held.release(sent=False)
 
     asyncio.run(main())
 
