@@ -6,6 +6,7 @@ import asyncio
 import gc
 import threading
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ from braze_async import (
     Recipient,
     RetryPolicy,
 )
-from braze_async._limits import Bucket, RateLimiter
+from braze_async._limits import Bucket, LimiterShare, RateLimiter
 from braze_async.simulator import BrazeSimulator
 
 pytestmark = pytest.mark.anyio
@@ -195,6 +196,48 @@ async def test_clients_of_one_workspace_share_one_budget() -> None:
             with pytest.raises(BrazeRateLimitError, match="nothing was sent"):
                 await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="c")])
     assert sim.stats.rate_limited == 0
+
+
+def test_a_status_read_before_the_event_loop_does_not_split_the_budget() -> None:
+    """rate_limit_status() of a client not used yet, outside any event loop, reports an idle
+    budget and takes no limiter: in the loop the client then shares its workspace's budget
+    with the other clients (before, that status read bound it to a limiter of its own, and
+    the two clients spent a budget of one twice)."""
+    sim = BrazeSimulator(external_id_rate=(1, 3600))
+    limits = RateLimits(external_id=Rate(1, 3600.0))
+    impatient = RetryPolicy(max_rate_limit_wait=1.0)
+    early = sim_client(sim, rate_limits=limits, retry=impatient)
+    status = early.rate_limit_status()["external_id"]
+    assert (status.admitted, status.counted, status.rate) == (0, 0, Rate(1, 3600.0))
+
+    async def main() -> None:
+        late = sim_client(sim, rate_limits=limits, retry=impatient)
+        async with early, late:
+            await early.trigger_campaign("c", recipients=[Recipient(external_user_id="a")])
+            with pytest.raises(BrazeRateLimitError, match="nothing was sent"):
+                await late.trigger_campaign("c", recipients=[Recipient(external_user_id="b")])
+            assert early.rate_limit_status()["external_id"].admitted == 1
+
+    asyncio.run(main())
+    assert sim.stats.rate_limited == 0
+
+
+async def test_a_limiter_closed_under_its_shares_is_replaced_for_the_next_ones() -> None:
+    """Someone closes a shared limiter directly: the next share of the budget gets a fresh
+    one, and the first share's close later neither counts against the fresh one nor closes
+    it; the fresh one closes with its own last share."""
+    limits = RateLimits(workspace=f"replaced-{uuid.uuid4().hex[:8]}")
+    first = LimiterShare(limits, name="unused")
+    old = first.limiter
+    await old.aclose()
+    second, third = LimiterShare(limits, name="unused"), LimiterShare(limits, name="unused")
+    fresh = second.limiter
+    assert fresh is not old and third.limiter is fresh
+    await first.aclose()
+    await second.aclose()
+    assert not fresh.closed
+    await third.aclose()
+    assert fresh.closed
 
 
 async def test_other_configurations_and_workspaces_keep_their_own_budget() -> None:

@@ -8,10 +8,12 @@ benchmarks/bench_limiter.py).
 from __future__ import annotations
 
 import asyncio
+import importlib.abc
+import importlib.machinery
 import math
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -21,7 +23,7 @@ from _fake_time import EPOCH, FakeTime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from braze_async._limits import Bucket, Permit, Rate, RateLimiter, RateLimits
+from braze_async._limits import Bucket, LimiterError, Permit, Rate, RateLimiter, RateLimits
 
 T = TypeVar("T")
 A = Bucket.AUDIENCE
@@ -734,6 +736,8 @@ def test_a_late_short_retry_after_does_not_shorten_a_pause() -> None:
         pytest.param({"X-RateLimit-Remaining": "0.5", "X-RateLimit-Reset": ""}, id="fraction"),
         pytest.param({"X-RateLimit-Remaining": "0"}, id="no-reset"),
         pytest.param({"X-RateLimit-Limit": "a lot"}, id="limit-words"),
+        pytest.param({"X-RateLimit-Limit": "0"}, id="limit-zero"),
+        pytest.param({"X-RateLimit-Limit": "2.5"}, id="limit-fraction"),
     ],
 )
 def test_garbage_headers_are_ignored(headers: dict[str, str]) -> None:
@@ -756,6 +760,8 @@ def test_garbage_headers_are_ignored(headers: dict[str, str]) -> None:
         pytest.param({"Retry-After": "tomorrow"}, id="words"),
         pytest.param({"Retry-After": "1e12"}, id="absurd"),
         pytest.param({"Retry-After": "Mon, 99 Foo 2023 25:61:00"}, id="bad-date"),
+        # No zone: which clock it is on is anyone's guess (an HTTP date says GMT).
+        pytest.param({"Retry-After": "Tue, 14 Nov 2023 22:13:32"}, id="date-without-zone"),
     ],
 )
 def test_429_with_garbage_retry_after_falls_back(headers: dict[str, str]) -> None:
@@ -786,3 +792,135 @@ def test_missing_redis_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "redis.asyncio", None)
     with pytest.raises(ImportError, match=r"braze-async\[redis\]"):
         RateLimiter(RateLimits(redis_url="redis://127.0.0.1:1/0"))
+
+
+class _DependencyMissing(importlib.abc.MetaPathFinder):
+    """Fails the import of redis.asyncio as a redis install without its own dependency does
+    (redis-py on Python 3.10 needs async_timeout)."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        del path, target
+        if fullname == "redis.asyncio":
+            raise ImportError("No module named 'async_timeout'", name="async_timeout")
+        return None
+
+
+def test_a_broken_redis_install_is_not_mistaken_for_a_missing_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """redis is installed but one of its own dependencies is missing: the ImportError naming
+    that dependency reaches the caller, not a misleading "install braze-async[redis]"."""
+    monkeypatch.delitem(sys.modules, "braze_async._limits._redis", raising=False)
+    monkeypatch.delitem(sys.modules, "redis.asyncio", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_DependencyMissing(), *sys.meta_path])
+    with pytest.raises(ImportError) as caught:
+        RateLimiter(RateLimits(redis_url="redis://127.0.0.1:1/0"))
+    assert caught.value.name == "async_timeout"
+    assert "braze-async[redis]" not in str(caught.value)
+
+
+class _Unreadable(Mapping[str, str]):
+    """Headers that fail whenever they are read."""
+
+    def __getitem__(self, key: str) -> str:
+        raise RuntimeError("unreadable")
+
+    def __iter__(self) -> Iterator[str]:
+        raise RuntimeError("unreadable")
+
+    def __len__(self) -> int:
+        return 1
+
+
+def test_a_429_with_unreadable_headers_pauses_like_one_without_headers() -> None:
+    """A headers mapping that raises when read is garbage like any other: observe() does not
+    raise, and a 429 still pauses everyone for the fallback second (before, it paused
+    nobody), then a success with it changes nothing."""
+
+    async def main(ft: FakeTime) -> None:
+        limiter = make(ft, audience=Rate(100, 60.0))
+        limiter.observe(A, 429, _Unreadable())
+        stats = limiter.snapshot(A)
+        assert (stats.paused_for, stats.throttled) == (1.0, 1)
+        waiting = asyncio.ensure_future(limiter.acquire(A))
+        await ft.advance(0.99)
+        assert not waiting.done()
+        await ft.advance(0.01)
+        assert waiting.done()
+        limiter.observe(A, 200, _Unreadable())
+        stats = limiter.snapshot(A)
+        assert (stats.server_limit, stats.server_remaining, stats.server_reset) == (None,) * 3
+
+    run(main)
+
+
+def test_more_distinct_resets_than_kept_merge_the_closest_conservatively() -> None:
+    """Caps for a fifth distinct Reset (beyond the four kept) merge the two closest into
+    one: the lower allowance holds until the later deadline. Here Remaining 0 until +40 s
+    and Remaining 5 until +41 s become 0 until +41 s: admissions resume at 41 s, not 40 s."""
+
+    async def main(ft: FakeTime) -> None:
+        limiter = make(ft, audience=Rate(100, 60.0))
+
+        def answer(reset_in: float, remaining: int) -> None:
+            headers = {
+                "X-RateLimit-Limit": "100",  # others spent it: our log explains none of it
+                "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset": str(ft.wall() + reset_in),
+            }
+            limiter.observe(A, 200, headers)
+
+        for reset_in, remaining in [(10, 5), (20, 5), (30, 5), (40, 0)]:
+            answer(reset_in, remaining)
+        answer(41, 5)  # one Reset too many: merged with +40 s, the closest
+        waiting = asyncio.ensure_future(limiter.acquire(A))
+        await ft.advance(40.5)
+        assert not waiting.done()  # four caps alone would have let it go at 40 s
+        await ft.advance(0.5)
+        assert waiting.done() and waiting.result().waited == 41.0
+
+    run(main)
+
+
+def test_closing_twice_is_harmless() -> None:
+    """aclose() a second time (an ``async with`` and an explicit close) returns at once;
+    the limiter stays closed and permits still out can be released."""
+
+    async def main(ft: FakeTime) -> None:
+        async with make(ft, audience=Rate(1, 1.0)) as limiter:
+            permit = await limiter.acquire(A)
+            await limiter.aclose()
+            assert limiter.closed
+        await limiter.aclose()
+        assert limiter.closed
+        permit.release()
+        with pytest.raises(RuntimeError, match="closed"):
+            await limiter.acquire(A)
+
+    run(main)
+
+
+def test_a_limiter_waits_in_the_event_loop_it_first_waited_in_only() -> None:
+    """A limiter's waiters are futures of one event loop: in another (another asyncio.run), an
+    acquisition that would wait raises LimiterError saying so and leaves no waiter behind;
+    one admitted at its first look still goes."""
+    ft = FakeTime()
+    limiter = make(ft, audience=Rate(1, 1.0))
+
+    async def first() -> None:
+        (await limiter.acquire(A)).release()
+        waiting = asyncio.ensure_future(limiter.acquire(A))
+        await ft.run([waiting])  # waited (in this loop) until t=1
+        waiting.result().release()  # its slot counts until t=2
+
+    async def second() -> None:
+        with pytest.raises(LimiterError, match="create one per event loop"):
+            await limiter.acquire(A)
+        assert limiter.snapshot(A).waiting == 0
+        ft.now = 2.0
+        (await limiter.acquire(A)).release()
+
+    asyncio.run(first())
+    asyncio.run(second())

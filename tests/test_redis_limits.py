@@ -6,6 +6,7 @@ Real time here (Redis's clock decides), so periods are short and bounds generous
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import os
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -22,9 +24,11 @@ import _redis_server
 import pytest
 import redis
 
-from braze_async._limits import Bucket, LimiterUnavailable, Rate, RateLimiter, RateLimits
+from braze_async._limits import Bucket, LimiterUnavailable, Permit, Rate, RateLimiter, RateLimits
 
 A = Bucket.AUDIENCE
+#: Every wait of a test on the code under test: far above any bound it should meet.
+GUARD = 60.0
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -300,3 +304,56 @@ if __name__ == "__main__":
     url, ws, lim, per, at, dur, out = sys.argv[1:]
     result = asyncio.run(_worker(url, ws, int(lim), float(per), float(at), float(dur)))
     Path(out).write_text(json.dumps(result))
+
+
+def test_an_acquisition_cancelled_while_redis_admits_it_gives_the_slot_back(
+    redis_url: str, workspace: str
+) -> None:
+    """Cancelled while the acquire script is on its way: the script still runs (a reply is
+    never cut in half), and the slot it admitted is removed again, as never sent; the one
+    slot of the budget is free for the next caller at once, not after the lease."""
+    key = f"braze_async:{{{workspace}}}:audience"
+
+    async def main() -> None:
+        async with limiter(redis_url, workspace, Rate(2, 60.0)) as lim:
+            held = await lim.acquire(A)  # connected; one slot of two left
+            cancelled = asyncio.ensure_future(lim.acquire(A))
+            await asyncio.sleep(0)  # it sent the script and waits for the reply
+            cancelled.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+            # Full until the undo lands, then admitted: not after the 120 s lease.
+            permit = await asyncio.wait_for(lim.acquire(A), GUARD)
+            assert redis.Redis.from_url(redis_url).zcard(key) == 2
+            permit.release(sent=False)
+            held.release(sent=False)
+
+    asyncio.run(main())
+
+
+def test_a_permit_released_after_its_event_loop_ended_expires_by_lease(
+    redis_url: str, workspace: str
+) -> None:
+    """A permit released once its limiter was closed and its event loop is gone (sync code
+    after asyncio.run) cannot reach Redis: the release is dropped quietly (no error, no
+    never-awaited coroutine) and the slot stays counted until its lease ends, as for a
+    holder that died."""
+    key = f"braze_async:{{{workspace}}}:audience"
+    lim = limiter(redis_url, workspace, Rate(2, 60.0), lease=5.0)
+
+    async def take() -> Permit:
+        permit = await lim.acquire(A)
+        await lim.aclose()  # permits still out stay valid to release
+        return permit
+
+    permit = asyncio.run(take())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        permit.release()
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    client = redis.Redis.from_url(redis_url)
+    (score,) = scores(client, key)  # counted still
+    seconds, micros = client.time()
+    # Still scored by its lease (lease + period from admission), not rescored to period.
+    assert score / 1e6 - (seconds + micros / 1e6) > 60.0

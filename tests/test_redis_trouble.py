@@ -9,13 +9,14 @@ guarded (``asyncio.wait_for``), so a regression fails instead of hanging.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import _redis_server
 import httpx
@@ -272,3 +273,110 @@ def test_after_a_restart_remaining_caps_still_hold_the_fleet_back(
     after = asyncio.run(main())
     assert sum(status is not None for status in after) <= 1
     assert sim.stats.rate_limited <= 1
+
+
+# -- bounds and reports -----------------------------------------------------------------------
+
+#: Nobody listens there: every connection is refused at once.
+NOWHERE = "redis://127.0.0.1:1/0"
+
+
+def test_a_max_wait_shorter_than_the_retry_bound_ends_a_redis_retry(workspace: str) -> None:
+    """Redis refuses, redis_retry_for is 30 s, the caller waits 0.2 s at most: it fails at its
+    own bound with LimiterUnavailable naming the trouble (not WaitTooLong: no budget is
+    spent, Redis is away)."""
+
+    async def main() -> float:
+        async with RateLimiter(fleet_limits(NOWHERE, workspace, redis_retry_for=30.0)) as lim:
+            started = time.monotonic()
+            with pytest.raises(LimiterUnavailable, match="retrying Redis: ConnectionError"):
+                await asyncio.wait_for(lim.acquire(A, max_wait=0.2), GUARD)
+            return time.monotonic() - started
+
+    assert asyncio.run(main()) < 30.0  # not retried for the engine's whole bound
+
+
+def test_a_redis_that_stays_away_is_reported_once_per_outage(
+    workspace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Past redis_retry_for every acquisition fails (each later one after a single try), but
+    the log says "requests fail as never sent" once for the outage, not once per request."""
+
+    async def main() -> None:
+        async with RateLimiter(fleet_limits(NOWHERE, workspace, redis_retry_for=0.2)) as lim:
+            for _ in range(3):
+                with pytest.raises(LimiterUnavailable, match="Redis has failed"):
+                    await asyncio.wait_for(lim.acquire(A), GUARD)
+
+    with caplog.at_level(logging.WARNING, logger="braze_async"):
+        asyncio.run(main())
+    gave_up = [r for r in caplog.records if "fail as never sent" in r.getMessage()]
+    assert len(gave_up) == 1
+
+
+def test_aclose_gives_up_on_a_release_that_a_stalled_redis_holds(
+    server: _redis_server.RedisServer, workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis stalls (SIGSTOP) with a release pending, retried within redis_retry_for (30 s):
+    aclose() waits for it only so long (5 s; 0.3 s here), then cancels it and closes. The
+    slot, never rescored, still counts by its lease once Redis is back."""
+    from braze_async._limits import _redis
+
+    monkeypatch.setattr(_redis, "_CLOSE_WAIT", 0.3)
+    key = f"braze_async:{{{workspace}}}:{A.value}"
+
+    async def main() -> float:
+        limits = fleet_limits(
+            server.url, workspace, audience=Rate(1, 60.0), redis_retry_for=30.0, lease=5.0
+        )
+        lim = RateLimiter(limits)
+        permit = await lim.acquire(A)
+        server.pause()
+        try:
+            permit.release()  # in the background: it cannot reach Redis now
+            started = time.monotonic()
+            await asyncio.wait_for(lim.aclose(), GUARD)
+            return time.monotonic() - started
+        finally:
+            server.resume()
+
+    assert asyncio.run(main()) < 30.0  # the release's retries were not waited out
+    client = redis.Redis.from_url(server.url)
+    ((_, score),) = cast("list[tuple[bytes, float]]", client.zrange(key, 0, -1, withscores=True))
+    seconds, micros = client.time()
+    assert score / 1e6 - (seconds + micros / 1e6) > 60.0  # lease + period, not period
+
+
+def test_a_cancelled_acquisition_whose_script_then_fails_leaves_nothing_behind(
+    server: _redis_server.RedisServer, workspace: str
+) -> None:
+    """Cancelled while a stalled Redis holds its acquire script: the script's own failure (its
+    timeout) comes later and is consumed quietly (no "exception was never retrieved"), and
+    the caller holds nothing. (Redis may still run the script once resumed: that slot ends
+    with its lease, like any whose acquisition timed out.)"""
+    unhandled: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: unhandled.append(ctx))
+        async with RateLimiter(fleet_limits(server.url, workspace, audience=Rate(1, 60.0))) as lim:
+            await lim.acquire(A)  # connected (its slot is kept: no release to stall)
+            server.pause()
+            try:
+                cancelled = asyncio.ensure_future(lim.acquire(A))
+                await asyncio.sleep(0)  # it sent the script and waits for the reply
+                cancelled.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await cancelled
+                # The script times out (redis_timeout) on its own: wait until it has.
+                deadline = time.monotonic() + GUARD
+                while len(asyncio.all_tasks()) > 1:
+                    assert time.monotonic() < deadline, "the acquire script never ended"
+                    await asyncio.sleep(0.01)
+            finally:
+                server.resume()
+            stats = lim.snapshot(A)
+            assert (stats.waiting, stats.in_flight, stats.admitted) == (0, 1, 1)
+        gc.collect()
+
+    asyncio.run(main())
+    assert not unhandled

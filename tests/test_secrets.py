@@ -39,6 +39,7 @@ from braze_async import (
     RecipientOutcome,
     RetryPolicy,
 )
+from braze_async._limits import RateLimiter
 from braze_async.simulator import BrazeSimulator, ThreadedSimulator
 
 pytestmark = pytest.mark.anyio
@@ -331,6 +332,21 @@ def test_a_redis_url_password_is_in_no_repr() -> None:
     limits = RateLimits(redis_url=f"redis://app:{PASSWORD}@cache.internal:6379/0")
     assert_clean(repr(limits) + str(limits), "the RateLimits repr")
     assert "redis://***@cache.internal:6379/0" in repr(limits)
+
+
+def test_an_unparsable_redis_url_leaks_no_password() -> None:
+    """A Redis URL that Python cannot parse (a host with a character NFKC turns into '/'):
+    RateLimits shows it as <unparsable URL>, and the limiter refuses it with a ValueError that
+    says why without the password (before, urlsplit's message quoted the URL's netloc,
+    password included, and the chain kept it)."""
+    limits = RateLimits(redis_url=f"redis://app:{PASSWORD}@cache\u2100:6379/0")
+    assert "<unparsable URL>" in repr(limits)
+    with pytest.raises(ValueError, match="not a usable Redis URL.*NFKC") as caught:
+        RateLimiter(limits)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    shown = "".join(traceback.format_exception(caught.value))
+    for text in (str(caught.value), repr(caught.value), shown):
+        assert_clean(text, "the error of an unparsable Redis URL")
 
 
 async def send_failure(braze: BrazeClient) -> BrazeError:

@@ -62,8 +62,8 @@ class RateLimitHeaders(NamedTuple):
 
 def read_rate_limit_headers(
     headers: Mapping[str, str], *, wall: float, throttled: bool
-) -> RateLimitHeaders | None:
-    """Read one answer's headers; None when *headers* is a mapping that cannot be read.
+) -> RateLimitHeaders:
+    """Read one answer's headers; a mapping that cannot be read has no usable header.
 
     :param wall: the current UTC epoch time, for a ``Retry-After`` given as a date.
     :param throttled: whether the answer is a 429 (only then is Retry-After read).
@@ -73,7 +73,7 @@ def read_rate_limit_headers(
         if headers.get("x-ratelimit-remaining") is None:
             lowered = {str(k).lower(): v for k, v in headers.items()}
     except Exception:  # a broken mapping is garbage like any other
-        return None
+        return _NONE
     remaining = parse_number(_header(headers, lowered, "x-ratelimit-remaining"))
     reset = parse_number(_header(headers, lowered, "x-ratelimit-reset"))
     limit = parse_number(_header(headers, lowered, "x-ratelimit-limit"))
@@ -92,6 +92,10 @@ def read_rate_limit_headers(
         reset,
         retry_after,
     )
+
+
+#: An answer without any usable rate-limit header.
+_NONE = RateLimitHeaders(None, None, None, None)
 
 
 def _header(headers: Mapping[str, str], lowered: dict[str, str] | None, name: str) -> str | None:

@@ -324,18 +324,16 @@ class RateLimiter:
         lane = self._lanes[bucket]
         now = self._monotonic()
         wall = self._wallclock()
-        parsed = read_rate_limit_headers(headers, wall=wall, throttled=status_code == 429)
-        if parsed is not None:
-            update = lane.feedback.observe(
-                now=now,
-                wall=wall,
-                status=status_code,
-                headers=parsed,
-                in_flight=lane.in_flight,
-                accounts_for=lane.log.accounts_for,
-            )
-            if update.pause is not None or update.cap is not None:
-                lane.log.share(pause=update.pause, cap=update.cap)
+        update = lane.feedback.observe(
+            now=now,
+            wall=wall,
+            status=status_code,
+            headers=read_rate_limit_headers(headers, wall=wall, throttled=status_code == 429),
+            in_flight=lane.in_flight,
+            accounts_for=lane.log.accounts_for,
+        )
+        if update.pause is not None or update.cap is not None:
+            lane.log.share(pause=update.pause, cap=update.cap)
         if status_code == 429:
             lane.throttled += 1
         lane.wake_head()

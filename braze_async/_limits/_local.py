@@ -134,13 +134,8 @@ class LocalLog:
 
     async def try_admit(self) -> Slot | Wait:
         """Take a slot if fewer than ``limit`` are counted, else how long until one expires."""
-        now = self._clock()
-        expiries = self._expiries
-        while expiries and expiries[0] <= now:
-            expiries.popleft()
-        late = self._late
-        while late and late[0] <= now:
-            late.popleft()
+        now = self._prune()
+        expiries, late = self._expiries, self._late
         if self._held + len(expiries) + len(late) < self._limit:
             self._held += 1
             return _ANY_SLOT

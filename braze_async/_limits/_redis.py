@@ -227,8 +227,8 @@ class _Redactor:
         self._safe_url = redact_url(url)
         try:
             password = urlsplit(url).password
-        except ValueError:
-            password = None
+        except ValueError:  # unparsable: hide all that stands where user and password would
+            password = url.partition("//")[2].partition("/")[0].rpartition("@")[0]
         self._password = password or None
 
     def __call__(self, exc: BaseException) -> str:
@@ -321,20 +321,26 @@ class RedisEngine:
         clock: Clock,
         poll: float = 0.1,
     ) -> None:
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(
-            url,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            # Our own retries, within retry_for; redis-py's would multiply the timeout.
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._redact = _Redactor(url)
+        try:
+            self._redis: aioredis.Redis = aioredis.Redis.from_url(
+                url,
+                socket_connect_timeout=timeout,
+                socket_timeout=timeout,
+                # Our own retries, within retry_for; redis-py's would multiply the timeout.
+                retry=Retry(NoBackoff(), 0),
+            )
+        except ValueError as exc:
+            # Redacted, and from None: urlsplit's message may quote the URL, password included.
+            raise ValueError(
+                f"RateLimits.redis_url is not a usable Redis URL: {self._redact(exc)}"
+            ) from None
         self._prefix = f"braze_async:{{{workspace}}}:"
         self._margin = margin
         self._lease = lease
         self._poll = poll
         self._clock = clock
         self._retry_for = retry_for
-        self._redact = _Redactor(url)
         self._outage = _Outage(clock, retry_for)
         self._scripts = _Scripts(
             acquire=self._redis.register_script(_ACQUIRE),

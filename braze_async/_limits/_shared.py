@@ -13,7 +13,8 @@ its *budget* from a process-wide registry, or makes it. A budget is identified b
   loops (other threads) get limiters of their own. Across loops, as across processes, share
   the budget through Redis (``RateLimits(redis_url=...)``).
 
-The loop is known only once a client is used, so the share looks its limiter up then. The
+The loop is known only once a client is used, so the share looks its limiter up then (a
+status read before, outside any loop, reports an idle limiter and takes none). The
 registry holds each limiter for as long as a share uses it: the limiter is closed when its
 last share closes, and forgotten if its shares are garbage-collected unclosed. A limiter
 handed in by the caller (``BrazeClient(limiter=...)``) bypasses the registry and is the
@@ -41,7 +42,7 @@ __all__ = ["LimiterShare"]
 class _Budget(NamedTuple):
     """What identifies one shared limiter."""
 
-    loop: asyncio.AbstractEventLoop | None
+    loop: asyncio.AbstractEventLoop
     name: str
     limits: RateLimits
 
@@ -76,11 +77,11 @@ def _take(budget: _Budget) -> RateLimiter:
             return entry.limiter
     made = RateLimiter(budget.limits, namespace=budget.name)  # not under the lock: it imports
     with _lock:
-        entry = _registry.get(budget)
-        if entry is None or entry.limiter.closed:
-            entry = _registry[budget] = _Entry(made)
-        entry.users += 1
-        return entry.limiter
+        # Nobody took the budget meanwhile: it is the running loop's, so this thread's, and
+        # making a limiter takes none.
+        entry = _registry[budget] = _Entry(made)
+        entry.users = 1
+        return made
 
 
 def _give_back(budget: _Budget, limiter: RateLimiter) -> bool:
@@ -114,12 +115,13 @@ class LimiterShare:
     :param limiter: a limiter to use instead (not closed by :meth:`aclose`).
     """
 
-    __slots__ = ("__weakref__", "_budget", "_finalizer", "_give_up", "_limiter", "_stop")
+    __slots__ = ("__weakref__", "_finalizer", "_give_up", "_limiter", "_limits", "_name", "_stop")
 
     def __init__(
         self, limits: RateLimits, *, name: str, limiter: RateLimiter | None = None
     ) -> None:
-        self._budget = _Budget(None, limits.workspace or name, limits)
+        self._limits = limits
+        self._name = limits.workspace or name
         self._limiter = limiter
         self._finalizer: weakref.finalize[[_Budget, RateLimiter], LimiterShare] | None = None
         self._stop = threading.Event()
@@ -129,17 +131,14 @@ class LimiterShare:
 
     @property
     def limiter(self) -> RateLimiter:
-        """The limiter, looked up in the registry for the running event loop on first use."""
+        """The limiter, looked up in the registry for the running event loop on first use
+        (in that loop: a RuntimeError outside any)."""
         limiter = self._limiter
         if limiter is None:
-            try:
-                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            self._budget = self._budget._replace(loop=loop)
-            limiter = self._limiter = _take(self._budget)
+            budget = _Budget(asyncio.get_running_loop(), self._name, self._limits)
+            limiter = self._limiter = _take(budget)
             # Unclosed and collected: the registry must not keep the limiter for ever.
-            self._finalizer = weakref.finalize(self, _on_collected, self._budget, limiter)
+            self._finalizer = weakref.finalize(self, _on_collected, budget, limiter)
         return limiter
 
     async def acquire(self, bucket: Bucket, *, max_wait: float | None = None) -> Permit:
@@ -152,7 +151,13 @@ class LimiterShare:
         self.limiter.observe(bucket, status_code, headers)
 
     def snapshot(self, bucket: Bucket) -> BucketStats:
-        """:meth:`RateLimiter.snapshot`."""
+        """:meth:`RateLimiter.snapshot`; before the first use and outside any event loop,
+        an idle limiter's: which limiter is the budget's depends on the loop to come."""
+        if self._limiter is None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return RateLimiter(self._limits, namespace=self._name).snapshot(bucket)
         return self.limiter.snapshot(bucket)
 
     def stop_waiting(self) -> None:
@@ -167,7 +172,9 @@ class LimiterShare:
         """Stop waiting, and let go of the limiter: the last share of a shared one closes it."""
         self.stop_waiting()
         finalizer, self._finalizer = self._finalizer, None
-        if finalizer is None or finalizer.detach() is None or self._limiter is None:
+        taken = None if finalizer is None else finalizer.detach()
+        if taken is None:
             return  # handed in, never used, or closed already
-        if _give_back(self._budget, self._limiter):
-            await self._limiter.aclose()
+        budget, limiter = taken[2]
+        if _give_back(budget, limiter):
+            await limiter.aclose()
