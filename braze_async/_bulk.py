@@ -25,7 +25,8 @@ admitted its request, just before it leaves: a batch still waiting for the limit
 job is killed was never sent, and is sent by the next job.
 
 Setting the ``stop`` event stops a job cleanly: no new batches, the requests in flight finish
-and are journaled; batches still waiting for the rate limiter are failed (never sent).
+and are journaled; batches still waiting for the rate limiter are failed (never sent), those
+of :meth:`BrazeClient.bulk_send` waiting to be retried after a 429 too.
 Cancelling the job's task instead abandons them all: those admitted become unknown, those
 still waiting for the limiter failed (never sent). A job also stops by itself when every
 request would fail alike: on a 401 or 403, and after
@@ -333,6 +334,7 @@ class _Job:
         on_progress: Callable[[BulkProgress], object] | None,
         on_outcome: Callable[[RecipientOutcome], object] | None,
         stop: asyncio.Event | None,
+        on_stop: Callable[[], object] | None,
         total: int | None,
         max_details: int,
     ) -> None:
@@ -344,6 +346,7 @@ class _Job:
         self.on_progress = on_progress
         self.on_outcome = on_outcome
         self.stop = stop
+        self.on_stop = on_stop
         self.total = total
         self.max_details = max_details
         self.slots = asyncio.Semaphore(concurrency)
@@ -455,9 +458,14 @@ class _Job:
     async def watch(self, stop: asyncio.Event) -> None:
         """On the stop event, take back the batches still waiting for the rate limiter: they
         were never sent (failed, safe to send again). The requests in flight finish, so a stop
-        waits for them only, not for a budget that may be spent for an hour."""
+        waits for them only, not for a budget that may be spent for an hour. (A batch already
+        admitted once, waiting to be retried after a 429, is the sender's to give up:
+        :meth:`BrazeClient.bulk_send` does, through ``on_stop``.)"""
         await stop.wait()
         self.stopping = True
+        self.halted()  # the report says "stopped", before any failure the stop causes
+        if self.on_stop is not None:
+            self.on_stop()
         # Every batch task has started by now (a task cancelled before its first step would
         # run none of its handlers): it was scheduled before the stop was set, as no batch is
         # dispatched once it is, and the loop runs callbacks in the order they were scheduled.
@@ -792,6 +800,7 @@ async def bulk_send(
     on_progress: Callable[[BulkProgress], object] | None = None,
     on_outcome: Callable[[RecipientOutcome], object] | None = None,
     stop: asyncio.Event | None = None,
+    on_stop: Callable[[], object] | None = None,
     total: int | None = None,
     max_details: int = DEFAULT_MAX_DETAILS,
 ) -> BulkReport:
@@ -800,6 +809,9 @@ async def bulk_send(
     See :meth:`braze_async.BrazeClient.bulk_send`, which calls this with the client as the
     ``sender`` and its base URL as the ``destination`` (a journal names the Braze endpoint it
     was written against: a journal of a simulated run is refused by a real one).
+
+    ``on_stop`` is called once, when the job sees ``stop`` set: the client nudges its rate
+    limiter there, so that its requests waiting to be retried give up too.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError("concurrency must be an integer >= 1")
@@ -827,6 +839,7 @@ async def bulk_send(
             on_progress=on_progress,
             on_outcome=on_outcome,
             stop=stop,
+            on_stop=on_stop,
             total=total,
             max_details=max_details,
         )

@@ -287,6 +287,9 @@ class BrazeClient:
         self._shared = _Shared()
         #: The client whose views this is (itself, unless made by with_options).
         self._root = self
+        #: Once it answers True, this client's waits for the rate limiter fail as never sent
+        #: (a view's: a stopped bulk job's requests; see bulk_send).
+        self._give_up: Callable[[], bool] | None = None
         #: Where each call reports: logs, hooks, OpenTelemetry (see _events.py).
         hooks = () if on_event is None else (on_event,) if callable(on_event) else on_event
         self._events = Events(
@@ -725,7 +728,9 @@ class BrazeClient:
             except ExchangeError as exc:
                 return exc
         try:
-            permit = await limiter.acquire(bucket, max_wait=self._retry.max_rate_limit_wait)
+            permit = await limiter.acquire(
+                bucket, max_wait=self._retry.max_rate_limit_wait, give_up=self._give_up
+            )
         except Exception as exc:  # e.g. Redis unreachable: nothing was sent
             reason = describe(exc, self._api_key)
             # Without its traceback: the Redis client's frames hold its connection settings.
@@ -898,8 +903,15 @@ class BrazeClient:
             override_frequency_capping=override_frequency_capping,
             recipient_subscription_state=recipient_subscription_state,
         )
+        sender, on_stop = self, None
+        if stop is not None and self._limiter is not None:
+            # A view whose waits for the limiter end at the stop, retries' waits included:
+            # what waits was never sent (or, after an ambiguous answer, is unknown).
+            sender = copy.copy(self)
+            sender._give_up = stop.is_set
+            on_stop = self._limiter.nudge
         return await _bulk_send(
-            self,
+            sender,
             recipients,
             target,
             concurrency=concurrency,
@@ -910,6 +922,7 @@ class BrazeClient:
             on_progress=on_progress,
             on_outcome=on_outcome,
             stop=stop,
+            on_stop=on_stop,
             total=total,
             max_details=max_details,
         )

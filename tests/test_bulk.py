@@ -32,7 +32,13 @@ from braze_async import (
     SendResponse,
 )
 from braze_async._batching import SendTarget
-from braze_async._bulk import STOP_AFTER_NEVER_SENT, BulkProgress, RecipientOutcome, bulk_send
+from braze_async._bulk import (
+    STOP_AFTER_NEVER_SENT,
+    BulkProgress,
+    RecipientOutcome,
+    bulk_send,
+    job_header,
+)
 from braze_async._journal import Journal, JournalError, expand, ranges
 from braze_async._readers import InputRow
 from braze_async.simulator import BrazeSimulator
@@ -607,6 +613,53 @@ async def test_a_stop_does_not_wait_for_the_rate_limiter_and_the_resumed_job_sen
         second = await braze.bulk_send(users(1_000), campaign_id="weekly", journal=journal)
     assert second.ok and (second.already_sent, second.sent) == (50, 950)
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(1_000)}
+
+
+async def test_a_stop_ends_the_retries_waiting_out_a_429_and_reports_them_failed(
+    tmp_path: Path,
+) -> None:
+    """Braze (the simulator) allows one request an hour, the client thinks it may send more:
+    the next batches are each admitted once, answered 429, and wait for the Reset to retry.
+    The stop ends those waits at once: a 429 is a refusal, so the batches are failed (never
+    sent; journaled so), not unknown, and a resumed job would send them."""
+    journal = tmp_path / "job.journal"
+    outcomes: list[RecipientOutcome] = []
+    stop = asyncio.Event()
+    async with BrazeSimulator(KEY, external_id_rate="1/3600") as sim:
+        async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
+            job = asyncio.ensure_future(
+                braze.bulk_send(
+                    users(400),
+                    campaign_id="weekly",
+                    journal=journal,
+                    concurrency=4,
+                    stop=stop,
+                    on_outcome=outcomes.append,
+                )
+            )
+            # Wait until every slot's batch waits, none in flight: those sent were refused
+            # (three or four: the fifth batch may leave before the first 429 comes back).
+            status = braze.rate_limit_status
+            while (status()["external_id"].waiting, status()["external_id"].in_flight) != (4, 0):
+                assert not job.done(), job
+                await asyncio.sleep(0.005)
+            stop.set()
+            # Bounded only so that a regression fails instead of waiting out the hour.
+            report = await asyncio.wait_for(job, timeout=30)
+        refused = sim.stats.rate_limited
+        assert refused in (3, 4)
+        assert (report.sent, report.failed, report.unknown) == (50, 200, 0)
+        assert report.stop_reason == "stopped"
+        assert {o.outcome for o in outcomes} == {"failed"}
+        gave_up = [o for o in outcomes if "stopped waiting" in o.reason]
+        assert len(gave_up) == 50 * refused and "nothing was sent" in gave_up[0].reason
+        ends = [orjson.loads(line) for line in read(journal).splitlines()[1:]]
+        assert [e.get("outcome") for e in ends if "end" in e].count("failed") == refused
+        assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(50)}
+        # The journal says so: a resumed job skips the 50 sent and sends the rest.
+        header = job_header(WEEKLY, destination=sim.base_url)
+        with contextlib.closing(Journal.open(journal, header, fsync="never")) as resumed:
+            assert (resumed.loaded_sent, resumed.loaded_unknown) == (50, 0)
 
 
 async def test_batches_waiting_for_the_rate_limiter_at_a_hard_stop_are_sent_on_resume(

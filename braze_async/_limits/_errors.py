@@ -28,7 +28,8 @@ class LimiterUnavailable(LimiterError):
 
 
 class LimiterClosed(LimiterUnavailable, RuntimeError):
-    """The limiter is closed, or its user is closing and the acquisition would have waited."""
+    """The limiter is closed, or its caller gave up waiting (``give_up``: a closing client, a
+    stopped job) and the acquisition would have waited."""
 
 
 class WaitTooLong(LimiterError):

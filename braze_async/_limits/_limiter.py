@@ -296,7 +296,10 @@ class RateLimiter:
                 # otherwise the head decides first and the line moves on at once.
                 sure = free_in > 0 or queue[0] is waiter
                 if sure and give_up is not None and give_up():
-                    raise LimiterClosed("the limiter's user is closing; nothing was sent")
+                    raise LimiterClosed(
+                        "the caller stopped waiting (its client is closing or its job "
+                        "stopped); nothing was sent"
+                    )
                 if now + free_in > deadline or now >= deadline:
                     if lane.trouble is not None:
                         raise LimiterUnavailable(lane.trouble)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from ._config import Bucket, BucketStats, RateLimits
@@ -141,10 +141,28 @@ class LimiterShare:
             self._finalizer = weakref.finalize(self, _on_collected, budget, limiter)
         return limiter
 
-    async def acquire(self, bucket: Bucket, *, max_wait: float | None = None) -> Permit:
+    async def acquire(
+        self,
+        bucket: Bucket,
+        *,
+        max_wait: float | None = None,
+        give_up: Callable[[], bool] | None = None,
+    ) -> Permit:
         """:meth:`RateLimiter.acquire`; fails instead of waiting once :meth:`stop_waiting`
-        was called."""
-        return await self.limiter.acquire(bucket, max_wait=max_wait, give_up=self._give_up)
+        was called, or once *give_up* answers True (then call :meth:`nudge`)."""
+        if give_up is None:
+            return await self.limiter.acquire(bucket, max_wait=max_wait, give_up=self._give_up)
+        closing, caller = self._give_up, give_up
+
+        def stopped() -> bool:
+            return closing() or caller()
+
+        return await self.limiter.acquire(bucket, max_wait=max_wait, give_up=stopped)
+
+    def nudge(self) -> None:
+        """Make this share's waiters look again (a *give_up* of theirs turned true)."""
+        if self._limiter is not None:
+            self._limiter.nudge()
 
     def observe(self, bucket: Bucket, status_code: int, headers: Mapping[str, str]) -> None:
         """:meth:`RateLimiter.observe`."""
