@@ -341,6 +341,18 @@ def test_transactional_rules() -> None:
         )
 
 
+def test_a_transactional_campaign_id_must_fit_in_a_url() -> None:
+    """The campaign id travels in the URL path: up to 4,096 characters once URL-encoded (an
+    "é" counts 6), refused beyond, naming the field, before any network call (httpx refused
+    a 64 kB one on the way out, as a connection error)."""
+    user = Recipient(external_user_id="u")
+    TransactionalSendRequest(campaign_id="x" * 4_096, recipient=user)
+    with pytest.raises(BrazeValidationError, match="campaign_id: is over 4,096 characters"):
+        TransactionalSendRequest(campaign_id="x" * 4_097, recipient=user)
+    with pytest.raises(BrazeValidationError, match="campaign_id"):
+        TransactionalSendRequest(campaign_id="é" * 683, recipient=user)
+
+
 def test_responses_tolerate_unknown_fields() -> None:
     """Unknown keys in Braze's answers are ignored; errors lists are parsed."""
     r = structure_send_response(
