@@ -80,6 +80,7 @@ class ScriptedSender:
         self.hung = 0
         self.queue: set[str] = set()
         self.queued = asyncio.Event()
+        self.waiting = 0
         self.not_admitted: set[str] = set()
         self.unreachable: set[str] = set()
         self.unauthorized: set[str] = set()
@@ -91,6 +92,7 @@ class ScriptedSender:
     ) -> SendResponse:
         ids = [r.external_user_id or "" for r in request.recipients or ()]
         if ids[0] in self.queue:  # waits behind an exhausted rate budget: never admitted
+            self.waiting += 1
             self.queued.set()
             await asyncio.Event().wait()
         if ids[0] in self.not_admitted:  # e.g. Redis unreachable: nothing was sent
@@ -728,6 +730,32 @@ async def test_a_cancelled_job_reports_every_recipient_in_flight() -> None:
         "unknown": {f"u{i}" for i in range(50, 100)},
         "failed": {f"u{i}" for i in range(100, 150)},
     }
+
+
+async def test_a_stop_takes_back_what_any_sender_has_not_admitted() -> None:
+    """A sender of the caller's (not a BrazeClient) with three batches waiting for its rate
+    limiter: the stop returns at once, those batches failed (never sent), the next one not
+    attempted, and what was sent before reported sent."""
+    sender = ScriptedSender()
+    sender.queue = {"u100", "u150", "u200"}
+    outcomes: list[RecipientOutcome] = []
+    stop = asyncio.Event()
+    job = asyncio.ensure_future(
+        bulk_send(
+            sender, users(1_000), WEEKLY, concurrency=3, stop=stop, on_outcome=outcomes.append
+        )
+    )
+    while sender.waiting < 3:  # then the producer waits for a slot, holding u250's batch
+        sender.queued.clear()
+        await sender.queued.wait()
+    stop.set()
+    report = await asyncio.wait_for(job, timeout=10)  # bounded: a regression hangs
+    assert (report.sent, report.failed, report.not_attempted) == (100, 150, 50)
+    assert report.stopped_at == 250 and report.stop_reason == "stopped"
+    assert {o.recipient.external_user_id for o in outcomes if o.recipient} == {
+        f"u{i}" for i in range(100, 250)
+    }
+    assert "not sent: the job was stopped before the rate limiter" in outcomes[0].reason
 
 
 class DeafSender:
