@@ -35,6 +35,7 @@ from braze_async._batching import SendTarget
 from braze_async._bulk import (
     STOP_AFTER_NEVER_SENT,
     BulkProgress,
+    BulkReport,
     RecipientOutcome,
     bulk_send,
     job_header,
@@ -567,6 +568,43 @@ async def test_stop_finishes_in_flight_and_resume_sends_the_rest(
 
 # -- hard stops while batches wait for the rate limiter -----------------------------------------
 
+ONE_AN_HOUR = RateLimits(external_id=Rate(1, 3600.0))
+
+
+async def behind_a_spent_budget(
+    braze: BrazeClient,
+    n: int,
+    journal: Path,
+    outcomes: list[RecipientOutcome],
+    *,
+    stop: asyncio.Event | None = None,
+) -> asyncio.Future[BulkReport]:
+    """A bulk job of *n* users, four requests at a time, through *braze* (on ONE_AN_HOUR),
+    once its first request was answered and four batches (one per slot) wait for the
+    limiter."""
+    answered = asyncio.Event()
+
+    def on_progress(progress: BulkProgress) -> None:
+        if progress.requests:
+            answered.set()
+
+    job = asyncio.ensure_future(
+        braze.bulk_send(
+            users(n),
+            campaign_id="weekly",
+            journal=journal,
+            concurrency=4,
+            stop=stop,
+            on_progress=on_progress,
+            on_outcome=outcomes.append,
+        )
+    )
+    await asyncio.wait_for(answered.wait(), timeout=10)
+    while braze.rate_limit_status()["external_id"].waiting < 4:
+        assert not job.done(), job
+        await asyncio.sleep(0.005)
+    return job
+
 
 async def test_a_stop_does_not_wait_for_the_rate_limiter_and_the_resumed_job_sends_the_rest(
     tmp_path: Path, sim: BrazeSimulator
@@ -577,30 +615,9 @@ async def test_a_stop_does_not_wait_for_the_rate_limiter_and_the_resumed_job_sen
     the resumed job sends every other recipient once."""
     journal = tmp_path / "job.journal"
     outcomes: list[RecipientOutcome] = []
-    answered = asyncio.Event()
     stop = asyncio.Event()
-
-    def on_progress(progress: BulkProgress) -> None:
-        if progress.requests:
-            answered.set()
-
-    one_an_hour = RateLimits(external_id=Rate(1, 3600.0))
-    async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=one_an_hour) as braze:
-        job = asyncio.ensure_future(
-            braze.bulk_send(
-                users(1_000),
-                campaign_id="weekly",
-                journal=journal,
-                concurrency=4,
-                stop=stop,
-                on_progress=on_progress,
-                on_outcome=outcomes.append,
-            )
-        )
-        await asyncio.wait_for(answered.wait(), timeout=10)
-        while braze.rate_limit_status()["external_id"].waiting < 4:
-            assert not job.done(), job
-            await asyncio.sleep(0.005)
+    async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=ONE_AN_HOUR) as braze:
+        job = await behind_a_spent_budget(braze, 1_000, journal, outcomes, stop=stop)
         stop.set()
         # Bounded only so that a regression fails instead of hanging for the hour.
         report = await asyncio.wait_for(job, timeout=30)
@@ -672,29 +689,8 @@ async def test_batches_waiting_for_the_rate_limiter_at_a_hard_stop_are_sent_on_r
     resumed job sends them, instead of leaving them 'unknown' for ever."""
     journal = tmp_path / "job.journal"
     outcomes: list[RecipientOutcome] = []
-    answered = asyncio.Event()
-
-    def on_progress(progress: BulkProgress) -> None:
-        if progress.requests:
-            answered.set()
-
-    one_an_hour = RateLimits(external_id=Rate(1, 3600.0))
-    async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=one_an_hour) as braze:
-        job = asyncio.ensure_future(
-            braze.bulk_send(
-                users(400),
-                campaign_id="weekly",
-                journal=journal,
-                concurrency=4,
-                on_progress=on_progress,
-                on_outcome=outcomes.append,
-            )
-        )
-        await asyncio.wait_for(answered.wait(), timeout=10)
-        # Four batches (one per slot) queue up in the limiter: wait until they all do.
-        while braze.rate_limit_status()["external_id"].waiting < 4:
-            assert not job.done(), job
-            await asyncio.sleep(0.005)
+    async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=ONE_AN_HOUR) as braze:
+        job = await behind_a_spent_budget(braze, 400, journal, outcomes)
         job.cancel()
         with pytest.raises(asyncio.CancelledError):
             await job
