@@ -352,8 +352,6 @@ class _Job:
         self.slots = asyncio.Semaphore(concurrency)
         #: The batch tasks running, with each one's begin hook (admitted or not yet).
         self.tasks: dict[asyncio.Task[None], _Begin] = {}
-        #: Whether the stop event was seen: batches not admitted yet are not sent.
-        self.stopping = False
         self.report = BulkReport()
         self.started = time.monotonic()
         self.processed = 0
@@ -364,9 +362,13 @@ class _Job:
         #: An error of a batch task that must end the job (e.g. the journal cannot be written).
         self.fatal: BaseException | None = None
 
+    def stop_set(self) -> bool:
+        """Whether the stop event is set: batches not admitted yet are not sent."""
+        return self.stop is not None and self.stop.is_set()
+
     def halted(self) -> bool:
         """Whether to start no more batches; notes why in the report."""
-        if self.report.stop_reason is None and self.stop is not None and self.stop.is_set():
+        if self.report.stop_reason is None and self.stop_set():
             self.report.stop_reason = "stopped"
         if self.report.stop_reason is not None or self.fatal is not None:
             self.report.interrupted = True
@@ -462,7 +464,6 @@ class _Job:
         admitted once, waiting to be retried after a 429, is the sender's to give up:
         :meth:`BrazeClient.bulk_send` does, through ``on_stop``.)"""
         await stop.wait()
-        self.stopping = True
         self.halted()  # the report says "stopped", before any failure the stop causes
         if self.on_stop is not None:
             self.on_stop()
@@ -761,7 +762,7 @@ class _Job:
             self.record_batch(
                 batch,
                 "failed",
-                f"not sent: the job was {'stopped' if self.stopping else 'cancelled'} before "
+                f"not sent: the job was {'stopped' if self.stop_set() else 'cancelled'} before "
                 "the rate limiter admitted this request; safe to send again",
             )
 
