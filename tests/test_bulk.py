@@ -13,6 +13,7 @@ from pathlib import Path
 import attrs
 import orjson
 import pytest
+from _senders import CampaignSender
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,8 +24,6 @@ from braze_async import (
     BrazeServerError,
     BrazeUnknownOutcomeError,
     CampaignTriggerRequest,
-    CanvasTriggerRequest,
-    MessagesSendRequest,
     Rate,
     RateLimits,
     Recipient,
@@ -66,7 +65,7 @@ def append(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-class ScriptedSender:
+class ScriptedSender(CampaignSender):
     """Answers each request by the first recipient's id: fail, unknown, hang (in flight),
     queue (never admitted by the rate limiter), not admitted (the limiter's store is down),
     unreachable, unauthorized, a notice (Braze will send nothing), a bug (not a BrazeError),
@@ -120,16 +119,6 @@ class ScriptedSender:
                 dispatch_id=f"d-{ids[0]}", message="success", notice=f"paused ({ids[0]})"
             )
         return SendResponse(dispatch_id=f"d-{ids[0]}", message="success")
-
-    async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Admitted | None = None
-    ) -> SendResponse:
-        raise AssertionError("campaigns only")
-
-    async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse:
-        raise AssertionError("campaigns only")
 
     def ids(self) -> list[str]:
         return [i for batch in self.sent for i in batch]
@@ -754,23 +743,13 @@ async def test_a_stop_takes_back_what_any_sender_has_not_admitted() -> None:
     assert "not sent: the job was stopped before the rate limiter" in outcomes[0].reason
 
 
-class DeafSender:
+class DeafSender(CampaignSender):
     """A sender of the caller's that accepts ``on_admitted`` and never calls it."""
 
     async def send_campaign_request(
         self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
     ) -> SendResponse:
         return SendResponse(dispatch_id="d", message="success")
-
-    async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Admitted | None = None
-    ) -> SendResponse:
-        raise AssertionError("campaigns only")
-
-    async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse:
-        raise AssertionError("trigger sends only")
 
 
 async def test_a_sender_that_never_calls_the_hook_still_has_its_sends_journaled(
@@ -892,7 +871,7 @@ async def test_a_job_that_read_everything_names_no_stopping_point() -> None:
 # -- property: across any sequence of outcomes and crashes, nobody is messaged twice ----------
 
 
-class RandomSender:
+class RandomSender(CampaignSender):
     """Answers each request with the next outcome of a script; "crash" hangs forever once
     admitted (in flight at the kill), "queued" before admission (waiting for the limiter)."""
 
@@ -920,16 +899,6 @@ class RandomSender:
         if outcome == "unknown":
             raise BrazeUnknownOutcomeError("no answer")
         return SendResponse(dispatch_id="d", message="success")
-
-    async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Admitted | None = None
-    ) -> SendResponse:
-        raise AssertionError("campaigns only")
-
-    async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse:
-        raise AssertionError("campaigns only")
 
 
 async def _run_until_done_or_crash(sender: RandomSender, n: int, journal: str, c: int) -> None:
@@ -983,7 +952,7 @@ def test_resumes_never_message_anyone_twice(
         asyncio.run(scenario(os.path.join(tmp, "job.journal")))
 
 
-class Stalled:
+class Stalled(CampaignSender):
     """A sender whose requests are admitted and then wait until the test lets them answer."""
 
     def __init__(self, expected: int) -> None:
@@ -1002,16 +971,6 @@ class Stalled:
             self.all_in_flight.set()
         await self.answer.wait()
         return SendResponse(dispatch_id="d", message="success")
-
-    async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Admitted | None = None
-    ) -> SendResponse:
-        raise AssertionError("campaigns only")
-
-    async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Admitted | None = None
-    ) -> SendResponse:
-        raise AssertionError("campaigns only")
 
 
 async def test_a_job_cancelled_while_its_last_answers_are_awaited_leaves_nothing_running() -> None:

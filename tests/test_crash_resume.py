@@ -33,14 +33,13 @@ from typing import Any
 
 import orjson
 import pytest
+from _senders import CampaignSender
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from braze_async import (
     CampaignTriggerRequest,
-    CanvasTriggerRequest,
     JournalError,
-    MessagesSendRequest,
     Recipient,
     SendResponse,
 )
@@ -284,7 +283,7 @@ def test_sigkill_while_batches_wait_for_the_rate_limiter_leaves_them_resendable(
 # -- a journal damaged by the crash (or by anything else) -------------------------------------
 
 
-class _Accepting:
+class _Accepting(CampaignSender):
     """A sender that accepts every request (no network)."""
 
     async def send_campaign_request(
@@ -293,16 +292,6 @@ class _Accepting:
         if on_admitted is not None:
             on_admitted()
         return SendResponse(dispatch_id="d", message="success")
-
-    async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse:
-        raise AssertionError("campaigns only")
-
-    async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse:
-        raise AssertionError("campaigns only")
 
 
 WEEKLY = SendTarget.campaign("weekly")

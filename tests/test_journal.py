@@ -23,12 +23,11 @@ from typing import Any
 
 import orjson
 import pytest
+from _senders import CampaignSender
 
 from braze_async import (
     CampaignTriggerRequest,
-    CanvasTriggerRequest,
     JournalError,
-    MessagesSendRequest,
     Recipient,
     SendResponse,
 )
@@ -45,7 +44,7 @@ def users(n: int) -> Iterator[Recipient]:
         yield Recipient(external_user_id=f"u{i}")
 
 
-class PrintingSender:
+class PrintingSender(CampaignSender):
     """Accepts every request; in the child, prints its ids to stdout (a pipe: no file-size
     limit), as they leave. ``log``, if given, hears ``"send"`` as each request leaves."""
 
@@ -66,16 +65,6 @@ class PrintingSender:
         if self.echo:
             print(json.dumps({"sent": ids}), flush=True)
         return SendResponse(dispatch_id="d", message="success")
-
-    async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse:
-        raise AssertionError("campaigns only")
-
-    async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse:
-        raise AssertionError("trigger sends only")
 
 
 def child(directory: str, limits: list[int], concurrency: int) -> None:
