@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from braze_async import Campaign
+
 RECIPIENTS = 50
 CAMPAIGN = "bench-campaign"
 
@@ -109,7 +111,7 @@ async def braze_async_loop(
                 Recipient(external_user_id=f"user-{i}", trigger_properties={"coupon": "SAVE20"})
                 for i in range(RECIPIENTS)
             ]
-            response = await braze.trigger_campaign(CAMPAIGN, recipients=recipients)
+            response = await braze.send(Campaign(CAMPAIGN), recipients=recipients)
             assert response.dispatch_id
 
         await run_async(send, concurrency, requests)

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
-from braze_async import BrazeClient, Recipient, SendResult
+from braze_async import BrazeClient, Campaign, Recipient, SendResult
 
 from ._common import Row, Simulator, bar_plot, fmt, line_plot, plot_dir, standalone
 
@@ -57,7 +57,7 @@ async def burst(base_url: str, n: int) -> tuple[list[SendResult], float]:
         started = time.perf_counter()
         results = await asyncio.gather(
             *(
-                braze.send_to_user(Recipient(external_user_id=f"burst-{i}"), campaign_id="bench")
+                braze.send_one(Campaign("bench"), Recipient(external_user_id=f"burst-{i}"))
                 for i in range(n)
             )
         )
@@ -70,14 +70,14 @@ async def lone(base_url: str, n: int) -> tuple[list[float], list[float]]:
     direct: list[float] = []
     async with BrazeClient(api_key=KEY, base_url=base_url) as braze:
         for i in range(20):  # warm the connection pool and both code paths
-            await braze.send_to_user(Recipient(external_user_id=f"warm-{i}"), campaign_id="b")
-            await braze.trigger_campaign("b", recipients=[Recipient(external_user_id="w")])
+            await braze.send_one(Campaign("b"), Recipient(external_user_id=f"warm-{i}"))
+            await braze.send(Campaign("b"), recipients=[Recipient(external_user_id="w")])
         for i in range(n):
             recipient = Recipient(external_user_id=f"lone-{i}")
             t0 = time.perf_counter()
-            await braze.send_to_user(recipient, campaign_id="bench")
+            await braze.send_one(Campaign("bench"), recipient)
             t1 = time.perf_counter()
-            await braze.trigger_campaign("bench", recipients=[recipient])
+            await braze.send(Campaign("bench"), recipients=[recipient])
             t2 = time.perf_counter()
             batched.append((t1 - t0) * 1000)
             direct.append((t2 - t1) * 1000)
@@ -95,7 +95,7 @@ async def trickle(
     async def call(i: int) -> None:
         t0 = time.perf_counter()
         results.append(
-            await braze.send_to_user(Recipient(external_user_id=f"trickle-{i}"), campaign_id="b")
+            await braze.send_one(Campaign("b"), Recipient(external_user_id=f"trickle-{i}"))
         )
         latencies.append((time.perf_counter() - t0) * 1000)
 

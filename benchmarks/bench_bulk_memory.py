@@ -24,6 +24,8 @@ from typing import IO
 
 import orjson
 
+from braze_async import Campaign
+
 from ._common import Row, line_plot, plot_dir, python_module, run_json, standalone
 
 SECTION = "Bulk job memory (peak RSS of a fresh process)"
@@ -77,8 +79,8 @@ async def job(fh: IO[bytes], journal: Path) -> tuple[float, int, int]:
         api_key=sim.api_key, base_url="http://127.0.0.1:1", transport=sim.transport()
     ) as braze:
         started = time.perf_counter()
-        report = await braze.bulk_send(
-            read_jsonl(fh), campaign_id="bench", journal=journal, concurrency=8
+        report = await braze.send_bulk(
+            Campaign("bench"), read_jsonl(fh), journal=journal, concurrency=8
         )
         elapsed = time.perf_counter() - started
     return elapsed, report.sent + report.already_sent, report.requests

@@ -22,8 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 
-from braze_async import BrazeClient, Recipient
-from braze_async._batching import SendTarget
+from braze_async import BrazeClient, Campaign, Recipient
 from braze_async._bulk import job_header
 from braze_async._journal import FSYNC_POLICIES, FsyncPolicy, Journal
 from braze_async._limits import RateLimits
@@ -41,7 +40,7 @@ PLOTS = ("journal-fsync.png",)
 BRAZE_PACE = RateLimits().external_id.limit / RateLimits().external_id.period
 #: The default policy's share of the event loop at that pace should stay under this.
 LOOP_SHARE_TARGET = 0.10
-WEEKLY = SendTarget.campaign("bench")
+WEEKLY = Campaign("bench")
 
 
 def per_batch(policy: FsyncPolicy, batches: int) -> list[float]:
@@ -80,9 +79,9 @@ async def job(policy: FsyncPolicy | None, n: int) -> float:
             rate_limits=None,
         ) as braze:
             started = time.perf_counter()
-            report = await braze.bulk_send(
+            report = await braze.send_bulk(
+                Campaign("bench"),
                 users(n),
-                campaign_id="bench",
                 journal=None if policy is None else f"{tmp}/bench.journal",
                 journal_fsync=policy or "never",
                 concurrency=8,

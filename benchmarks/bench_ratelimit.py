@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import httpx
 
-from braze_async import BrazeClient, Rate, RateLimits, Recipient, RetryPolicy
+from braze_async import BrazeClient, Campaign, Rate, RateLimits, Recipient, RetryPolicy
 
 from ._common import Row, Simulator, line_plot, plot_dir, standalone
 
@@ -69,7 +69,7 @@ async def ours(url: str, limit: int, period: float, requests: int) -> list[float
     ) as braze:
 
         async def one(i: int) -> None:
-            await braze.trigger_campaign("bench", recipients=[Recipient(external_user_id=f"u{i}")])
+            await braze.send(Campaign("bench"), recipients=[Recipient(external_user_id=f"u{i}")])
             done.append(time.monotonic())
 
         await asyncio.gather(*(one(i) for i in range(requests)))

@@ -8,8 +8,9 @@ from typing import Any
 
 import orjson
 
-from braze_async import CampaignTriggerRequest, Recipient, converter
-from braze_async._wire import dumps
+from braze_async import Recipient
+from braze_async._models import CampaignTriggerRequest
+from braze_async._wire import converter, dumps
 
 from ._common import Row, standalone
 

@@ -1,11 +1,11 @@
 """braze_async: an asyncio client for Braze's messaging REST API.
 
->>> from braze_async import BrazeClient, Recipient
+>>> from braze_async import BrazeClient, Campaign, Recipient
 """
 
 from __future__ import annotations
 
-from ._batching import SendResult
+from ._batching import Batching, SendResult
 from ._bulk import BulkProgress, BulkReport, RecipientOutcome
 from ._client import DEFAULT_TIMEOUT, BrazeClient
 from ._errors import (
@@ -44,27 +44,24 @@ from ._messages import (
     ApplePush,
     EmailMessage,
     Messages,
-    MessagesSendRequest,
     SmsMessage,
     WebhookMessage,
 )
 from ._models import (
     MAX_RECIPIENTS,
     Attachment,
-    CampaignTriggerRequest,
-    CanvasTriggerRequest,
     Recipient,
     SendResponse,
     TransactionalEvent,
     TransactionalResponse,
-    TransactionalSendRequest,
     UserAlias,
 )
 from ._readers import InputError, InputRow, read_csv, read_jsonl
 from ._retry import RetryPolicy
+from ._targets import Campaign, Canvas
 from ._transport import AiohttpTransport
 from ._version import __version__
-from ._wire import converter, parse_transactional_postback
+from ._wire import parse_transactional_postback
 
 # BRAZE_LOG=info|debug: a stderr handler without code (see docs/logging.md).
 _log_from_environment()
@@ -78,6 +75,7 @@ __all__ = [
     "ApplePush",
     "Attachment",
     "AttemptStarted",
+    "Batching",
     "BrazeAPIError",
     "BrazeAuthenticationError",
     "BrazeBadRequestError",
@@ -97,8 +95,8 @@ __all__ = [
     "BucketStats",
     "BulkProgress",
     "BulkReport",
-    "CampaignTriggerRequest",
-    "CanvasTriggerRequest",
+    "Campaign",
+    "Canvas",
     "EmailMessage",
     "ErrorDetail",
     "EventHook",
@@ -107,7 +105,6 @@ __all__ = [
     "JournalError",
     "LimiterWaited",
     "Messages",
-    "MessagesSendRequest",
     "OutcomeUnknown",
     "Rate",
     "RateLimiter",
@@ -123,12 +120,37 @@ __all__ = [
     "SmsMessage",
     "TransactionalEvent",
     "TransactionalResponse",
-    "TransactionalSendRequest",
     "UserAlias",
     "WebhookMessage",
     "__version__",
-    "converter",
     "parse_transactional_postback",
     "read_csv",
     "read_jsonl",
 ]
+
+
+#: Names of 0.x that left the public API, kept one release behind a warning.
+_MOVED = {
+    "CampaignTriggerRequest": ("._models", "send(Campaign(...), recipients=...)"),
+    "CanvasTriggerRequest": ("._models", "send(Canvas(...), recipients=...)"),
+    "MessagesSendRequest": ("._messages", "send(Messages(...), recipients=...)"),
+    "TransactionalSendRequest": ("._models", "send_transactional(...)"),
+    "converter": ("._wire", "the models and the send methods (the converter is private)"),
+}
+
+
+def __getattr__(name: str) -> object:
+    """The 0.x names of :data:`_MOVED`, with a :class:`DeprecationWarning`."""
+    moved = _MOVED.get(name)
+    if moved is None:
+        raise AttributeError(f"module 'braze_async' has no attribute {name!r}")
+    import importlib
+    import warnings
+
+    module, instead = moved
+    warnings.warn(
+        f"braze_async.{name} is deprecated and goes in the next minor release; use {instead}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(module, __name__), name)

@@ -1,7 +1,8 @@
 """Micro-batching of single sends: many ``send_to_user`` calls, few requests to Braze.
 
-A call joins the pending queue of its :class:`SendTarget` (endpoint, campaign or Canvas id,
-``send_id``, request-level properties or messages, compared by their canonical JSON): only
+A call joins the pending queue of its target (a :class:`~braze_async.Campaign`,
+:class:`~braze_async.Canvas` or :class:`~braze_async.Messages`, compared by their canonical
+JSON): only
 recipients whose requests would be identical apart from the recipient list share a request.
 
 When requests go out
@@ -38,11 +39,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import attrs
-import orjson
 
 from ._errors import (
     BrazeConnectionError,
@@ -51,27 +51,16 @@ from ._errors import (
     BrazeUnknownOutcomeError,
     BrazeValidationError,
 )
-from ._messages import Messages, MessagesSendRequest, SubscriptionState, check_tracking
-from ._models import (
-    MAX_RECIPIENTS,
-    CampaignTriggerRequest,
-    CanvasTriggerRequest,
-    Properties,
-    Recipient,
-    SendResponse,
-    UserAlias,
-    canvas_context,
-)
-from ._validate import check_personalization, check_str
-from ._wire import converter, json_default
+from ._models import MAX_RECIPIENTS, Recipient, SendResponse
+from ._targets import Target, canonical, check_target
 
 __all__ = [
     "DEFAULT_LINGER",
     "DEFAULT_MAX_CONCURRENCY",
     "DEFAULT_MAX_PENDING",
     "Batcher",
+    "Batching",
     "SendResult",
-    "SendTarget",
     "Sender",
 ]
 
@@ -91,284 +80,42 @@ class Sender(Protocol):
     propagates (a bulk job journals the batch there).
     """
 
-    async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse: ...
-
-    async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse: ...
-
-    async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse: ...
-
-
-def canonical_json(value: object) -> bytes:
-    """JSON with sorted keys: equal for any two values Braze would receive identically."""
-    return orjson.dumps(value, default=json_default, option=orjson.OPT_SORT_KEYS)
-
-
-TargetKind = Literal["campaign", "canvas", "messages"]
-_PATHS = {
-    "campaign": "/campaigns/trigger/send",
-    "canvas": "/canvas/trigger/send",
-    "messages": "/messages/send",
-}
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class SendTarget:
-    """Everything of a send request except its recipients.
-
-    Two targets are equal when their requests would be identical on the wire apart from the
-    recipient list; the properties and messages are compared through their canonical JSON.
-
-    Build one with :meth:`campaign`, :meth:`canvas` or :meth:`for_messages`, which validate
-    it (or :meth:`of`).
-    """
-
-    #: ``"campaign"`` (``/campaigns/trigger/send``), ``"canvas"`` (``/canvas/trigger/send``)
-    #: or ``"messages"`` (``/messages/send``).
-    kind: TargetKind
-    #: The campaign or Canvas id; for messages, the tracking ``campaign_id`` or ``""``.
-    target_id: str
-    #: The campaign's ``send_id`` (campaigns and messages).
-    send_id: str | None = None
-    #: Request-level ``trigger_properties`` (campaign) or ``context`` (Canvas).
-    properties: Properties | None = attrs.field(default=None, eq=False, hash=False)
-    #: The messages of a ``/messages/send`` target, and its two flags.
-    messages: Messages | None = attrs.field(default=None, eq=False, hash=False)
-    override_frequency_capping: bool | None = attrs.field(default=None, eq=False, hash=False)
-    recipient_subscription_state: SubscriptionState | None = attrs.field(
-        default=None, eq=False, hash=False
-    )
-    #: Canonical JSON of all of the above: what equality and the journal go by.
-    canonical: bytes = attrs.field(default=b"", repr=False)
-
-    @classmethod
-    def campaign(
-        cls,
-        campaign_id: str,
-        *,
-        trigger_properties: Properties | None = None,
-        send_id: str | None = None,
-    ) -> SendTarget:
-        """A ``/campaigns/trigger/send`` target; raises ``BrazeValidationError`` if invalid."""
-        check_str(campaign_id, "campaign_id")
-        if send_id is not None:
-            check_str(send_id, "send_id")
-        if trigger_properties is not None:
-            check_personalization(trigger_properties, "trigger_properties")
-        return cls._make("campaign", campaign_id, send_id, trigger_properties)
-
-    @classmethod
-    def canvas(
-        cls,
-        canvas_id: str,
-        *,
-        context: Properties | None = None,
-        canvas_entry_properties: Properties | None = None,
-    ) -> SendTarget:
-        """A ``/canvas/trigger/send`` target (``canvas_entry_properties`` is the older name of
-        ``context``); raises ``BrazeValidationError`` if invalid."""
-        check_str(canvas_id, "canvas_id")
-        context = canvas_context(context, canvas_entry_properties)
-        if context is not None:
-            check_personalization(context, "context")
-        return cls._make("canvas", canvas_id, None, context)
-
-    @classmethod
-    def for_messages(
-        cls,
-        messages: Messages | Mapping[str, Any],
-        *,
-        campaign_id: str | None = None,
-        send_id: str | None = None,
-        override_frequency_capping: bool | None = None,
-        recipient_subscription_state: SubscriptionState | None = None,
-    ) -> SendTarget:
-        """A ``/messages/send`` target; raises ``BrazeValidationError`` if invalid.
-
-        Its recipients are sent as ``external_user_ids`` and ``user_aliases``, so each must
-        be an external id or an alias and nothing more (:meth:`check`).
-        """
-        check_tracking(
-            campaign_id, send_id, override_frequency_capping, recipient_subscription_state
-        )
-        typed = Messages.of(messages)
-        canonical = canonical_json(
-            [
-                "messages",
-                campaign_id,
-                send_id,
-                converter.unstructure(typed),
-                override_frequency_capping,
-                recipient_subscription_state,
-            ]
-        )
-        return cls(
-            kind="messages",
-            target_id=campaign_id or "",
-            send_id=send_id,
-            messages=typed,
-            override_frequency_capping=override_frequency_capping,
-            recipient_subscription_state=recipient_subscription_state,
-            canonical=canonical,
-        )
-
-    @classmethod
-    def of(
-        cls,
-        *,
-        campaign_id: str | None = None,
-        canvas_id: str | None = None,
-        messages: Messages | Mapping[str, Any] | None = None,
-        trigger_properties: Properties | None = None,
-        context: Properties | None = None,
-        canvas_entry_properties: Properties | None = None,
-        send_id: str | None = None,
-        override_frequency_capping: bool | None = None,
-        recipient_subscription_state: SubscriptionState | None = None,
-    ) -> SendTarget:
-        """The target named by ``messages``, or else by exactly one of ``campaign_id`` /
-        ``canvas_id`` (with ``messages``, ``campaign_id`` only tracks the send)."""
-        canvas_only = {"context": context, "canvas_entry_properties": canvas_entry_properties}
-        if messages is not None:
-            others = {"canvas_id": canvas_id, "trigger_properties": trigger_properties}
-            for name, value in {**others, **canvas_only}.items():
-                if value is not None:
-                    raise BrazeValidationError(name, "is not a field of /messages/send")
-            return cls.for_messages(
-                messages,
-                campaign_id=campaign_id,
-                send_id=send_id,
-                override_frequency_capping=override_frequency_capping,
-                recipient_subscription_state=recipient_subscription_state,
-            )
-        if override_frequency_capping is not None:
-            raise BrazeValidationError(
-                "override_frequency_capping", "is for /messages/send (give messages)"
-            )
-        if recipient_subscription_state is not None:
-            raise BrazeValidationError(
-                "recipient_subscription_state", "is for /messages/send (give messages)"
-            )
-        if (campaign_id is None) == (canvas_id is None):
-            raise BrazeValidationError(
-                "campaign_id", "give exactly one of campaign_id, canvas_id (or messages)"
-            )
-        if campaign_id is not None:
-            for name, value in canvas_only.items():
-                if value is not None:
-                    raise BrazeValidationError(name, "is for Canvas sends; use trigger_properties")
-            return cls.campaign(campaign_id, trigger_properties=trigger_properties, send_id=send_id)
-        assert canvas_id is not None
-        if trigger_properties is not None:
-            raise BrazeValidationError("trigger_properties", "is for campaign sends; use context")
-        if send_id is not None:
-            raise BrazeValidationError("send_id", "is for campaign sends only")
-        return cls.canvas(
-            canvas_id, context=context, canvas_entry_properties=canvas_entry_properties
-        )
-
-    @classmethod
-    def _make(
-        cls,
-        kind: TargetKind,
-        target_id: str,
-        send_id: str | None,
-        properties: Properties | None,
-    ) -> SendTarget:
-        try:
-            canonical = canonical_json([kind, target_id, send_id, properties])
-        except TypeError as exc:  # pragma: no cover - check_properties refuses these first
-            raise BrazeValidationError("properties", f"cannot be sent as JSON: {exc}") from None
-        return cls(
-            kind=kind,
-            target_id=target_id,
-            send_id=send_id,
-            properties=properties,
-            canonical=canonical,
-        )
-
-    @property
-    def path(self) -> str:
-        """The endpoint this target's requests go to."""
-        return _PATHS[self.kind]
-
-    def check(self, recipient: Recipient) -> None:
-        """Raise ``BrazeValidationError`` when ``recipient`` cannot ride in this target's
-        requests: ``/messages/send`` takes bare external ids and aliases only."""
-        if self.kind != "messages":
-            return
-        if recipient.external_user_id is None and recipient.user_alias is None:
-            raise BrazeValidationError(
-                "recipient", "/messages/send takes external_user_id or user_alias recipients"
-            )
-        for name in ("trigger_properties", "send_to_existing_only", "attributes"):
-            if getattr(recipient, name) is not None:
-                raise BrazeValidationError(
-                    f"recipient.{name}", "/messages/send has no per-recipient fields"
-                )
-
-    def request(
-        self, recipients: Sequence[Recipient]
-    ) -> CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest:
-        """The request sending this target to ``recipients`` (1 to 50 of them)."""
-        if self.kind == "campaign":
-            return CampaignTriggerRequest(
-                campaign_id=self.target_id,
-                send_id=self.send_id,
-                trigger_properties=self.properties,
-                recipients=recipients,
-            )
-        if self.kind == "canvas":
-            return CanvasTriggerRequest(
-                canvas_id=self.target_id, context=self.properties, recipients=recipients
-            )
-        assert self.messages is not None
-        ids: list[str] = []
-        aliases: list[UserAlias] = []
-        for recipient in recipients:
-            self.check(recipient)
-            if recipient.external_user_id is not None:
-                ids.append(recipient.external_user_id)
-            else:
-                assert recipient.user_alias is not None
-                aliases.append(recipient.user_alias)
-        return MessagesSendRequest(
-            external_user_ids=ids or None,
-            user_aliases=aliases or None,
-            campaign_id=self.target_id or None,
-            send_id=self.send_id,
-            override_frequency_capping=self.override_frequency_capping,
-            recipient_subscription_state=self.recipient_subscription_state,
-            messages=self.messages,
-        )
-
-    async def send(
+    async def _send_batch(
         self,
-        sender: Sender,
+        target: Target,
         recipients: Sequence[Recipient],
         *,
         on_admitted: Callable[[], object] | None = None,
-    ) -> SendResponse:
-        """Send this target to ``recipients`` through ``sender`` (``on_admitted``: see
-        :class:`Sender`)."""
-        request = self.request(recipients)
-        if isinstance(request, CampaignTriggerRequest):
-            return await sender.send_campaign_request(request, on_admitted=on_admitted)
-        if isinstance(request, CanvasTriggerRequest):
-            return await sender.send_canvas_request(request, on_admitted=on_admitted)
-        return await sender.send_messages_request(request, on_admitted=on_admitted)
+    ) -> SendResponse: ...
 
-    def describe(self) -> str:
-        """``"campaign 'weekly'"``, ``"Canvas 'onboarding'"`` or ``"/messages/send"``."""
-        if self.kind == "messages":
-            tracked = f" (campaign {self.target_id!r})" if self.target_id else ""
-            return f"/messages/send{tracked}"
-        return f"{'campaign' if self.kind == 'campaign' else 'Canvas'} {self.target_id!r}"
+
+@attrs.frozen(slots=True, kw_only=True)
+class Batching:
+    """How :meth:`~braze_async.BrazeClient.send_one` batches concurrent callers; give it to
+    the client, ``BrazeClient(batching=Batching(linger=0.002))``.
+
+    :param max_concurrency: batched requests in flight at once (default 16).
+    :param linger: seconds a partial batch may wait for company while other batched requests
+        are in flight (default 5 ms); a lone call never waits.
+    :param max_pending: callers of ``send_one`` waiting at once, at most (default 10,000,
+        about 11 MiB); past it a call fails at once as never sent
+        (:class:`~braze_async.BrazeConnectionError`) instead of queueing without end.
+    """
+
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    linger: float = DEFAULT_LINGER
+    max_pending: int = DEFAULT_MAX_PENDING
+
+    def __attrs_post_init__(self) -> None:
+        concurrency, linger, pending = self.max_concurrency, self.linger, self.max_pending
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+            raise BrazeValidationError("max_concurrency", "must be an integer")
+        if concurrency < 1:
+            raise BrazeValidationError("max_concurrency", "must be at least 1")
+        if not isinstance(linger, (int, float)) or not (math.isfinite(linger) and linger >= 0):
+            raise BrazeValidationError("linger", "must be a finite number of seconds >= 0")
+        if isinstance(pending, bool) or not isinstance(pending, int) or pending < 1:
+            raise BrazeValidationError("max_pending", "must be an integer >= 1")
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -413,7 +160,7 @@ class Batcher:
     ::
 
         batcher = Batcher(braze, max_concurrency=8)
-        target = SendTarget.campaign("welcome")
+        target = Campaign("welcome")
         result = await batcher.send(Recipient(external_user_id="u1"), target)
         await batcher.aclose()
     """
@@ -427,18 +174,11 @@ class Batcher:
         max_batch: int = MAX_RECIPIENTS,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
-            raise BrazeValidationError("max_concurrency", "must be an integer")
-        if max_concurrency < 1:
-            raise BrazeValidationError("max_concurrency", "must be at least 1")
-        if not isinstance(linger, (int, float)) or not (math.isfinite(linger) and linger >= 0):
-            raise BrazeValidationError("linger", "must be a finite number of seconds >= 0")
+        Batching(max_concurrency=max_concurrency, linger=linger, max_pending=max_pending)
         if isinstance(max_batch, bool) or not isinstance(max_batch, int):
             raise BrazeValidationError("max_batch", "must be an integer")
         if not 1 <= max_batch <= MAX_RECIPIENTS:
             raise BrazeValidationError("max_batch", f"must be between 1 and {MAX_RECIPIENTS}")
-        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
-            raise BrazeValidationError("max_pending", "must be an integer >= 1")
         self._sender = sender
         self._max_concurrency = max_concurrency
         self._linger = float(linger)
@@ -446,8 +186,9 @@ class Batcher:
         self._max_pending = max_pending
         #: Callers of send() not yet answered (queued or in flight).
         self._callers = 0
-        #: Waiting callers per target; insertion order is the round-robin order.
-        self._pending: dict[SendTarget, collections.deque[_Waiter]] = {}
+        #: Waiting callers per target (by its canonical JSON), with the target; insertion
+        #: order is the round-robin order.
+        self._pending: dict[bytes, tuple[Target, collections.deque[_Waiter]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._flush_handle: asyncio.Handle | None = None
         self._closed = False
@@ -464,9 +205,9 @@ class Batcher:
     @property
     def pending(self) -> int:
         """Callers waiting for a batch to leave."""
-        return sum(len(q) for q in self._pending.values())
+        return sum(len(q) for _, q in self._pending.values())
 
-    async def send(self, recipient: Recipient, target: SendTarget) -> SendResult:
+    async def send(self, recipient: Recipient, target: Target) -> SendResult:
         """Send ``recipient`` to ``target`` in a batch; return its own outcome.
 
         Raises what the batch's request raised (the same exception for each of its callers),
@@ -478,19 +219,19 @@ class Batcher:
             raise BrazeValidationError(
                 "recipient", f"must be a Recipient, not {type(recipient).__name__}"
             )
-        if not isinstance(target, SendTarget):
-            raise BrazeValidationError("target", "must be a SendTarget")
-        target.check(recipient)
+        check_target(target).check(recipient)
         if self._callers >= self._max_pending:
             raise BrazeConnectionError(
                 f"{self._callers} send_to_user() calls are already waiting, the most allowed "
-                "(configure_batching(max_pending=...)); nothing was sent for this one"
+                "(Batching(max_pending=...)); nothing was sent for this one"
             )
         loop = asyncio.get_running_loop()
         waiter = _Waiter(recipient, loop.create_future())
-        queue = self._pending.get(target)
-        if queue is None:
-            queue = self._pending[target] = collections.deque()
+        key = canonical(target)
+        entry = self._pending.get(key)
+        if entry is None:
+            entry = self._pending[key] = (target, collections.deque())
+        queue = entry[1]
         queue.append(waiter)
         self._schedule(loop, full=len(queue) >= self._max_batch)
         self._callers += 1
@@ -498,23 +239,24 @@ class Batcher:
             return await waiter.future
         except asyncio.CancelledError:
             if not waiter.taken:
-                self._forget(target, waiter)
+                self._forget(key, waiter)
             elif waiter.future.done() and not waiter.future.cancelled():
                 waiter.future.exception()  # its outcome arrived as we were cancelled: seen
             raise
         finally:
             self._callers -= 1
 
-    def _forget(self, target: SendTarget, waiter: _Waiter) -> None:
-        queue = self._pending.get(target)
-        if queue is None:
+    def _forget(self, key: bytes, waiter: _Waiter) -> None:
+        entry = self._pending.get(key)
+        if entry is None:
             return
+        queue = entry[1]
         try:
             queue.remove(waiter)
         except ValueError:  # pragma: no cover - taken waiters are not looked up
             return
         if not queue:
-            del self._pending[target]
+            del self._pending[key]
 
     def _schedule(self, loop: asyncio.AbstractEventLoop, *, full: bool = False) -> None:
         """Arrange a flush: at the next tick, or after ``linger`` unless a batch is full."""
@@ -536,8 +278,8 @@ class Batcher:
     def _flush(self) -> None:
         self._flush_handle = None
         while self._pending and len(self._tasks) < self._max_concurrency:
-            target = next(iter(self._pending))
-            queue = self._pending.pop(target)
+            key = next(iter(self._pending))
+            target, queue = self._pending.pop(key)
             batch: list[_Waiter] = []
             while queue and len(batch) < self._max_batch:
                 waiter = queue.popleft()
@@ -546,7 +288,7 @@ class Batcher:
                 waiter.taken = True
                 batch.append(waiter)
             if queue:
-                self._pending[target] = queue  # to the back of the line: round robin
+                self._pending[key] = (target, queue)  # to the back of the line: round robin
             if batch:
                 task = asyncio.get_running_loop().create_task(self._run(target, batch))
                 self._tasks.add(task)
@@ -557,11 +299,11 @@ class Batcher:
         if self._pending and self._flush_handle is None:
             self._flush()
 
-    async def _run(self, target: SendTarget, batch: list[_Waiter]) -> None:
+    async def _run(self, target: Target, batch: list[_Waiter]) -> None:
         self.requests += 1
         self.recipients += len(batch)
         try:
-            response = await target.send(self._sender, [w.recipient for w in batch])
+            response = await self._sender._send_batch(target, [w.recipient for w in batch])
         except asyncio.CancelledError:
             # Only aclose() being cancelled, or loop teardown, cancels a batch: it may have
             # reached Braze already.
@@ -618,7 +360,7 @@ class Batcher:
 
     def _abort(self) -> None:
         error = BrazeError("the client was closed before this recipient was sent")
-        for queue in self._pending.values():
+        for _, queue in self._pending.values():
             for waiter in queue:
                 if not waiter.future.done():
                     waiter.future.set_exception(error)

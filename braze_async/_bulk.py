@@ -46,7 +46,7 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from ._batching import Sender, SendTarget
+from ._batching import Sender
 from ._errors import (
     BrazeAPIError,
     BrazeConnectionError,
@@ -69,6 +69,7 @@ from ._journal import (
 from ._limits import LimiterUnavailable
 from ._models import MAX_RECIPIENTS, Recipient, SendResponse
 from ._readers import InputRow
+from ._targets import Target, canonical
 from ._wire import converter
 
 __all__ = ["BulkProgress", "BulkReport", "RecipientOutcome", "bulk_send"]
@@ -327,7 +328,7 @@ class _Job:
     def __init__(
         self,
         sender: Sender,
-        target: SendTarget,
+        target: Target,
         *,
         concurrency: int,
         journal: Journal | None,
@@ -340,7 +341,7 @@ class _Job:
     ) -> None:
         self.sender = sender
         self.target = target
-        #: Whether the target refuses some recipients (see SendTarget.check).
+        #: Whether the target refuses some recipients (see Messages.check).
         self.checks_recipients = target.kind == "messages"
         self.journal = journal
         self.on_progress = on_progress
@@ -638,7 +639,9 @@ class _Job:
     async def send(self, batch: _Batch, begin: _Begin) -> None:
         try:
             try:
-                response = await self.target.send(self.sender, batch.recipients, on_admitted=begin)
+                response = await self.sender._send_batch(
+                    self.target, batch.recipients, on_admitted=begin
+                )
             except Exception as exc:
                 self.in_progress -= len(batch)
                 if exc is begin.error:
@@ -776,13 +779,11 @@ def _limiter_unavailable(error: BrazeError) -> bool:
     )
 
 
-def job_header(
-    target: SendTarget, input_fingerprint: str = "", destination: str = ""
-) -> JournalHeader:
+def job_header(target: Target, input_fingerprint: str = "", destination: str = "") -> JournalHeader:
     """The journal header of a job sending ``target`` from ``input_fingerprint``."""
     return JournalHeader(
         target=f"{target.kind}:{target.target_id}",
-        request="sha256:" + hashlib.sha256(target.canonical).hexdigest()[:32],
+        request="sha256:" + hashlib.sha256(canonical(target)).hexdigest()[:32],
         input=input_fingerprint,
         destination=destination,
     )
@@ -791,7 +792,7 @@ def job_header(
 async def bulk_send(
     sender: Sender,
     recipients: BulkInput,
-    target: SendTarget,
+    target: Target,
     *,
     concurrency: int = DEFAULT_BULK_CONCURRENCY,
     journal: str | os.PathLike[str] | None = None,
@@ -807,7 +808,7 @@ async def bulk_send(
 ) -> BulkReport:
     """Send ``target`` to every recipient of ``recipients``, 50 per request.
 
-    See :meth:`braze_async.BrazeClient.bulk_send`, which calls this with the client as the
+    See :meth:`braze_async.BrazeClient.send_bulk`, which calls this with the client as the
     ``sender`` and its base URL as the ``destination`` (a journal names the Braze endpoint it
     was written against: a journal of a simulated run is refused by a real one).
 

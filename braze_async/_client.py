@@ -25,14 +25,7 @@ import attrs
 import httpx
 
 from ._answers import AnswerReader
-from ._batching import (
-    DEFAULT_LINGER,
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_MAX_PENDING,
-    Batcher,
-    SendResult,
-    SendTarget,
-)
+from ._batching import Batcher, Batching, SendResult
 from ._bulk import (
     DEFAULT_BULK_CONCURRENCY,
     DEFAULT_MAX_DETAILS,
@@ -42,6 +35,7 @@ from ._bulk import (
     RecipientOutcome,
 )
 from ._bulk import bulk_send as _bulk_send
+from ._deprecated import DeprecatedSends
 from ._errors import BrazeError, BrazeMalformedResponseError, BrazeValidationError
 from ._events import EventHook, Events, Trace
 from ._http import (
@@ -56,9 +50,8 @@ from ._http import (
 )
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
 from ._limits import Bucket, BucketStats, LimiterShare, RateLimiter, RateLimits
-from ._messages import Messages, MessagesSendRequest, SubscriptionState
+from ._messages import MessagesSendRequest
 from ._models import (
-    Attachment,
     CampaignTriggerRequest,
     CanvasTriggerRequest,
     Properties,
@@ -66,7 +59,6 @@ from ._models import (
     SendResponse,
     TransactionalResponse,
     TransactionalSendRequest,
-    UserAlias,
 )
 from ._retry import (
     AMBIGUOUS_STATUSES,
@@ -77,8 +69,9 @@ from ._retry import (
     RetryPolicy,
     Unknown,
 )
+from ._targets import Target, check_target
 from ._telemetry import open_telemetry
-from ._transport import DEFAULT_LIMITS, AiohttpTransport
+from ._transport import AiohttpTransport
 from ._urls import budget_name, resolve_base_url
 from ._version import __version__
 from ._wire import dumps, structure_send_response, structure_transactional_response
@@ -115,13 +108,14 @@ class _Shared:
     """What a client and its :meth:`~BrazeClient.with_options` views share, and change as
     they are used."""
 
-    __slots__ = ("batcher", "closed", "loop")
+    __slots__ = ("batcher", "batching", "closed", "loop")
 
-    def __init__(self) -> None:
+    def __init__(self, batching: Batching) -> None:
         self.closed = False
         #: The event loop of the first use (see _check_loop).
         self.loop: asyncio.AbstractEventLoop | None = None
-        #: The batcher behind send_to_user, created on first use.
+        #: How send_one batches, and the batcher behind it, created on first use.
+        self.batching = batching
         self.batcher: Batcher | None = None
 
 
@@ -183,16 +177,17 @@ def _read_transactional(
     return structure_transactional_response(data, status, headers)
 
 
-class BrazeClient:
+class BrazeClient(DeprecatedSends):
     """An asyncio client for Braze's messaging endpoints.
 
-    Use it as an async context manager, or call :meth:`aclose` when done::
+    Use it as an async context manager, or call :meth:`aclose` when done. Every send names
+    its target first, a :class:`~braze_async.Campaign`, :class:`~braze_async.Canvas` or
+    :class:`~braze_async.Messages`::
 
         async with BrazeClient(api_key=key, instance="iad-01") as braze:
-            r = await braze.trigger_campaign(
-                "welcome", recipients=[Recipient(external_user_id="u1")]
-            )
-            print(r.dispatch_id)
+            r = await braze.send(Campaign("welcome"), recipients=[Recipient(external_user_id="u1")])
+            one = await braze.send_one(Campaign("welcome"), Recipient(external_user_id="u2"))
+            report = await braze.send_bulk(Campaign("weekly"), recipients, journal="w.journal")
 
     :param api_key: the REST API key (sent only as ``Authorization: Bearer``); defaults to
         ``$BRAZE_API_KEY``. It never appears in a repr, log line or exception.
@@ -201,32 +196,23 @@ class BrazeClient:
         ``$BRAZE_REST_URL``. ``http://`` is refused except for loopback hosts.
     :param timeout: httpx timeouts (seconds or ``httpx.Timeout``); default :data:`DEFAULT_TIMEOUT`.
     :param attempt_timeout: ceiling on one attempt, first byte sent to last byte read. Both
-        bounds apply on every transport, an injected ``http_client`` included (its own
-        timeouts are replaced for Braze's requests); see :mod:`braze_async._http`.
+        bounds apply on every transport, an ``httpx.AsyncClient`` included (its own timeouts
+        are replaced for Braze's requests); see :mod:`braze_async._http`.
     :param retry: the :class:`RetryPolicy`.
     :param rate_limits: the client-side :class:`RateLimits` (Braze's published limits by
-        default; with ``redis_url`` shared by every process); ``None`` turns limiting off.
-        Clients of one workspace (same endpoint and key, or same ``workspace``) with equal
-        ``rate_limits`` share one limiter in an event loop: one budget, not one each.
-    :param limiter: a :class:`RateLimiter` to use instead of the shared one (e.g. one budget
-        for clients with different keys of one workspace); not closed by :meth:`aclose`.
-    :param http_client: an ``httpx.AsyncClient`` to use (not closed by :meth:`aclose`).
-    :param transport: an httpx transport for the client we create (tests pass
-        ``httpx.MockTransport`` or the simulator's); default :class:`AiohttpTransport`.
-    :param max_connections: size of the connection pool of the client we create (default
-        64): at most this many requests are in flight at once, others wait for a connection
-        (within ``timeout.pool``). Keep it at or above your concurrency (``send_to_user``'s
-        ``max_concurrency``, ``bulk_send``'s ``concurrency``).
-    :param keepalive_expiry: seconds an idle pooled connection is kept for reuse (default
-        30). Set it below the idle timeout of any load balancer or proxy on the way: one that
-        closes idle connections first turns the next request on a stale connection into a
-        lost answer, an unknown outcome.
-    :param proxy: an HTTP proxy for the client we create, e.g. ``"http://proxy:3128"``;
-        Braze's HTTPS requests go through it in a ``CONNECT`` tunnel (the proxy never sees
-        the key). With ``http_client`` or ``transport``, configure the proxy there.
-    :param trust_env: without ``proxy``, read it from ``HTTPS_PROXY`` / ``NO_PROXY`` (and
-        ``HTTP_PROXY``, ``ALL_PROXY``) as httpx does. Off by default.
-    :param max_response_bytes: answers larger than this are refused.
+        default; with ``redis_url`` shared by every process), or a :class:`RateLimiter` to
+        use (one budget for clients with different keys of one workspace; not closed by
+        :meth:`aclose`); ``None`` turns limiting off. Clients of one workspace (same endpoint
+        and key, or same ``workspace``) with equal ``rate_limits`` share one limiter in an
+        event loop: one budget, not one each.
+    :param transport: what carries the requests: an httpx transport (tests pass
+        ``httpx.MockTransport`` or the simulator's; closed by :meth:`aclose`) or an
+        ``httpx.AsyncClient`` (left open). By default our :class:`AiohttpTransport` with a
+        pool of 64 connections kept idle 30 s; pool and proxy settings are a value you
+        build, e.g. ``AiohttpTransport(limits=httpx.Limits(max_connections=128),
+        proxy="http://proxy:3128")``. Keep the pool at or above your concurrency.
+    :param max_response_bytes: answers larger than this are refused (default 1 MiB).
+    :param batching: how :meth:`send_one` batches concurrent callers (:class:`Batching`).
     :param on_event: a hook, or a sequence of hooks, called with each :class:`BrazeEvent`
         of each call (attempt started, answer, limiter wait, retry, unknown outcome, failure,
         success); synchronous, in the call's task. A hook that raises is logged once and
@@ -245,15 +231,10 @@ class BrazeClient:
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         attempt_timeout: float | None = DEFAULT_ATTEMPT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        rate_limits: RateLimits | None = RateLimits(),  # noqa: B008 - frozen, safe to share
-        limiter: RateLimiter | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = DEFAULT_LIMITS.max_connections or 64,
-        keepalive_expiry: float = DEFAULT_LIMITS.keepalive_expiry or 30.0,
-        proxy: str | None = None,
-        trust_env: bool = False,
+        rate_limits: RateLimits | RateLimiter | None = RateLimits(),  # noqa: B008 - frozen
+        transport: httpx.AsyncBaseTransport | httpx.AsyncClient | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        batching: Batching = Batching(),  # noqa: B008 - frozen, safe to share
         on_event: EventHook | Sequence[EventHook] | None = None,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
@@ -269,14 +250,8 @@ class BrazeClient:
         if instance is None and base_url is None:
             base_url = os.environ.get("BRAZE_REST_URL")
         self._base_url = resolve_base_url(instance, base_url)
-        if http_client is not None and transport is not None:
-            raise BrazeValidationError("transport", "give either http_client or transport")
-        if (proxy is not None or trust_env) and (http_client is not None or transport is not None):
-            raise BrazeValidationError(
-                "proxy", "set the proxy on the http_client or transport you give"
-            )
-        if not (isinstance(keepalive_expiry, (int, float)) and keepalive_expiry > 0):
-            raise BrazeValidationError("keepalive_expiry", "must be a number of seconds > 0")
+        if not isinstance(batching, Batching):
+            raise BrazeValidationError("batching", "must be a Batching")
         self._api_key = api_key
         self._retry = retry if retry is not None else RetryPolicy()
         #: How retry waits sleep and where their jitter comes from: the testing hook
@@ -284,11 +259,11 @@ class BrazeClient:
         self._sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
         self._rng = random.Random()
         #: Closed?, the event loop, the batcher: shared with the views of with_options.
-        self._shared = _Shared()
+        self._shared = _Shared(batching)
         #: The client whose views this is (itself, unless made by with_options).
         self._root = self
         #: Once it answers True, this client's waits for the rate limiter fail as never sent
-        #: (a view's: a stopped bulk job's requests; see bulk_send).
+        #: (a view's: a stopped bulk job's requests; see send_bulk).
         self._give_up: Callable[[], bool] | None = None
         #: Where each call reports: logs, hooks, OpenTelemetry (see _events.py).
         hooks = () if on_event is None else (on_event,) if callable(on_event) else on_event
@@ -302,26 +277,14 @@ class BrazeClient:
         #: workspace's limiter, shared with the other clients of the budget (see _limits).
         self._limiter = (
             None
-            if rate_limits is None and limiter is None
+            if rate_limits is None
             else LimiterShare(
-                rate_limits or RateLimits(),
+                rate_limits if isinstance(rate_limits, RateLimits) else RateLimits(),
                 name=budget_name(self._base_url, api_key),
-                limiter=limiter,
+                limiter=rate_limits if isinstance(rate_limits, RateLimiter) else None,
             )
         )
         self._answers = AnswerReader(secret=api_key, max_bytes=max_response_bytes)
-        if http_client is None and transport is None:
-            # We own the pool: our AiohttpTransport, driven through its fast path (no httpx
-            # Request/Response objects: level with raw aiohttp, see benchmarks/).
-            transport = AiohttpTransport(
-                limits=httpx.Limits(
-                    max_connections=max_connections,
-                    max_keepalive_connections=max_connections,
-                    keepalive_expiry=keepalive_expiry,
-                ),
-                proxy=proxy,
-                trust_env=trust_env,
-            )
         #: The bounds of each attempt: the route's, or a view's own (see with_options).
         self._timeouts = Timeouts.of(timeout, attempt_timeout)
         route = Route(
@@ -335,10 +298,11 @@ class BrazeClient:
             max_bytes=max_response_bytes,
             secret=api_key,
         )
-        sender = http_client if http_client is not None else transport
-        assert sender is not None
-        #: The one request path, whatever carries it (see _http.py).
-        self._exchange = open_exchange(route, sender)
+        #: The one request path, whatever carries it (see _http.py); by default our
+        #: AiohttpTransport, driven through its fast path (level with raw aiohttp).
+        self._exchange = open_exchange(
+            route, AiohttpTransport() if transport is None else transport
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -404,7 +368,7 @@ class BrazeClient:
         *,
         timeout: float | httpx.Timeout | _Keep | None = _Keep.KEEP,
         attempt_timeout: float | _Keep | None = _Keep.KEEP,
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy | _Keep = _Keep.KEEP,
     ) -> BrazeClient:
         """A view of this client with other timeouts or retry policy, for some calls.
 
@@ -416,14 +380,14 @@ class BrazeClient:
                 timeout=httpx.Timeout(2.0, pool=0.5), attempt_timeout=2.0,
                 retry=RetryPolicy(attempts=1),
             )
-            await fast.trigger_campaign("receipt", recipients=[Recipient(external_user_id=u)])
+            await fast.send(Campaign("receipt"), recipients=[Recipient(external_user_id=u)])
 
         bounds each attempt to 2 s and makes no retry after a failure (429s are still
         retried as ``RetryPolicy.rate_limited_attempts`` says; the rate limiter's own wait
         is not bounded by these timeouts: wrap the call in ``asyncio.timeout`` for a hard
-        deadline). ``send_to_user`` through a view joins the shared batcher, whose requests
-        carry many callers and go out with this client's own options; ``bulk_send`` and the
-        direct sends use the view's. Closing a view does nothing (see :meth:`aclose`).
+        deadline). ``send_one`` through a view joins the shared batcher, whose requests
+        carry many callers and go out with this client's own options; ``send_bulk`` and
+        ``send`` use the view's. Closing a view does nothing (see :meth:`aclose`).
 
         :param timeout: httpx timeouts (seconds or ``httpx.Timeout``) for each attempt.
         :param attempt_timeout: ceiling on one attempt, first byte sent to last byte read.
@@ -436,7 +400,9 @@ class BrazeClient:
         if not isinstance(attempt_timeout, _Keep):
             current = attrs.evolve(current, attempt=attempt_timeout)
         view._timeouts = current
-        if retry is not None:
+        if not isinstance(retry, _Keep):
+            if not isinstance(retry, RetryPolicy):
+                raise BrazeValidationError("retry", "must be a RetryPolicy")
             view._retry = retry
         return view
 
@@ -461,135 +427,130 @@ class BrazeClient:
 
     # -- the send endpoints ----------------------------------------------------------------
 
-    async def trigger_campaign(
+    async def send(
         self,
-        campaign_id: str,
+        target: Target,
         *,
         recipients: Sequence[Recipient] | None = None,
-        broadcast: bool | None = None,
         audience: Properties | None = None,
-        trigger_properties: Properties | None = None,
-        send_id: str | None = None,
-        attachments: Sequence[Attachment] | None = None,
-    ) -> SendResponse:
-        """Send an API-triggered campaign (``POST /campaigns/trigger/send``).
-
-        Target up to 50 ``recipients`` (filtered by an ``audience`` if given), a Connected
-        ``audience`` (a mapping; sent with ``broadcast: true``, as Braze's page asks when
-        recipients are omitted), or, with ``broadcast=True`` (never implied), the campaign's
-        whole segment. ``trigger_properties`` (request level, and each recipient's) are at
-        most 50 KB of JSON each.
-        """
-        request = CampaignTriggerRequest(
-            campaign_id=campaign_id,
-            send_id=send_id,
-            trigger_properties=trigger_properties,
-            broadcast=broadcast,
-            audience=audience,
-            recipients=recipients,
-            attachments=attachments,
-        )
-        return await self.send_campaign_request(request)
-
-    async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse:
-        """Send a ready-made :class:`CampaignTriggerRequest`.
-
-        :param on_admitted: called once, after the rate limiter admitted the request and just
-            before its first attempt leaves (bulk jobs journal the batch there). If it raises,
-            nothing is sent and its exception propagates.
-        """
-        return await self._trigger(
-            "/campaigns/trigger/send", request, request.targets_audience, on_admitted
-        )
-
-    async def trigger_canvas(
-        self,
-        canvas_id: str,
-        *,
-        recipients: Sequence[Recipient] | None = None,
         broadcast: bool | None = None,
-        audience: Properties | None = None,
-        context: Properties | None = None,
-        canvas_entry_properties: Properties | None = None,
-    ) -> SendResponse:
-        """Send an API-triggered Canvas (``POST /canvas/trigger/send``).
-
-        Targeting works as in :meth:`trigger_campaign`. ``context`` personalizes the Canvas
-        for every recipient (``canvas_entry_properties`` is its older name: give either);
-        each recipient's ``trigger_properties`` are sent as its ``context``. When the Canvas
-        is paused, stopped or archived, Braze answers success with a ``notice`` and sends
-        nothing: check ``response.will_send``.
-        """
-        request = CanvasTriggerRequest(
-            canvas_id=canvas_id,
-            context=context,
-            canvas_entry_properties=canvas_entry_properties,
-            broadcast=broadcast,
-            audience=audience,
-            recipients=recipients,
-        )
-        return await self.send_canvas_request(request)
-
-    async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse:
-        """Send a ready-made :class:`CanvasTriggerRequest` (``on_admitted`` as in
-        :meth:`send_campaign_request`)."""
-        return await self._trigger(
-            "/canvas/trigger/send", request, request.targets_audience, on_admitted
-        )
-
-    async def send_messages(
-        self,
-        messages: Messages | Mapping[str, Any],
-        *,
-        external_user_ids: Sequence[str] | None = None,
-        user_aliases: Sequence[UserAlias] | None = None,
         segment_id: str | None = None,
-        audience: Properties | None = None,
-        broadcast: bool | None = None,
-        campaign_id: str | None = None,
-        send_id: str | None = None,
-        override_frequency_capping: bool | None = None,
-        recipient_subscription_state: SubscriptionState | None = None,
     ) -> SendResponse:
-        """Send messages defined in the request (``POST /messages/send``), no dashboard
-        campaign needed.
+        """Send *target* in one request: to up to 50 ``recipients`` (filtered by an
+        ``audience`` if given), to a Connected ``audience`` (sent with ``broadcast: true``, as
+        Braze's pages ask when recipients are omitted), to a ``segment_id`` (:class:`Messages`
+        only), or, with ``broadcast=True`` (never implied), to the target's whole segment::
 
-        ``messages`` has one message per channel (a :class:`Messages`, or a mapping such
-        as ``{"email": EmailMessage(...), "web_push": {...}}``). Name up to 50 users
-        (``external_user_ids`` and ``user_aliases`` together), or give a ``segment_id`` or
-        an ``audience``. ``campaign_id`` tracks the send's stats under a campaign. It spends
-        the trigger sends' budgets: 250,000 an hour when users are named, the broadcast
-        budget otherwise::
+            r = await braze.send(Campaign("welcome"), recipients=[Recipient(external_user_id="u1")])
+            print(r.dispatch_id)
 
-            await braze.send_messages(
-                {"email": EmailMessage(app_id=app, from_="Shop <shop@example.com>", body=html)},
-                external_user_ids=["u1", "u2"],
+        When Braze answers that it will send nothing (a paused Canvas), the answer carries a
+        ``notice``: check ``response.will_send``. Invalid input raises
+        :class:`BrazeValidationError` before any network call.
+        """
+        request = check_target(target).request(
+            recipients, audience=audience, broadcast=broadcast, segment_id=segment_id
+        )
+        return await self._post(target.path, request)
+
+    async def send_one(self, target: Target, recipient: Recipient) -> SendResult:
+        """Send *target* to one recipient, batched with concurrent callers of the same
+        target into requests of up to 50 (see :class:`Batching`); a lone call leaves at once.
+
+        Returns this recipient's :class:`SendResult` (``result.dispatch_id``), or raises the
+        error of the request it rode in (:class:`BrazeNotSentError` when Braze answered that
+        it will send nothing, e.g. for a paused Canvas)::
+
+            result = await braze.send_one(
+                Campaign("welcome"),
+                Recipient(external_user_id="u1", trigger_properties={"coupon": "SAVE20"}),
             )
         """
-        request = MessagesSendRequest(
-            broadcast=broadcast,
-            external_user_ids=external_user_ids,
-            user_aliases=user_aliases,
-            segment_id=segment_id,
-            audience=audience,
-            campaign_id=campaign_id,
-            send_id=send_id,
-            override_frequency_capping=override_frequency_capping,
-            recipient_subscription_state=recipient_subscription_state,
-            messages=Messages.of(messages),
-        )
-        return await self.send_messages_request(request)
+        shared = self._shared
+        if shared.closed:
+            raise BrazeError("the client is closed")
+        self._check_loop()
+        if shared.batcher is None:
+            batching = shared.batching
+            shared.batcher = Batcher(
+                self._root,
+                max_concurrency=batching.max_concurrency,
+                linger=batching.linger,
+                max_pending=batching.max_pending,
+            )
+        return await shared.batcher.send(recipient, target)
 
-    async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse:
-        """Send a ready-made :class:`MessagesSendRequest` (``on_admitted`` as in
-        :meth:`send_campaign_request`)."""
-        return await self._trigger("/messages/send", request, request.targets_audience, on_admitted)
+    async def send_bulk(
+        self,
+        target: Target,
+        recipients: BulkInput,
+        *,
+        concurrency: int = DEFAULT_BULK_CONCURRENCY,
+        journal: str | os.PathLike[str] | None = None,
+        input_fingerprint: str = "",
+        journal_fsync: FsyncPolicy = DEFAULT_FSYNC,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+        on_outcome: Callable[[RecipientOutcome], object] | None = None,
+        stop: asyncio.Event | None = None,
+        total: int | None = None,
+        max_details: int = DEFAULT_MAX_DETAILS,
+    ) -> BulkReport:
+        """Send *target* to any number of recipients, 50 per request.
+
+        The input is read lazily (any iterable or async iterable of :class:`Recipient`, or of
+        the rows the file readers yield), ``concurrency`` requests at a time. Every item ends
+        in exactly one of ``report.sent`` / ``rejected`` / ``failed`` / ``unknown``: a
+        request Braze answers with a ``notice`` (a paused Canvas: nothing is sent) fails its
+        recipients and stops the job; non-fatal errors of successes are kept in
+        ``report.non_fatal_errors``.
+
+        :param journal: a file making the job resumable after a crash: run it again with the
+            same arguments to skip what was sent and send the rest (see ``docs/bulk.md``).
+        :param input_fingerprint: names the input in the journal; another input is refused.
+        :param journal_fsync: which journal records reach the disk before the job goes on:
+            ``"begin"`` (the default: each batch's begin record, before its request leaves;
+            survives a power loss without messaging anyone twice), ``"always"`` (end records
+            too: fewer unknowns after a power loss) or ``"never"`` (survives a kill, not a
+            power loss). See ``benchmarks/bench_journal.py`` for the cost.
+        :param on_progress: called with a :class:`BulkProgress` as the job advances.
+        :param on_outcome: called with each :class:`RecipientOutcome` that is not "sent".
+        :param stop: set it to stop cleanly: no new batches, requests in flight finish, those
+            still waiting for the rate limiter are failed (never sent).
+        :param total: expected item count, for the ETA in the progress.
+        :param max_details: how many not-sent outcomes ``report.details`` keeps.
+
+        ::
+
+            report = await braze.send_bulk(Campaign("weekly"), recipients, journal="w.journal")
+            print(report.sent, report.rejected, report.failed, report.unknown)
+        """
+        if self._shared.closed:
+            raise BrazeError("the client is closed")
+        self._check_loop()
+        check_target(target)
+        sender, on_stop = self, None
+        if stop is not None and self._limiter is not None:
+            # A view whose waits for the limiter end at the stop, retries' waits included:
+            # what waits was never sent (or, after an ambiguous answer, is unknown).
+            sender = copy.copy(self)
+            sender._give_up = stop.is_set
+            on_stop = self._limiter.nudge
+        return await _bulk_send(
+            sender,
+            recipients,
+            target,
+            concurrency=concurrency,
+            journal=journal,
+            input_fingerprint=input_fingerprint,
+            journal_fsync=journal_fsync,
+            destination=self._base_url,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            stop=stop,
+            on_stop=on_stop,
+            total=total,
+            max_details=max_details,
+        )
 
     async def send_transactional(
         self,
@@ -622,18 +583,29 @@ class BrazeClient:
 
     # -- the request pipeline ----------------------------------------------------------------
 
-    async def _trigger(
+    async def _send_batch(
+        self,
+        target: Target,
+        recipients: Sequence[Recipient],
+        *,
+        on_admitted: Callable[[], object] | None = None,
+    ) -> SendResponse:
+        """One batch of a bulk job or of :meth:`send_one` (the ``Sender`` of _batching):
+        *on_admitted* runs once, after the rate limiter admitted the request and before its
+        first attempt leaves (a bulk job journals the batch there)."""
+        return await self._post(target.path, target.request(recipients), on_admitted)
+
+    async def _post(
         self,
         path: str,
         request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
-        audience: bool,
         on_admitted: Callable[[], object] | None = None,
     ) -> SendResponse:
         return await self._call(
             path,
             dumps(request),
             _read_trigger,
-            audience=audience,
+            audience=request.targets_audience,
             retry_ambiguous=self._retry.retry_ambiguous,
             on_admitted=on_admitted,
             recipients=_count_recipients(request),
@@ -758,174 +730,6 @@ class BrazeClient:
         permit.release(sent=True, outcome_unknown=answer.status in AMBIGUOUS_STATUSES)
         limiter.observe(bucket, answer.status, answer.headers)
         return answer
-
-    # -- batched single sends and bulk jobs: see _batching.py and _bulk.py -------------------
-
-    def configure_batching(
-        self,
-        *,
-        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        linger: float = DEFAULT_LINGER,
-        max_pending: int = DEFAULT_MAX_PENDING,
-    ) -> None:
-        """Set how :meth:`send_to_user` batches; call it before the first ``send_to_user``.
-
-        :param max_concurrency: batched requests in flight at once (default 16).
-        :param linger: seconds a partial batch may wait for company while other batched
-            requests are in flight (default 5 ms); a lone call never waits.
-        :param max_pending: callers of ``send_to_user`` waiting at once, at most (default
-            10,000, about 11 MiB); past it a call fails at once as never sent
-            (:class:`BrazeConnectionError`) instead of queueing without end.
-        """
-        if self._shared.batcher is not None:
-            raise BrazeError("configure_batching() must come before the first send_to_user()")
-        self._shared.batcher = Batcher(
-            self._root, max_concurrency=max_concurrency, linger=linger, max_pending=max_pending
-        )
-
-    async def send_to_user(
-        self,
-        recipient: Recipient,
-        *,
-        campaign_id: str | None = None,
-        canvas_id: str | None = None,
-        messages: Messages | Mapping[str, Any] | None = None,
-        trigger_properties: Properties | None = None,
-        context: Properties | None = None,
-        canvas_entry_properties: Properties | None = None,
-        send_id: str | None = None,
-        override_frequency_capping: bool | None = None,
-        recipient_subscription_state: SubscriptionState | None = None,
-    ) -> SendResult:
-        """Send a campaign, a Canvas or messages to one recipient, batched with concurrent
-        callers.
-
-        Name the send as :meth:`bulk_send` does. Calls with the same request-level fields
-        share requests of up to 50 recipients; a lone call leaves at once. Returns this
-        recipient's :class:`SendResult` (``result.dispatch_id``), or raises the error of the
-        request it rode in (:class:`BrazeNotSentError` when Braze answered that it will send
-        nothing, e.g. for a paused Canvas)::
-
-            result = await braze.send_to_user(
-                Recipient(external_user_id="u1", trigger_properties={"coupon": "SAVE20"}),
-                campaign_id="welcome",
-            )
-        """
-        shared = self._shared
-        if shared.closed:
-            raise BrazeError("the client is closed")
-        self._check_loop()
-        target = SendTarget.of(
-            campaign_id=campaign_id,
-            canvas_id=canvas_id,
-            messages=messages,
-            trigger_properties=trigger_properties,
-            context=context,
-            canvas_entry_properties=canvas_entry_properties,
-            send_id=send_id,
-            override_frequency_capping=override_frequency_capping,
-            recipient_subscription_state=recipient_subscription_state,
-        )
-        if shared.batcher is None:
-            shared.batcher = Batcher(self._root)
-        return await shared.batcher.send(recipient, target)
-
-    async def bulk_send(
-        self,
-        recipients: BulkInput,
-        *,
-        campaign_id: str | None = None,
-        canvas_id: str | None = None,
-        messages: Messages | Mapping[str, Any] | None = None,
-        trigger_properties: Properties | None = None,
-        context: Properties | None = None,
-        canvas_entry_properties: Properties | None = None,
-        send_id: str | None = None,
-        override_frequency_capping: bool | None = None,
-        recipient_subscription_state: SubscriptionState | None = None,
-        concurrency: int = DEFAULT_BULK_CONCURRENCY,
-        journal: str | os.PathLike[str] | None = None,
-        input_fingerprint: str = "",
-        journal_fsync: FsyncPolicy = DEFAULT_FSYNC,
-        on_progress: Callable[[BulkProgress], object] | None = None,
-        on_outcome: Callable[[RecipientOutcome], object] | None = None,
-        stop: asyncio.Event | None = None,
-        total: int | None = None,
-        max_details: int = DEFAULT_MAX_DETAILS,
-    ) -> BulkReport:
-        """Send a campaign, a Canvas or messages to any number of recipients, 50 per request.
-
-        The send is one of: ``campaign_id`` (``/campaigns/trigger/send``, with
-        ``trigger_properties`` and ``send_id``); ``canvas_id`` (``/canvas/trigger/send``,
-        with ``context``, or its older name ``canvas_entry_properties``); or ``messages``
-        (``/messages/send``: the recipients go as ``external_user_ids`` and
-        ``user_aliases``, and ``campaign_id`` and ``send_id`` only track the send, with
-        ``override_frequency_capping`` and ``recipient_subscription_state``).
-
-        The input is read lazily (any iterable or async iterable of :class:`Recipient`, or of
-        the rows the file readers yield), ``concurrency`` requests at a time. Every item ends
-        in exactly one of ``report.sent`` / ``rejected`` / ``failed`` / ``unknown``: a
-        request Braze answers with a ``notice`` (a paused Canvas: nothing is sent) fails its
-        recipients and stops the job; non-fatal errors of successes are kept in
-        ``report.non_fatal_errors``.
-
-        :param journal: a file making the job resumable after a crash: run it again with the
-            same arguments to skip what was sent and send the rest (see ``docs/bulk.md``).
-        :param input_fingerprint: names the input in the journal; another input is refused.
-        :param journal_fsync: which journal records reach the disk before the job goes on:
-            ``"begin"`` (the default: each batch's begin record, before its request leaves;
-            survives a power loss without messaging anyone twice), ``"always"`` (end records
-            too: fewer unknowns after a power loss) or ``"never"`` (survives a kill, not a
-            power loss). See ``benchmarks/bench_journal.py`` for the cost.
-        :param on_progress: called with a :class:`BulkProgress` as the job advances.
-        :param on_outcome: called with each :class:`RecipientOutcome` that is not "sent".
-        :param stop: set it to stop cleanly: no new batches, requests in flight finish, those
-            still waiting for the rate limiter are failed (never sent).
-        :param total: expected item count, for the ETA in the progress.
-        :param max_details: how many not-sent outcomes ``report.details`` keeps.
-
-        ::
-
-            report = await braze.bulk_send(recipients, campaign_id="weekly", journal="w.journal")
-            print(report.sent, report.rejected, report.failed, report.unknown)
-        """
-        if self._shared.closed:
-            raise BrazeError("the client is closed")
-        self._check_loop()
-        target = SendTarget.of(
-            campaign_id=campaign_id,
-            canvas_id=canvas_id,
-            messages=messages,
-            trigger_properties=trigger_properties,
-            context=context,
-            canvas_entry_properties=canvas_entry_properties,
-            send_id=send_id,
-            override_frequency_capping=override_frequency_capping,
-            recipient_subscription_state=recipient_subscription_state,
-        )
-        sender, on_stop = self, None
-        if stop is not None and self._limiter is not None:
-            # A view whose waits for the limiter end at the stop, retries' waits included:
-            # what waits was never sent (or, after an ambiguous answer, is unknown).
-            sender = copy.copy(self)
-            sender._give_up = stop.is_set
-            on_stop = self._limiter.nudge
-        return await _bulk_send(
-            sender,
-            recipients,
-            target,
-            concurrency=concurrency,
-            journal=journal,
-            input_fingerprint=input_fingerprint,
-            journal_fsync=journal_fsync,
-            destination=self._base_url,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
-            on_stop=on_stop,
-            total=total,
-            max_details=max_details,
-        )
 
 
 def set_retry_timing(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 import orjson
@@ -24,9 +24,11 @@ import orjson
 from ._errors import BrazeValidationError
 from ._models import (
     MAX_RECIPIENTS,
+    NOT_IN_BODY,
     WIRE_KEY,
     Attachment,
     Properties,
+    Recipient,
     UserAlias,
     check_attachments,
     check_targeting,
@@ -456,13 +458,23 @@ _TYPED = {
 
 @attrs.frozen(slots=True, kw_only=True)
 class Messages:
-    """The ``messages`` object of ``/messages/send``: one message per channel, at least one.
+    """A ``/messages/send`` target: messages defined in the request, one per channel (at
+    least one), and the send's request-level fields (post_send_messages.md).
 
     The typed channels take their class or a plain mapping (passed through unchecked); the
     others take a mapping (objects_filters/messaging/)::
 
-        Messages(email=EmailMessage(app_id="a", from_="Shop <shop@example.com>", body="Hi"))
+        Messages(
+            email=EmailMessage(app_id="a", from_="Shop <shop@example.com>", body="Hi"),
+            campaign_id="receipts",            # tracks the send's stats under a campaign
+        )
+
+    Its recipients go on the wire as ``external_user_ids`` and ``user_aliases``: each must be
+    an external id or an alias and nothing more (:meth:`check`).
     """
+
+    kind: ClassVar[Literal["messages"]] = "messages"
+    path: ClassVar[str] = "/messages/send"
 
     android_push: AndroidPush | Properties | None = None
     apple_push: ApplePush | Properties | None = None
@@ -473,6 +485,21 @@ class Messages:
     webhook: WebhookMessage | Properties | None = None
     whats_app: Properties | None = None
     sms: SmsMessage | Properties | None = None
+    #: Tracks the send's stats under a dashboard campaign ("required if you wish to track
+    #: campaign stats"); request level, not inside ``messages``.
+    campaign_id: str | None = attrs.field(default=None, metadata={NOT_IN_BODY: True})
+    #: The campaign's message variation the stats go under (with ``campaign_id``).
+    message_variation_id: str | None = attrs.field(default=None, metadata={NOT_IN_BODY: True})
+    #: Groups the send's statistics (sends/send_id/post_create_send_id.md).
+    send_id: str | None = attrs.field(default=None, metadata={NOT_IN_BODY: True})
+    #: Ignore frequency capping (Braze's default: false).
+    override_frequency_capping: bool | None = attrs.field(
+        default=None, metadata={NOT_IN_BODY: True}
+    )
+    #: ``"opted_in"``, ``"subscribed"`` (Braze's default) or ``"all"``.
+    recipient_subscription_state: SubscriptionState | None = attrs.field(
+        default=None, metadata={NOT_IN_BODY: True}
+    )
 
     def __attrs_post_init__(self) -> None:
         given = 0
@@ -487,6 +514,13 @@ class Messages:
         if not given:
             # errors.md: "400 No message to send: No payload is specified for the message."
             raise BrazeValidationError("messages", "needs a message for at least one channel")
+        check_tracking(
+            self.campaign_id,
+            self.send_id,
+            self.override_frequency_capping,
+            self.recipient_subscription_state,
+            self.message_variation_id,
+        )
 
     @classmethod
     def of(cls, value: Messages | Mapping[str, Any]) -> Messages:
@@ -503,6 +537,68 @@ class Messages:
                     f"messages.{key}", f"is not a channel (known: {', '.join(CHANNELS)})"
                 )
         return cls(**value)
+
+    @property
+    def target_id(self) -> str:
+        """The tracking ``campaign_id``, or ``""`` (what a journal names the target by)."""
+        return self.campaign_id or ""
+
+    def check(self, recipient: Recipient) -> None:
+        """Raise ``BrazeValidationError`` when *recipient* cannot ride in this target's
+        requests: ``/messages/send`` takes bare external ids and aliases only."""
+        if recipient.external_user_id is None and recipient.user_alias is None:
+            raise BrazeValidationError(
+                "recipient", "/messages/send takes external_user_id or user_alias recipients"
+            )
+        for name in ("trigger_properties", "send_to_existing_only", "attributes"):
+            if getattr(recipient, name) is not None:
+                raise BrazeValidationError(
+                    f"recipient.{name}", "/messages/send has no per-recipient fields"
+                )
+
+    def request(
+        self,
+        recipients: Sequence[Recipient] | None = None,
+        *,
+        audience: Properties | None = None,
+        broadcast: bool | None = None,
+        segment_id: str | None = None,
+    ) -> MessagesSendRequest:
+        """The request sending these messages to *recipients* (as ``external_user_ids`` and
+        ``user_aliases``), or to a ``segment_id`` or an ``audience``."""
+        ids: list[str] = []
+        aliases: list[UserAlias] = []
+        for index, recipient in enumerate(recipients or ()):
+            if not isinstance(recipient, Recipient):
+                raise BrazeValidationError(
+                    f"recipients[{index}]", f"must be a Recipient, not {type(recipient).__name__}"
+                )
+            self.check(recipient)
+            if recipient.external_user_id is not None:
+                ids.append(recipient.external_user_id)
+            else:
+                assert recipient.user_alias is not None
+                aliases.append(recipient.user_alias)
+        if recipients is not None and not recipients:
+            raise BrazeValidationError("recipients", "must not be empty")
+        return MessagesSendRequest(
+            broadcast=broadcast,
+            external_user_ids=ids or None,
+            user_aliases=aliases or None,
+            segment_id=segment_id,
+            audience=audience,
+            campaign_id=self.campaign_id,
+            message_variation_id=self.message_variation_id,
+            send_id=self.send_id,
+            override_frequency_capping=self.override_frequency_capping,
+            recipient_subscription_state=self.recipient_subscription_state,
+            messages=self,
+        )
+
+    def describe(self) -> str:
+        """``"/messages/send"``, or ``"/messages/send (campaign 'receipts')"``."""
+        tracked = f" (campaign {self.campaign_id!r})" if self.campaign_id else ""
+        return f"/messages/send{tracked}"
 
 
 def _check_external_user_ids(values: Sequence[str] | None) -> int:
@@ -535,9 +631,14 @@ def check_tracking(
     send_id: str | None,
     override_frequency_capping: bool | None,
     recipient_subscription_state: str | None,
+    message_variation_id: str | None = None,
 ) -> None:
     """The request-level fields of ``/messages/send`` besides its targeting and messages."""
-    for name, value in (("campaign_id", campaign_id), ("send_id", send_id)):
+    for name, value in (
+        ("campaign_id", campaign_id),
+        ("send_id", send_id),
+        ("message_variation_id", message_variation_id),
+    ):
         if value is not None:
             check_str(value, name)
     if override_frequency_capping is not None and type(override_frequency_capping) is not bool:
@@ -566,6 +667,8 @@ class MessagesSendRequest:
     audience: Properties | None = None
     #: Required to track campaign stats on the dashboard; otherwise optional.
     campaign_id: str | None = None
+    #: The campaign's message variation the stats go under (with ``campaign_id``).
+    message_variation_id: str | None = None
     send_id: str | None = None
     #: Ignore frequency capping (Braze's default: false).
     override_frequency_capping: bool | None = None
@@ -589,6 +692,7 @@ class MessagesSendRequest:
             self.send_id,
             self.override_frequency_capping,
             self.recipient_subscription_state,
+            self.message_variation_id,
         )
         if not named and self.segment_id is None and self.audience is None:
             # "You will need to include at least one of 'segment_id', 'external_user_ids',

@@ -27,6 +27,8 @@ from typing import Protocol
 import aiohttp
 import httpx
 
+from ._errors import BrazeValidationError
+
 __all__ = ["AiohttpTransport", "ConnectionEvents"]
 
 #: Connections kept open to Braze. Requests beyond this wait for a free one.
@@ -154,6 +156,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     ) -> None:
         if verify is False:
             raise ValueError("verify=False is not supported: TLS verification stays on")
+        for name in ("max_connections", "keepalive_expiry"):
+            value = getattr(limits, name)
+            if value is not None and not (isinstance(value, (int, float)) and value > 0):
+                raise BrazeValidationError(f"limits.{name}", "must be a number > 0 (or None)")
         self._ssl: ssl.SSLContext | bool = (
             verify if isinstance(verify, ssl.SSLContext) else ssl.create_default_context()
         )

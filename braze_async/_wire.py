@@ -178,7 +178,11 @@ converter.register_unstructure_hook(
     Messages,
     _write_hook(
         Messages,
-        **{a.name: override(unstruct_hook=_typed_or_mapping) for a in attrs.fields(Messages)},
+        **{
+            a.name: override(unstruct_hook=_typed_or_mapping)
+            for a in attrs.fields(Messages)
+            if not a.metadata.get(NOT_IN_BODY)  # the send's tracking fields: request level
+        },
     ),
 )
 converter.register_unstructure_hook(MessagesSendRequest, _write_hook(MessagesSendRequest))

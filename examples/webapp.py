@@ -2,7 +2,7 @@
 
 The app's lifespan owns one :class:`~braze_async.BrazeClient` (built from ``BRAZE_API_KEY``
 and ``BRAZE_REST_URL``); every ``POST /welcome`` awaits
-:meth:`~braze_async.BrazeClient.send_to_user`, so concurrent requests share Braze requests of
+:meth:`~braze_async.BrazeClient.send_one`, so concurrent requests share Braze requests of
 up to 50 recipients while a lone one still leaves at once.
 
 Run it (against the simulator: ``braze-async simulate`` prints the URL and key to use)::
@@ -28,11 +28,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from braze_async import (
+    Batching,
     BrazeAPIError,
     BrazeClient,
     BrazeError,
     BrazeUnknownOutcomeError,
     BrazeValidationError,
+    Campaign,
     Recipient,
 )
 
@@ -40,11 +42,11 @@ from braze_async import (
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     """One client for the whole app: one connection pool, one batcher, one rate limiter."""
-    async with BrazeClient() as braze:  # BRAZE_API_KEY and BRAZE_REST_URL
-        braze.configure_batching(
-            max_concurrency=int(os.environ.get("BRAZE_BATCH_CONCURRENCY", "16")),
-            linger=float(os.environ.get("BRAZE_BATCH_LINGER", "0")),
-        )
+    batching = Batching(
+        max_concurrency=int(os.environ.get("BRAZE_BATCH_CONCURRENCY", "16")),
+        linger=float(os.environ.get("BRAZE_BATCH_LINGER", "0")),
+    )
+    async with BrazeClient(batching=batching) as braze:  # BRAZE_API_KEY and BRAZE_REST_URL
         app.state.braze = braze
         app.state.campaign_id = os.environ.get("WELCOME_CAMPAIGN_ID", "welcome")
         yield
@@ -64,7 +66,7 @@ async def welcome(request: Request) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=422)
     braze: BrazeClient = request.app.state.braze
     try:
-        result = await braze.send_to_user(recipient, campaign_id=request.app.state.campaign_id)
+        result = await braze.send_one(Campaign(request.app.state.campaign_id), recipient)
     except BrazeUnknownOutcomeError as exc:
         # Braze may or may not have messaged the user: say so, do not pretend either way.
         return JSONResponse({"error": str(exc), "outcome": "unknown"}, status_code=504)

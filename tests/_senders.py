@@ -1,22 +1,53 @@
-"""The base of the senders that bulk tests script in place of a client: campaigns only."""
+"""The base of the senders that bulk and batching tests script in place of a client."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from braze_async import CanvasTriggerRequest, MessagesSendRequest, SendResponse
+from braze_async import Campaign, Canvas, Recipient, SendResponse
+from braze_async._messages import MessagesSendRequest
+from braze_async._models import CampaignTriggerRequest, CanvasTriggerRequest
+from braze_async._targets import Target
 
 
-class CampaignSender:
-    """A ``Sender`` for jobs that send a campaign: a subclass answers
-    ``send_campaign_request``; a Canvas or ``/messages/send`` request is the test's mistake."""
+class RequestSender:
+    """A ``Sender`` (what a batch is sent through) whose subclass answers each batch's
+    request: ``send_campaign_request``, ``send_canvas_request`` or ``send_messages_request``,
+    each given the request the target builds and the ``on_admitted`` hook."""
+
+    async def _send_batch(
+        self,
+        target: Target,
+        recipients: Sequence[Recipient],
+        *,
+        on_admitted: Callable[[], object] | None = None,
+    ) -> SendResponse:
+        if isinstance(target, Campaign):
+            return await self.send_campaign_request(
+                target.request(recipients), on_admitted=on_admitted
+            )
+        if isinstance(target, Canvas):
+            return await self.send_canvas_request(
+                target.request(recipients), on_admitted=on_admitted
+            )
+        return await self.send_messages_request(target.request(recipients), on_admitted=on_admitted)
+
+    async def send_campaign_request(
+        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+    ) -> SendResponse:
+        raise AssertionError("no campaign sends here")
 
     async def send_canvas_request(
         self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
     ) -> SendResponse:
-        raise AssertionError("campaigns only")
+        raise AssertionError("no Canvas sends here")
 
     async def send_messages_request(
         self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
     ) -> SendResponse:
-        raise AssertionError("campaigns only")
+        raise AssertionError("no /messages/send here")
+
+
+class CampaignSender(RequestSender):
+    """A ``Sender`` for jobs that send a campaign: a subclass answers
+    ``send_campaign_request``; a Canvas or ``/messages/send`` request is the test's mistake."""

@@ -35,5 +35,5 @@ class StoppedTime:
         await asyncio.sleep(0)
 
     def limiter(self, limits: RateLimits) -> RateLimiter:
-        """A rate limiter on this time, for ``BrazeClient(limiter=...)``."""
+        """A rate limiter on this time, for ``BrazeClient(rate_limits=...)``."""
         return RateLimiter(limits, clock=self.monotonic, wallclock=self.time, sleep=self.sleep)

@@ -13,9 +13,11 @@ import httpx
 from typing_extensions import assert_type
 
 from braze_async import (
+    AiohttpTransport,
     AnswerReceived,
     ApplePush,
     Attachment,
+    Batching,
     BrazeAPIError,
     BrazeClient,
     BrazeError,
@@ -25,6 +27,8 @@ from braze_async import (
     BrazeValidationError,
     BucketStats,
     BulkReport,
+    Campaign,
+    Canvas,
     EmailMessage,
     ErrorDetail,
     EventHook,
@@ -55,16 +59,22 @@ async def client_api(key: str) -> None:
     )
     BrazeClient(api_key=key, base_url="https://rest.iad-01.braze.com", rate_limits=None)
     shared = RateLimiter(RateLimits(workspace="prod", redis_timeout=1.0, redis_retry_for=5.0))
-    BrazeClient(api_key=key, instance="iad-01", limiter=shared)
+    BrazeClient(api_key=key, instance="iad-01", rate_limits=shared)
     BrazeClient(api_key=key, instance="iad-01", retry=RetryPolicy(max_rate_limit_wait=5.0))
-    braze.configure_batching(max_concurrency=8, linger=0.01, max_pending=1_000)
+    BrazeClient(
+        api_key=key,
+        instance="iad-01",
+        batching=Batching(max_concurrency=8, linger=0.01, max_pending=1_000),
+    )
     async with braze:
-        r = await braze.trigger_campaign(
-            "c",
+        r = await braze.send(
+            Campaign(
+                "c",
+                trigger_properties={"b": [1, 2]},
+                send_id="s",
+                attachments=[Attachment("f", "https://x/f.pdf")],
+            ),
             recipients=[Recipient(external_user_id="u", trigger_properties={"a": 1})],
-            trigger_properties={"b": [1, 2]},
-            send_id="s",
-            attachments=[Attachment("f", "https://x/f.pdf")],
         )
         assert_type(r, SendResponse)
         assert_type(r.dispatch_id, str | None)
@@ -72,12 +82,10 @@ async def client_api(key: str) -> None:
         assert_type(r.notice, str | None)
         assert_type(r.send_id, str | None)
         assert_type(r.will_send, bool)
-        assert_type(await braze.trigger_campaign("c", broadcast=True), SendResponse)
-        assert_type(await braze.trigger_campaign("c", audience={"AND": []}), SendResponse)
+        assert_type(await braze.send(Campaign("c"), broadcast=True), SendResponse)
+        assert_type(await braze.send(Campaign("c"), audience={"AND": []}), SendResponse)
         assert_type(
-            await braze.trigger_canvas(
-                "cv", recipients=[Recipient(user_alias=UserAlias("n", "l"))]
-            ),
+            await braze.send(Canvas("cv"), recipients=[Recipient(user_alias=UserAlias("n", "l"))]),
             SendResponse,
         )
         t = await braze.send_transactional(
@@ -87,36 +95,38 @@ async def client_api(key: str) -> None:
         assert_type(t.send_id, str | None)
         assert_type(t.dispatch_id, str | None)
         assert_type(t.metadata["k"], Any)
-        assert_type(
-            await braze.trigger_canvas("cv", broadcast=True, context={"a": 1}), SendResponse
-        )
-        m = await braze.send_messages(
+        assert_type(await braze.send(Canvas("cv", context={"a": 1}), broadcast=True), SendResponse)
+        m = await braze.send(
             Messages(
                 email=EmailMessage(app_id="a", from_="S <s@x.io>", body="b"),
                 apple_push=ApplePush(alert="hi"),
                 web_push={"alert": "hi"},
+                campaign_id="c",
+                message_variation_id="v",
+                send_id="s",
+                override_frequency_capping=True,
+                recipient_subscription_state="all",
             ),
-            external_user_ids=["u"],
-            recipient_subscription_state="all",
+            recipients=[Recipient(external_user_id="u")],
         )
         assert_type(m, SendResponse)
-        assert_type(await braze.send_messages({"sms": {}}, segment_id="s"), SendResponse)
-        one = await braze.send_to_user(Recipient(external_user_id="u"), campaign_id="c")
+        assert_type(await braze.send(Messages(sms={}), segment_id="s"), SendResponse)
+        one = await braze.send_one(Campaign("c"), Recipient(external_user_id="u"))
         assert_type(one, SendResult)
         assert_type(one.dispatch_id, str | None)
-        report = await braze.bulk_send([Recipient(external_user_id="u")], campaign_id="c")
+        report = await braze.send_bulk(Campaign("c"), [Recipient(external_user_id="u")])
         assert_type(report, BulkReport)
         assert_type(report.non_fatal_errors, list[ErrorDetail])
         assert_type(
-            await braze.bulk_send(
-                [Recipient(braze_id="b")], canvas_id="cv", canvas_entry_properties={"a": 1}
+            await braze.send_bulk(
+                Canvas("cv", canvas_entry_properties={"a": 1}), [Recipient(braze_id="b")]
             ),
             BulkReport,
         )
         assert_type(report.sent + report.rejected + report.failed + report.unknown, int)
         assert_type(report.stopped_at, int | None)
         assert_type(report.stopped_at_line, int | None)
-        await braze.bulk_send([], campaign_id="c", journal="j", journal_fsync="always")
+        await braze.send_bulk(Campaign("c"), [], journal="j", journal_fsync="always")
     await braze.aclose()
 
 
@@ -136,19 +146,23 @@ async def ergonomics_api(key: str) -> None:
         api_key=key,
         instance="iad-01",
         on_event=hooks,
-        proxy="http://proxy:3128",
-        keepalive_expiry=10.0,
+        transport=AiohttpTransport(
+            limits=httpx.Limits(max_connections=128, keepalive_expiry=10.0),
+            proxy="http://proxy:3128",
+        ),
     )
-    BrazeClient(api_key=key, instance="iad-01", on_event=hook, trust_env=True)
+    BrazeClient(api_key=key, instance="iad-01", transport=AiohttpTransport(trust_env=True))
+    BrazeClient(api_key=key, instance="iad-01", transport=httpx.AsyncClient())
     view = braze.with_options(timeout=httpx.Timeout(2.0), attempt_timeout=2.0)
     assert_type(view, BrazeClient)
     braze.with_options(timeout=None, retry=RetryPolicy(attempts=1))
+    braze.with_options(retry=None)  # type: ignore[arg-type]
     status = braze.rate_limit_status()
     assert_type(status, dict[str, BucketStats])
     assert_type(status["external_id"].waiting, int)
     assert_type(status["external_id"].paused_until, float | None)
     assert_type(status["external_id"].server_remaining, int | None)
-    r = await view.trigger_campaign("c", broadcast=True)
+    r = await view.send(Campaign("c"), broadcast=True)
     assert_type(r.headers, Mapping[str, str])
     assert_type(r.request_id, str | None)
     await braze.aclose()
@@ -217,3 +231,16 @@ async def testing_api(key: str) -> None:
     assert_type(braze, BrazeClient)
     set_retry_timing(braze, rng=random.Random(0))
     await braze.aclose()
+
+
+def targets_api() -> None:
+    """A target is a frozen value whose fields the type checker knows: a Canvas's ``context``
+    is no field of a Campaign, a campaign's ``trigger_properties`` none of a Canvas."""
+    campaign = Campaign("c", trigger_properties={"a": 1}, send_id="s")
+    assert_type(campaign.campaign_id, str)
+    Campaign("c", context={"a": 1})  # type: ignore[call-arg]
+    Campaign("c", canvas_entry_properties={"a": 1})  # type: ignore[call-arg]
+    Canvas("cv", trigger_properties={"a": 1})  # type: ignore[call-arg]
+    Canvas("cv", send_id="s")  # type: ignore[call-arg]
+    Messages(sms={}, context={"a": 1})  # type: ignore[call-arg]
+    campaign.campaign_id = "d"  # type: ignore[misc]

@@ -1,4 +1,4 @@
-"""Batching of send_to_user: who shares a request, when it leaves, and who gets which outcome."""
+"""Batching of send_one: who shares a request, when it leaves, and who gets which outcome."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from _senders import RequestSender
 
 from braze_async import (
     BrazeClient,
@@ -14,20 +15,21 @@ from braze_async import (
     BrazeServerError,
     BrazeUnknownOutcomeError,
     BrazeValidationError,
-    CampaignTriggerRequest,
-    CanvasTriggerRequest,
-    MessagesSendRequest,
+    Campaign,
+    Canvas,
     Recipient,
     RetryPolicy,
     SendResponse,
 )
-from braze_async._batching import DEFAULT_MAX_PENDING, Batcher, SendTarget
+from braze_async._batching import DEFAULT_MAX_PENDING, Batcher, Batching
+from braze_async._deprecated import target_of
+from braze_async._models import CampaignTriggerRequest, CanvasTriggerRequest
 from braze_async.simulator import BrazeSimulator
 
 pytestmark = pytest.mark.anyio
 
 
-class FakeSender:
+class FakeSender(RequestSender):
     """Records every request; holds them at a gate when one is set; fails on demand."""
 
     def __init__(self) -> None:
@@ -68,17 +70,12 @@ class FakeSender:
     ) -> SendResponse:
         return await self._send(request, on_admitted)
 
-    async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
-    ) -> SendResponse:
-        raise AssertionError("trigger sends only")
-
 
 def user(i: int | str) -> Recipient:
     return Recipient(external_user_id=f"u{i}")
 
 
-WEEKLY = SendTarget.campaign("weekly")
+WEEKLY = Campaign("weekly")
 
 
 async def settle() -> None:
@@ -125,13 +122,13 @@ async def test_same_tick_callers_share_requests_of_at_most_50(sender: FakeSender
 async def test_only_identical_request_fields_share_a_request(sender: FakeSender) -> None:
     """Recipients are grouped by endpoint, id, send_id and canonical request properties."""
     batcher = Batcher(sender)
-    targets = [
-        SendTarget.campaign("weekly", trigger_properties={"a": 1, "b": [1, 2]}),
-        SendTarget.campaign("weekly", trigger_properties={"b": [1, 2], "a": 1}),  # same JSON
-        SendTarget.campaign("weekly", trigger_properties={"a": 2, "b": [1, 2]}),
-        SendTarget.campaign("weekly", send_id="s1"),
-        SendTarget.campaign("monthly"),
-        SendTarget.canvas("weekly"),
+    targets: list[Campaign | Canvas] = [
+        Campaign("weekly", trigger_properties={"a": 1, "b": [1, 2]}),
+        Campaign("weekly", trigger_properties={"b": [1, 2], "a": 1}),  # same JSON
+        Campaign("weekly", trigger_properties={"a": 2, "b": [1, 2]}),
+        Campaign("weekly", send_id="s1"),
+        Campaign("monthly"),
+        Canvas("weekly"),
     ]
     assert targets[0] == targets[1] and hash(targets[0]) == hash(targets[1])
     await asyncio.gather(*(batcher.send(user(i), t) for i, t in enumerate(targets)))
@@ -298,9 +295,10 @@ async def test_cancelled_aclose_fails_every_caller(sender: FakeSender) -> None:
 async def test_invalid_request_fields_are_refused_before_batching(
     kwargs: dict[str, object],
 ) -> None:
-    """Request-level mistakes raise BrazeValidationError for that caller alone."""
+    """Request-level mistakes of the 0.x keywords raise BrazeValidationError for that caller
+    alone (the targets refuse them by type: tests/api_types.py)."""
     with pytest.raises(BrazeValidationError):
-        SendTarget.of(**kwargs)  # type: ignore[arg-type]
+        target_of(**kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -313,9 +311,12 @@ async def test_invalid_request_fields_are_refused_before_batching(
     ],
 )
 async def test_invalid_batcher_settings(kwargs: dict[str, float]) -> None:
-    """Settings outside their range are refused."""
+    """Settings outside their range are refused, by the Batching a client is given too."""
     with pytest.raises(BrazeValidationError):
         Batcher(FakeSender(), **kwargs)  # type: ignore[arg-type]
+    if "max_batch" not in kwargs:
+        with pytest.raises(BrazeValidationError, match=next(iter(kwargs))):
+            Batching(**kwargs)  # type: ignore[arg-type]
 
 
 async def test_callers_past_max_pending_fail_at_once_never_sent(sender: FakeSender) -> None:
@@ -336,17 +337,19 @@ async def test_callers_past_max_pending_fail_at_once_never_sent(sender: FakeSend
 
 
 async def test_client_batching_has_a_documented_max_pending_default() -> None:
-    """send_to_user bounds its waiting callers by default; configure_batching sets the bound."""
-    assert DEFAULT_MAX_PENDING == 10_000
+    """send_one bounds its waiting callers by default; Batching(max_pending=) sets the bound."""
+    assert DEFAULT_MAX_PENDING == Batching().max_pending == 10_000
     sim = BrazeSimulator()
     async with BrazeClient(
-        api_key=sim.api_key, base_url="https://b.example", transport=sim.transport()
+        api_key=sim.api_key,
+        base_url="https://b.example",
+        transport=sim.transport(),
+        batching=Batching(max_pending=1),
     ) as braze:
-        braze.configure_batching(max_pending=1)
-        first = asyncio.ensure_future(braze.send_to_user(user(1), campaign_id="c"))
+        first = asyncio.ensure_future(braze.send_one(Campaign("c"), user(1)))
         await asyncio.sleep(0)  # it waits for its batch
         with pytest.raises(BrazeConnectionError, match="max_pending"):
-            await braze.send_to_user(user(2), campaign_id="c")
+            await braze.send_one(Campaign("c"), user(2))
         assert (await first).dispatch_id
 
 
@@ -354,16 +357,16 @@ async def test_client_batching_has_a_documented_max_pending_default() -> None:
 
 
 async def test_burst_against_the_simulator_is_delivered_once_in_full_batches() -> None:
-    """1,000 concurrent send_to_user calls: each user messaged once, ~20 requests."""
+    """1,000 concurrent send_one calls: each user messaged once, ~20 requests."""
     async with (
         BrazeSimulator() as sim,
         BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
     ):
         results = await asyncio.gather(
             *(
-                braze.send_to_user(
+                braze.send_one(
+                    Campaign("welcome"),
                     Recipient(external_user_id=f"u{i}", trigger_properties={"n": i}),
-                    campaign_id="welcome",
                 )
                 for i in range(1000)
             )
@@ -387,11 +390,13 @@ async def test_canvas_properties_travel_as_context() -> None:
     ):
         await asyncio.gather(
             *(
-                braze.send_to_user(
+                braze.send_one(
+                    Canvas(
+                        "onboarding",
+                        context={"brand": "x"} if i % 2 else None,
+                        canvas_entry_properties=None if i % 2 else {"brand": "x"},
+                    ),
                     Recipient(external_user_id=f"u{i}", trigger_properties={"i": i}),
-                    canvas_id="onboarding",
-                    context={"brand": "x"} if i % 2 else None,
-                    canvas_entry_properties=None if i % 2 else {"brand": "x"},
                 )
                 for i in range(3)
             )
@@ -419,7 +424,7 @@ async def test_simulator_failures_reach_every_caller_of_the_batch(
         ) as braze,
     ):
         results = await asyncio.gather(
-            *(braze.send_to_user(user(i), campaign_id="c") for i in range(5)),
+            *(braze.send_one(Campaign("c"), user(i)) for i in range(5)),
             return_exceptions=True,
         )
     assert all(isinstance(r, error) for r in results)
@@ -430,9 +435,7 @@ async def test_client_aclose_sends_what_is_waiting() -> None:
     """Closing the client sends the callers still waiting for a batch, then closes."""
     async with BrazeSimulator() as sim:
         braze = BrazeClient(api_key=sim.api_key, base_url=sim.base_url)
-        calls = [
-            asyncio.ensure_future(braze.send_to_user(user(i), campaign_id="c")) for i in range(3)
-        ]
+        calls = [asyncio.ensure_future(braze.send_one(Campaign("c"), user(i))) for i in range(3)]
         await asyncio.sleep(0)  # they join the batch; it would leave at the next tick
         await braze.aclose()
         results = await asyncio.gather(*calls, return_exceptions=True)

@@ -33,17 +33,21 @@ from braze_async import (
     BrazeRateLimitError,
     BrazeServerError,
     BrazeValidationError,
-    CampaignTriggerRequest,
-    CanvasTriggerRequest,
+    Campaign,
+    Canvas,
     EmailMessage,
     ErrorDetail,
     Messages,
-    MessagesSendRequest,
     Recipient,
     RetryPolicy,
-    TransactionalSendRequest,
     UserAlias,
     parse_transactional_postback,
+)
+from braze_async._messages import MessagesSendRequest
+from braze_async._models import (
+    CampaignTriggerRequest,
+    CanvasTriggerRequest,
+    TransactionalSendRequest,
 )
 from braze_async._wire import dumps
 from braze_async.simulator import BrazeSimulator
@@ -182,7 +186,7 @@ async def test_the_campaign_example_is_accepted_and_identical_on_the_wire(
     )
     assert wire(request) == example
     async with braze(sim) as client:
-        await client.send_campaign_request(request)
+        await client._post("/campaigns/trigger/send", request)
     assert sim.stats.accepted == 2 and sim.stats.rejected_400 == 0
 
 
@@ -221,9 +225,8 @@ async def test_the_canvas_example_is_accepted_and_identical_on_the_wire(
         )
         assert wire(request) == example
     async with braze(sim) as client:
-        await client.trigger_canvas(
-            "canvas_identifier",
-            context=CONTEXT,
+        await client.send(
+            Canvas("canvas_identifier", context=CONTEXT),
             broadcast=False,
             audience=AUDIENCE,
             recipients=recipients,
@@ -315,13 +318,15 @@ async def test_the_apple_push_example_of_messages_send(sim: BrazeSimulator) -> N
     )
     assert wire(request) == strict
     async with braze(sim) as client:
-        response = await client.send_messages(
-            {"apple_push": apple_push},
+        response = await client.send(
+            Messages(
+                apple_push=apple_push,
+                campaign_id="9c2fefcd-9115-3932-f771-c7f43d18d6b6",
+                override_frequency_capping=False,
+                recipient_subscription_state="all",
+            ),
+            recipients=[Recipient(external_user_id="PushTest12")],
             broadcast=False,
-            external_user_ids=["PushTest12"],
-            campaign_id="9c2fefcd-9115-3932-f771-c7f43d18d6b6",
-            override_frequency_capping=False,
-            recipient_subscription_state="all",
         )
     assert response.dispatch_id
     assert [d.recipient for d in sim.delivered()] == ["external_user_id:PushTest12"] * 2
@@ -378,7 +383,7 @@ async def test_the_messages_send_example_filled_in(sim: BrazeSimulator) -> None:
     )
     assert wire(request) == example
     async with braze(sim) as client:
-        await client.send_messages_request(request)
+        await client._post("/messages/send", request)
     assert sim.stats.rejected_400 == 0
 
 
@@ -433,7 +438,7 @@ async def test_the_email_object_examples_pass_through_as_mappings(
     )
     assert wire(request) == example
     async with braze(sim) as client:
-        await client.send_messages_request(request)
+        await client._post("/messages/send", request)
     assert sim.stats.rejected_400 == 0
 
 
@@ -478,7 +483,7 @@ async def test_the_prioritization_example_and_rule(sim: BrazeSimulator) -> None:
         email="john.smith@braze.com", prioritization=["unidentified", "most_recently_updated"]
     )
     async with braze(sim) as client:
-        await client.trigger_campaign("c", recipients=[recipient])
+        await client.send(Campaign("c"), recipients=[recipient])
     assert sim.delivered()[0].data == {
         "email": "john.smith@braze.com",
         "prioritization": ["unidentified", "most_recently_updated"],
@@ -573,7 +578,7 @@ async def test_every_success_shape_of_the_errors_page(caplog: pytest.LogCaptureF
     caplog.set_level(logging.WARNING, logger="braze_async")
     async with answering(*(httpx.Response(201, json=s) for s in shapes)) as client:
         bare, minor, tracked, paused = [
-            await client.trigger_campaign("c", broadcast=True) for _ in shapes
+            await client.send(Campaign("c"), broadcast=True) for _ in shapes
         ]
     assert (bare.dispatch_id, bare.message, bare.will_send) == (None, "success", True)
     assert minor.errors == (ErrorDetail(code="", message="<minor error message>"),)
@@ -625,7 +630,7 @@ async def test_each_fatal_error_of_the_errors_page(
     body = {"message": row.split(" ", 1)[1], "errors": [{"code": "x", "message": row}]}
     async with answering(httpx.Response(status, json=body)) as client:
         with pytest.raises(error) as info:
-            await client.trigger_campaign("c", broadcast=True)
+            await client.send(Campaign("c"), broadcast=True)
     assert info.value.status_code == status  # type: ignore[attr-defined]
     assert row.split(" ", 1)[1] in str(info.value)
 

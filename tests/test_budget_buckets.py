@@ -14,14 +14,10 @@ from typing import Any, Literal
 import httpx
 import pytest
 
-from braze_async import (
-    BrazeClient,
-    CampaignTriggerRequest,
-    CanvasTriggerRequest,
-    Recipient,
-    converter,
-)
+from braze_async import BrazeClient, Recipient
 from braze_async._limits import Bucket
+from braze_async._models import CampaignTriggerRequest, CanvasTriggerRequest
+from braze_async._wire import converter
 from braze_async.simulator import BrazeSimulator
 
 pytestmark = pytest.mark.anyio
@@ -101,9 +97,9 @@ async def test_the_client_waits_on_the_bucket_the_simulator_charges(
         api_key=KEY, base_url="https://rest.iad-01.braze.com", transport=sim.transport()
     ) as braze:
         if isinstance(request, CampaignTriggerRequest):
-            await braze.send_campaign_request(request)
+            await braze._post("/campaigns/trigger/send", request)
         else:
-            await braze.send_canvas_request(request)
+            await braze._post("/canvas/trigger/send", request)
         assert braze._limiter is not None
         admitted = {b.value: braze._limiter.snapshot(b).admitted for b in Bucket}
     expected = {b: int(b == bucket) for b in ("audience", "external_id")}

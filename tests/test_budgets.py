@@ -13,15 +13,9 @@ from typing import Literal
 
 import pytest
 
-from braze_async import (
-    BrazeClient,
-    CampaignTriggerRequest,
-    CanvasTriggerRequest,
-    Messages,
-    MessagesSendRequest,
-    Recipient,
-    UserAlias,
-)
+from braze_async import BrazeClient, Messages, Recipient, UserAlias
+from braze_async._messages import MessagesSendRequest
+from braze_async._models import CampaignTriggerRequest, CanvasTriggerRequest
 from braze_async.simulator import BrazeSimulator
 
 pytestmark = pytest.mark.anyio
@@ -60,11 +54,11 @@ WHOSE_BUDGET: list[tuple[str, Request, Budget]] = [
 
 async def send(braze: BrazeClient, request: Request) -> None:
     if isinstance(request, CampaignTriggerRequest):
-        await braze.send_campaign_request(request)
+        await braze._post("/campaigns/trigger/send", request)
     elif isinstance(request, CanvasTriggerRequest):
-        await braze.send_canvas_request(request)
+        await braze._post("/canvas/trigger/send", request)
     else:
-        await braze.send_messages_request(request)
+        await braze._post("/messages/send", request)
 
 
 @pytest.mark.parametrize(

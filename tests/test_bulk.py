@@ -23,14 +23,13 @@ from braze_async import (
     BrazeConnectionError,
     BrazeServerError,
     BrazeUnknownOutcomeError,
-    CampaignTriggerRequest,
+    Campaign,
     Rate,
     RateLimits,
     Recipient,
     RetryPolicy,
     SendResponse,
 )
-from braze_async._batching import SendTarget
 from braze_async._bulk import (
     STOP_AFTER_NEVER_SENT,
     BulkProgress,
@@ -40,6 +39,7 @@ from braze_async._bulk import (
     job_header,
 )
 from braze_async._journal import Journal, JournalError, expand, ranges
+from braze_async._models import CampaignTriggerRequest
 from braze_async._readers import InputRow
 from braze_async.simulator import BrazeSimulator
 from braze_async.testing import set_retry_timing
@@ -47,7 +47,7 @@ from braze_async.testing import set_retry_timing
 pytestmark = pytest.mark.anyio
 
 KEY = "sk-bulk-SECRET-0123456789"
-WEEKLY = SendTarget.campaign("weekly")
+WEEKLY = Campaign("weekly")
 Admitted = Callable[[], object]
 
 
@@ -139,8 +139,8 @@ async def test_streams_its_input_in_full_batches_within_the_concurrency(
     """10,050 recipients from a generator: 201 requests, each user once, little read ahead."""
     seen: list[BulkProgress] = []
     async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
-        report = await braze.bulk_send(
-            users(10_050), campaign_id="weekly", concurrency=4, on_progress=seen.append
+        report = await braze.send_bulk(
+            Campaign("weekly"), users(10_050), concurrency=4, on_progress=seen.append
         )
     assert (report.sent, report.requests, report.total) == (10_050, 201, 10_050)
     assert report.ok and not report.details
@@ -178,7 +178,7 @@ async def test_against_the_simulator_failed_were_never_delivered(sim: BrazeSimul
         BrazeClient(api_key=KEY, base_url=faulty.base_url, retry=RetryPolicy(attempts=1)) as b,
     ):
         outcomes: list[RecipientOutcome] = []
-        report = await b.bulk_send(users(2_000), campaign_id="weekly", on_outcome=outcomes.append)
+        report = await b.send_bulk(Campaign("weekly"), users(2_000), on_outcome=outcomes.append)
     assert report.failed and report.unknown and report.sent
     assert report.total == 2_000
     delivered = faulty.delivered_counts()
@@ -228,7 +228,7 @@ async def test_a_401_stops_the_job() -> None:
         BrazeSimulator(KEY) as sim,
         BrazeClient(api_key="sk-wrong-key", base_url=sim.base_url) as braze,
     ):
-        report = await braze.bulk_send(users(5_000), campaign_id="weekly", concurrency=2)
+        report = await braze.send_bulk(Campaign("weekly"), users(5_000), concurrency=2)
     assert report.interrupted and "401" in (report.stop_reason or "")
     assert report.failed <= 3 * 50
     assert report.sent == 0 and not sim.delivered()
@@ -442,9 +442,9 @@ async def test_a_torn_last_record_is_dropped(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        pytest.param({"target": SendTarget.campaign("monthly")}, "campaign or Canvas", id="id"),
+        pytest.param({"target": Campaign("monthly")}, "campaign or Canvas", id="id"),
         pytest.param(
-            {"target": SendTarget.campaign("weekly", trigger_properties={"a": 1})},
+            {"target": Campaign("weekly", trigger_properties={"a": 1})},
             "request-level",
             id="properties",
         ),
@@ -517,7 +517,7 @@ async def test_the_journal_holds_no_api_key(tmp_path: Path, sim: BrazeSimulator)
     """Ids, positions, hashes and outcomes only: never the key."""
     journal = tmp_path / "job.journal"
     async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
-        await braze.bulk_send(users(120), campaign_id="weekly", journal=journal)
+        await braze.send_bulk(Campaign("weekly"), users(120), journal=journal)
     text = read(journal)
     assert KEY not in text and "SECRET" not in text
     assert sim.base_url in text
@@ -538,9 +538,9 @@ async def test_stop_finishes_in_flight_and_resume_sends_the_rest(
             stop.set()
 
     async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
-        first = await braze.bulk_send(
+        first = await braze.send_bulk(
+            Campaign("weekly"),
             users(5_000),
-            campaign_id="weekly",
             journal=journal,
             stop=stop,
             on_progress=halt_after_three,
@@ -549,7 +549,7 @@ async def test_stop_finishes_in_flight_and_resume_sends_the_rest(
         assert first.interrupted and first.stop_reason == "stopped"
         assert 150 <= first.sent < 5_000
         assert first.total == first.sent + first.not_attempted
-        second = await braze.bulk_send(users(5_000), campaign_id="weekly", journal=journal)
+        second = await braze.send_bulk(Campaign("weekly"), users(5_000), journal=journal)
     assert second.ok and second.already_sent == first.sent
     assert second.sent + second.already_sent == 5_000
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(5_000)}
@@ -578,9 +578,9 @@ async def behind_a_spent_budget(
             answered.set()
 
     job = asyncio.ensure_future(
-        braze.bulk_send(
+        braze.send_bulk(
+            Campaign("weekly"),
             users(n),
-            campaign_id="weekly",
             journal=journal,
             concurrency=4,
             stop=stop,
@@ -618,7 +618,7 @@ async def test_a_stop_does_not_wait_for_the_rate_limiter_and_the_resumed_job_sen
     assert "not sent: the job was stopped before the rate limiter" in outcomes[0].reason
     assert read(journal).count('"begin"') == 1
     async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=None) as braze:
-        second = await braze.bulk_send(users(1_000), campaign_id="weekly", journal=journal)
+        second = await braze.send_bulk(Campaign("weekly"), users(1_000), journal=journal)
     assert second.ok and (second.already_sent, second.sent) == (50, 950)
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(1_000)}
 
@@ -636,9 +636,9 @@ async def test_a_stop_ends_the_retries_waiting_out_a_429_and_reports_them_failed
     async with BrazeSimulator(KEY, external_id_rate="1/3600") as sim:
         async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
             job = asyncio.ensure_future(
-                braze.bulk_send(
+                braze.send_bulk(
+                    Campaign("weekly"),
                     users(400),
-                    campaign_id="weekly",
                     journal=journal,
                     concurrency=4,
                     stop=stop,
@@ -688,7 +688,7 @@ async def test_batches_waiting_for_the_rate_limiter_at_a_hard_stop_are_sent_on_r
     assert "not sent" in outcomes[0].reason and "rate limiter" in outcomes[0].reason
 
     async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=None) as braze:
-        report = await braze.bulk_send(users(400), campaign_id="weekly", journal=journal)
+        report = await braze.send_bulk(Campaign("weekly"), users(400), journal=journal)
     assert (report.already_sent, report.sent, report.unknown) == (50, 350, 0)
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(400)}
 
@@ -805,7 +805,7 @@ async def test_a_job_against_a_closed_port_stops_quickly() -> None:
     async with BrazeClient(api_key=KEY, base_url=f"http://127.0.0.1:{port}", retry=policy) as b:
         set_retry_timing(b, sleep=no_wait)
         report = await asyncio.wait_for(
-            b.bulk_send(users(100_000), campaign_id="weekly", concurrency=2), timeout=30
+            b.send_bulk(Campaign("weekly"), users(100_000), concurrency=2), timeout=30
         )
     assert report.interrupted and "could not reach Braze" in (report.stop_reason or "")
     assert report.requests <= STOP_AFTER_NEVER_SENT + 2 and report.sent == 0

@@ -25,7 +25,16 @@ import orjson
 import psutil
 import pytest
 
-from braze_async import AttemptStarted, BrazeClient, BrazeError, BrazeEvent, Recipient, SendResult
+from braze_async import (
+    AttemptStarted,
+    Batching,
+    BrazeClient,
+    BrazeError,
+    BrazeEvent,
+    Campaign,
+    Recipient,
+    SendResult,
+)
 from braze_async.simulator import ThreadedSimulator
 
 pytestmark = pytest.mark.anyio
@@ -112,10 +121,14 @@ async def test_cancelled_callers_leave_their_batch_or_ride_it_and_nothing_leaks(
     """Callers cancelled while waiting are never sent; those cancelled in flight are; no leak."""
     before = tasks_now()
     first_leaves = OnAttempt()
-    braze = BrazeClient(api_key=KEY, base_url=sim.base_url, on_event=first_leaves)
-    braze.configure_batching(max_concurrency=1)
+    braze = BrazeClient(
+        api_key=KEY,
+        base_url=sim.base_url,
+        on_event=first_leaves,
+        batching=Batching(max_concurrency=1),
+    )
     recipients = list(users(120))
-    calls = [asyncio.create_task(braze.send_to_user(r, campaign_id="welcome")) for r in recipients]
+    calls = [asyncio.create_task(braze.send_one(Campaign("welcome"), r)) for r in recipients]
 
     def cancel_the_last_80() -> None:  # the first 50 are in flight, 70 wait
         for call in calls[40:]:
@@ -142,11 +155,11 @@ async def test_a_timeout_on_one_call_leaves_the_client_usable(sim: ThreadedSimul
         async def late() -> None:
             async with asyncio_timeout(None) as timeout:
                 leaves.action = expire_now(timeout)  # once the request is on its way
-                await braze.send_to_user(Recipient(external_user_id="late"), campaign_id="c")
+                await braze.send_one(Campaign("c"), Recipient(external_user_id="late"))
 
         with pytest.raises(TimeoutError):
             await late()
-        result = await braze.send_to_user(Recipient(external_user_id="next"), campaign_id="c")
+        result = await braze.send_one(Campaign("c"), Recipient(external_user_id="next"))
         assert result.dispatch_id
     await assert_nothing_left(before, sim)
     assert sim.delivered_counts()["external_user_id:next"] == 1
@@ -162,7 +175,7 @@ async def test_anyio_cancel_scopes_around_send_to_user(sim: ThreadedSimulator, h
         done: list[SendResult] = []
 
         async def call(r: Recipient) -> None:
-            done.append(await braze.send_to_user(r, campaign_id="c"))
+            done.append(await braze.send_one(Campaign("c"), r))
 
         if how == "move_on_after":
             with anyio.move_on_after(math.inf) as scope:
@@ -178,7 +191,7 @@ async def test_anyio_cancel_scopes_around_send_to_user(sim: ThreadedSimulator, h
                     tg.start_soon(call, r)
             scope = tg.cancel_scope
         assert scope.cancel_called and not done
-        again = await braze.send_to_user(Recipient(external_user_id="after"), campaign_id="c")
+        again = await braze.send_one(Campaign("c"), Recipient(external_user_id="after"))
         assert again.dispatch_id
     await assert_nothing_left(before, sim)
     assert max(sim.delivered_counts().values()) == 1
@@ -192,8 +205,8 @@ async def test_cancelling_the_task_that_owns_the_client_closes_it(sim: ThreadedS
     async def owner() -> None:
         async with BrazeClient(api_key=KEY, base_url=sim.base_url, on_event=fifth_leaves) as b:
             await asyncio.gather(
-                *(b.send_to_user(r, campaign_id="c") for r in users(300)),
-                b.bulk_send(users(1_000, prefix="b"), campaign_id="bulk"),
+                *(b.send_one(Campaign("c"), r) for r in users(300)),
+                b.send_bulk(Campaign("bulk"), users(1_000, prefix="b")),
             )
 
     task = asyncio.create_task(owner())
@@ -214,11 +227,11 @@ async def test_the_whole_client_under_a_cancelled_anyio_scope_closes_cleanly(
     with anyio.move_on_after(math.inf) as scope:
         third_leaves.action = deadline_now(scope)
         async with BrazeClient(api_key=KEY, base_url=sim.base_url, on_event=third_leaves) as braze:
-            await braze.bulk_send(users(2_000), campaign_id="bulk")
+            await braze.send_bulk(Campaign("bulk"), users(2_000))
     assert scope.cancelled_caught
     await assert_nothing_left(before, sim)
     with pytest.raises(BrazeError, match="closed"):
-        await braze.send_to_user(Recipient(external_user_id="u"), campaign_id="c")
+        await braze.send_one(Campaign("c"), Recipient(external_user_id="u"))
 
 
 # -- bulk jobs and their journal -------------------------------------------------------------
@@ -293,8 +306,8 @@ async def test_a_cancelled_bulk_job_resumes_without_resending_anyone(
         braze = BrazeClient(api_key=KEY, base_url=sim.base_url, on_event=sixth_leaves)
 
         async def job() -> Any:
-            return await braze.bulk_send(
-                users(n), campaign_id="weekly", journal=journal, concurrency=4
+            return await braze.send_bulk(
+                Campaign("weekly"), users(n), journal=journal, concurrency=4
             )
 
         await cancel(job, sixth_leaves)
@@ -305,8 +318,8 @@ async def test_a_cancelled_bulk_job_resumes_without_resending_anyone(
             async with BrazeClient(
                 api_key=KEY, base_url=sim.base_url, on_event=sixth_leaves
             ) as owned:
-                return await owned.bulk_send(
-                    users(n), campaign_id="weekly", journal=journal, concurrency=4
+                return await owned.send_bulk(
+                    Campaign("weekly"), users(n), journal=journal, concurrency=4
                 )
 
         await cancel(job, sixth_leaves)
@@ -320,7 +333,7 @@ async def test_a_cancelled_bulk_job_resumes_without_resending_anyone(
     assert all(first[f"external_user_id:u{p}"] == 1 for p in sent)
 
     async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
-        report = await braze.bulk_send(users(n), campaign_id="weekly", journal=journal)
+        report = await braze.send_bulk(Campaign("weekly"), users(n), journal=journal)
     assert report.already_sent == len(sent)
     assert report.unknown == len(unknown)
     assert report.sent == n - len(sent) - len(unknown)

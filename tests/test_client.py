@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from braze_async import (
+    Batching,
     BrazeAPIError,
     BrazeAuthenticationError,
     BrazeBadRequestError,
@@ -26,13 +27,15 @@ from braze_async import (
     BrazeServerError,
     BrazeUnknownOutcomeError,
     BrazeValidationError,
-    CampaignTriggerRequest,
+    Campaign,
+    Canvas,
     Rate,
     RateLimits,
     Recipient,
     RetryPolicy,
     UserAlias,
 )
+from braze_async._models import CampaignTriggerRequest
 from braze_async.testing import set_retry_timing
 
 pytestmark = pytest.mark.anyio
@@ -89,13 +92,12 @@ async def test_trigger_campaign_sends_bearer_json_and_parses_dispatch_id() -> No
     """The README example: one POST with the key as Bearer, dispatch_id back."""
     rec = Recorder(ok())
     async with client(rec) as braze:
-        r = await braze.trigger_campaign(
-            "welcome",
+        r = await braze.send(
+            Campaign("welcome", trigger_properties={"brand": "x"}),
             recipients=[
                 Recipient(external_user_id="u1", trigger_properties={"coupon": "SAVE20"}),
                 Recipient(user_alias=UserAlias(alias_name="n", alias_label="l")),
             ],
-            trigger_properties={"brand": "x"},
         )
     assert r.dispatch_id == "d1"
     assert r.message == "success"
@@ -119,12 +121,11 @@ async def test_broadcast_audience_and_canvas() -> None:
     """Broadcast, Connected Audience and Canvas sends go to their endpoints."""
     rec = Recorder(ok())
     async with client(rec) as braze:
-        await braze.trigger_campaign("weekly", broadcast=True)
-        await braze.trigger_campaign("vip", audience={"AND": [{"x": 1}]})
-        await braze.trigger_canvas(
-            "onboarding",
+        await braze.send(Campaign("weekly"), broadcast=True)
+        await braze.send(Campaign("vip"), audience={"AND": [{"x": 1}]})
+        await braze.send(
+            Canvas("onboarding", canvas_entry_properties={"a": 1}),
             recipients=[Recipient(external_user_id="u")],
-            canvas_entry_properties={"a": 1},
         )
     paths = [r.url.path for r in rec.requests]
     assert paths == ["/campaigns/trigger/send", "/campaigns/trigger/send", "/canvas/trigger/send"]
@@ -164,10 +165,10 @@ async def test_validation_happens_before_any_network_call() -> None:
     rec = Recorder(ok())
     async with client(rec) as braze:
         with pytest.raises(BrazeValidationError, match="broadcast"):
-            await braze.trigger_campaign("weekly")
+            await braze.send(Campaign("weekly"))
         with pytest.raises(BrazeValidationError, match="at most 50"):
-            await braze.trigger_campaign(
-                "c", recipients=[Recipient(external_user_id=str(i)) for i in range(51)]
+            await braze.send(
+                Campaign("c"), recipients=[Recipient(external_user_id=str(i)) for i in range(51)]
             )
     assert rec.requests == []
 
@@ -176,7 +177,7 @@ async def test_202_queued_is_success() -> None:
     """Braze's maintenance answer 202 {"message": "queued"} is accepted, not raised."""
     rec = Recorder(httpx.Response(202, json={"message": "queued"}))
     async with client(rec) as braze:
-        r = await braze.trigger_campaign("c", broadcast=True)
+        r = await braze.send(Campaign("c"), broadcast=True)
     assert r.queued and r.dispatch_id is None and r.status_code == 202
 
 
@@ -201,7 +202,7 @@ async def test_error_statuses_map_to_exceptions(status: int, kind: type[BrazeAPI
     )
     async with client(rec) as braze:
         with pytest.raises(kind) as info:
-            await braze.trigger_campaign("c", broadcast=True)
+            await braze.send(Campaign("c"), broadcast=True)
     assert type(info.value) is kind
     assert info.value.status_code == status
     assert info.value.message == "Invalid request"
@@ -216,7 +217,7 @@ async def test_html_error_page_gives_a_clear_error() -> None:
     rec = Recorder(httpx.Response(503, text=page))
     async with client(rec, retry=RetryPolicy(attempts=1)) as braze:
         with pytest.raises(BrazeServerError, match="Service Unavailable"):
-            await braze.trigger_campaign("c", broadcast=True)
+            await braze.send(Campaign("c"), broadcast=True)
 
 
 @pytest.mark.parametrize("status", [502, 504])
@@ -225,7 +226,7 @@ async def test_gateway_error_is_an_unknown_outcome_not_retried(status: int) -> N
     rec = Recorder(httpx.Response(status, text="<html><h1>Bad Gateway</h1></html>"), ok())
     async with client(rec) as braze:
         with pytest.raises(BrazeUnknownOutcomeError, match=f"HTTP {status} from a gateway"):
-            await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+            await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
     assert len(rec.requests) == 1
 
 
@@ -252,7 +253,7 @@ async def test_5xx_is_retried_with_backoff() -> None:
     rec = Recorder(error(500), error(503), ok())
     sleeps = Sleeps()
     async with client(rec, sleeps, retry=policy) as braze:
-        r = await braze.trigger_campaign("c", broadcast=True)
+        r = await braze.send(Campaign("c"), broadcast=True)
     assert r.dispatch_id == "d1"
     assert len(rec.requests) == 3
     assert len(sleeps) == 2 and 0 <= sleeps[0] <= 1.0 and 0 <= sleeps[1] <= 2.0
@@ -260,7 +261,7 @@ async def test_5xx_is_retried_with_backoff() -> None:
     rec, sleeps = Recorder(error(500), error(503), ok()), Sleeps()
     braze = set_retry_timing(client(rec, sleeps, retry=policy), sleep=sleeps, rng=Ceiling())
     async with braze:
-        await braze.trigger_campaign("c", broadcast=True)
+        await braze.send(Campaign("c"), broadcast=True)
     assert sleeps == [1.0, 2.0]
 
 
@@ -269,7 +270,7 @@ async def test_5xx_gives_up_after_attempts() -> None:
     rec = Recorder(error(500))
     async with client(rec, retry=RetryPolicy(attempts=2)) as braze:
         with pytest.raises(BrazeServerError) as info:
-            await braze.trigger_campaign("c", broadcast=True)
+            await braze.send(Campaign("c"), broadcast=True)
     assert info.value.attempts == 2 and len(rec.requests) == 2
 
 
@@ -285,7 +286,7 @@ async def test_429_waits_as_told_then_retries(headers: dict[str, str], expected:
     rec = Recorder(error(429, headers, message="rate limit exceeded"), ok())
     sleeps = Sleeps()
     async with client(rec, sleeps) as braze:
-        r = await braze.trigger_campaign("c", broadcast=True)
+        r = await braze.send(Campaign("c"), broadcast=True)
     assert r.dispatch_id == "d1"
     assert sleeps == [expected]
 
@@ -298,7 +299,7 @@ async def test_429_uses_reset_epoch_when_no_retry_after() -> None:
     rec = Recorder(error(429, {"X-RateLimit-Reset": reset}), ok())
     sleeps = Sleeps()
     async with client(rec, sleeps) as braze:
-        await braze.trigger_campaign("c", broadcast=True)
+        await braze.send(Campaign("c"), broadcast=True)
     assert 25 <= sleeps[0] <= 31
 
 
@@ -307,7 +308,7 @@ async def test_429_has_its_own_budget_and_then_raises() -> None:
     rec = Recorder(error(429, {"Retry-After": "1"}))
     async with client(rec, retry=RetryPolicy(attempts=1, rate_limited_attempts=3)) as braze:
         with pytest.raises(BrazeRateLimitError) as info:
-            await braze.trigger_campaign("c", broadcast=True)
+            await braze.send(Campaign("c"), broadcast=True)
     assert len(rec.requests) == 4
     assert info.value.retry_after == 1.0
 
@@ -316,7 +317,7 @@ async def test_never_sent_is_retried() -> None:
     """A connection error (the request never left) is retried and can then succeed."""
     rec = Recorder(httpx.ConnectError("refused"), httpx.ConnectTimeout("slow"), ok())
     async with client(rec) as braze:
-        assert (await braze.trigger_campaign("c", broadcast=True)).dispatch_id == "d1"
+        assert (await braze.send(Campaign("c"), broadcast=True)).dispatch_id == "d1"
     assert len(rec.requests) == 3
 
 
@@ -325,7 +326,7 @@ async def test_never_sent_gives_up_with_connection_error() -> None:
     rec = Recorder(httpx.ConnectError("refused"))
     async with client(rec, retry=RetryPolicy(attempts=3)) as braze:
         with pytest.raises(BrazeConnectionError):
-            await braze.trigger_campaign("c", broadcast=True)
+            await braze.send(Campaign("c"), broadcast=True)
     assert len(rec.requests) == 3
 
 
@@ -342,7 +343,7 @@ async def test_ambiguous_trigger_send_is_not_retried(exc: Exception) -> None:
     rec = Recorder(exc, ok())
     async with client(rec) as braze:
         with pytest.raises(BrazeUnknownOutcomeError, match="may or may not"):
-            await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+            await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
     assert len(rec.requests) == 1
 
 
@@ -350,7 +351,7 @@ async def test_ambiguous_retry_is_opt_in() -> None:
     """retry_ambiguous=True retries a maybe-processed trigger send."""
     rec = Recorder(httpx.ReadTimeout("slow"), ok())
     async with client(rec, retry=RetryPolicy(retry_ambiguous=True)) as braze:
-        assert (await braze.trigger_campaign("c", broadcast=True)).dispatch_id == "d1"
+        assert (await braze.send(Campaign("c"), broadcast=True)).dispatch_id == "d1"
     assert len(rec.requests) == 2
 
 
@@ -383,7 +384,7 @@ async def test_malformed_success_is_an_unknown_outcome(answer: httpx.Response) -
     """A 2xx we cannot read raises BrazeMalformedResponseError (outcome unknown)."""
     async with client(Recorder(answer)) as braze:
         with pytest.raises(BrazeMalformedResponseError) as info:
-            await braze.trigger_campaign("c", broadcast=True)
+            await braze.send(Campaign("c"), broadcast=True)
     assert isinstance(info.value, BrazeUnknownOutcomeError)
 
 
@@ -392,7 +393,7 @@ async def test_huge_answer_is_refused() -> None:
     big = httpx.Response(200, content=b"x" * 5000, headers={"content-length": "5000"})
     async with client(Recorder(big), max_response_bytes=1000) as braze:
         with pytest.raises(BrazeMalformedResponseError, match="larger than 1000 bytes"):
-            await braze.trigger_campaign("c", broadcast=True)
+            await braze.send(Campaign("c"), broadcast=True)
 
 
 async def test_redirect_is_not_followed() -> None:
@@ -400,7 +401,7 @@ async def test_redirect_is_not_followed() -> None:
     rec = Recorder(httpx.Response(307, headers={"location": "https://evil.example/steal"}))
     async with client(rec) as braze:
         with pytest.raises(BrazeAPIError, match="evil.example; not followed") as info:
-            await braze.trigger_campaign("c", broadcast=True)
+            await braze.send(Campaign("c"), broadcast=True)
     assert info.value.status_code == 307
     assert [r.url.host for r in rec.requests] == ["rest.iad-01.braze.com"]
 
@@ -413,7 +414,7 @@ async def test_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
     braze = client(rec, retry=RetryPolicy(attempts=1))
     assert KEY not in repr(braze)
     with pytest.raises(BrazeError) as info:
-        await braze.trigger_campaign("c", broadcast=True)
+        await braze.send(Campaign("c"), broadcast=True)
     assert KEY not in str(info.value) and KEY not in repr(info.value)
     assert all(KEY not in e.message for e in info.value.errors)  # type: ignore[attr-defined]
     await braze.aclose()
@@ -462,29 +463,16 @@ def test_a_key_that_could_split_a_header_is_refused(
     assert info.value.field == field
 
 
-async def test_two_ways_to_send_are_refused() -> None:
-    """Both an http_client and a transport: which would carry the requests? Refused."""
-    async with httpx.AsyncClient() as http:
-        with pytest.raises(BrazeValidationError, match="either http_client or transport"):
-            BrazeClient(
-                api_key=KEY,
-                instance="iad-01",
-                http_client=http,
-                transport=httpx.MockTransport(Recorder(ok())),
-            )
-
-
-async def test_batching_is_configured_before_the_first_batched_send() -> None:
-    """configure_batching() once send_to_user() has started batching: refused, the batcher
-    in use is kept."""
+async def test_batching_is_set_at_construction() -> None:
+    """Batching is a value given to the client: no call-order rule, and a wrong type is
+    refused naming the parameter."""
     rec = Recorder(ok())
-    async with client(rec) as braze:
-        braze.configure_batching(max_concurrency=2)
-        await braze.send_to_user(Recipient(external_user_id="u1"), campaign_id="c")
-        with pytest.raises(BrazeError, match="must come before the first send_to_user"):
-            braze.configure_batching(max_concurrency=8)
-        await braze.send_to_user(Recipient(external_user_id="u2"), campaign_id="c")
+    async with client(rec, batching=Batching(max_concurrency=2, linger=0)) as braze:
+        await braze.send_one(Campaign("c"), Recipient(external_user_id="u1"))
+        await braze.send_one(Campaign("c"), Recipient(external_user_id="u2"))
     assert len(rec.requests) == 2
+    with pytest.raises(BrazeValidationError, match="batching"):
+        BrazeClient(api_key=KEY, instance="iad-01", batching={"linger": 0})  # type: ignore[arg-type]
 
 
 async def test_a_closed_client_refuses_a_bulk_job() -> None:
@@ -500,7 +488,7 @@ async def test_a_closed_client_refuses_a_bulk_job() -> None:
             yield Recipient(external_user_id=f"u{i}")
 
     with pytest.raises(BrazeError, match="closed"):
-        await braze.bulk_send(recipients(), campaign_id="c")
+        await braze.send_bulk(Campaign("c"), recipients())
     assert read == [] and rec.requests == []
 
 
@@ -511,7 +499,7 @@ async def test_set_retry_timing_changes_only_what_it_is_given() -> None:
     braze = client(rec, sleeps, retry=RetryPolicy(attempts=2, backoff_initial=1.0))
     assert set_retry_timing(braze, rng=Ceiling()) is braze
     async with braze:
-        await braze.trigger_campaign("c", broadcast=True)
+        await braze.send(Campaign("c"), broadcast=True)
     assert sleeps == [1.0]
 
 
@@ -533,14 +521,14 @@ async def test_injected_http_client_is_used_and_not_closed() -> None:
     """An injected httpx.AsyncClient carries the requests and stays open after aclose()."""
     rec = Recorder(ok())
     http = httpx.AsyncClient(transport=httpx.MockTransport(rec))
-    braze = BrazeClient(api_key=KEY, instance="iad-01", http_client=http)
-    await braze.trigger_campaign("c", broadcast=True)
+    braze = BrazeClient(api_key=KEY, instance="iad-01", transport=http)
+    await braze.send(Campaign("c"), broadcast=True)
     assert rec.requests[0].headers["authorization"] == f"Bearer {KEY}"
     await braze.aclose()
     await braze.aclose()  # idempotent
     assert not http.is_closed
     with pytest.raises(BrazeError, match="closed"):
-        await braze.trigger_campaign("c", broadcast=True)
+        await braze.send(Campaign("c"), broadcast=True)
     await http.aclose()
 
 
@@ -554,8 +542,8 @@ async def test_on_admitted_runs_once_before_the_first_attempt(limited: bool) -> 
         request = CampaignTriggerRequest(
             campaign_id="c", recipients=[Recipient(external_user_id="u1")]
         )
-        await braze.send_campaign_request(
-            request, on_admitted=lambda: calls.append(len(rec.requests))
+        await braze._post(
+            "/campaigns/trigger/send", request, lambda: calls.append(len(rec.requests))
         )
     assert calls == [0]  # called once, when nothing had been sent yet
     assert len(rec.requests) == 2
@@ -573,10 +561,10 @@ async def test_on_admitted_that_raises_sends_nothing_and_frees_the_slot() -> Non
             campaign_id="c", recipients=[Recipient(external_user_id="u1")]
         )
         with pytest.raises(OSError, match="No space left"):
-            await braze.send_campaign_request(request, on_admitted=refuse)
+            await braze._post("/campaigns/trigger/send", request, refuse)
         assert rec.requests == []
         # The only slot of the hour was given back: the next request is admitted at once.
-        await asyncio.wait_for(braze.send_campaign_request(request), timeout=5)
+        await asyncio.wait_for(braze._post("/campaigns/trigger/send", request), timeout=5)
     assert len(rec.requests) == 1
 
 
@@ -603,11 +591,11 @@ def test_a_client_belongs_to_the_event_loop_it_was_first_used_in() -> None:
     braze = client(rec, rate_limits=RateLimits())
 
     async def send() -> None:
-        await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u1")])
+        await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u1")])
 
     asyncio.run(send())
     with pytest.raises(BrazeError, match="belongs to the event loop it was first used in"):
         asyncio.run(send())
     with pytest.raises(BrazeError, match="belongs to the event loop"):
-        asyncio.run(braze.send_to_user(Recipient(external_user_id="u2"), campaign_id="c"))
+        asyncio.run(braze.send_one(Campaign("c"), Recipient(external_user_id="u2")))
     assert len(rec.requests) == 1

@@ -10,6 +10,8 @@ from braze_async import (
     BrazeClient,
     BrazeServerError,
     BrazeUnknownOutcomeError,
+    Campaign,
+    Canvas,
     Recipient,
     RetryPolicy,
     UserAlias,
@@ -26,10 +28,13 @@ def client(sim: BrazeSimulator, **kwargs: object) -> BrazeClient:
 async def test_every_send_endpoint_is_accepted_by_the_simulator() -> None:
     """What the client builds from every documented field passes the simulator's rules."""
     async with BrazeSimulator() as sim, client(sim) as braze:
-        r = await braze.trigger_campaign(
-            "c",
-            send_id="s1",
-            trigger_properties={"brand": "x"},
+        r = await braze.send(
+            Campaign(
+                "c",
+                send_id="s1",
+                trigger_properties={"brand": "x"},
+                attachments=[Attachment("invoice", "https://example.com/invoice.pdf")],
+            ),
             recipients=[
                 Recipient(
                     external_user_id="u1",
@@ -45,14 +50,12 @@ async def test_every_send_endpoint_is_accepted_by_the_simulator() -> None:
                 Recipient(user_alias=UserAlias("n", "l")),
                 Recipient(email="a@example.com", prioritization=["identified"]),
             ],
-            attachments=[Attachment("invoice", "https://example.com/invoice.pdf")],
         )
         assert r.dispatch_id
-        await braze.trigger_campaign("c", broadcast=True, trigger_properties={"a": 1})
-        await braze.trigger_campaign("c", audience={"AND": [{"x": 1}]})
-        await braze.trigger_canvas(
-            "cv",
-            canvas_entry_properties={"a": 1},
+        await braze.send(Campaign("c", trigger_properties={"a": 1}), broadcast=True)
+        await braze.send(Campaign("c"), audience={"AND": [{"x": 1}]})
+        await braze.send(
+            Canvas("cv", canvas_entry_properties={"a": 1}),
             recipients=[Recipient(external_user_id="u2", trigger_properties={"b": 2})],
         )
         t = await braze.send_transactional(
@@ -68,7 +71,7 @@ async def test_wrong_key_is_an_authentication_error_with_brazes_message() -> Non
     async with BrazeSimulator(api_key="right") as sim:
         async with BrazeClient(api_key="wrong", base_url=sim.base_url) as braze:
             with pytest.raises(BrazeAuthenticationError) as info:
-                await braze.trigger_campaign("c", broadcast=True)
+                await braze.send(Campaign("c"), broadcast=True)
         assert info.value.status_code == 401
         assert "wrong" not in str(info.value)
         assert sim.stats.unauthorized == 1
@@ -79,7 +82,7 @@ async def test_5xx_faults_are_retried_until_delivered_once() -> None:
     async with BrazeSimulator(fault_5xx=0.5, seed=3) as sim:
         async with client(sim, retry=RetryPolicy(attempts=10, backoff_initial=0.001)) as braze:
             for i in range(20):
-                await braze.trigger_campaign("c", recipients=[Recipient(external_user_id=f"u{i}")])
+                await braze.send(Campaign("c"), recipients=[Recipient(external_user_id=f"u{i}")])
         assert sim.stats.faults_5xx > 0
         assert set(sim.delivered_counts().values()) == {1}
         assert len(sim.delivered_counts()) == 20
@@ -90,7 +93,7 @@ async def test_5xx_that_never_ends_surfaces_as_server_error() -> None:
     async with BrazeSimulator(fault_5xx=1.0, seed=1) as sim:
         async with client(sim, retry=RetryPolicy(attempts=2, backoff_initial=0.001)) as braze:
             with pytest.raises(BrazeServerError):
-                await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+                await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
         assert sim.delivered_counts() == {}
 
 
@@ -98,7 +101,7 @@ async def test_connection_dropped_after_processing_is_unknown_and_not_resent() -
     """The ambiguous case on real sockets: delivered once, reported unknown, never resent."""
     async with BrazeSimulator(drop_after=1.0, seed=1) as sim, client(sim) as braze:
         with pytest.raises(BrazeUnknownOutcomeError):
-            await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+            await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
         assert sim.delivered_counts() == {"external_user_id:u": 1}
         assert sim.stats.requests == 1
 

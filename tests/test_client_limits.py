@@ -17,6 +17,8 @@ from braze_async import (
     BrazeClient,
     BrazeConnectionError,
     BrazeRateLimitError,
+    Campaign,
+    Canvas,
     Rate,
     RateLimits,
     Recipient,
@@ -54,11 +56,11 @@ async def test_requests_are_classified_into_buckets() -> None:
         return httpx.Response(201, json=OK)
 
     async with make(handler) as braze:
-        await braze.trigger_campaign("c", broadcast=True)
-        await braze.trigger_campaign("c", audience={"AND": [{"x": 1}]})
-        await braze.trigger_canvas("cv", broadcast=True)
-        await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
-        await braze.trigger_canvas("cv", recipients=[Recipient(external_user_id="u")])
+        await braze.send(Campaign("c"), broadcast=True)
+        await braze.send(Campaign("c"), audience={"AND": [{"x": 1}]})
+        await braze.send(Canvas("cv"), broadcast=True)
+        await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
+        await braze.send(Canvas("cv"), recipients=[Recipient(external_user_id="u")])
         await braze.send_transactional("t", Recipient(external_user_id="u"))
         assert admitted(braze, Bucket.AUDIENCE) == 3
         assert admitted(braze, Bucket.EXTERNAL_ID) == 2
@@ -73,7 +75,7 @@ async def test_rate_limits_none_turns_limiting_off() -> None:
         transport=httpx.MockTransport(lambda r: httpx.Response(201, json=OK)),
     )
     async with braze:
-        await braze.trigger_campaign("c", broadcast=True)
+        await braze.send(Campaign("c"), broadcast=True)
     assert braze._limiter is None
 
 
@@ -90,7 +92,7 @@ async def test_never_sent_attempt_gives_its_slot_back() -> None:
     limits = RateLimits(external_id=Rate(1, 3600.0))
     started = time.monotonic()
     async with make(handler, limits) as braze:
-        await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+        await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
     assert len(calls) == 2
     assert time.monotonic() - started < 30  # a held slot would have meant an hour
 
@@ -108,7 +110,7 @@ async def test_429_pauses_the_bucket_and_is_retried_after_reset() -> None:
         return httpx.Response(201, json=OK)
 
     async with make(handler) as braze:
-        r = await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+        r = await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
     assert r.dispatch_id == "d"
     assert len(calls) == 2
     assert calls[1] - calls[0] >= 0.9
@@ -133,13 +135,13 @@ def test_exhausted_server_budget_pauses_until_reset() -> None:
             api_key="k",
             instance="iad-01",
             transport=httpx.MockTransport(handler),
-            limiter=limiter,
+            rate_limits=limiter,
         )
 
         async def two() -> None:
             async with braze:
                 for _ in range(2):
-                    await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+                    await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
 
         await ft.run([asyncio.ensure_future(two())])
         return calls, reset
@@ -160,7 +162,7 @@ async def test_unreachable_redis_is_a_connection_error_and_sends_nothing() -> No
     limits = RateLimits(redis_url="redis://127.0.0.1:1/0", workspace="nowhere", redis_retry_for=0.2)
     async with make(handler, limits) as braze:
         with pytest.raises(BrazeConnectionError, match="rate limiter"):
-            await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u")])
+            await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
     assert calls == []
 
 
@@ -189,12 +191,12 @@ async def test_clients_of_one_workspace_share_one_budget() -> None:
         sim_client(sim, rate_limits=limits, retry=impatient) as other,
     ):
         assert one._limiter is not None and other._limiter is not None
-        await one.trigger_campaign("c", recipients=[Recipient(external_user_id="a")])
-        await other.trigger_campaign("c", recipients=[Recipient(external_user_id="b")])
+        await one.send(Campaign("c"), recipients=[Recipient(external_user_id="a")])
+        await other.send(Campaign("c"), recipients=[Recipient(external_user_id="b")])
         assert one._limiter.limiter is other._limiter.limiter
         for braze in (one, other):
             with pytest.raises(BrazeRateLimitError, match="nothing was sent"):
-                await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="c")])
+                await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="c")])
     assert sim.stats.rate_limited == 0
 
 
@@ -213,9 +215,9 @@ def test_a_status_read_before_the_event_loop_does_not_split_the_budget() -> None
     async def main() -> None:
         late = sim_client(sim, rate_limits=limits, retry=impatient)
         async with early, late:
-            await early.trigger_campaign("c", recipients=[Recipient(external_user_id="a")])
+            await early.send(Campaign("c"), recipients=[Recipient(external_user_id="a")])
             with pytest.raises(BrazeRateLimitError, match="nothing was sent"):
-                await late.trigger_campaign("c", recipients=[Recipient(external_user_id="b")])
+                await late.send(Campaign("c"), recipients=[Recipient(external_user_id="b")])
             assert early.rate_limit_status()["external_id"].admitted == 1
 
     asyncio.run(main())
@@ -266,9 +268,9 @@ async def test_a_shared_limiter_closes_with_its_last_client_only() -> None:
     sim = BrazeSimulator()
     limits = RateLimits(external_id=Rate(1, 3600.0))
     one, other = sim_client(sim, rate_limits=limits), sim_client(sim, rate_limits=limits)
-    await one.trigger_campaign("c", recipients=[Recipient(external_user_id="a")])
+    await one.send(Campaign("c"), recipients=[Recipient(external_user_id="a")])
     waiting = asyncio.ensure_future(
-        other.trigger_campaign("c", recipients=[Recipient(external_user_id="b")])
+        other.send(Campaign("c"), recipients=[Recipient(external_user_id="b")])
     )
     for _ in range(5):
         await asyncio.sleep(0)
@@ -290,15 +292,15 @@ async def test_a_limiter_can_be_passed_in_and_stays_the_callers() -> None:
     impatient = RetryPolicy(max_rate_limit_wait=1.0)
     transport = httpx.MockTransport(lambda r: httpx.Response(201, json=OK))
     async with (
-        BrazeClient(api_key="k1", instance="iad-01", transport=transport, limiter=limiter,
+        BrazeClient(api_key="k1", instance="iad-01", transport=transport, rate_limits=limiter,
                     retry=impatient) as one,
-        BrazeClient(api_key="k2", instance="iad-01", transport=transport, limiter=limiter,
+        BrazeClient(api_key="k2", instance="iad-01", transport=transport, rate_limits=limiter,
                     retry=impatient) as other,
     ):  # fmt: skip
-        await one.trigger_campaign("c", recipients=[Recipient(external_user_id="a")])
-        await other.trigger_campaign("c", recipients=[Recipient(external_user_id="b")])
+        await one.send(Campaign("c"), recipients=[Recipient(external_user_id="a")])
+        await other.send(Campaign("c"), recipients=[Recipient(external_user_id="b")])
         with pytest.raises(BrazeRateLimitError):
-            await one.trigger_campaign("c", recipients=[Recipient(external_user_id="c")])
+            await one.send(Campaign("c"), recipients=[Recipient(external_user_id="c")])
     assert not limiter.closed
     assert limiter.snapshot(Bucket.EXTERNAL_ID).admitted == 2
     await limiter.aclose()
@@ -313,7 +315,7 @@ def test_clients_in_different_event_loops_get_their_own_limiters() -> None:
     async def main() -> None:
         braze = sim_client(sim)
         clients.append(braze)  # left open on purpose: its limiter stays registered
-        await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="a")])
+        await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="a")])
 
     asyncio.run(main())
     asyncio.run(main())

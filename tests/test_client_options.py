@@ -11,12 +11,14 @@ import httpx
 import pytest
 
 from braze_async import (
+    Batching,
     BrazeBadRequestError,
     BrazeClient,
     BrazeError,
     BrazeServerError,
     BrazeUnknownOutcomeError,
     BucketStats,
+    Campaign,
     Rate,
     RateLimits,
     Recipient,
@@ -40,16 +42,16 @@ async def test_a_view_bounds_its_own_calls_while_the_client_keeps_its_defaults()
     ):
         fast = braze.with_options(attempt_timeout=0.1)
         with pytest.raises(BrazeUnknownOutcomeError):
-            await fast.trigger_campaign("c", recipients=ONE)
-        assert (await braze.trigger_campaign("c", recipients=ONE)).dispatch_id
+            await fast.send(Campaign("c"), recipients=ONE)
+        assert (await braze.send(Campaign("c"), recipients=ONE)).dispatch_id
         still_fast = fast.with_options(retry=RetryPolicy(attempts=1))
         with pytest.raises(BrazeUnknownOutcomeError):
-            await still_fast.trigger_campaign("c", recipients=ONE)
+            await still_fast.send(Campaign("c"), recipients=ONE)
         unbounded = fast.with_options(attempt_timeout=None)
-        assert (await unbounded.trigger_campaign("c", recipients=ONE)).dispatch_id
+        assert (await unbounded.send(Campaign("c"), recipients=ONE)).dispatch_id
         read_bound = braze.with_options(timeout=httpx.Timeout(5.0, read=0.1))
         with pytest.raises(BrazeUnknownOutcomeError):
-            await read_bound.trigger_campaign("c", recipients=ONE)
+            await read_bound.send(Campaign("c"), recipients=ONE)
 
 
 async def test_a_view_retries_by_its_own_policy() -> None:
@@ -60,12 +62,12 @@ async def test_a_view_retries_by_its_own_policy() -> None:
     ):
         once = braze.with_options(retry=RetryPolicy(attempts=1))
         with pytest.raises(BrazeServerError) as info:
-            await once.trigger_campaign("c", recipients=ONE)
+            await once.send(Campaign("c"), recipients=ONE)
         assert (info.value.attempts, sim.stats.requests) == (1, 1)
         with pytest.raises(BrazeServerError):
-            await braze.trigger_campaign("c", recipients=ONE)
+            await braze.send(Campaign("c"), recipients=ONE)
         assert sim.stats.requests == 4
-        report = await once.bulk_send(ONE, campaign_id="c")
+        report = await once.send_bulk(Campaign("c"), ONE)
         assert (report.failed, sim.stats.requests) == (1, 5)
 
 
@@ -74,18 +76,19 @@ async def test_a_view_shares_the_pool_limiter_and_batcher() -> None:
     send_to_user calls through both ride in one request."""
     async with (
         BrazeSimulator() as sim,
-        BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
+        BrazeClient(
+            api_key=sim.api_key, base_url=sim.base_url, batching=Batching(linger=0.05)
+        ) as braze,
     ):
         view = braze.with_options(attempt_timeout=5.0)
-        await view.trigger_campaign("c", recipients=ONE)
-        await braze.trigger_campaign("c", recipients=ONE)
+        await view.send(Campaign("c"), recipients=ONE)
+        await braze.send(Campaign("c"), recipients=ONE)
         assert braze.rate_limit_status()["external_id"].admitted == 2
         assert view.rate_limit_status() == braze.rate_limit_status()
-        braze.configure_batching(linger=0.05)
         await asyncio.gather(
-            braze.send_to_user(Recipient(external_user_id="a"), campaign_id="b"),
-            view.send_to_user(Recipient(external_user_id="b"), campaign_id="b"),
-            braze.send_to_user(Recipient(external_user_id="c"), campaign_id="b"),
+            braze.send_one(Campaign("b"), Recipient(external_user_id="a")),
+            view.send_one(Campaign("b"), Recipient(external_user_id="b")),
+            braze.send_one(Campaign("b"), Recipient(external_user_id="c")),
         )
         assert sim.stats.requests == 3  # two sends, then one batch of three
         assert sim.stats.recipients_per_request[3] == 1
@@ -96,13 +99,13 @@ async def test_closing_a_view_does_nothing_closing_the_client_closes_its_views()
     async with BrazeSimulator() as sim:
         braze = BrazeClient(api_key=sim.api_key, base_url=sim.base_url)
         async with braze.with_options(retry=FAST) as view:
-            await view.trigger_campaign("c", recipients=ONE)
-        await braze.trigger_campaign("c", recipients=ONE)
+            await view.send(Campaign("c"), recipients=ONE)
+        await braze.send(Campaign("c"), recipients=ONE)
         await braze.aclose()
         with pytest.raises(BrazeError, match="closed"):
-            await view.trigger_campaign("c", recipients=ONE)
+            await view.send(Campaign("c"), recipients=ONE)
         with pytest.raises(BrazeError, match="closed"):
-            await view.send_to_user(Recipient(external_user_id="u"), campaign_id="c")
+            await view.send_one(Campaign("c"), Recipient(external_user_id="u"))
 
 
 async def test_rate_limit_status_tells_the_rate_the_slots_and_what_braze_said() -> None:
@@ -112,7 +115,7 @@ async def test_rate_limit_status_tells_the_rate_the_slots_and_what_braze_said() 
         BrazeSimulator(external_id_rate="100/3600") as sim,
         BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
     ):
-        await braze.trigger_campaign("c", recipients=ONE)
+        await braze.send(Campaign("c"), recipients=ONE)
         status = braze.rate_limit_status()
     assert set(status) == {"audience", "external_id"}
     ext = status["external_id"]
@@ -140,9 +143,9 @@ async def test_rate_limit_status_shows_callers_waiting_and_a_429_pause() -> None
         async with BrazeClient(
             api_key=sim.api_key, base_url=sim.base_url, rate_limits=one_an_hour
         ) as braze:
-            await braze.trigger_campaign("c", recipients=ONE)  # Braze's one of the window too
+            await braze.send(Campaign("c"), recipients=ONE)  # Braze's one of the window too
             tasks = [
-                asyncio.ensure_future(braze.trigger_campaign("c", recipients=ONE)) for _ in range(3)
+                asyncio.ensure_future(braze.send(Campaign("c"), recipients=ONE)) for _ in range(3)
             ]
             status = braze.rate_limit_status
             # They stay in line: the next slot is an hour away.
@@ -154,7 +157,7 @@ async def test_rate_limit_status_shows_callers_waiting_and_a_429_pause() -> None
             assert status()["external_id"].waiting == 0
         # A client that has not heard Braze's headers yet sends, and meets the 429.
         async with BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as fresh:
-            task = asyncio.ensure_future(fresh.trigger_campaign("c", recipients=ONE))
+            task = asyncio.ensure_future(fresh.send(Campaign("c"), recipients=ONE))
             status = fresh.rate_limit_status
             await eventually(lambda: status()["external_id"].paused_until is not None, "a pause")
             paused_until = status()["external_id"].paused_until
@@ -178,7 +181,7 @@ async def test_responses_carry_the_answers_headers() -> None:
         BrazeSimulator() as sim,
         BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
     ):
-        r = await braze.trigger_campaign("c", recipients=ONE)
+        r = await braze.send(Campaign("c"), recipients=ONE)
         t = await braze.send_transactional("t", Recipient(external_user_id="u"))
     assert r.headers["x-ratelimit-limit"] == "250000"
     assert t.headers["content-type"] == "application/json"
@@ -200,9 +203,9 @@ async def test_request_ids_are_read_from_the_headers_of_answers_and_errors() -> 
     )
     transport = httpx.MockTransport(lambda request: next(replies))
     async with BrazeClient(api_key="k", instance="iad-01", transport=transport) as braze:
-        r = await braze.trigger_campaign("c", recipients=ONE)
+        r = await braze.send(Campaign("c"), recipients=ONE)
         with pytest.raises(BrazeBadRequestError) as info:
-            await braze.trigger_campaign("c", recipients=ONE)
+            await braze.send(Campaign("c"), recipients=ONE)
     assert r.request_id == "req-1"
     assert info.value.request_id == "req-2"
     assert info.value.headers["x-other"] == "v"

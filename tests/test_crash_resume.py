@@ -37,14 +37,9 @@ from _senders import CampaignSender
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from braze_async import (
-    CampaignTriggerRequest,
-    JournalError,
-    Recipient,
-    SendResponse,
-)
-from braze_async._batching import SendTarget
+from braze_async import Campaign, JournalError, Recipient, SendResponse
 from braze_async._bulk import bulk_send
+from braze_async._models import CampaignTriggerRequest
 from braze_async.simulator import SimulatorOptions, ThreadedSimulator
 
 KEY = "sk-crash-resume-0123456789"
@@ -235,7 +230,7 @@ def _wait_for_budget_child(base_url: str, journal: str) -> None:
         limits = RateLimits(external_id=Rate(1, 3600.0))
         async with BrazeClient(api_key=KEY, base_url=base_url, rate_limits=limits) as braze:
             sending = asyncio.ensure_future(
-                braze.bulk_send(users(400), campaign_id="weekly", journal=journal, concurrency=4)
+                braze.send_bulk(Campaign("weekly"), users(400), journal=journal, concurrency=4)
             )
             # No event tells of a caller joining the line: poll the limiter's public state.
             while braze.rate_limit_status()["external_id"].waiting < 4:  # noqa: ASYNC110
@@ -272,7 +267,7 @@ def test_sigkill_while_batches_wait_for_the_rate_limiter_leaves_them_resendable(
             from braze_async import BrazeClient
 
             async with BrazeClient(api_key=KEY, base_url=sim.base_url, rate_limits=None) as b:
-                return await b.bulk_send(users(400), campaign_id="weekly", journal=journal)
+                return await b.send_bulk(Campaign("weekly"), users(400), journal=journal)
 
         report = asyncio.run(resume())
         delivered = sim.delivered_counts()
@@ -294,7 +289,7 @@ class _Accepting(CampaignSender):
         return SendResponse(dispatch_id="d", message="success")
 
 
-WEEKLY = SendTarget.campaign("weekly")
+WEEKLY = Campaign("weekly")
 journal_records_strategy = st.one_of(
     st.fixed_dictionaries(
         {

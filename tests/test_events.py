@@ -25,6 +25,7 @@ from braze_async import (
     BrazeClient,
     BrazeEvent,
     BrazeUnknownOutcomeError,
+    Campaign,
     LimiterWaited,
     OutcomeUnknown,
     Rate,
@@ -71,7 +72,7 @@ async def test_a_success_is_told_attempt_answer_success() -> None:
         BrazeSimulator() as sim,
         BrazeClient(api_key=sim.api_key, base_url=sim.base_url, on_event=seen.append) as braze,
     ):
-        await braze.trigger_campaign("c", recipients=TWO)
+        await braze.send(Campaign("c"), recipients=TWO)
     assert kinds(seen) == [
         ("AttemptStarted", 1),
         ("AnswerReceived", 1),
@@ -100,7 +101,7 @@ async def test_a_retry_is_told_with_its_delay_and_the_failed_status(
     async with BrazeClient(
         api_key="k", instance="iad-01", transport=transport, retry=FAST, on_event=[seen.append]
     ) as braze:
-        await braze.trigger_campaign("c", recipients=TWO)
+        await braze.send(Campaign("c"), recipients=TWO)
     assert kinds(seen) == [
         ("AttemptStarted", 1),
         ("AnswerReceived", 1),
@@ -132,7 +133,7 @@ async def test_an_unknown_outcome_is_told_once(caplog: pytest.LogCaptureFixture)
         BrazeClient(api_key=sim.api_key, base_url=sim.base_url, on_event=seen.append) as braze,
     ):
         with pytest.raises(BrazeUnknownOutcomeError) as info:
-            await braze.trigger_campaign("c", recipients=TWO)
+            await braze.send(Campaign("c"), recipients=TWO)
     assert kinds(seen) == [("AttemptStarted", 1), ("OutcomeUnknown", 1)]
     unknown = seen[1]
     assert isinstance(unknown, OutcomeUnknown)
@@ -150,7 +151,7 @@ async def test_a_final_failure_is_told_once(caplog: pytest.LogCaptureFixture) ->
         BrazeClient(api_key="wrong", base_url=sim.base_url, on_event=seen.append) as braze,
     ):
         with pytest.raises(BrazeAuthenticationError) as info:
-            await braze.trigger_campaign("c", broadcast=True)
+            await braze.send(Campaign("c"), broadcast=True)
     assert kinds(seen) == [("AttemptStarted", 1), ("AnswerReceived", 1), ("RequestFailed", 1)]
     failed = seen[2]
     assert isinstance(failed, RequestFailed)
@@ -175,8 +176,8 @@ async def test_a_429_is_logged_once_as_a_warning(caplog: pytest.LogCaptureFixtur
         ) as braze,
     ):
         set_retry_timing(braze, sleep=time.sleep)
-        await braze.trigger_campaign("c", recipients=TWO)
-        await braze.trigger_campaign("c", recipients=TWO)  # the window is full: 429
+        await braze.send(Campaign("c"), recipients=TWO)
+        await braze.send(Campaign("c"), recipients=TWO)  # the window is full: 429
     assert [r for r in notable(caplog)] == [("WARNING", "retry")]
     retry = next(e for e in seen if isinstance(e, RetryScheduled))
     assert retry.status == 429
@@ -195,11 +196,11 @@ async def test_a_limiter_wait_is_told_with_the_seconds_waited() -> None:
         async with BrazeClient(
             api_key=sim.api_key,
             base_url=sim.base_url,
-            limiter=time.limiter(limits),
+            rate_limits=time.limiter(limits),
             on_event=seen.append,
         ) as braze:
-            await braze.trigger_campaign("c", recipients=TWO)
-            await braze.trigger_campaign("c", recipients=TWO)
+            await braze.send(Campaign("c"), recipients=TWO)
+            await braze.send(Campaign("c"), recipients=TWO)
     waits = [e for e in seen if isinstance(e, LimiterWaited)]
     assert len(waits) == 1
     assert waits[0].waited == pytest.approx(0.2)
@@ -230,7 +231,7 @@ async def test_non_fatal_errors_are_logged_once_and_told(
     async with BrazeClient(
         api_key="test-key-1234", instance="iad-01", transport=transport, on_event=seen.append
     ) as braze:
-        await braze.trigger_campaign("c", recipients=TWO)
+        await braze.send(Campaign("c"), recipients=TWO)
     assert notable(caplog) == [("WARNING", "non_fatal_errors")]
     assert "unknown_user: u2 not found" in caplog.records[-1].getMessage()
     done = seen[-1]
@@ -247,7 +248,7 @@ async def test_every_attempt_and_answer_is_a_debug_record(
         BrazeSimulator() as sim,
         BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
     ):
-        await braze.trigger_campaign("c", recipients=TWO)
+        await braze.send(Campaign("c"), recipients=TWO)
     debug = [r for r in caplog.records if r.name == "braze_async" and r.levelno == logging.DEBUG]
     assert [getattr(r, "event", "") for r in debug] == ["attempt", "answer"]
     assert debug[1].getMessage().startswith("POST /campaigns/trigger/send -> 201 in ")
@@ -274,7 +275,7 @@ async def test_a_hook_that_raises_never_breaks_a_send(caplog: pytest.LogCaptureF
         ) as braze,
     ):
         for _ in range(3):
-            r = await braze.trigger_campaign("c", recipients=TWO)
+            r = await braze.send(Campaign("c"), recipients=TWO)
             assert r.dispatch_id
     assert len(seen) == 9
     failures = [r for r in caplog.records if getattr(r, "event", "") == "hook_failed"]
@@ -287,13 +288,13 @@ def run_with_env(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """A send through MockTransport in a fresh interpreter with *env*."""
     code = (
         "import asyncio, httpx\n"
-        "from braze_async import BrazeClient, Recipient\n"
+        "from braze_async import BrazeClient, Campaign, Recipient\n"
         "async def main():\n"
         "    t = httpx.MockTransport(lambda r: httpx.Response(201,"
         " json={'dispatch_id': 'd', 'message': 'success'}))\n"
         "    async with BrazeClient(api_key='sk-ENVLOG-secret', instance='iad-01', transport=t)"
         " as b:\n"
-        "        await b.trigger_campaign('c', recipients=[Recipient(external_user_id='u')])\n"
+        "        await b.send(Campaign('c'), recipients=[Recipient(external_user_id='u')])\n"
         "asyncio.run(main())\n"
     )
     clean = {k: v for k, v in os.environ.items() if k != "BRAZE_LOG"}

@@ -25,7 +25,7 @@ LIMIT, PERIOD, PER_PROCESS = 10, 1.0, 15
 
 WORKER = f"""
 import asyncio, sys
-from braze_async import BrazeClient, Rate, RateLimits, Recipient, RetryPolicy
+from braze_async import BrazeClient, Campaign, Rate, RateLimits, Recipient, RetryPolicy
 
 async def main(url, redis_url, workspace, name, n):
     limits = RateLimits(
@@ -34,7 +34,7 @@ async def main(url, redis_url, workspace, name, n):
     async with BrazeClient(api_key="sim-key", base_url=url, rate_limits=limits,
                            retry=RetryPolicy(rate_limited_attempts=50)) as braze:
         await asyncio.gather(*(
-            braze.trigger_campaign("c", recipients=[Recipient(external_user_id=f"{{name}}-{{i}}")])
+            braze.send(Campaign("c"), recipients=[Recipient(external_user_id=f"{{name}}-{{i}}")])
             for i in range(n)
         ))
 

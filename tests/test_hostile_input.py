@@ -32,14 +32,15 @@ from hypothesis import strategies as st
 from braze_async import (
     BrazeClient,
     BrazeValidationError,
-    CampaignTriggerRequest,
-    CanvasTriggerRequest,
+    Campaign,
+    Canvas,
     InputRow,
     Recipient,
     RetryPolicy,
     UserAlias,
 )
 from braze_async._bulk import RecipientOutcome
+from braze_async._models import CampaignTriggerRequest, CanvasTriggerRequest
 from braze_async._readers import CSV_COLUMNS as READER_COLUMNS
 from braze_async._readers import InputError, read_csv, read_jsonl, recipient_from_json
 from braze_async.cli import main as cli_main
@@ -255,9 +256,9 @@ async def send_everywhere(braze: BrazeClient, recipients: Sequence[Recipient]) -
     """Send ``recipients`` as a campaign and as a Canvas; both must be accepted."""
     for start in range(0, len(recipients), 50):
         chunk = list(recipients[start : start + 50])
-        r = await braze.trigger_campaign("hostile", recipients=chunk)
+        r = await braze.send(Campaign("hostile"), recipients=chunk)
         assert r.dispatch_id
-        r = await braze.trigger_canvas("hostile-canvas", recipients=chunk)
+        r = await braze.send(Canvas("hostile-canvas"), recipients=chunk)
         assert r.dispatch_id
 
 
@@ -342,9 +343,9 @@ def test_any_request_is_refused_clearly_or_accepted_by_the_simulator(
     async def scenario(braze: BrazeClient) -> None:
         for request in requests:
             if isinstance(request, CampaignTriggerRequest):
-                await braze.send_campaign_request(request)
+                await braze._post("/campaigns/trigger/send", request)
             else:
-                await braze.send_canvas_request(request)
+                await braze._post("/canvas/trigger/send", request)
         if isinstance(first, Recipient):
             try:
                 await braze.send_transactional(
@@ -703,7 +704,7 @@ def test_a_bad_row_is_rejected_not_sent_with_its_batch() -> None:
     assert sum(r.rejected for r in rows) == 1
 
     async def scenario(braze: BrazeClient) -> None:
-        report = await braze.bulk_send(rows, campaign_id="weekly")
+        report = await braze.send_bulk(Campaign("weekly"), rows)
         assert (report.sent, report.rejected, report.failed) == (49, 1, 0)
 
     run_against(oracle(), scenario)

@@ -29,6 +29,7 @@ from braze_async import (
     BrazeMalformedResponseError,
     BrazeServerError,
     BrazeUnknownOutcomeError,
+    Campaign,
     Recipient,
     RetryPolicy,
 )
@@ -304,12 +305,12 @@ async def test_a_hostile_answer_is_one_clear_error_and_the_client_stays_usable(
     try:
         async with client(server.url, attempt_timeout=1.0) as braze:
             with pytest.raises(BrazeError) as info:
-                await braze.trigger_campaign("c", recipients=ONE)
+                await braze.send(Campaign("c"), recipients=ONE)
             peak = tracemalloc.get_traced_memory()[1]
             assert type(info.value) is error, repr(info.value)
             assert message in readable(info.value)
             # The same client, the same server, now answering properly.
-            response = await braze.trigger_campaign("c", recipients=ONE)
+            response = await braze.send(Campaign("c"), recipients=ONE)
             assert response.dispatch_id == "d-good"
     finally:
         tracemalloc.stop()
@@ -328,10 +329,10 @@ async def test_a_redirect_to_another_host_is_not_followed_and_the_key_stays_home
     async with client(server.url) as braze:
         for _ in range(3):
             with pytest.raises(BrazeAPIError) as info:
-                await braze.trigger_campaign("c", recipients=ONE)
+                await braze.send(Campaign("c"), recipients=ONE)
             host = elsewhere.url.removeprefix("http://")
             assert f"unexpected redirect to {host}; not followed" in readable(info.value)
-        assert (await braze.trigger_campaign("c", recipients=ONE)).dispatch_id == "d-good"
+        assert (await braze.send(Campaign("c"), recipients=ONE)).dispatch_id == "d-good"
     assert elsewhere.connections == 0 and not elsewhere.heads
     assert all(f"Bearer {KEY}".encode() in head for head in server.heads)
 
@@ -349,8 +350,8 @@ async def test_a_server_that_compresses_whenever_allowed_is_understood(
     server = await hostile()
     server.script.extend([behaviour, behaviour])
     async with client(server.url) as braze:
-        assert (await braze.trigger_campaign("c", recipients=ONE)).dispatch_id == "d-gzip"
-        assert (await braze.trigger_campaign("c", recipients=ONE)).dispatch_id == "d-gzip"
+        assert (await braze.send(Campaign("c"), recipients=ONE)).dispatch_id == "d-gzip"
+        assert (await braze.send(Campaign("c"), recipients=ONE)).dispatch_id == "d-gzip"
     # Read because the client offers no compression (identity only), so it never has to
     # inflate an answer; the gzip bomb above comes regardless, and is refused.
     assert len(server.heads) == 2
@@ -372,7 +373,7 @@ async def test_a_server_echoing_the_key_in_errors_never_gets_it_into_ours(
     async with client(server.url) as braze:
         for _ in range(2):
             with pytest.raises(BrazeError) as info:
-                await braze.trigger_campaign("c", recipients=ONE)
+                await braze.send(Campaign("c"), recipients=ONE)
             readable(info.value)
             for detail in getattr(info.value, "errors", ()):
                 assert KEY not in detail.code and KEY not in detail.message

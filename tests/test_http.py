@@ -18,6 +18,7 @@ from braze_async import (
     BrazeClient,
     BrazeConnectionError,
     BrazeUnknownOutcomeError,
+    Campaign,
     Recipient,
     RetryPolicy,
 )
@@ -51,7 +52,7 @@ class InjectedClient:
         # The injected client's own timeouts are generous: the BrazeClient's must win.
         http = httpx.AsyncClient(timeout=60.0)
         self.clients.append(http)
-        return BrazeClient(http_client=http, **kwargs)  # type: ignore[arg-type]
+        return BrazeClient(transport=http, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=["aiohttp-transport", "httpx-transport", "injected-httpx-client"])
@@ -142,7 +143,7 @@ async def started(server: Server) -> Server:
 
 
 async def send(braze: BrazeClient) -> object:
-    return await braze.trigger_campaign("c", recipients=[Recipient(external_user_id="u1")])
+    return await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u1")])
 
 
 async def test_an_answer_comes_back_the_same_way(make: Path, serve: Callable[..., Server]) -> None:
@@ -200,7 +201,7 @@ async def test_injected_client_keeps_its_own_headers(serve: Callable[..., Server
     server = await started(serve(0.0))
     async with (
         httpx.AsyncClient(headers={"X-Team": "crm"}, event_hooks={"request": [hook]}) as http,
-        BrazeClient(api_key="k", base_url=server.url, http_client=http) as braze,
+        BrazeClient(api_key="k", base_url=server.url, transport=http) as braze,
     ):
         await send(braze)
     assert seen[0].headers["x-team"] == "crm"
@@ -223,7 +224,7 @@ async def one_connection(request: pytest.FixtureRequest) -> AsyncIterator[Path]:
         else:
             http = httpx.AsyncClient(limits=ONE_CONNECTION, timeout=60.0)
             clients.append(http)
-            kwargs["http_client"] = http
+            kwargs["transport"] = http
         return BrazeClient(**kwargs)  # type: ignore[arg-type]
 
     yield make

@@ -25,17 +25,12 @@ import orjson
 import pytest
 from _senders import CampaignSender
 
-from braze_async import (
-    CampaignTriggerRequest,
-    JournalError,
-    Recipient,
-    SendResponse,
-)
-from braze_async._batching import SendTarget
+from braze_async import Campaign, JournalError, Recipient, SendResponse
 from braze_async._bulk import bulk_send, job_header
 from braze_async._journal import Journal
+from braze_async._models import CampaignTriggerRequest
 
-WEEKLY = SendTarget.campaign("weekly")
+WEEKLY = Campaign("weekly")
 N = 400  # eight batches
 
 

@@ -18,10 +18,12 @@ import pytest
 from _fake_time import EPOCH, FakeTime
 
 from braze_async import (
+    Batching,
     BrazeClient,
     BrazeConnectionError,
     BrazeRateLimitError,
     BrazeUnknownOutcomeError,
+    Campaign,
     Rate,
     RateLimits,
     Recipient,
@@ -78,20 +80,22 @@ def client(
     lim: RateLimiter,
     transport: httpx.AsyncBaseTransport,
     retry: RetryPolicy | None = None,
+    batching: Batching = Batching(),  # noqa: B008 - frozen
 ) -> BrazeClient:
     """A client sending through *transport*, admitted by *lim*, retry waits on fake time."""
     braze = BrazeClient(
         api_key=KEY,
         base_url="https://rest.iad-01.braze.com",
         transport=transport,
-        limiter=lim,
+        rate_limits=lim,
         retry=retry or RetryPolicy(rate_limited_attempts=50),
+        batching=batching,
     )
     return set_retry_timing(braze, sleep=ft.sleep)
 
 
 async def send(braze: BrazeClient, user: str) -> None:
-    await braze.trigger_campaign("c", recipients=[Recipient(external_user_id=user)])
+    await braze.send(Campaign("c"), recipients=[Recipient(external_user_id=user)])
 
 
 def sends(braze: BrazeClient, prefix: str, n: int) -> list[asyncio.Task[None]]:
@@ -349,12 +353,13 @@ def test_aclose_is_prompt_under_a_paused_budget() -> None:
         return httpx.Response(201, json={"dispatch_id": "d", "message": "success"})
 
     async def main(ft: FakeTime) -> None:
-        braze = client(ft, limiter(ft, rate), httpx.MockTransport(handler))
-        braze.configure_batching(linger=0)
+        braze = client(
+            ft, limiter(ft, rate), httpx.MockTransport(handler), batching=Batching(linger=0)
+        )
 
         def batched(user: str) -> asyncio.Task[object]:
             return asyncio.ensure_future(
-                braze.send_to_user(Recipient(external_user_id=user), campaign_id="c")
+                braze.send_one(Campaign("c"), Recipient(external_user_id=user))
             )
 
         in_flight = batched("flying")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import attrs
 import pytest
 
 from braze_async import (
@@ -19,12 +20,12 @@ from braze_async import (
     BrazeValidationError,
     EmailMessage,
     Messages,
-    MessagesSendRequest,
     Recipient,
     SmsMessage,
     UserAlias,
     WebhookMessage,
 )
+from braze_async._messages import MessagesSendRequest
 from braze_async._readers import InputRow
 from braze_async.simulator import BrazeSimulator
 
@@ -41,17 +42,20 @@ def client(sim: BrazeSimulator) -> BrazeClient:
 async def test_send_messages_to_ids_and_aliases_and_to_a_segment() -> None:
     """Named users are delivered one by one; a segment send is one broadcast."""
     async with BrazeSimulator() as sim, client(sim) as braze:
-        named = await braze.send_messages(
+        named = await braze.send(
             Messages(
                 email=EMAIL,
                 webhook=WebhookMessage(url="https://example.com/h", request_method="POST"),
+                campaign_id="tracked",
+                recipient_subscription_state="opted_in",
             ),
-            external_user_ids=["u1", "u2"],
-            user_aliases=[UserAlias("n", "l")],
-            campaign_id="tracked",
-            recipient_subscription_state="opted_in",
+            recipients=[
+                Recipient(external_user_id="u1"),
+                Recipient(external_user_id="u2"),
+                Recipient(user_alias=UserAlias("n", "l")),
+            ],
         )
-        segment = await braze.send_messages(SMS, segment_id="seg-1")
+        segment = await braze.send(Messages.of(SMS), segment_id="seg-1")
     assert named.dispatch_id and segment.dispatch_id
     assert [d.recipient for d in sim.delivered()] == [
         "external_user_id:u1",
@@ -76,7 +80,9 @@ async def test_bulk_send_batches_messages_by_50_and_rejects_what_it_cannot_carry
         InputRow(line=7, recipient=Recipient(external_user_id="p", attributes={"a": 1}))
     )
     async with BrazeSimulator() as sim, client(sim) as braze:
-        report = await braze.bulk_send(recipients, messages={"email": EMAIL}, campaign_id="c")
+        report = await braze.send_bulk(
+            attrs.evolve(Messages.of({"email": EMAIL}), campaign_id="c"), recipients
+        )
     assert (report.sent, report.rejected, report.requests) == (120, 2, 3)
     assert sorted(sim.stats.recipients_per_request.elements()) == [20, 50, 50]
     email, attributes = report.details
@@ -90,14 +96,14 @@ async def test_send_to_user_batches_messages() -> None:
     async with BrazeSimulator() as sim, client(sim) as braze:
         results = await asyncio.gather(
             *(
-                braze.send_to_user(Recipient(external_user_id=f"u{i}"), messages={"email": EMAIL})
+                braze.send_one(Messages.of({"email": EMAIL}), Recipient(external_user_id=f"u{i}"))
                 for i in range(10)
             )
         )
         with pytest.raises(BrazeValidationError, match="/messages/send has no per-recipient"):
-            await braze.send_to_user(
+            await braze.send_one(
+                Messages.of({"email": EMAIL}),
                 Recipient(external_user_id="u", trigger_properties={"a": 1}),
-                messages={"email": EMAIL},
             )
     assert {r.batch_size for r in results} == {10}
     assert sim.stats.requests == 1
@@ -118,9 +124,13 @@ async def test_send_to_user_batches_messages() -> None:
 async def test_bulk_send_of_messages_refuses_fields_of_other_sends(
     kwargs: dict[str, Any], field: str
 ) -> None:
-    """A field /messages/send does not have is refused before anything is read or sent."""
+    """A field /messages/send does not have is refused before anything is read or sent, by
+    the deprecated 0.x keywords too (the targets refuse them by type)."""
     async with BrazeClient(api_key="k", base_url="http://127.0.0.1:9") as braze:
-        with pytest.raises(BrazeValidationError) as info:
+        with (
+            pytest.warns(DeprecationWarning, match="bulk_send"),
+            pytest.raises(BrazeValidationError) as info,
+        ):
             await braze.bulk_send([], messages={"email": EMAIL}, **kwargs)
     assert info.value.field == field
 
@@ -128,7 +138,10 @@ async def test_bulk_send_of_messages_refuses_fields_of_other_sends(
 async def test_messages_flags_need_messages() -> None:
     """override_frequency_capping and recipient_subscription_state are /messages/send's."""
     async with BrazeClient(api_key="k", base_url="http://127.0.0.1:9") as braze:
-        with pytest.raises(BrazeValidationError, match="is for /messages/send"):
+        with (
+            pytest.warns(DeprecationWarning, match="bulk_send"),
+            pytest.raises(BrazeValidationError, match="is for /messages/send"),
+        ):
             await braze.bulk_send([], campaign_id="c", override_frequency_capping=True)
 
 

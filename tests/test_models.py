@@ -13,15 +13,21 @@ import pytest
 from braze_async import (
     Attachment,
     BrazeValidationError,
-    CampaignTriggerRequest,
-    CanvasTriggerRequest,
     Recipient,
-    TransactionalSendRequest,
     UserAlias,
-    converter,
     parse_transactional_postback,
 )
-from braze_async._wire import dumps, structure_send_response, structure_transactional_response
+from braze_async._models import (
+    CampaignTriggerRequest,
+    CanvasTriggerRequest,
+    TransactionalSendRequest,
+)
+from braze_async._wire import (
+    converter,
+    dumps,
+    structure_send_response,
+    structure_transactional_response,
+)
 
 
 def wire(request: object) -> Any:

@@ -14,6 +14,7 @@ from braze_async import (
     BrazeClient,
     BrazeConnectionError,
     BrazeValidationError,
+    Campaign,
     Recipient,
     RetryPolicy,
 )
@@ -29,12 +30,12 @@ def port_of(url: str) -> int:
 
 
 async def test_proxy_forwards_requests_to_a_plain_http_braze() -> None:
-    """BrazeClient(proxy=...) sends every request through the proxy."""
+    """AiohttpTransport(proxy=...) sends every request through the proxy."""
     async with BrazeSimulator() as sim, Proxy() as proxy:
         async with BrazeClient(
-            api_key=sim.api_key, base_url=sim.base_url, proxy=proxy.url
+            api_key=sim.api_key, base_url=sim.base_url, transport=AiohttpTransport(proxy=proxy.url)
         ) as braze:
-            r = await braze.trigger_campaign("c", recipients=ONE)
+            r = await braze.send(Campaign("c"), recipients=ONE)
         assert r.dispatch_id
         assert proxy.forwarded == [f"POST {sim.base_url}/campaigns/trigger/send"]
         assert sim.delivered_counts() == {"external_user_id:u1": 1}
@@ -47,7 +48,7 @@ async def test_https_goes_through_the_proxy_in_a_connect_tunnel() -> None:
         transport = AiohttpTransport(verify=tls.client_context(), proxy=proxy.url)
         async with BrazeClient(api_key=sim.api_key, base_url=tls.url, transport=transport) as b:
             for i in range(3):
-                await b.trigger_campaign("c", recipients=[Recipient(external_user_id=f"u{i}")])
+                await b.send(Campaign("c"), recipients=[Recipient(external_user_id=f"u{i}")])
         assert proxy.tunnels == [f"localhost:{tls.port}"]  # one tunnel, kept alive
         assert proxy.forwarded == []
         assert len(sim.delivered_counts()) == 3
@@ -61,13 +62,13 @@ async def test_trust_env_reads_https_proxy_and_no_proxy(monkeypatch: pytest.Monk
         monkeypatch.delenv("no_proxy", raising=False)
         transport = AiohttpTransport(verify=tls.client_context(), trust_env=True)
         async with BrazeClient(api_key=sim.api_key, base_url=tls.url, transport=transport) as b:
-            await b.trigger_campaign("c", recipients=ONE)
+            await b.send(Campaign("c"), recipients=ONE)
         assert proxy.tunnels == [f"localhost:{tls.port}"]
 
         monkeypatch.setenv("NO_PROXY", "localhost")
         transport = AiohttpTransport(verify=tls.client_context(), trust_env=True)
         async with BrazeClient(api_key=sim.api_key, base_url=tls.url, transport=transport) as b:
-            await b.trigger_campaign("c", recipients=ONE)
+            await b.send(Campaign("c"), recipients=ONE)
         assert proxy.tunnels == [f"localhost:{tls.port}"]  # not one more: bypassed
         assert sim.stats.accepted == 2
 
@@ -80,10 +81,12 @@ async def test_trust_env_on_the_client_reads_http_proxy(monkeypatch: pytest.Monk
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
         async with BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze:
-            await braze.trigger_campaign("c", recipients=ONE)
+            await braze.send(Campaign("c"), recipients=ONE)
         assert proxy.connections == 0
-        async with BrazeClient(api_key=sim.api_key, base_url=sim.base_url, trust_env=True) as braze:
-            await braze.trigger_campaign("c", recipients=ONE)
+        async with BrazeClient(
+            api_key=sim.api_key, base_url=sim.base_url, transport=AiohttpTransport(trust_env=True)
+        ) as braze:
+            await braze.send(Campaign("c"), recipients=ONE)
         assert len(proxy.forwarded) == 1
 
 
@@ -101,7 +104,7 @@ async def test_a_proxy_that_refuses_the_tunnel_means_never_sent() -> None:
             )
             async with braze:
                 with pytest.raises(BrazeConnectionError) as info:
-                    await braze.trigger_campaign("c", recipients=ONE)
+                    await braze.send(Campaign("c"), recipients=ONE)
         assert info.value.attempts == 4
         assert len(proxy.tunnels) == 4
         assert sim.stats.requests == 0
@@ -117,27 +120,24 @@ async def test_keepalive_expiry_drops_idle_connections() -> None:
             braze = BrazeClient(
                 api_key=sim.api_key,
                 base_url=sim.base_url,
-                proxy=proxy.url,
-                keepalive_expiry=expiry,
+                transport=AiohttpTransport(
+                    proxy=proxy.url, limits=httpx.Limits(keepalive_expiry=expiry)
+                ),
             )
             async with braze:
-                await braze.trigger_campaign("c", recipients=ONE)
+                await braze.send(Campaign("c"), recipients=ONE)
                 await asyncio.sleep(0.2)
-                await braze.trigger_campaign("c", recipients=ONE)
+                await braze.send(Campaign("c"), recipients=ONE)
             assert proxy.connections == connections, expiry
 
 
-def test_proxy_settings_belong_to_the_transport_given() -> None:
-    """proxy= with your own transport or http_client is refused (set it there), and so is a
-    keep-alive expiry that is not a positive number."""
-    with pytest.raises(BrazeValidationError, match="proxy"):
-        BrazeClient(
-            api_key="k", instance="iad-01", proxy="http://p:1", transport=AiohttpTransport()
-        )
-    with pytest.raises(BrazeValidationError, match="proxy"):
-        BrazeClient(api_key="k", instance="iad-01", trust_env=True, http_client=httpx.AsyncClient())
+def test_pool_settings_are_checked_where_they_are_given() -> None:
+    """A keep-alive expiry or pool size that is not a positive number is refused by the
+    transport that would use it, naming the setting."""
     with pytest.raises(BrazeValidationError, match="keepalive_expiry"):
-        BrazeClient(api_key="k", instance="iad-01", keepalive_expiry=0)
+        AiohttpTransport(limits=httpx.Limits(keepalive_expiry=0))
+    with pytest.raises(BrazeValidationError, match="max_connections"):
+        AiohttpTransport(limits=httpx.Limits(max_connections=0))
 
 
 def test_the_transport_repr_hides_proxy_credentials() -> None:

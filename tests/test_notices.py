@@ -17,12 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from braze_async import (
-    BrazeClient,
-    BrazeNotSentError,
-    ErrorDetail,
-    Recipient,
-)
+from braze_async import BrazeClient, BrazeNotSentError, Campaign, Canvas, ErrorDetail, Recipient
 from braze_async.simulator import BrazeSimulator
 
 pytestmark = pytest.mark.anyio
@@ -49,7 +44,7 @@ async def test_trigger_canvas_returns_the_notice_and_nothing_is_delivered(
     caplog.set_level(logging.WARNING, logger="braze_async")
     async with BrazeSimulator() as sim, client(sim) as braze:
         sim.set_canvas_status("onboarding", status)  # type: ignore[arg-type]
-        response = await braze.trigger_canvas("onboarding", recipients=users(2))
+        response = await braze.send(Canvas("onboarding"), recipients=users(2))
         assert (response.notice, response.will_send, response.message) == (
             notice,
             False,
@@ -58,7 +53,7 @@ async def test_trigger_canvas_returns_the_notice_and_nothing_is_delivered(
         assert response.dispatch_id
         assert sim.delivered() == [] and sim.stats.notices == 1
         sim.set_canvas_status("onboarding", "active")
-        assert (await braze.trigger_canvas("onboarding", recipients=users(2))).will_send
+        assert (await braze.send(Canvas("onboarding"), recipients=users(2))).will_send
     assert len(sim.delivered()) == 2
     assert any(notice in r.getMessage() for r in caplog.records)
 
@@ -69,7 +64,7 @@ async def test_send_to_user_raises_not_sent_for_every_caller_of_the_batch() -> N
     async with BrazeSimulator() as sim, client(sim) as braze:
         sim.set_canvas_status("onboarding", "paused")
         results = await asyncio.gather(
-            *(braze.send_to_user(r, canvas_id="onboarding") for r in users(3)),
+            *(braze.send_one(Canvas("onboarding"), r) for r in users(3)),
             return_exceptions=True,
         )
         assert all(isinstance(r, BrazeNotSentError) for r in results)
@@ -79,7 +74,7 @@ async def test_send_to_user_raises_not_sent_for_every_caller_of_the_batch() -> N
         assert error.endpoint == "/canvas/trigger/send"
         assert sim.delivered() == []
         sim.set_canvas_status("onboarding", "active")
-        await asyncio.gather(*(braze.send_to_user(r, canvas_id="onboarding") for r in users(3)))
+        await asyncio.gather(*(braze.send_one(Canvas("onboarding"), r) for r in users(3)))
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(3)}
 
 
@@ -90,8 +85,8 @@ async def test_bulk_send_fails_noticed_recipients_stops_and_resumes(tmp_path: Pa
     journal = tmp_path / "job.journal"
     async with BrazeSimulator() as sim, client(sim) as braze:
         sim.set_canvas_status("onboarding", "paused")
-        first = await braze.bulk_send(
-            users(500), canvas_id="onboarding", journal=journal, concurrency=1
+        first = await braze.send_bulk(
+            Canvas("onboarding"), users(500), journal=journal, concurrency=1
         )
         assert first.sent == 0 and first.failed == 50 and first.interrupted
         assert first.stop_reason == f"Braze will not send: {PAUSED}"
@@ -104,7 +99,7 @@ async def test_bulk_send_fails_noticed_recipients_stops_and_resumes(tmp_path: Pa
         )
         assert sim.delivered() == []
         sim.set_canvas_status("onboarding", "active")
-        second = await braze.bulk_send(users(500), canvas_id="onboarding", journal=journal)
+        second = await braze.send_bulk(Canvas("onboarding"), users(500), journal=journal)
     assert second.ok and second.sent == 500
     assert sim.delivered_counts() == {f"external_user_id:u{i}": 1 for i in range(500)}
 
@@ -120,7 +115,7 @@ async def test_bulk_send_reports_non_fatal_errors_and_counts_their_recipients_se
     async with BrazeClient(
         api_key="k", instance="iad-01", transport=transport, rate_limits=None
     ) as braze:
-        report = await braze.bulk_send(users(120), campaign_id="weekly", max_details=2)
+        report = await braze.send_bulk(Campaign("weekly"), users(120), max_details=2)
     assert report.ok and report.sent == 120 and report.requests == 3
     assert report.non_fatal_errors == [ErrorDetail(code="", message="<minor error message>")] * 2
     assert report.non_fatal_errors_dropped == 1
@@ -137,7 +132,7 @@ async def test_a_key_echoed_in_a_success_is_redacted(caplog: pytest.LogCaptureFi
     async with BrazeClient(
         api_key=key, instance="iad-01", transport=transport, rate_limits=None
     ) as braze:
-        response = await braze.trigger_campaign("c", broadcast=True)
+        response = await braze.send(Campaign("c"), broadcast=True)
     assert response.errors[0].message == "bad ***" and response.notice == "n ***"
     assert key not in caplog.text
 

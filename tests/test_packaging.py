@@ -73,7 +73,10 @@ def test_the_metadata_is_release_ready(wheel: zipfile.ZipFile) -> None:
     assert set(urls) == {"Documentation", "Changelog", "Source", "Issues"}
     assert all(url.startswith("https://") for url in urls.values())
     requires = meta.get_all("Requires-Dist") or []
-    assert any(r.startswith("rich>=") for r in requires)
+    # rich is the command line's alone: `pip install braze-async` does not bring it.
+    rich = [r for r in requires if r.startswith("rich")]
+    assert rich == ["rich>=13.0; extra == 'cli'"], rich
+    assert "cli" in (meta.get_all("Provides-Extra") or [])
 
 
 def test_the_long_description_reads_well_on_the_index(wheel: zipfile.ZipFile) -> None:
@@ -106,3 +109,21 @@ def test_the_changelog_has_an_entry_for_this_version() -> None:
     """The version released is the one the changelog describes."""
     changelog = (ROOT / "CHANGELOG.md").read_text()
     assert re.search(rf"^## \[{re.escape(__version__)}\] - \d{{4}}-\d\d-\d\d$", changelog, re.M)
+
+
+def test_the_command_line_without_its_extra_says_what_to_install() -> None:
+    """Without rich (the library installed alone), ``braze-async`` prints one line naming
+    the extra to install and exits with status 2, whatever the subcommand."""
+    code = (
+        "import sys; sys.modules['rich'] = None\n"
+        "from braze_async.cli import main\n"
+        "raise SystemExit(main(['send', '--campaign-id', 'c', '--recipients', 'x.csv']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "braze-async: the command line needs its extra: pip install 'braze-async[cli]'"
+    ]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from _fake_time import FakeTime
 
-from braze_async import BrazeClient, Rate, RateLimiter, RateLimits, Recipient, RetryPolicy
+from braze_async import BrazeClient, Campaign, Rate, RateLimiter, RateLimits, Recipient, RetryPolicy
 from braze_async.simulator import BrazeSimulator
 from braze_async.testing import set_retry_timing
 
@@ -33,7 +33,7 @@ def client(sim: BrazeSimulator) -> BrazeClient:
 async def burst(braze: BrazeClient, n: int, prefix: str = "u") -> None:
     await asyncio.gather(
         *(
-            braze.trigger_campaign("c", recipients=[Recipient(external_user_id=f"{prefix}{i}")])
+            braze.send(Campaign("c"), recipients=[Recipient(external_user_id=f"{prefix}{i}")])
             for i in range(n)
         )
     )
@@ -62,7 +62,7 @@ def test_unbounded_burst_earns_no_429(window: str) -> None:
             api_key="sim-key",
             base_url="https://rest.iad-01.braze.com",
             transport=Slow(ft, sim.transport()),
-            limiter=limiter,
+            rate_limits=limiter,
             retry=RetryPolicy(rate_limited_attempts=50),
         )
         set_retry_timing(braze, sleep=ft.sleep)

@@ -24,7 +24,7 @@ import pytest
 import redis
 from _fake_time import FakeTime
 
-from braze_async import BrazeClient, BulkProgress, Rate, RateLimits, Recipient
+from braze_async import BrazeClient, BulkProgress, Campaign, Rate, RateLimits, Recipient
 from braze_async._limits import Bucket, LimiterUnavailable, RateLimiter, WaitTooLong
 from braze_async.simulator import BrazeSimulator
 
@@ -169,7 +169,7 @@ def test_a_bulk_job_rides_out_a_redis_blip(
         limits = fleet_limits(server.url, workspace, redis_retry_for=30)
         async with fleet_client(sim, limits) as braze:
             return await asyncio.wait_for(
-                braze.bulk_send(users(n), campaign_id="c", concurrency=4, on_progress=stall_once),
+                braze.send_bulk(Campaign("c"), users(n), concurrency=4, on_progress=stall_once),
                 GUARD,
             )
 
@@ -198,9 +198,9 @@ def test_a_redis_that_stays_away_stops_a_bulk_job_and_the_rest_is_resent(
     async def job(on_progress: Callable[[BulkProgress], object] | None) -> Any:
         async with fleet_client(sim, fleet_limits(server.url, workspace)) as braze:
             return await asyncio.wait_for(
-                braze.bulk_send(
+                braze.send_bulk(
+                    Campaign("c"),
                     users(n),
-                    campaign_id="c",
                     concurrency=concurrency,
                     journal=journal,
                     on_progress=on_progress,

@@ -23,13 +23,7 @@ import httpx
 import orjson
 import pytest
 
-from braze_async import (
-    BrazeClient,
-    InputRow,
-    Recipient,
-    RecipientOutcome,
-    RetryPolicy,
-)
+from braze_async import BrazeClient, Campaign, InputRow, Recipient, RecipientOutcome, RetryPolicy
 from braze_async._readers import read_jsonl
 from braze_async.simulator import BrazeSimulator
 
@@ -104,9 +98,9 @@ class Run:
         started = time.monotonic()
         try:
             async with BrazeClient(api_key=KEY, base_url=self.sim.base_url, retry=policy) as braze:
-                report = await braze.bulk_send(
+                report = await braze.send_bulk(
+                    Campaign("soak"),
                     self.rows,
-                    campaign_id="soak",
                     concurrency=8,
                     on_outcome=lambda o: self.outcomes.__setitem__(o.position, o),
                     max_details=0,
@@ -276,5 +270,5 @@ async def test_an_ambiguous_attempt_then_a_5xx_is_not_reported_as_failed() -> No
         rate_limits=None,
         retry=RetryPolicy(retry_ambiguous=True, attempts=2, **FAST),
     ) as braze:
-        report = await braze.bulk_send([Recipient(external_user_id="u1")], campaign_id="soak")
+        report = await braze.send_bulk(Campaign("soak"), [Recipient(external_user_id="u1")])
     assert (report.failed, report.unknown) == (0, 1)

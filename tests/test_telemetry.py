@@ -30,6 +30,7 @@ from braze_async import (
     BrazeError,
     BrazeEvent,
     BrazeUnknownOutcomeError,
+    Campaign,
     Rate,
     RateLimits,
     Recipient,
@@ -96,7 +97,7 @@ async def test_each_request_is_a_client_span_named_by_the_http_conventions(otel:
         url = sim.base_url
         tracer = otel.tracer_provider.get_tracer("app")
         with tracer.start_as_current_span("handler") as parent:
-            await b.trigger_campaign("c", recipients=TWO)
+            await b.send(Campaign("c"), recipients=TWO)
     (span,) = otel.finished()
     assert span.name == "POST /campaigns/trigger/send"
     assert span.kind is SpanKind.CLIENT
@@ -131,7 +132,7 @@ async def test_a_retried_call_is_sibling_spans_with_the_resend_count(otel: Otel)
     async with otel.client(
         api_key="k", instance="iad-01", transport=transport, retry=FAST
     ) as braze:
-        await braze.trigger_campaign("c", recipients=TWO)
+        await braze.send(Campaign("c"), recipients=TWO)
     first, second = otel.finished()
     a: dict[str, Any] = dict(first.attributes or {})
     b: dict[str, Any] = dict(second.attributes or {})
@@ -166,7 +167,7 @@ async def test_an_unknown_outcome_is_an_error_span_and_counted(otel: Otel) -> No
         otel.client(api_key=sim.api_key, base_url=sim.base_url) as braze,
     ):
         with pytest.raises(BrazeUnknownOutcomeError):
-            await braze.trigger_campaign("c", recipients=TWO)
+            await braze.send(Campaign("c"), recipients=TWO)
     (span,) = otel.finished()
     attributes = dict(span.attributes or {})
     assert attributes["error.type"] == "MaybeProcessed"
@@ -206,15 +207,15 @@ async def test_429s_requests_and_limiter_waits_are_measured(otel: Otel) -> None:
         otel.client(api_key=sim.api_key, base_url=sim.base_url, rate_limits=None) as braze,
     ):
         set_retry_timing(braze, sleep=time.sleep)
-        await braze.trigger_campaign("c", recipients=TWO)
-        await braze.trigger_campaign("c", recipients=TWO)  # a 429, then after 60 s a 201
+        await braze.send(Campaign("c"), recipients=TWO)
+        await braze.send(Campaign("c"), recipients=TWO)  # a 429, then after 60 s a 201
     async with BrazeSimulator() as sim:
         limits = RateLimits(external_id=Rate(1, 0.2))
         async with otel.client(
-            api_key=sim.api_key, base_url=sim.base_url, limiter=time.limiter(limits)
+            api_key=sim.api_key, base_url=sim.base_url, rate_limits=time.limiter(limits)
         ) as braze:
-            await braze.trigger_campaign("c", recipients=TWO)
-            await braze.trigger_campaign("c", recipients=TWO)  # waits 0.2 s in the limiter
+            await braze.send(Campaign("c"), recipients=TWO)
+            await braze.send(Campaign("c"), recipients=TWO)  # waits 0.2 s in the limiter
     requests: dict[int, float] = {}
     for p, v in otel.points("http.client.request.duration"):  # per status and simulator
         requests[p["http.response.status_code"]] = (
@@ -238,7 +239,7 @@ async def test_without_an_sdk_the_api_is_a_no_op() -> None:
         BrazeSimulator() as sim,
         BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
     ):
-        r = await braze.trigger_campaign("c", recipients=TWO)
+        r = await braze.send(Campaign("c"), recipients=TWO)
     assert r.dispatch_id
 
 
@@ -261,12 +262,12 @@ def test_without_the_package_nothing_of_it_runs() -> None:
     absent = run_python(
         "import sys; sys.modules['opentelemetry'] = None\n"
         "import asyncio, httpx\n"
-        "from braze_async import BrazeClient, Recipient\n"
+        "from braze_async import BrazeClient, Campaign, Recipient\n"
         "async def main():\n"
         "    t = httpx.MockTransport(lambda r: httpx.Response(201,"
         " json={'dispatch_id': 'd', 'message': 'success'}))\n"
         "    async with BrazeClient(api_key='k', instance='iad-01', transport=t) as b:\n"
-        "        r = await b.trigger_campaign('c', recipients=[Recipient(external_user_id='u')])\n"
+        "        r = await b.send(Campaign('c'), recipients=[Recipient(external_user_id='u')])\n"
         "        print(r.dispatch_id, b._events.telemetry)\n"
         "asyncio.run(main())\n"
     )
@@ -301,7 +302,7 @@ async def test_the_key_reaches_no_log_event_span_or_metric(
         api_key=key, instance="iad-01", transport=transport, retry=FAST, on_event=seen.append
     ) as braze:
         with pytest.raises(BrazeError) as info:
-            await braze.trigger_campaign("c", recipients=TWO)
+            await braze.send(Campaign("c"), recipients=TWO)
     texts = [r.getMessage() for r in caplog.records]
     texts += [repr(vars(r)) for r in caplog.records]
     texts += [repr(e) for e in seen]

@@ -18,6 +18,7 @@ from braze_async import (
     BrazeClient,
     BrazeConnectionError,
     BrazeUnknownOutcomeError,
+    Campaign,
     Recipient,
     RetryPolicy,
 )
@@ -111,7 +112,7 @@ async def test_answered_request_succeeds(raw_server: Callable[..., Awaitable[Raw
 
     server = await raw_server(answer)
     async with client_for(server.url) as braze:
-        assert (await braze.trigger_campaign("c", recipients=ONE)).dispatch_id == "d-1"
+        assert (await braze.send(Campaign("c"), recipients=ONE)).dispatch_id == "d-1"
 
 
 async def test_refused_connection_is_never_sent_and_retried() -> None:
@@ -121,7 +122,7 @@ async def test_refused_connection_is_never_sent_and_retried() -> None:
         port = s.getsockname()[1]
     async with client_for(f"http://127.0.0.1:{port}", retry=RetryPolicy(attempts=3)) as braze:
         with pytest.raises(BrazeConnectionError) as info:
-            await braze.trigger_campaign("c", recipients=ONE)
+            await braze.send(Campaign("c"), recipients=ONE)
     assert info.value.attempts == 3
 
 
@@ -137,7 +138,7 @@ async def test_closed_after_reading_is_unknown_not_retried(
     server = await raw_server(read_then_close)
     async with client_for(server.url) as braze:
         with pytest.raises(BrazeUnknownOutcomeError) as info:
-            await braze.trigger_campaign("c", recipients=ONE)
+            await braze.send(Campaign("c"), recipients=ONE)
     assert isinstance(info.value.__cause__, httpx.RemoteProtocolError)
     assert server.requests == 1 and server.connections == 1
 
@@ -157,7 +158,7 @@ async def test_hang_up_once_connected_is_unknown_and_not_resent(
     server = await raw_server(hang_up)
     async with client_for(server.url) as braze:
         with pytest.raises(BrazeUnknownOutcomeError, match="no answer came back"):
-            await braze.trigger_campaign("c", recipients=ONE)
+            await braze.send(Campaign("c"), recipients=ONE)
     assert server.connections == 1  # maybe processed: not resent
 
 
@@ -195,7 +196,7 @@ async def test_read_timeout_is_unknown(raw_server: Callable[..., Awaitable[RawSe
     server = await raw_server(silent)
     async with client_for(server.url, timeout=httpx.Timeout(0.3)) as braze:
         with pytest.raises(BrazeUnknownOutcomeError, match="ReadTimeout"):
-            await braze.trigger_campaign("c", recipients=ONE)
+            await braze.send(Campaign("c"), recipients=ONE)
     assert server.requests == 1
 
 
@@ -222,9 +223,9 @@ async def test_slow_loris_answer_hits_the_attempt_timeout(
     server = await raw_server(drip_then_answer)
     async with client_for(server.url, attempt_timeout=0.5) as braze:
         with pytest.raises(BrazeUnknownOutcomeError, match="TimeoutError"):
-            await braze.trigger_campaign("c", recipients=ONE)
+            await braze.send(Campaign("c"), recipients=ONE)
         # The cut-off connection was dropped, not reused: the next send gets its answer.
-        again = await braze.trigger_campaign("c", recipients=ONE)
+        again = await braze.send(Campaign("c"), recipients=ONE)
     assert again.dispatch_id == "d-1"
     assert server.connections == 2
 

@@ -12,21 +12,23 @@ from hypothesis import strategies as st
 from braze_async import (
     ApplePush,
     Attachment,
-    CampaignTriggerRequest,
-    CanvasTriggerRequest,
     EmailMessage,
     ErrorDetail,
     Messages,
-    MessagesSendRequest,
     Recipient,
     SendResponse,
     TransactionalResponse,
-    TransactionalSendRequest,
     UserAlias,
-    converter,
+)
+from braze_async._messages import MessagesSendRequest
+from braze_async._models import (
+    CampaignTriggerRequest,
+    CanvasTriggerRequest,
+    TransactionalSendRequest,
 )
 from braze_async._wire import (
     canvas_recipient_fields,
+    converter,
     dumps,
     recipient_fields,
     structure_send_response,

@@ -5,7 +5,7 @@ dispatches. Errors in flags print one line and exit with status 2.
 
 ``braze-async send``, module by module (each one uses only those below it)::
 
-    _runner      the job: plan, input, client, bulk_send, summary, exit status
+    _runner      the job: plan, input, client, send_bulk, summary, exit status
     _dry_run     --dry-run: read and check everything, send nothing, tell what a send would do
     _estimate    how long N requests take at least under a rate budget
     _input       the recipients file: opened, counted, checked for suspicious shapes
@@ -26,13 +26,15 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from .._version import __version__
-from ..simulator._cli import configure_parser as configure_simulate
-from ..simulator._cli import run as run_simulate
-from ._runner import run_send
-from ._send_args import add_send_parser
+try:  # the live progress display: `pip install 'braze-async[cli]'`
+    import rich
+except ImportError:  # the library alone was installed
+    rich = None  # type: ignore[assignment]
 
 __all__ = ["main"]
+
+#: What the command line says, in one line, when its extra is not installed.
+MISSING_EXTRA = "braze-async: the command line needs its extra: pip install 'braze-async[cli]'"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,6 +49,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .._version import __version__
+    from ..simulator._cli import configure_parser as configure_simulate
+    from ..simulator._cli import run as run_simulate
+    from ._runner import run_send
+    from ._send_args import add_send_parser
+
     parser = _Parser(prog="braze-async", description="Tools for Braze's messaging REST API.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -67,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     ``main(["send", "--campaign-id", "weekly", "--recipients", "users.csv"])`` is
     ``braze-async send --campaign-id weekly --recipients users.csv``.
     """
+    if rich is None:
+        print(MISSING_EXTRA, file=sys.stderr)
+        return 2
     parser = _parser()
     try:
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)

@@ -8,7 +8,7 @@ read before the stop (the readers skip it: see :data:`braze_async._readers.NOTE_
 The file is written whole or not at all, and only by the job that holds the journal's lock:
 
 * nothing at its path is touched before :meth:`FailuresFile.claim`, which the job calls once
-  ``bulk_send`` reads its input, that is once it holds the journal's lock. A second job on the
+  ``send_bulk`` reads its input, that is once it holds the journal's lock. A second job on the
   same input, refused by that lock, leaves the running job's file (and an earlier run's) alone;
 * the rows go to a temporary file beside it (``<path>.<random>.partial``), renamed over the
   path when the job ends: a reader of the path sees the earlier run's file or this one's,

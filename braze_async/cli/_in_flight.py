@@ -1,7 +1,7 @@
 """The requests a bulk job has in flight, as the tasks it started: what a second Ctrl-C
 abandons.
 
-``bulk_send`` runs each request in a task of its own, started by the task that awaits the
+``send_bulk`` runs each request in a task of its own, started by the task that awaits the
 job. Cancelling those tasks, not the job, abandons the requests and nothing else: each one
 ends as it does when the job is cancelled (``unknown`` once the rate limiter admitted it,
 ``failed``, never sent, before), ``on_outcome`` hears of it, and the job, stopped already by

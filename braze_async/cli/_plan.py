@@ -21,8 +21,8 @@ import attrs
 from .._errors import BrazeValidationError
 from .._journal import DEFAULT_FSYNC, FsyncPolicy
 from .._limits import Rate, RateLimits
-from .._models import CampaignTriggerRequest, CanvasTriggerRequest, Recipient
 from .._readers import Format, detect_format
+from .._targets import Campaign, Canvas
 
 __all__ = ["Plan", "UsageError", "make_plan"]
 
@@ -65,6 +65,13 @@ class Plan:
         if self.external_id_rate is None:
             return RateLimits()
         return RateLimits(external_id=self.external_id_rate)
+
+    @property
+    def target(self) -> Campaign | Canvas:
+        """What the job sends: the campaign or the Canvas, with its request-level fields."""
+        return _target(
+            self.campaign_id, self.canvas_id, self.trigger_properties, self.context, self.send_id
+        )
 
     @property
     def what(self) -> str:
@@ -146,18 +153,21 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
 
 
 def _check_request_fields(args: argparse.Namespace, context: Mapping[str, Any] | None) -> None:
-    """The request-level fields, checked by the request model a send would build."""
-    # A request needs recipients to be built; this one stands in for those of the file.
-    someone = [Recipient(external_user_id="someone")]
+    """The request-level fields, checked by the target a send would build."""
     try:
-        if args.campaign_id is not None:
-            CampaignTriggerRequest(
-                campaign_id=args.campaign_id,
-                send_id=args.send_id,
-                trigger_properties=args.trigger_properties,
-                recipients=someone,
-            )
-        else:
-            CanvasTriggerRequest(canvas_id=args.canvas_id, context=context, recipients=someone)
+        _target(args.campaign_id, args.canvas_id, args.trigger_properties, context, args.send_id)
     except BrazeValidationError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _target(
+    campaign_id: str | None,
+    canvas_id: str | None,
+    trigger_properties: Mapping[str, Any] | None,
+    context: Mapping[str, Any] | None,
+    send_id: str | None,
+) -> Campaign | Canvas:
+    if campaign_id is not None:
+        return Campaign(campaign_id, trigger_properties=trigger_properties, send_id=send_id)
+    assert canvas_id is not None
+    return Canvas(canvas_id, context=context)

@@ -53,7 +53,7 @@ __all__ = ["run_send"]
 PROG = "braze-async send"
 EXIT_OK, EXIT_NOT_ALL_SENT, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
 #: How a job's stop reason starts when Braze answered a ``notice`` (a paused or archived
-#: Canvas): the words of ``bulk_send`` and of ``BrazeNotSentError``.
+#: Canvas): the words of ``send_bulk`` and of ``BrazeNotSentError``.
 _NOTICE = "Braze will not send"
 #: Non-fatal errors of accepted requests the summary shows.
 _SAMPLES = 5
@@ -127,9 +127,9 @@ class _Job:
         self.progress = Progress(err, plan.progress_interval)
 
     def read(self) -> Iterator[InputRow]:
-        """The input, as ``bulk_send`` reads it.
+        """The input, as ``send_bulk`` reads it.
 
-        ``bulk_send`` opens (and locks) the journal before it reads its first row: from then
+        ``send_bulk`` opens (and locks) the journal before it reads its first row: from then
         on, no other job on this input runs, and the failures file is this job's to write.
         """
         _claim(self.failures)
@@ -163,13 +163,9 @@ class _Job:
                 progress.shown(),
             ):
                 try:
-                    report = await client.bulk_send(
+                    report = await client.send_bulk(
+                        plan.target,
                         self.read(),
-                        campaign_id=plan.campaign_id,
-                        canvas_id=plan.canvas_id,
-                        trigger_properties=plan.trigger_properties,
-                        context=plan.context,
-                        send_id=plan.send_id,
                         concurrency=plan.concurrency,
                         journal=plan.journal,
                         input_fingerprint=self.fingerprint,

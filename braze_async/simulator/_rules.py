@@ -90,6 +90,7 @@ _MESSAGES_KEYS = frozenset(
         "audience",
         "broadcast",
         "campaign_id",
+        "message_variation_id",
         "send_id",
         "messages",
         "override_frequency_capping",
@@ -538,6 +539,10 @@ def check_messages(body: JSONObject, size: int = 0) -> Accepted:
         _non_empty_string(campaign_id, "invalid_campaign_id", "campaign_id")
     if "send_id" in body:
         _non_empty_string(body["send_id"], "invalid_send_id", "send_id")
+    if "message_variation_id" in body:
+        _non_empty_string(
+            body["message_variation_id"], "invalid_message_variation_id", "message_variation_id"
+        )
     if "segment_id" in body:
         _non_empty_string(body["segment_id"], "invalid_segment_id", "segment_id")
     _check_messages_object(body.get("messages"))

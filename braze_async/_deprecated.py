@@ -1,0 +1,310 @@
+"""The send methods of 0.x, kept for one release as thin wrappers of the one verb family.
+
+Each warns (:class:`DeprecationWarning`, pointing at the caller's line) and calls its
+replacement; none has behaviour of its own. They go in the next minor release. The mapping:
+
+=============================================  ==============================================
+0.x                                            now
+=============================================  ==============================================
+``trigger_campaign(id, recipients=..., ...)``  ``send(Campaign(id, ...), recipients=...)``
+``trigger_canvas(id, context=..., ...)``       ``send(Canvas(id, context=...), ...)``
+``send_messages(messages, external_user_ids)`` ``send(Messages(...), recipients=...)``
+``send_campaign_request(request)``             ``send(Campaign(...), ...)``
+``send_canvas_request(request)``               ``send(Canvas(...), ...)``
+``send_messages_request(request)``             ``send(Messages(...), ...)``
+``send_to_user(recipient, campaign_id=...)``   ``send_one(Campaign(...), recipient)``
+``bulk_send(recipients, campaign_id=...)``     ``send_bulk(Campaign(...), recipients)``
+``configure_batching(...)``                    ``BrazeClient(batching=Batching(...))``
+=============================================  ==============================================
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import attrs
+
+from ._batching import Batcher, Batching, SendResult
+from ._bulk import DEFAULT_BULK_CONCURRENCY, DEFAULT_MAX_DETAILS, BulkInput
+from ._errors import BrazeError, BrazeValidationError
+from ._journal import DEFAULT_FSYNC, FsyncPolicy
+from ._messages import Messages, MessagesSendRequest, SubscriptionState
+from ._models import (
+    Attachment,
+    CampaignTriggerRequest,
+    CanvasTriggerRequest,
+    Properties,
+    Recipient,
+    SendResponse,
+    UserAlias,
+)
+from ._targets import Campaign, Canvas, Target
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from ._bulk import BulkProgress, BulkReport, RecipientOutcome
+    from ._client import BrazeClient
+
+__all__ = ["DeprecatedSends", "target_of"]
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"BrazeClient.{old}() is deprecated and goes in the next minor release; use {new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def target_of(
+    *,
+    campaign_id: str | None = None,
+    canvas_id: str | None = None,
+    messages: Messages | Mapping[str, Any] | None = None,
+    trigger_properties: Properties | None = None,
+    context: Properties | None = None,
+    canvas_entry_properties: Properties | None = None,
+    send_id: str | None = None,
+    override_frequency_capping: bool | None = None,
+    recipient_subscription_state: SubscriptionState | None = None,
+) -> Target:
+    """The target the 0.x keywords named: ``messages``, or else exactly one of
+    ``campaign_id`` / ``canvas_id`` (with ``messages``, ``campaign_id`` only tracks the send).
+    A keyword of another kind of send is refused, naming it."""
+    canvas_only = {"context": context, "canvas_entry_properties": canvas_entry_properties}
+    if messages is not None:
+        others = {"canvas_id": canvas_id, "trigger_properties": trigger_properties}
+        for name, value in {**others, **canvas_only}.items():
+            if value is not None:
+                raise BrazeValidationError(name, "is not a field of /messages/send")
+        typed = Messages.of(messages)
+        return attrs.evolve(
+            typed,
+            campaign_id=typed.campaign_id if campaign_id is None else campaign_id,
+            send_id=typed.send_id if send_id is None else send_id,
+            override_frequency_capping=typed.override_frequency_capping
+            if override_frequency_capping is None
+            else override_frequency_capping,
+            recipient_subscription_state=typed.recipient_subscription_state
+            if recipient_subscription_state is None
+            else recipient_subscription_state,
+        )
+    for name, given in (
+        ("override_frequency_capping", override_frequency_capping is not None),
+        ("recipient_subscription_state", recipient_subscription_state is not None),
+    ):
+        if given:
+            raise BrazeValidationError(name, "is for /messages/send (give messages)")
+    if (campaign_id is None) == (canvas_id is None):
+        raise BrazeValidationError(
+            "campaign_id", "give exactly one of campaign_id, canvas_id (or messages)"
+        )
+    if campaign_id is not None:
+        for name, value in canvas_only.items():
+            if value is not None:
+                raise BrazeValidationError(name, "is for Canvas sends; use trigger_properties")
+        return Campaign(campaign_id, trigger_properties=trigger_properties, send_id=send_id)
+    assert canvas_id is not None
+    if trigger_properties is not None:
+        raise BrazeValidationError("trigger_properties", "is for campaign sends; use context")
+    if send_id is not None:
+        raise BrazeValidationError("send_id", "is for campaign sends only")
+    return Canvas(canvas_id, context=context, canvas_entry_properties=canvas_entry_properties)
+
+
+class DeprecatedSends:
+    """The 0.x send methods of :class:`~braze_async.BrazeClient` (see the module's table)."""
+
+    __slots__ = ()
+
+    async def trigger_campaign(
+        self,
+        campaign_id: str,
+        *,
+        recipients: Sequence[Recipient] | None = None,
+        broadcast: bool | None = None,
+        audience: Properties | None = None,
+        trigger_properties: Properties | None = None,
+        send_id: str | None = None,
+        attachments: Sequence[Attachment] | None = None,
+    ) -> SendResponse:
+        """Deprecated: ``send(Campaign(campaign_id, ...), recipients=...)``."""
+        _deprecated("trigger_campaign", "send(Campaign(campaign_id, ...), recipients=...)")
+        client = cast("BrazeClient", self)
+        target = Campaign(
+            campaign_id,
+            trigger_properties=trigger_properties,
+            send_id=send_id,
+            attachments=attachments,
+        )
+        return await client.send(
+            target, recipients=recipients, audience=audience, broadcast=broadcast
+        )
+
+    async def trigger_canvas(
+        self,
+        canvas_id: str,
+        *,
+        recipients: Sequence[Recipient] | None = None,
+        broadcast: bool | None = None,
+        audience: Properties | None = None,
+        context: Properties | None = None,
+        canvas_entry_properties: Properties | None = None,
+    ) -> SendResponse:
+        """Deprecated: ``send(Canvas(canvas_id, context=...), recipients=...)``."""
+        _deprecated("trigger_canvas", "send(Canvas(canvas_id, context=...), recipients=...)")
+        client = cast("BrazeClient", self)
+        target = Canvas(canvas_id, context=context, canvas_entry_properties=canvas_entry_properties)
+        return await client.send(
+            target, recipients=recipients, audience=audience, broadcast=broadcast
+        )
+
+    async def send_messages(
+        self,
+        messages: Messages | Mapping[str, Any],
+        *,
+        external_user_ids: Sequence[str] | None = None,
+        user_aliases: Sequence[UserAlias] | None = None,
+        segment_id: str | None = None,
+        audience: Properties | None = None,
+        broadcast: bool | None = None,
+        campaign_id: str | None = None,
+        send_id: str | None = None,
+        override_frequency_capping: bool | None = None,
+        recipient_subscription_state: SubscriptionState | None = None,
+    ) -> SendResponse:
+        """Deprecated: ``send(Messages(..., campaign_id=...), recipients=...)``."""
+        _deprecated("send_messages", "send(Messages(...), recipients=...)")
+        client = cast("BrazeClient", self)
+        request = MessagesSendRequest(
+            broadcast=broadcast,
+            external_user_ids=external_user_ids,
+            user_aliases=user_aliases,
+            segment_id=segment_id,
+            audience=audience,
+            campaign_id=campaign_id,
+            send_id=send_id,
+            override_frequency_capping=override_frequency_capping,
+            recipient_subscription_state=recipient_subscription_state,
+            messages=Messages.of(messages),
+        )
+        return await client._post("/messages/send", request)
+
+    async def send_campaign_request(self, request: CampaignTriggerRequest) -> SendResponse:
+        """Deprecated: ``send(Campaign(...), recipients=...)``."""
+        _deprecated("send_campaign_request", "send(Campaign(...), recipients=...)")
+        client = cast("BrazeClient", self)
+        return await client._post("/campaigns/trigger/send", request)
+
+    async def send_canvas_request(self, request: CanvasTriggerRequest) -> SendResponse:
+        """Deprecated: ``send(Canvas(...), recipients=...)``."""
+        _deprecated("send_canvas_request", "send(Canvas(...), recipients=...)")
+        client = cast("BrazeClient", self)
+        return await client._post("/canvas/trigger/send", request)
+
+    async def send_messages_request(self, request: MessagesSendRequest) -> SendResponse:
+        """Deprecated: ``send(Messages(...), recipients=...)``."""
+        _deprecated("send_messages_request", "send(Messages(...), recipients=...)")
+        client = cast("BrazeClient", self)
+        return await client._post("/messages/send", request)
+
+    def configure_batching(
+        self,
+        *,
+        max_concurrency: int = Batching().max_concurrency,
+        linger: float = Batching().linger,
+        max_pending: int = Batching().max_pending,
+    ) -> None:
+        """Deprecated: ``BrazeClient(batching=Batching(...))``; before the first send_one."""
+        _deprecated("configure_batching", "BrazeClient(batching=Batching(...))")
+        client = cast("BrazeClient", self)
+        if client._shared.batcher is not None:
+            raise BrazeError("configure_batching() must come before the first send_one()")
+        client._shared.batcher = Batcher(
+            client._root, max_concurrency=max_concurrency, linger=linger, max_pending=max_pending
+        )
+
+    async def send_to_user(
+        self,
+        recipient: Recipient,
+        *,
+        campaign_id: str | None = None,
+        canvas_id: str | None = None,
+        messages: Messages | Mapping[str, Any] | None = None,
+        trigger_properties: Properties | None = None,
+        context: Properties | None = None,
+        canvas_entry_properties: Properties | None = None,
+        send_id: str | None = None,
+        override_frequency_capping: bool | None = None,
+        recipient_subscription_state: SubscriptionState | None = None,
+    ) -> SendResult:
+        """Deprecated: ``send_one(Campaign(...) | Canvas(...) | Messages(...), recipient)``."""
+        _deprecated("send_to_user", "send_one(Campaign(...), recipient)")
+        client = cast("BrazeClient", self)
+        target = target_of(
+            campaign_id=campaign_id,
+            canvas_id=canvas_id,
+            messages=messages,
+            trigger_properties=trigger_properties,
+            context=context,
+            canvas_entry_properties=canvas_entry_properties,
+            send_id=send_id,
+            override_frequency_capping=override_frequency_capping,
+            recipient_subscription_state=recipient_subscription_state,
+        )
+        return await client.send_one(target, recipient)
+
+    async def bulk_send(
+        self,
+        recipients: BulkInput,
+        *,
+        campaign_id: str | None = None,
+        canvas_id: str | None = None,
+        messages: Messages | Mapping[str, Any] | None = None,
+        trigger_properties: Properties | None = None,
+        context: Properties | None = None,
+        canvas_entry_properties: Properties | None = None,
+        send_id: str | None = None,
+        override_frequency_capping: bool | None = None,
+        recipient_subscription_state: SubscriptionState | None = None,
+        concurrency: int = DEFAULT_BULK_CONCURRENCY,
+        journal: str | os.PathLike[str] | None = None,
+        input_fingerprint: str = "",
+        journal_fsync: FsyncPolicy = DEFAULT_FSYNC,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+        on_outcome: Callable[[RecipientOutcome], object] | None = None,
+        stop: asyncio.Event | None = None,
+        total: int | None = None,
+        max_details: int = DEFAULT_MAX_DETAILS,
+    ) -> BulkReport:
+        """Deprecated: ``send_bulk(Campaign(...) | Canvas(...) | Messages(...), recipients)``."""
+        _deprecated("bulk_send", "send_bulk(Campaign(...), recipients)")
+        client = cast("BrazeClient", self)
+        target = target_of(
+            campaign_id=campaign_id,
+            canvas_id=canvas_id,
+            messages=messages,
+            trigger_properties=trigger_properties,
+            context=context,
+            canvas_entry_properties=canvas_entry_properties,
+            send_id=send_id,
+            override_frequency_capping=override_frequency_capping,
+            recipient_subscription_state=recipient_subscription_state,
+        )
+        return await client.send_bulk(
+            target,
+            recipients,
+            concurrency=concurrency,
+            journal=journal,
+            input_fingerprint=input_fingerprint,
+            journal_fsync=journal_fsync,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            stop=stop,
+            total=total,
+            max_details=max_details,
+        )
