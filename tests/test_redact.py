@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import MappingProxyType
 
 import aiohttp
@@ -21,17 +21,18 @@ PROXY = "http://proxy-user:p%40ss-word@proxy.internal:3128"
 REDACT = Redactor.of(KEY, urls=[PROXY])
 
 
-def chain(exc: BaseException) -> Iterator[BaseException]:
-    """*exc* and every exception reachable through its causes and contexts."""
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        stack += [current.__cause__, current.__context__]
+def chain(exc: BaseException) -> list[BaseException]:
+    """*exc* and every exception reachable through its causes and contexts, depth first."""
+    found: list[BaseException] = []
+
+    def walk(current: BaseException | None) -> None:
+        if current is not None and all(current is not seen for seen in found):
+            found.append(current)
+            walk(current.__cause__)
+            walk(current.__context__)
+
+    walk(exc)
+    return found
 
 
 def raised(exc: BaseException, cause: BaseException | None = None) -> BaseException:
@@ -215,7 +216,7 @@ def test_a_chain_loses_every_traceback_and_is_cut_at_the_first_carrier() -> None
     clean = REDACT.exception(top)
 
     assert clean is top
-    assert list(chain(top)) == [top, top.__context__, middle]
+    assert chain(top) == [top, middle, top.__context__]
     assert all(e.__traceback__ is None for e in chain(top))
     assert middle.__cause__ is None and middle.__context__ is None
     shown = "".join(traceback.format_exception(top))
