@@ -155,9 +155,10 @@ class Redactor:
         """*headers* with secrets replaced in their values, and a credential header (by its
         name, any case) reduced to its scheme: ``Bearer ***``. The same dict when there is
         nothing to hide (the common case: answers are not copied)."""
-        if isinstance(headers, dict) and not any(
-            name.lower() in _CREDENTIAL_HEADERS or self._shows(value)
-            for name, value in headers.items()
+        if (
+            isinstance(headers, dict)
+            and _CREDENTIAL_HEADERS.isdisjoint(map(str.lower, headers))
+            and not any(secret in value for secret, _ in self._pairs for value in headers.values())
         ):
             return headers
         return {name: self._header(name, value) for name, value in headers.items()}
