@@ -15,6 +15,7 @@ import orjson
 
 from ._errors import BrazeAPIError, BrazeMalformedResponseError, ErrorDetail, error_class_for
 from ._http import Answer
+from ._redact import Redactor
 from ._retry import rate_limit_delay
 from ._wire import read_errors
 
@@ -29,11 +30,10 @@ class AnswerReader:
         was too large to read).
     """
 
-    __slots__ = ("_max_bytes", "_secret", "_secret_bytes")
+    __slots__ = ("_max_bytes", "_redact")
 
     def __init__(self, *, secret: str, max_bytes: int) -> None:
-        self._secret = secret
-        self._secret_bytes = secret.encode("utf-8", "surrogateescape")
+        self._redact = Redactor.of(secret)
         self._max_bytes = max_bytes
 
     def success(
@@ -45,9 +45,7 @@ class AnswerReader:
 
         The key is redacted here too: a success's ``notice`` and non-fatal ``errors`` are
         kept on the response and logged."""
-        raw = answer.body
-        if raw is not None and self._secret_bytes in raw:
-            raw = raw.replace(self._secret_bytes, b"***")
+        raw = answer.body if answer.body is None else self._redact.body(answer.body)
         try:
             data = (orjson.loads(raw) if raw else {}) if raw is not None else None
         except orjson.JSONDecodeError:
@@ -79,10 +77,11 @@ class AnswerReader:
             target = urlsplit(answer.headers.get("location", "")).netloc or "an unknown place"
             message = f"unexpected redirect to {target}; not followed (the key stays here)"
         errors = tuple(
-            ErrorDetail(code=self.redact(e.code), message=self.redact(e.message)) for e in errors
+            ErrorDetail(code=self._redact.text(e.code), message=self._redact.text(e.message))
+            for e in errors
         )
         return error_class_for(status)(
-            self.redact(message),
+            self._redact.text(message),
             status_code=status,
             errors=errors,
             endpoint=path,
@@ -91,16 +90,12 @@ class AnswerReader:
             headers=answer.headers,
         )
 
-    def redact(self, text: str) -> str:
-        """*text* with the secret replaced by ``***``."""
-        return text.replace(self._secret, "***") if self._secret in text else text
-
     def snippet(self, raw: bytes | None) -> str:
         """The start of a body, for a message: redacted, markup and runs of space removed."""
         if raw is None:
             return f"(larger than {self._max_bytes} bytes, not read)"
         # Redact the whole body before cutting it: a key straddling the cut must not leak half.
-        text = self.redact(raw.decode("utf-8", "replace"))[:200]
+        text = self._redact.text(raw.decode("utf-8", "replace"))[:200]
         text = re.sub(r"<[^>]*>", " ", text)
         text = " ".join(text.split())
         return repr(text if text else "(empty)")

@@ -44,9 +44,7 @@ from ._http import (
     MaybeProcessed,
     Route,
     Timeouts,
-    describe,
     open_exchange,
-    sanitized,
 )
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
 from ._limits import Bucket, BucketStats, LimiterShare, RateLimiter, RateLimits
@@ -60,6 +58,7 @@ from ._models import (
     TransactionalResponse,
     TransactionalSendRequest,
 )
+from ._redact import Redactor
 from ._retry import (
     AMBIGUOUS_STATUSES,
     Attempts,
@@ -704,9 +703,10 @@ class BrazeClient(DeprecatedSends):
                 bucket, max_wait=self._retry.max_rate_limit_wait, give_up=self._give_up
             )
         except Exception as exc:  # e.g. Redis unreachable: nothing was sent
-            reason = describe(exc, self._api_key)
+            redact = Redactor.of(self._api_key)
+            reason = redact.describe(exc)
             # Without its traceback: the Redis client's frames hold its connection settings.
-            return NotAdmitted(reason, sanitized(exc, self._api_key) or RuntimeError(reason))
+            return NotAdmitted(reason, redact.exception(exc) or RuntimeError(reason))
         trace.admitted(permit.waited)
         if on_admitted is not None:
             try:

@@ -42,6 +42,7 @@ import aiohttp
 import attrs
 import httpx
 
+from ._redact import Redactor
 from ._transport import AiohttpTransport
 
 __all__ = [
@@ -55,9 +56,7 @@ __all__ = [
     "Route",
     "Timeouts",
     "deadline",
-    "describe",
     "open_exchange",
-    "sanitized",
 ]
 
 #: Errors that prove the request never left: always safe to retry.
@@ -121,46 +120,6 @@ def deadline(seconds: float | None) -> AbstractAsyncContextManager[Deadline]:
     """A scope that raises TimeoutError after *seconds* (``None``: not until rescheduled)."""
     when = None if seconds is None else asyncio.get_running_loop().time() + seconds
     return _timeout_at(when)
-
-
-def describe(exc: BaseException, secret: str) -> str:
-    """``"Type: message"`` (or ``"Type"``) of *exc*, with *secret* redacted: a hostile or
-    broken server could echo our headers back, and the key must never ride on."""
-    text = str(exc)
-    reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return reason.replace(secret, "***") if secret and secret in reason else reason
-
-
-def sanitized(exc: BaseException, secret: str) -> BaseException | None:
-    """*exc*, fit to ride along as an error's cause: every exception of its cause/context chain
-    without its traceback (frame locals hold the request's headers: ours in the transport,
-    aiohttp's in its own frames, and error reporters such as Sentry capture locals), and the
-    chain cut before any exception whose text carries *secret*. ``None`` if *exc* does."""
-    seen: set[int] = set()
-
-    def clean(current: BaseException | None) -> BaseException | None:
-        if current is None or id(current) in seen:
-            return None
-        seen.add(id(current))
-        if secret and _carries(current, secret):
-            return None
-        current.__traceback__ = None
-        current.__cause__ = clean(current.__cause__)
-        current.__context__ = clean(current.__context__)
-        return current
-
-    return clean(exc)
-
-
-def _carries(exc: BaseException, secret: str) -> bool:
-    # aiohttp's ClientResponseError keeps the request's headers in its args and repr.
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return True
-    try:
-        texts = (str(exc), repr(exc), repr(getattr(exc, "__dict__", "")))
-    except Exception:  # an unprintable exception cannot be checked: drop it
-        return True
-    return any(secret in text for text in texts)
 
 
 class Answer(NamedTuple):
@@ -289,7 +248,8 @@ class _Exchange:
         self._base_url = route.base_url
         self._timeouts = route.timeouts
         self._max_bytes = route.max_bytes
-        self._secret = route.secret
+        #: Hides the key from every error and answer header that leaves here.
+        self._redact = Redactor.of(route.secret)
 
     #: Whether this adapter bounds the wait for a pooled connection itself (aiohttp cannot).
     _bounds_pool_wait = False
@@ -301,19 +261,16 @@ class _Exchange:
                 clock.scope = scope
                 answer = await self._post(path, body, clock)
         except _NEVER_SENT as exc:
-            raise NeverSent(self._reason(exc)) from sanitized(exc, self._secret)
+            raise NeverSent(self._redact.describe(exc)) from self._redact.exception(exc)
         except _CANNOT_SEND as exc:
-            raise CannotSend(self._reason(exc)) from sanitized(exc, self._secret)
+            raise CannotSend(self._redact.describe(exc)) from self._redact.exception(exc)
         except TimeoutError as exc:
             kind = MaybeProcessed if clock.held else NeverSent
-            raise kind(self._reason(exc)) from sanitized(exc, self._secret)
+            raise kind(self._redact.describe(exc)) from self._redact.exception(exc)
         except httpx.TransportError as exc:
-            raise MaybeProcessed(self._reason(exc)) from sanitized(exc, self._secret)
-        secret = self._secret
-        if secret and any(secret in value for value in answer.headers.values()):
-            redacted = {k: v.replace(secret, "***") for k, v in answer.headers.items()}
-            answer = answer._replace(headers=redacted)
-        return answer
+            raise MaybeProcessed(self._redact.describe(exc)) from self._redact.exception(exc)
+        headers = self._redact.headers(answer.headers)
+        return answer if headers is answer.headers else answer._replace(headers=headers)
 
     async def _post(self, path: str, body: bytes, clock: AttemptClock) -> Answer:
         """POST, telling *clock* when a connection is being made and when it is held."""
@@ -321,9 +278,6 @@ class _Exchange:
 
     async def aclose(self) -> None:
         return None
-
-    def _reason(self, exc: BaseException) -> str:
-        return describe(exc, self._secret)
 
 
 class _AiohttpExchange(_Exchange):
@@ -345,7 +299,7 @@ class _AiohttpExchange(_Exchange):
             body,
             timeout=self._aiohttp_timeout if t is self._timeouts else _aiohttp_timeout(t),
             max_bytes=self._max_bytes,
-            secret=self._secret,
+            secret=self._route.secret,
             events=clock,
         )
         return Answer(status, headers, raw)

@@ -28,6 +28,7 @@ import aiohttp
 import httpx
 
 from ._errors import BrazeValidationError
+from ._redact import Redactor
 
 __all__ = ["AiohttpTransport", "ConnectionEvents"]
 
@@ -46,24 +47,13 @@ def _token(request: httpx.Request | None) -> str:
     return value.partition(" ")[2]
 
 
-def _cause(exc: BaseException, token: str) -> BaseException | None:
-    """``exc`` to chain as the cause, or None when it carries the API key.
-
-    aiohttp's ``ClientResponseError`` (any unreadable answer) keeps the request's headers,
-    Authorization included, in its ``args`` and repr; a hostile server can also echo the key
-    into an error message. The mapped error keeps the (redacted) message either way.
-    """
-    if token and (
-        isinstance(exc, aiohttp.ClientResponseError) or token in str(exc) or token in repr(exc)
-    ):
-        return None
-    return exc
-
-
-def _map(exc: BaseException, request: httpx.Request | None, token: str) -> httpx.TransportError:
-    message = str(exc) or type(exc).__name__
-    if token and token in message:
-        message = message.replace(token, "***")
+def _map(
+    exc: BaseException, request: httpx.Request | None, redact: Redactor
+) -> httpx.TransportError:
+    """*exc* as the httpx error it means, its message redacted (a hostile server can echo the
+    key into one; aiohttp quotes a proxy's URL, password included). Chain it to
+    ``redact.exception(exc)``: *exc* itself may carry a secret."""
+    message = redact.text(str(exc) or type(exc).__name__)
     # Order matters: the connector errors subclass the generic ones below them.
     if isinstance(exc, aiohttp.ClientHttpProxyError):
         # The proxy refused the CONNECT: the request never went past it.
@@ -108,19 +98,22 @@ async def _connection_held(
 
 
 class _ResponseStream(httpx.AsyncByteStream):
-    __slots__ = ("_request", "_response")
+    __slots__ = ("_redact", "_request", "_response")
 
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+    def __init__(
+        self, response: aiohttp.ClientResponse, request: httpx.Request, redact: Redactor
+    ) -> None:
         self._response = response
         self._request = request
+        self._redact = redact
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._response.content.iter_chunked(65536):
                 yield chunk
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            token = _token(self._request)
-            raise _map(exc, self._request, token) from _cause(exc, token)
+            redact = self._redact.plus(_token(self._request))
+            raise _map(exc, self._request, redact) from redact.exception(exc)
 
     async def aclose(self) -> None:
         self._response.release()
@@ -169,6 +162,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._trust_env = trust_env
         #: Origin (``scheme://host:port``) -> its proxy from the environment, or None.
         self._env_proxies: dict[str, str | None] = {}
+        #: Hides the passwords of the proxies in use (aiohttp quotes a proxy's URL in its
+        #: errors); each request's key is added to it when one fails.
+        self._redact = Redactor.of(urls=[proxy])
 
     def __repr__(self) -> str:
         # The proxy URL may hold credentials: name only whether there is one.
@@ -185,6 +181,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             return self._env_proxies[origin]
         except KeyError:
             proxy = self._env_proxies[origin] = _environment_proxy(origin)
+            self._redact = self._redact.plus(urls=[proxy])
             return proxy
 
     def _open(self) -> aiohttp.ClientSession:
@@ -234,7 +231,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 ),
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _map(exc, request, _token(request)) from _cause(exc, _token(request))
+            redact = self._redact.plus(_token(request))
+            raise _map(exc, request, redact) from redact.exception(exc)
         length = response.content_length
         if (
             length is not None
@@ -247,7 +245,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             try:
                 data = await response.read()
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                raise _map(exc, request, _token(request)) from _cause(exc, _token(request))
+                redact = self._redact.plus(_token(request))
+                raise _map(exc, request, redact) from redact.exception(exc)
             finally:
                 response.release()
             return httpx.Response(
@@ -265,7 +264,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=response.status,
             headers=headers,
-            stream=_ResponseStream(response, request),
+            stream=_ResponseStream(response, request, self._redact),
             request=request,
             extensions={"http_version": b"HTTP/1.1"},
         )
@@ -287,7 +286,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         ``Request``/``Response`` objects (about a tenth of a request's CPU). Header names come
         back lower-cased; the body is ``None`` when it is larger than *max_bytes* (it is then
         not read, and the connection is dropped). Errors are httpx's, mapped as in
-        :meth:`handle_async_request`; *secret* is redacted from their messages.
+        :meth:`handle_async_request`; *secret* (the key) and the proxy's password are redacted
+        from them.
         *events* hears when a new connection is being made and when a connection (new or
         pooled) is held, before the request is written.
         """
@@ -305,7 +305,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 trace_request_ctx=events,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _map(exc, None, secret) from _cause(exc, secret)
+            redact = self._redact.plus(secret)
+            raise _map(exc, None, redact) from redact.exception(exc)
         complete = False
         try:
             length = response.content_length
@@ -327,7 +328,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     complete = True
                 data = b"".join(chunks) if complete else None
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _map(exc, None, secret) from _cause(exc, secret)
+            redact = self._redact.plus(secret)
+            raise _map(exc, None, redact) from redact.exception(exc)
         finally:
             if complete:
                 response.release()

@@ -4,6 +4,7 @@ forwarding to a plain one), proxies from the environment, and the keep-alive exp
 from __future__ import annotations
 
 import asyncio
+import traceback
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from braze_async import (
     AiohttpTransport,
     BrazeClient,
     BrazeConnectionError,
+    BrazeError,
     BrazeValidationError,
     Campaign,
     Recipient,
@@ -109,6 +111,52 @@ async def test_a_proxy_that_refuses_the_tunnel_means_never_sent() -> None:
         assert len(proxy.tunnels) == 4
         assert sim.stats.requests == 0
         assert sim.api_key not in str(info.value)
+
+
+async def failure(braze: BrazeClient) -> BrazeError:
+    """The error a send through *braze* raises, caught in a frame holding no password."""
+    try:
+        await braze.send(Campaign("c"), recipients=ONE)
+    except BrazeError as exc:
+        return exc
+    raise AssertionError("the send did not fail")
+
+
+@pytest.mark.parametrize("given", ["argument", "environment"])
+async def test_a_proxy_password_is_in_no_error(monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    """aiohttp quotes the proxy's URL when the proxy refuses: the error shows it as
+    ``***@host``, and no message, repr, cause or traceback (locals included) holds the
+    password, raw or percent-decoded."""
+    password = "pr0xy-PASS%21word"
+    async with (
+        BrazeSimulator() as sim,
+        TlsFront(port_of(sim.base_url)) as tls,
+        Proxy(refuse=True) as proxy,
+    ):
+        url = proxy.url.replace("://", f"://user:{password}@")
+        if given == "environment":
+            monkeypatch.setenv("HTTPS_PROXY", url)
+            monkeypatch.delenv("NO_PROXY", raising=False)
+            monkeypatch.delenv("no_proxy", raising=False)
+        transport = AiohttpTransport(
+            verify=tls.client_context(),
+            proxy=url if given == "argument" else None,
+            trust_env=given == "environment",
+        )
+        async with BrazeClient(
+            api_key=sim.api_key,
+            base_url=tls.url,
+            transport=transport,
+            retry=RetryPolicy(attempts=1),
+        ) as braze:
+            error = await failure(braze)
+    assert isinstance(error, BrazeConnectionError)
+    assert "407" in str(error) and ":***@127.0.0.1" in str(error)
+    shown = "".join(
+        traceback.TracebackException.from_exception(error, capture_locals=True).format()
+    )
+    for text in (shown, str(error), repr(error), repr(error.__cause__)):
+        assert "pr0xy-PASS" not in text
 
 
 async def test_keepalive_expiry_drops_idle_connections() -> None:

@@ -12,7 +12,7 @@ import math
 
 import attrs
 
-from ._errors import redact_url
+from .._redact import redact_url
 
 __all__ = ["Bucket", "BucketStats", "Rate", "RateLimits"]
 

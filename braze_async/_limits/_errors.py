@@ -9,14 +9,12 @@
      │                            and the acquisition would have had to wait
      └── WaitTooLong              the budget frees later than the caller agreed to wait
 
-Messages never carry a Redis URL or its password (see :func:`redact_url`).
+Messages never carry a Redis URL or its password (see :mod:`braze_async._redact`).
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-__all__ = ["LimiterClosed", "LimiterError", "LimiterUnavailable", "WaitTooLong", "redact_url"]
+__all__ = ["LimiterClosed", "LimiterError", "LimiterUnavailable", "WaitTooLong"]
 
 
 class LimiterError(Exception):
@@ -47,19 +45,3 @@ class WaitTooLong(LimiterError):
         self.wait = wait
         #: The caller's bound, in seconds.
         self.max_wait = max_wait
-
-
-def redact_url(url: str) -> str:
-    """*url* with any password (and user name) replaced by ``***``: safe for reprs and logs.
-
-    >>> redact_url("redis://app:s3cret@cache:6379/0")
-    'redis://***@cache:6379/0'
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"***@{host}").geturl()

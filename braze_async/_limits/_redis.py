@@ -70,16 +70,16 @@ import random
 import secrets
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from .._redact import Redactor
 from ._config import Bucket, Rate
 from ._engine import Clock, Slot, Wait
-from ._errors import LimiterUnavailable, redact_url
+from ._errors import LimiterUnavailable
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
@@ -217,27 +217,6 @@ def _backoff(tries: int) -> float:
     return min(_RETRY_CAP, _RETRY_FIRST * 2.0 ** min(tries - 1, 30)) * random.uniform(0.5, 1.0)
 
 
-class _Redactor:
-    """Turns an exception into words that never carry the Redis URL's password."""
-
-    __slots__ = ("_password", "_safe_url", "_url")
-
-    def __init__(self, url: str) -> None:
-        self._url = url
-        self._safe_url = redact_url(url)
-        try:
-            password = urlsplit(url).password
-        except ValueError:  # unparsable: hide all that stands where user and password would
-            password = url.partition("//")[2].partition("/")[0].rpartition("@")[0]
-        self._password = password or None
-
-    def __call__(self, exc: BaseException) -> str:
-        text = f"{type(exc).__name__}: {exc}".replace(self._url, self._safe_url)
-        if self._password is not None:
-            text = text.replace(self._password, "***")
-        return text
-
-
 class _Outage:
     """How long Redis has been failing for acquisitions, shared by the engine's logs."""
 
@@ -321,7 +300,8 @@ class RedisEngine:
         clock: Clock,
         poll: float = 0.1,
     ) -> None:
-        self._redact = _Redactor(url)
+        #: Hides the URL's password (and user name) in every reason given.
+        self._redact = Redactor.of(urls=[url])
         try:
             self._redis: aioredis.Redis = aioredis.Redis.from_url(
                 url,
@@ -333,7 +313,7 @@ class RedisEngine:
         except ValueError as exc:
             # Redacted, and from None: urlsplit's message may quote the URL, password included.
             raise ValueError(
-                f"RateLimits.redis_url is not a usable Redis URL: {self._redact(exc)}"
+                f"RateLimits.redis_url is not a usable Redis URL: {self._redact.describe(exc)}"
             ) from None
         self._prefix = f"braze_async:{{{workspace}}}:"
         self._margin = margin
@@ -403,7 +383,7 @@ class _Trouble:
 
     __slots__ = ("clock", "outage", "redact", "retry_for")
 
-    def __init__(self, clock: Clock, retry_for: float, outage: _Outage, redact: _Redactor) -> None:
+    def __init__(self, clock: Clock, retry_for: float, outage: _Outage, redact: Redactor) -> None:
         self.clock = clock
         self.retry_for = retry_for
         self.outage = outage
@@ -464,7 +444,7 @@ class RedisLog:
                 # stalled server costs one timeout per look, no more.)
                 admitted, value, member = await self._acquire()
         except Exception as exc:
-            reason = self._trouble.redact(exc)
+            reason = self._trouble.redact.describe(exc)
             if not _transient(exc):
                 raise LimiterUnavailable(f"Redis refused the rate limiter: {reason}") from None
             # from None: the cause's frames hold the connection, password included.
@@ -531,7 +511,8 @@ class RedisLog:
                     if not _transient(exc) or left <= 0:
                         # The lease still expires the slot: never over-admits, under-uses.
                         logger.warning(
-                            "could not release a rate-limit slot in Redis: %s", trouble.redact(exc)
+                            "could not release a rate-limit slot in Redis: %s",
+                            trouble.redact.describe(exc),
                         )
                         return
                 await asyncio.sleep(min(_backoff(tries), left))
@@ -559,7 +540,8 @@ class RedisLog:
             await self._scripts.pause(keys=[self._key + ":pause"], args=[math.ceil(pause * _US)])
         except Exception as exc:
             logger.warning(
-                "could not share a rate-limit pause through Redis: %s", self._trouble.redact(exc)
+                "could not share a rate-limit pause through Redis: %s",
+                self._trouble.redact.describe(exc),
             )
 
     async def _run_cap(self, reset: float, remaining: int) -> None:
@@ -572,5 +554,5 @@ class RedisLog:
         except Exception as exc:
             logger.warning(
                 "could not share X-RateLimit-Remaining through Redis: %s",
-                self._trouble.redact(exc),
+                self._trouble.redact.describe(exc),
             )
