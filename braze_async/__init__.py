@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._batching import SendResult
 from ._bulk import BulkProgress, BulkReport, RecipientOutcome
 from ._client import DEFAULT_TIMEOUT, BrazeClient
+from ._clock import Clock, SystemClock
 from ._errors import (
     BrazeAPIError,
     BrazeAuthenticationError,
@@ -19,6 +20,7 @@ from ._errors import (
     BrazeNotSentError,
     BrazePermissionError,
     BrazeRateLimitError,
+    BrazeRateLimitWaitError,
     BrazeServerError,
     BrazeTransportError,
     BrazeUnknownOutcomeError,
@@ -90,6 +92,7 @@ __all__ = [
     "BrazeNotSentError",
     "BrazePermissionError",
     "BrazeRateLimitError",
+    "BrazeRateLimitWaitError",
     "BrazeServerError",
     "BrazeTransportError",
     "BrazeUnknownOutcomeError",
@@ -99,6 +102,7 @@ __all__ = [
     "BulkReport",
     "CampaignTriggerRequest",
     "CanvasTriggerRequest",
+    "Clock",
     "EmailMessage",
     "ErrorDetail",
     "EventHook",
@@ -121,6 +125,7 @@ __all__ = [
     "SendResponse",
     "SendResult",
     "SmsMessage",
+    "SystemClock",
     "TransactionalEvent",
     "TransactionalResponse",
     "TransactionalSendRequest",

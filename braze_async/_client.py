@@ -16,7 +16,7 @@ import enum
 import logging
 import os
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from urllib.parse import quote
@@ -42,6 +42,7 @@ from ._bulk import (
     RecipientOutcome,
 )
 from ._bulk import bulk_send as _bulk_send
+from ._clock import SYSTEM_CLOCK, Clock
 from ._errors import BrazeError, BrazeMalformedResponseError, BrazeValidationError
 from ._events import EventHook, Events, Trace
 from ._http import (
@@ -87,7 +88,7 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
 
-__all__ = ["DEFAULT_TIMEOUT", "BrazeClient", "set_retry_timing"]
+__all__ = ["DEFAULT_TIMEOUT", "BrazeClient"]
 
 logger = logging.getLogger("braze_async")
 
@@ -234,6 +235,10 @@ class BrazeClient:
     :param tracer_provider: where OpenTelemetry spans go (the global provider by default);
         used only when ``opentelemetry-api`` is installed (see ``docs/logging.md``).
     :param meter_provider: where OpenTelemetry metrics go (the global provider by default).
+    :param clock: where time is read and waits sleep: the retry waits and the rate limiter
+        (the shared one this client makes; not a ``limiter`` handed in, which has its own).
+        The :class:`SystemClock` by default; tests give a
+        :class:`braze_async.testing.FakeClock` to replace time in one place.
     """
 
     def __init__(
@@ -257,6 +262,7 @@ class BrazeClient:
         on_event: EventHook | Sequence[EventHook] | None = None,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("BRAZE_API_KEY")
@@ -279,9 +285,9 @@ class BrazeClient:
             raise BrazeValidationError("keepalive_expiry", "must be a number of seconds > 0")
         self._api_key = api_key
         self._retry = retry if retry is not None else RetryPolicy()
-        #: How retry waits sleep and where their jitter comes from: the testing hook
-        #: :func:`braze_async.testing.set_retry_timing` replaces both.
-        self._sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+        #: Where time is read and retry waits sleep (the limiter made here uses it too).
+        self._clock = SYSTEM_CLOCK if clock is None else clock
+        #: Where the retries' jitter comes from (``RetryPolicy(jitter=False)``: none).
         self._rng = random.Random()
         #: Closed?, the event loop, the batcher: shared with the views of with_options.
         self._shared = _Shared()
@@ -307,9 +313,12 @@ class BrazeClient:
                 rate_limits or RateLimits(),
                 name=budget_name(self._base_url, api_key),
                 limiter=limiter,
+                clock=self._clock,
             )
         )
-        self._answers = AnswerReader(secret=api_key, max_bytes=max_response_bytes)
+        self._answers = AnswerReader(
+            secret=api_key, max_bytes=max_response_bytes, wallclock=self._clock.time
+        )
         if http_client is None and transport is None:
             # We own the pool: our AiohttpTransport, driven through its fast path (no httpx
             # Request/Response objects: level with raw aiohttp, see benchmarks/).
@@ -682,7 +691,7 @@ class BrazeClient:
             if not isinstance(step, Retry):
                 raise step.error
             if step.delay:
-                await self._sleep(step.delay)
+                await self._clock.sleep(step.delay)
 
     async def _step(
         self,
@@ -926,22 +935,3 @@ class BrazeClient:
             total=total,
             max_details=max_details,
         )
-
-
-def set_retry_timing(
-    client: BrazeClient,
-    *,
-    sleep: Callable[[float], Awaitable[object]] | None = None,
-    rng: random.Random | None = None,
-) -> BrazeClient:
-    """Make *client*'s retry waits call *sleep* (instead of ``asyncio.sleep``) and draw their
-    jitter from *rng*; returns the client. A testing hook: see :mod:`braze_async.testing`.
-
-    Only the retry policy's backoff and 429 waits go through *sleep*; the rate limiter's own
-    waits are timed by its clock (see :class:`~braze_async.RateLimits`).
-    """
-    if sleep is not None:
-        client._sleep = sleep
-    if rng is not None:
-        client._rng = rng
-    return client

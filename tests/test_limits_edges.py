@@ -29,7 +29,6 @@ from braze_async import (
 )
 from braze_async._limits import Bucket, RateLimiter, WaitTooLong
 from braze_async.simulator import BrazeSimulator
-from braze_async.testing import set_retry_timing
 
 T = TypeVar("T")
 E = Bucket.EXTERNAL_ID
@@ -43,9 +42,7 @@ def run(main: Callable[[FakeTime], Coroutine[Any, Any, T]]) -> T:
 
 def limiter(ft: FakeTime, rate: Rate, **limits: Any) -> RateLimiter:
     """A limiter on fake time, *rate* for sends to recipients."""
-    return RateLimiter(
-        RateLimits(external_id=rate, **limits), clock=ft.clock, wallclock=ft.wall, sleep=ft.sleep
-    )
+    return RateLimiter(RateLimits(external_id=rate, **limits), clock=ft)
 
 
 def simulator(ft: FakeTime, window: Window, rate: Rate) -> BrazeSimulator:
@@ -80,14 +77,14 @@ def client(
     retry: RetryPolicy | None = None,
 ) -> BrazeClient:
     """A client sending through *transport*, admitted by *lim*, retry waits on fake time."""
-    braze = BrazeClient(
+    return BrazeClient(
         api_key=KEY,
         base_url="https://rest.iad-01.braze.com",
         transport=transport,
         limiter=lim,
         retry=retry or RetryPolicy(rate_limited_attempts=50),
+        clock=ft,
     )
-    return set_retry_timing(braze, sleep=ft.sleep)
 
 
 async def send(braze: BrazeClient, user: str) -> None:
@@ -219,7 +216,7 @@ def test_a_wall_clock_step_neither_stalls_nor_lifts_a_cap(step: float) -> None:
     async def main(ft: FakeTime) -> float:
         lim = limiter(ft, Rate(100, 60.0))
         (await lim.acquire(E)).release()
-        headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(ft.wall() + 7)}
+        headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(ft.time() + 7)}
         lim.observe(E, 200, headers)
         ft.step_wall(step)
         waiting = asyncio.ensure_future(lim.acquire(E))
@@ -255,9 +252,7 @@ def test_a_reset_further_than_one_period_is_held_one_period_at_most() -> None:
     believed: the cap holds for one period (and Reset's rounding second), no longer."""
 
     async def main(ft: FakeTime) -> float:
-        lim = RateLimiter(
-            RateLimits(audience=Rate(100, 60.0)), clock=ft.clock, wallclock=ft.wall, sleep=ft.sleep
-        )
+        lim = RateLimiter(RateLimits(audience=Rate(100, 60.0)), clock=ft)
         a = Bucket.AUDIENCE
         (await lim.acquire(a)).release()
         lim.observe(a, 200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(EPOCH + 100)})

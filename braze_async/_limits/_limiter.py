@@ -36,11 +36,12 @@ would wait for the same Redis.
 
 Clocks
 ======
-Admission runs on the **monotonic** clock (``clock``): the local log's expiries, 429 pauses,
-Remaining caps, and the timers (the event loop's, itself monotonic, unless a ``sleep`` is
-given). The **wall** clock (``wallclock``, UTC epoch seconds) serves only to read Braze's
-``X-RateLimit-Reset`` when an answer is observed. The Redis engine times its log on
-**Redis's** clock, inside its scripts.
+One :class:`~braze_async.Clock` (``clock``) gives the limiter its time. Admission runs on its
+**monotonic** reading: the local log's expiries, 429 pauses, Remaining caps, and the timers
+(the event loop's, itself monotonic, for the :class:`~braze_async.SystemClock`; the clock's
+``sleep`` for any other, e.g. a test's fake). Its **wall** reading (UTC epoch seconds) serves
+only to read Braze's ``X-RateLimit-Reset`` when an answer is observed. The Redis engine times
+its log on **Redis's** clock, inside its scripts, and its retries on the monotonic reading.
 """
 
 from __future__ import annotations
@@ -48,12 +49,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeAlias
 
+from .._clock import SYSTEM_CLOCK, Clock, SystemClock
 from ._config import Bucket, BucketStats, Rate, RateLimits
-from ._engine import Clock, Engine, Slot
+from ._engine import Engine, Slot
 from ._errors import LimiterClosed, LimiterError, LimiterUnavailable, WaitTooLong
 from ._feedback import Feedback
 from ._headers import read_rate_limit_headers
@@ -211,10 +212,10 @@ class RateLimiter:
 
     :param limits: the configuration; ``limits.redis_url`` selects the Redis engine.
     :param namespace: the Redis budget name used when ``limits.workspace`` is None.
-    :param clock: monotonic seconds (in-process engine, deadlines and local timers).
-    :param wallclock: UTC epoch seconds, to read ``X-RateLimit-Reset``.
-    :param sleep: an async sleep to time waits with (tests pass a fake); by default waits are
-        timed by the event loop.
+    :param clock: where time is read and waits sleep (monotonic: the in-process engine,
+        deadlines and timers; wall: to read ``X-RateLimit-Reset``); the
+        :class:`~braze_async.SystemClock` by default, whose waits are the event loop's timers.
+        Tests pass :class:`braze_async.testing.FakeClock`.
     """
 
     def __init__(
@@ -222,14 +223,16 @@ class RateLimiter:
         limits: RateLimits,
         *,
         namespace: str = "default",
-        clock: Clock = time.monotonic,
-        wallclock: Clock = time.time,
-        sleep: Sleep | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        clock = SYSTEM_CLOCK if clock is None else clock
         self.limits = limits
-        self._monotonic = clock
-        self._wallclock = wallclock
-        self._sleep = sleep
+        # Its readings kept bound: they are read at every look.
+        self._monotonic = clock.monotonic
+        self._wallclock = clock.time
+        # The real clock's waits are the event loop's timers (no task per wait); any other
+        # clock's waits sleep on it, so a fake clock times them.
+        self._sleep: Sleep | None = None if isinstance(clock, SystemClock) else clock.sleep
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine = _engine_for(limits, namespace, clock)
