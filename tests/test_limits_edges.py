@@ -21,6 +21,7 @@ from braze_async import (
     BrazeClient,
     BrazeConnectionError,
     BrazeRateLimitError,
+    BrazeRateLimitWaitError,
     BrazeUnknownOutcomeError,
     Rate,
     RateLimits,
@@ -322,6 +323,9 @@ def test_max_rate_limit_wait_with_the_limiter_raises_rate_limit_error_never_sent
             with pytest.raises(BrazeRateLimitError, match="max_rate_limit_wait") as first:
                 await send(braze, "u1")
             assert first.value.retry_after == pytest.approx(1800.0)
+            # Refused here, not answered by Braze: its own class, and no status code.
+            assert isinstance(first.value, BrazeRateLimitWaitError)
+            assert first.value.status_code is None and first.value.max_wait == 60.0
             with pytest.raises(BrazeRateLimitError, match="nothing was sent"):
                 await send(braze, "u2")
         assert ft.now == 0.0
