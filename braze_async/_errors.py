@@ -5,7 +5,8 @@
     BrazeError                         root: catch this to catch everything we raise
      ├── BrazeValidationError          bad input, raised before any network call (also a ValueError)
      ├── BrazeNotSentError             Braze answered success with a notice: it will send nothing
-     ├── BrazeAPIError                 Braze answered with an error status
+     ├── BrazeAPIError                 Braze answered with an error status (or, one kind,
+     │                                 the client refused a wait for the budget)
      │    ├── BrazeBadRequestError     400: the request broke one of Braze's rules
      │    ├── BrazeAuthenticationError 401: the API key is missing or wrong
      │    ├── BrazePermissionError     403: the key lacks the endpoint's permission
