@@ -7,7 +7,8 @@ Everything that leaves here is redacted: a hostile or broken server could echo o
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,11 +29,16 @@ class AnswerReader:
     :param secret: the text to redact (the API key).
     :param max_bytes: the cap the body was read under (named in messages about a body that
         was too large to read).
+    :param wallclock: UTC epoch seconds (the client's clock), to read a 429's
+        ``X-RateLimit-Reset`` into a wait.
     """
 
-    __slots__ = ("_max_bytes", "_redact")
+    __slots__ = ("_max_bytes", "_redact", "_wallclock")
 
-    def __init__(self, *, secret: str, max_bytes: int) -> None:
+    def __init__(
+        self, *, secret: str, max_bytes: int, wallclock: Callable[[], float] = time.time
+    ) -> None:
+        self._wallclock = wallclock
         self._redact = Redactor.of(secret)
         self._max_bytes = max_bytes
 
@@ -86,7 +92,11 @@ class AnswerReader:
             errors=errors,
             endpoint=path,
             attempts=attempt,
-            retry_after=rate_limit_delay(answer.headers) if status == 429 else None,
+            retry_after=(
+                rate_limit_delay(answer.headers, wallclock=self._wallclock)
+                if status == 429
+                else None
+            ),
             headers=answer.headers,
         )
 

@@ -16,7 +16,7 @@ import enum
 import logging
 import os
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from urllib.parse import quote
@@ -35,6 +35,7 @@ from ._bulk import (
     RecipientOutcome,
 )
 from ._bulk import bulk_send as _bulk_send
+from ._clock import SYSTEM_CLOCK, Clock
 from ._deprecated import DeprecatedSends
 from ._errors import BrazeError, BrazeMalformedResponseError, BrazeValidationError
 from ._events import EventHook, Events, Trace
@@ -79,7 +80,7 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
 
-__all__ = ["DEFAULT_TIMEOUT", "BrazeClient", "set_retry_timing"]
+__all__ = ["DEFAULT_TIMEOUT", "BrazeClient"]
 
 logger = logging.getLogger("braze_async")
 
@@ -219,6 +220,10 @@ class BrazeClient(DeprecatedSends):
     :param tracer_provider: where OpenTelemetry spans go (the global provider by default);
         used only when ``opentelemetry-api`` is installed (see ``docs/logging.md``).
     :param meter_provider: where OpenTelemetry metrics go (the global provider by default).
+    :param clock: where time is read and waits sleep: the retry waits and the rate limiter
+        (the shared one this client makes; not a ``limiter`` handed in, which has its own).
+        The :class:`SystemClock` by default; tests give a
+        :class:`braze_async.testing.FakeClock` to replace time in one place.
     """
 
     def __init__(
@@ -237,6 +242,7 @@ class BrazeClient(DeprecatedSends):
         on_event: EventHook | Sequence[EventHook] | None = None,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("BRAZE_API_KEY")
@@ -253,9 +259,9 @@ class BrazeClient(DeprecatedSends):
             raise BrazeValidationError("batching", "must be a Batching")
         self._api_key = api_key
         self._retry = retry if retry is not None else RetryPolicy()
-        #: How retry waits sleep and where their jitter comes from: the testing hook
-        #: :func:`braze_async.testing.set_retry_timing` replaces both.
-        self._sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+        #: Where time is read and retry waits sleep (the limiter made here uses it too).
+        self._clock = SYSTEM_CLOCK if clock is None else clock
+        #: Where the retries' jitter comes from (``RetryPolicy(jitter=False)``: none).
         self._rng = random.Random()
         #: Closed?, the event loop, the batcher: shared with the views of with_options.
         self._shared = _Shared(batching)
@@ -281,9 +287,12 @@ class BrazeClient(DeprecatedSends):
                 rate_limits if isinstance(rate_limits, RateLimits) else RateLimits(),
                 name=budget_name(self._base_url, api_key),
                 limiter=rate_limits if isinstance(rate_limits, RateLimiter) else None,
+                clock=self._clock,
             )
         )
-        self._answers = AnswerReader(secret=api_key, max_bytes=max_response_bytes)
+        self._answers = AnswerReader(
+            secret=api_key, max_bytes=max_response_bytes, wallclock=self._clock.time
+        )
         #: The bounds of each attempt: the route's, or a view's own (see with_options).
         self._timeouts = Timeouts.of(timeout, attempt_timeout)
         route = Route(
@@ -653,7 +662,7 @@ class BrazeClient(DeprecatedSends):
             if not isinstance(step, Retry):
                 raise step.error
             if step.delay:
-                await self._sleep(step.delay)
+                await self._clock.sleep(step.delay)
 
     async def _step(
         self,
@@ -730,22 +739,3 @@ class BrazeClient(DeprecatedSends):
         permit.release(sent=True, outcome_unknown=answer.status in AMBIGUOUS_STATUSES)
         limiter.observe(bucket, answer.status, answer.headers)
         return answer
-
-
-def set_retry_timing(
-    client: BrazeClient,
-    *,
-    sleep: Callable[[float], Awaitable[object]] | None = None,
-    rng: random.Random | None = None,
-) -> BrazeClient:
-    """Make *client*'s retry waits call *sleep* (instead of ``asyncio.sleep``) and draw their
-    jitter from *rng*; returns the client. A testing hook: see :mod:`braze_async.testing`.
-
-    Only the retry policy's backoff and 429 waits go through *sleep*; the rate limiter's own
-    waits are timed by its clock (see :class:`~braze_async.RateLimits`).
-    """
-    if sleep is not None:
-        client._sleep = sleep
-    if rng is not None:
-        client._rng = rng
-    return client

@@ -5,12 +5,15 @@
     BrazeError                         root: catch this to catch everything we raise
      ├── BrazeValidationError          bad input, raised before any network call (also a ValueError)
      ├── BrazeNotSentError             Braze answered success with a notice: it will send nothing
-     ├── BrazeAPIError                 Braze answered with an error status
+     ├── BrazeAPIError                 Braze answered with an error status (or, one kind,
+     │                                 the client refused a wait for the budget)
      │    ├── BrazeBadRequestError     400: the request broke one of Braze's rules
      │    ├── BrazeAuthenticationError 401: the API key is missing or wrong
      │    ├── BrazePermissionError     403: the key lacks the endpoint's permission
      │    ├── BrazeNotFoundError       404
      │    ├── BrazeRateLimitError      429: still rate limited after the retries allowed
+     │    │    └── BrazeRateLimitWaitError  not Braze's answer: the client would have had to
+     │    │                                 wait longer than allowed; nothing was sent
      │    └── BrazeServerError         5xx: Braze failed; nothing was sent for that request
      └── BrazeTransportError           the request or its answer was lost on the way
           ├── BrazeConnectionError     the request never left: nothing was sent
@@ -20,6 +23,11 @@
 Every error raised for a request names the endpoint it came from (``endpoint``) and how many
 attempts were made (``attempts``); a ``BrazeAPIError`` also carries the answer's ``headers``
 and, when one of them holds it, the ``request_id``. None of them ever carries the API key.
+
+An error says what happened: ``status_code`` is the status Braze answered, never one made up.
+A wait for the rate-limit budget that the client refuses to make (longer than
+``RetryPolicy.max_rate_limit_wait``) is a ``BrazeRateLimitWaitError``, whose ``status_code``
+is ``None``: ``except BrazeRateLimitError`` catches it with Braze's 429s.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ __all__ = [
     "BrazeNotSentError",
     "BrazePermissionError",
     "BrazeRateLimitError",
+    "BrazeRateLimitWaitError",
     "BrazeServerError",
     "BrazeTransportError",
     "BrazeUnknownOutcomeError",
@@ -151,7 +160,7 @@ class BrazeAPIError(_RequestError):
         self,
         message: str,
         *,
-        status_code: int,
+        status_code: int | None,
         errors: Sequence[ErrorDetail] = (),
         endpoint: str = "",
         attempts: int = 1,
@@ -159,7 +168,8 @@ class BrazeAPIError(_RequestError):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message, endpoint=endpoint, attempts=attempts)
-        #: The HTTP status of Braze's answer.
+        #: The HTTP status of Braze's answer; ``None`` only for a
+        #: :class:`BrazeRateLimitWaitError` (no answer: the client refused to wait).
         self.status_code = status_code
         #: Braze's list of error details, possibly empty.
         self.errors: tuple[ErrorDetail, ...] = tuple(errors)
@@ -197,6 +207,40 @@ class BrazeNotFoundError(BrazeAPIError):
 
 class BrazeRateLimitError(BrazeAPIError):
     """429: rate limited, and still so after the retries the policy allows."""
+
+
+class BrazeRateLimitWaitError(BrazeRateLimitError):
+    """The rate-limit budget frees later than the client may wait: nothing was sent.
+
+    Not an answer of Braze's (``status_code`` is ``None``): the client's rate limiter (its
+    budget spent, or paused by a 429 until Braze's reset) would have had the request wait
+    longer than ``RetryPolicy.max_rate_limit_wait``, so the call failed at once instead of
+    waiting. ``retry_after`` is how long until the budget frees, when known. Sending again
+    once it has freed is safe. A :class:`BrazeRateLimitError`, so ``except
+    BrazeRateLimitError`` catches it too.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        max_wait: float,
+        retry_after: float | None = None,
+        endpoint: str = "",
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(
+            message,
+            status_code=None,
+            endpoint=endpoint,
+            attempts=attempts,
+            retry_after=retry_after,
+        )
+        #: The longest wait allowed, in seconds (``RetryPolicy.max_rate_limit_wait``).
+        self.max_wait = max_wait
+
+    def __str__(self) -> str:
+        return _RequestError.__str__(self)  # no "HTTP ...": Braze did not answer this
 
 
 class BrazeServerError(BrazeAPIError):

@@ -25,7 +25,7 @@ from ._errors import (
     BrazeAPIError,
     BrazeConnectionError,
     BrazeError,
-    BrazeRateLimitError,
+    BrazeRateLimitWaitError,
     BrazeUnknownOutcomeError,
 )
 from ._http import CannotSend, ExchangeError, NeverSent
@@ -89,24 +89,29 @@ class RetryPolicy:
     rate_limited_attempts: int = attrs.field(default=20, validator=_at_least_one)
     #: Longest single wait for the rate-limit budget, in seconds: after a 429, or, with the
     #: client's rate limiter, before a request is admitted (a call that would wait longer
-    #: raises ``BrazeRateLimitError`` at once, never sent). The default suits bulk jobs
+    #: raises ``BrazeRateLimitWaitError`` at once, never sent). The default suits bulk jobs
     #: (Braze's hourly window can ask for ~1 h); a web app can set a few seconds.
     max_rate_limit_wait: float = attrs.field(default=3700.0, validator=_positive)
     #: Retry trigger sends whose outcome is unknown, accepting possible duplicates.
     retry_ambiguous: bool = False
+    #: Draw each backoff at random below its ceiling ("full jitter", so that clients that
+    #: failed together do not retry together). ``False`` waits the ceiling itself: tests use
+    #: it (with :class:`braze_async.testing.FakeClock`) for waits they can assert exactly.
+    jitter: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
 
     def __repr__(self) -> str:
         return (
             f"RetryPolicy(attempts={self.attempts}, backoff_initial={self.backoff_initial}, "
             f"backoff_max={self.backoff_max}, rate_limited_attempts={self.rate_limited_attempts}, "
             f"max_rate_limit_wait={self.max_rate_limit_wait}, "
-            f"retry_ambiguous={self.retry_ambiguous})"
+            f"retry_ambiguous={self.retry_ambiguous}, jitter={self.jitter})"
         )
 
     def backoff(self, retry: int, rng: random.Random) -> float:
-        """Seconds to wait before retry number *retry* (1-based): full jitter."""
+        """Seconds to wait before retry number *retry* (1-based): full jitter drawn from
+        *rng*, or the ceiling itself without ``jitter``."""
         ceiling = min(self.backoff_max, self.backoff_initial * (2 ** (retry - 1)))
-        return rng.uniform(0, ceiling)
+        return rng.uniform(0, ceiling) if self.jitter else ceiling
 
 
 def rate_limit_delay(
@@ -244,7 +249,7 @@ class Attempts:
                 return self._maybe_processed_by(
                     f"HTTP {outcome.status_code} from a gateway: {outcome}", outcome
                 )
-            elif outcome.status_code >= 500:
+            elif outcome.status_code is not None and outcome.status_code >= 500:
                 self.failures += 1
                 if self.failures < policy.attempts:
                     return self._backoff(f"HTTP {outcome.status_code}")
@@ -299,11 +304,12 @@ class Attempts:
             )
         return min(delay, self._policy.max_rate_limit_wait)
 
-    def _wait_too_long(self, cause: WaitTooLong) -> BrazeRateLimitError:
-        """The budget frees later than the policy waits: rate limited, nothing was sent."""
-        return BrazeRateLimitError(
+    def _wait_too_long(self, cause: WaitTooLong) -> BrazeRateLimitWaitError:
+        """The budget frees later than the policy waits: refused here, nothing was sent (no
+        status: Braze did not answer this)."""
+        return BrazeRateLimitWaitError(
             f"rate limited: {cause} (RetryPolicy.max_rate_limit_wait); nothing was sent",
-            status_code=429,
+            max_wait=cause.max_wait,
             endpoint=self.endpoint,
             attempts=self.made,
             retry_after=cause.wait,

@@ -1,8 +1,13 @@
-"""A fake clock for the rate limiter's tests: monotonic and wall time that move only when told.
+"""A fake clock for the rate limiter's tests of concurrent waiters: time moves only when told.
 
-:class:`FakeTime` jumps from one timer to the next as soon as every task is blocked, so no
-test sleeps for real. Its wall clock can be stepped (NTP, a resumed VM) without moving the
-monotonic one; :meth:`FakeTime.simulator_clock` gives the Braze simulator the same time.
+:class:`FakeTime` is a :class:`braze_async.Clock` (pass it as ``clock=``) whose sleeps are
+timers: it jumps from one timer to the next as soon as every task is blocked, so no test
+sleeps for real and concurrent waits overlap as they would in real time. The public
+:class:`braze_async.testing.FakeClock` serves every other test: its sleeps move time at once
+and one after the other, which cannot tell two waiters woken at the same instant from two
+woken in turn, and which needs no look at asyncio's private ready queue (``settle`` does).
+Its wall clock can be stepped (NTP, a resumed VM) without moving the monotonic one;
+:meth:`FakeTime.simulator_clock` gives the Braze simulator the same time.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ EPOCH = 1_700_000_000.0
 
 
 class FakeTime:
-    """A monotonic clock, a wall clock and an async sleep that only move when all are idle."""
+    """A :class:`braze_async.Clock` whose sleeps are timers fired when all tasks are idle."""
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -30,10 +35,10 @@ class FakeTime:
         self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
 
-    def clock(self) -> float:
+    def monotonic(self) -> float:
         return self.now
 
-    def wall(self) -> float:
+    def time(self) -> float:
         return EPOCH + self.now + self.wall_step
 
     def step_wall(self, seconds: float) -> None:

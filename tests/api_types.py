@@ -5,7 +5,6 @@ If a change to braze_async breaks a line here, it breaks users' type-checked cod
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ from braze_async import (
     BrazeError,
     BrazeEvent,
     BrazeRateLimitError,
+    BrazeRateLimitWaitError,
     BrazeUnknownOutcomeError,
     BrazeValidationError,
     BucketStats,
@@ -47,7 +47,7 @@ from braze_async import (
     parse_transactional_postback,
 )
 from braze_async.simulator import BrazeSimulator, Delivery, SimulatorOptions, ThreadedSimulator
-from braze_async.testing import set_retry_timing
+from braze_async.testing import Clock, FakeClock
 
 
 async def client_api(key: str) -> None:
@@ -173,12 +173,14 @@ def errors_api(exc: BrazeError) -> None:
         assert_type(exc.field, str)
         assert_type(exc.rule, str)
     if isinstance(exc, BrazeAPIError):
-        assert_type(exc.status_code, int)
+        assert_type(exc.status_code, int | None)  # None: a BrazeRateLimitWaitError
         assert_type(exc.headers, Mapping[str, str])
         assert_type(exc.request_id, str | None)
         assert_type(exc.errors, tuple[ErrorDetail, ...])
     if isinstance(exc, BrazeRateLimitError):
         assert_type(exc.retry_after, float | None)
+    if isinstance(exc, BrazeRateLimitWaitError):
+        assert_type(exc.max_wait, float)
     if isinstance(exc, BrazeUnknownOutcomeError):
         assert_type(exc.endpoint, str)
 
@@ -224,12 +226,18 @@ def uses_the_fixture(braze_simulator: ThreadedSimulator) -> None:
 
 
 async def testing_api(key: str) -> None:
-    async def no_sleep(delay: float) -> None:
-        return None
-
-    braze = set_retry_timing(BrazeClient(api_key=key, instance="iad-01"), sleep=no_sleep)
-    assert_type(braze, BrazeClient)
-    set_retry_timing(braze, rng=random.Random(0))
+    clock = FakeClock()
+    braze = BrazeClient(
+        api_key=key, instance="iad-01", retry=RetryPolicy(jitter=False), clock=clock
+    )
+    BrazeSimulator(clock=clock)  # the simulator takes the same clock
+    RateLimiter(RateLimits(), clock=clock)
+    one: Clock = clock
+    assert_type(clock.sleeps, list[float])
+    assert_type(one.monotonic(), float)
+    assert_type(one.time(), float)
+    clock.advance(1.0)
+    await one.sleep(0.5)
     await braze.aclose()
 
 

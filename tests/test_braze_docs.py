@@ -51,7 +51,7 @@ from braze_async._models import (
 )
 from braze_async._wire import dumps
 from braze_async.simulator import BrazeSimulator
-from braze_async.testing import set_retry_timing
+from braze_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -545,18 +545,13 @@ def answering(*responses: httpx.Response) -> BrazeClient:
     def handler(request: httpx.Request) -> httpx.Response:
         return script.pop(0) if len(script) > 1 else script[0]
 
-    async def no_sleep(delay: float) -> None:
-        return None
-
-    return set_retry_timing(
-        BrazeClient(
-            api_key="k",
-            instance="iad-01",
-            transport=httpx.MockTransport(handler),
-            rate_limits=None,
-            retry=RetryPolicy(attempts=1, rate_limited_attempts=1),
-        ),
-        sleep=no_sleep,
+    return BrazeClient(
+        api_key="k",
+        instance="iad-01",
+        transport=httpx.MockTransport(handler),
+        rate_limits=None,
+        retry=RetryPolicy(attempts=1, rate_limited_attempts=1),
+        clock=FakeClock(),  # retry waits take no time
     )
 
 

@@ -42,7 +42,7 @@ from braze_async._journal import Journal, JournalError, expand, ranges
 from braze_async._models import CampaignTriggerRequest
 from braze_async._readers import InputRow
 from braze_async.simulator import BrazeSimulator
-from braze_async.testing import set_retry_timing
+from braze_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -798,12 +798,10 @@ async def test_a_job_against_a_closed_port_stops_quickly() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again when the block ends: nobody listens there
 
-    async def no_wait(delay: float) -> None:
-        pass
-
     policy = RetryPolicy(attempts=2)
-    async with BrazeClient(api_key=KEY, base_url=f"http://127.0.0.1:{port}", retry=policy) as b:
-        set_retry_timing(b, sleep=no_wait)
+    async with BrazeClient(
+        api_key=KEY, base_url=f"http://127.0.0.1:{port}", retry=policy, clock=FakeClock()
+    ) as b:
         report = await asyncio.wait_for(
             b.send_bulk(Campaign("weekly"), users(100_000), concurrency=2), timeout=30
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +35,7 @@ from braze_async import (
     UserAlias,
 )
 from braze_async._models import CampaignTriggerRequest
-from braze_async.testing import set_retry_timing
+from braze_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -70,21 +69,16 @@ def error(status: int, headers: dict[str, str] | None = None, **body: Any) -> ht
     return httpx.Response(status, json=body or {"message": "nope"}, headers=headers)
 
 
-class Sleeps(list[float]):
-    """A fake asyncio.sleep that records the delays asked for."""
-
-    async def __call__(self, delay: float) -> None:
-        self.append(delay)
-
-
-def client(recorder: Recorder, sleeps: Sleeps | None = None, **kwargs: Any) -> BrazeClient:
-    """A client on a scripted transport; rate limiting off unless a test turns it on."""
+def client(recorder: Recorder, clock: FakeClock | None = None, **kwargs: Any) -> BrazeClient:
+    """A client on a scripted transport and a fake clock (retry waits are instant, and
+    recorded in ``clock.sleeps``); rate limiting off unless a test turns it on."""
     kwargs.setdefault("rate_limits", None)
-    return set_retry_timing(
-        BrazeClient(
-            api_key=KEY, instance="iad-01", transport=httpx.MockTransport(recorder), **kwargs
-        ),
-        sleep=sleeps if sleeps is not None else Sleeps(),
+    return BrazeClient(
+        api_key=KEY,
+        instance="iad-01",
+        transport=httpx.MockTransport(recorder),
+        clock=clock if clock is not None else FakeClock(),
+        **kwargs,
     )
 
 
@@ -240,29 +234,23 @@ async def test_gateway_error_is_retried_for_deduplicated_transactional_sends() -
     assert len(rec.requests) == 2
 
 
-class Ceiling(random.Random):
-    """A random source whose uniform draws are always the top of their range."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return b
-
-
 async def test_5xx_is_retried_with_backoff() -> None:
     """5xx answers are retried with jittered, growing backoff, then succeed."""
     policy = RetryPolicy(attempts=3, backoff_initial=1.0)
     rec = Recorder(error(500), error(503), ok())
-    sleeps = Sleeps()
-    async with client(rec, sleeps, retry=policy) as braze:
+    clock = FakeClock()
+    async with client(rec, clock, retry=policy) as braze:
         r = await braze.send(Campaign("c"), broadcast=True)
     assert r.dispatch_id == "d1"
     assert len(rec.requests) == 3
+    sleeps = clock.sleeps
     assert len(sleeps) == 2 and 0 <= sleeps[0] <= 1.0 and 0 <= sleeps[1] <= 2.0
-    # The waits are drawn below a ceiling that doubles: at the top of each draw, 1 s then 2 s.
-    rec, sleeps = Recorder(error(500), error(503), ok()), Sleeps()
-    braze = set_retry_timing(client(rec, sleeps, retry=policy), sleep=sleeps, rng=Ceiling())
+    # The waits are drawn below a ceiling that doubles: without jitter, the ceiling, 1 s then 2 s.
+    rec, clock = Recorder(error(500), error(503), ok()), FakeClock()
+    braze = client(rec, clock, retry=RetryPolicy(attempts=3, backoff_initial=1.0, jitter=False))
     async with braze:
         await braze.send(Campaign("c"), broadcast=True)
-    assert sleeps == [1.0, 2.0]
+    assert clock.sleeps == [1.0, 2.0]
 
 
 async def test_5xx_gives_up_after_attempts() -> None:
@@ -284,23 +272,21 @@ async def test_5xx_gives_up_after_attempts() -> None:
 async def test_429_waits_as_told_then_retries(headers: dict[str, str], expected: float) -> None:
     """A 429 waits for the announced delay and is retried, never dropped."""
     rec = Recorder(error(429, headers, message="rate limit exceeded"), ok())
-    sleeps = Sleeps()
-    async with client(rec, sleeps) as braze:
+    clock = FakeClock()
+    async with client(rec, clock) as braze:
         r = await braze.send(Campaign("c"), broadcast=True)
     assert r.dispatch_id == "d1"
-    assert sleeps == [expected]
+    assert clock.sleeps == [expected]
 
 
 async def test_429_uses_reset_epoch_when_no_retry_after() -> None:
     """Without Retry-After, X-RateLimit-Reset (UTC epoch seconds) sets the wait."""
-    import time
-
-    reset = str(int(time.time()) + 30)
+    clock = FakeClock()  # the client reads the reset on its clock's wall time
+    reset = str(int(clock.time()) + 30)
     rec = Recorder(error(429, {"X-RateLimit-Reset": reset}), ok())
-    sleeps = Sleeps()
-    async with client(rec, sleeps) as braze:
+    async with client(rec, clock) as braze:
         await braze.send(Campaign("c"), broadcast=True)
-    assert 25 <= sleeps[0] <= 31
+    assert 25 <= clock.sleeps[0] <= 31
 
 
 async def test_429_has_its_own_budget_and_then_raises() -> None:
@@ -492,15 +478,15 @@ async def test_a_closed_client_refuses_a_bulk_job() -> None:
     assert read == [] and rec.requests == []
 
 
-async def test_set_retry_timing_changes_only_what_it_is_given() -> None:
-    """Only a new rng: the client's sleep stays the one set before."""
+async def test_retry_waits_sleep_on_the_clients_clock() -> None:
+    """The client's one clock times its retry waits: without jitter, the backoff ceiling."""
     rec = Recorder(error(503), ok())
-    sleeps = Sleeps()
-    braze = client(rec, sleeps, retry=RetryPolicy(attempts=2, backoff_initial=1.0))
-    assert set_retry_timing(braze, rng=Ceiling()) is braze
+    clock = FakeClock()
+    braze = client(rec, clock, retry=RetryPolicy(attempts=2, backoff_initial=1.0, jitter=False))
     async with braze:
         await braze.send(Campaign("c"), broadcast=True)
-    assert sleeps == [1.0]
+    assert clock.sleeps == [1.0]
+    assert clock.monotonic() == 1.0
 
 
 def test_endpoint_resolution_and_env(monkeypatch: pytest.MonkeyPatch) -> None:

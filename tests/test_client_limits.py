@@ -122,15 +122,15 @@ def test_exhausted_server_budget_pauses_until_reset() -> None:
 
     async def main(ft: FakeTime) -> tuple[list[float], float]:
         calls: list[float] = []
-        reset = int(ft.wall()) + 2
+        reset = int(ft.time()) + 2
 
         def handler(request: httpx.Request) -> httpx.Response:
-            calls.append(ft.wall())
+            calls.append(ft.time())
             headers = {"X-RateLimit-Limit": "100", "X-RateLimit-Reset": str(reset)}
             headers["X-RateLimit-Remaining"] = "0" if len(calls) == 1 else "99"
             return httpx.Response(201, json=OK, headers=headers)
 
-        limiter = RateLimiter(RateLimits(), clock=ft.clock, wallclock=ft.wall, sleep=ft.sleep)
+        limiter = RateLimiter(RateLimits(), clock=ft)
         braze = BrazeClient(
             api_key="k",
             instance="iad-01",

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Sequence
 import httpx
 import orjson
 import pytest
-from _stopped_time import StoppedTime
 
 from braze_async import (
     AnswerReceived,
@@ -38,7 +37,7 @@ from braze_async import (
 )
 from braze_async._events import Events
 from braze_async.simulator import BrazeSimulator
-from braze_async.testing import set_retry_timing
+from braze_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -168,14 +167,17 @@ async def test_a_429_is_logged_once_as_a_warning(caplog: pytest.LogCaptureFixtur
     """Braze's 429 (the client's own limiter off) is retried after its reset: one WARNING."""
     caplog.set_level(logging.DEBUG, logger="braze_async")
     seen: list[BrazeEvent] = []
-    time = StoppedTime()
+    clock = FakeClock()
     async with (
-        BrazeSimulator(external_id_rate="1/60", clock=time) as sim,
+        BrazeSimulator(external_id_rate="1/60", clock=clock) as sim,
         BrazeClient(
-            api_key=sim.api_key, base_url=sim.base_url, rate_limits=None, on_event=seen.append
+            api_key=sim.api_key,
+            base_url=sim.base_url,
+            rate_limits=None,
+            on_event=seen.append,
+            clock=clock,
         ) as braze,
     ):
-        set_retry_timing(braze, sleep=time.sleep)
         await braze.send(Campaign("c"), recipients=TWO)
         await braze.send(Campaign("c"), recipients=TWO)  # the window is full: 429
     assert [r for r in notable(caplog)] == [("WARNING", "retry")]
@@ -189,15 +191,16 @@ async def test_a_429_is_logged_once_as_a_warning(caplog: pytest.LogCaptureFixtur
 async def test_a_limiter_wait_is_told_with_the_seconds_waited() -> None:
     """A request the client-side limiter holds back: LimiterWaited before its attempt."""
     seen: list[BrazeEvent] = []
-    time = StoppedTime()
+    clock = FakeClock()
     async with BrazeSimulator() as sim:
         limits = RateLimits(external_id=Rate(1, 0.2))
         # The limiter on fake time: the second request waits exactly the window.
         async with BrazeClient(
             api_key=sim.api_key,
             base_url=sim.base_url,
-            rate_limits=time.limiter(limits),
+            rate_limits=limits,
             on_event=seen.append,
+            clock=clock,
         ) as braze:
             await braze.send(Campaign("c"), recipients=TWO)
             await braze.send(Campaign("c"), recipients=TWO)

@@ -22,6 +22,7 @@ from braze_async import (
     BrazeClient,
     BrazeConnectionError,
     BrazeRateLimitError,
+    BrazeRateLimitWaitError,
     BrazeUnknownOutcomeError,
     Campaign,
     Rate,
@@ -31,7 +32,6 @@ from braze_async import (
 )
 from braze_async._limits import Bucket, RateLimiter, WaitTooLong
 from braze_async.simulator import BrazeSimulator
-from braze_async.testing import set_retry_timing
 
 T = TypeVar("T")
 E = Bucket.EXTERNAL_ID
@@ -45,9 +45,7 @@ def run(main: Callable[[FakeTime], Coroutine[Any, Any, T]]) -> T:
 
 def limiter(ft: FakeTime, rate: Rate, **limits: Any) -> RateLimiter:
     """A limiter on fake time, *rate* for sends to recipients."""
-    return RateLimiter(
-        RateLimits(external_id=rate, **limits), clock=ft.clock, wallclock=ft.wall, sleep=ft.sleep
-    )
+    return RateLimiter(RateLimits(external_id=rate, **limits), clock=ft)
 
 
 def simulator(ft: FakeTime, window: Window, rate: Rate) -> BrazeSimulator:
@@ -83,15 +81,15 @@ def client(
     batching: Batching = Batching(),  # noqa: B008 - frozen
 ) -> BrazeClient:
     """A client sending through *transport*, admitted by *lim*, retry waits on fake time."""
-    braze = BrazeClient(
+    return BrazeClient(
         api_key=KEY,
         base_url="https://rest.iad-01.braze.com",
         transport=transport,
         rate_limits=lim,
         retry=retry or RetryPolicy(rate_limited_attempts=50),
         batching=batching,
+        clock=ft,
     )
-    return set_retry_timing(braze, sleep=ft.sleep)
 
 
 async def send(braze: BrazeClient, user: str) -> None:
@@ -223,7 +221,7 @@ def test_a_wall_clock_step_neither_stalls_nor_lifts_a_cap(step: float) -> None:
     async def main(ft: FakeTime) -> float:
         lim = limiter(ft, Rate(100, 60.0))
         (await lim.acquire(E)).release()
-        headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(ft.wall() + 7)}
+        headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(ft.time() + 7)}
         lim.observe(E, 200, headers)
         ft.step_wall(step)
         waiting = asyncio.ensure_future(lim.acquire(E))
@@ -259,9 +257,7 @@ def test_a_reset_further_than_one_period_is_held_one_period_at_most() -> None:
     believed: the cap holds for one period (and Reset's rounding second), no longer."""
 
     async def main(ft: FakeTime) -> float:
-        lim = RateLimiter(
-            RateLimits(audience=Rate(100, 60.0)), clock=ft.clock, wallclock=ft.wall, sleep=ft.sleep
-        )
+        lim = RateLimiter(RateLimits(audience=Rate(100, 60.0)), clock=ft)
         a = Bucket.AUDIENCE
         (await lim.acquire(a)).release()
         lim.observe(a, 200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(EPOCH + 100)})
@@ -331,6 +327,9 @@ def test_max_rate_limit_wait_with_the_limiter_raises_rate_limit_error_never_sent
             with pytest.raises(BrazeRateLimitError, match="max_rate_limit_wait") as first:
                 await send(braze, "u1")
             assert first.value.retry_after == pytest.approx(1800.0)
+            # Refused here, not answered by Braze: its own class, and no status code.
+            assert isinstance(first.value, BrazeRateLimitWaitError)
+            assert first.value.status_code is None and first.value.max_wait == 60.0
             with pytest.raises(BrazeRateLimitError, match="nothing was sent"):
                 await send(braze, "u2")
         assert ft.now == 0.0

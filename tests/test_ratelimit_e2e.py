@@ -12,9 +12,8 @@ import httpx
 import pytest
 from _fake_time import FakeTime
 
-from braze_async import BrazeClient, Campaign, Rate, RateLimiter, RateLimits, Recipient, RetryPolicy
+from braze_async import BrazeClient, Campaign, Rate, RateLimits, Recipient, RetryPolicy
 from braze_async.simulator import BrazeSimulator
-from braze_async.testing import set_retry_timing
 
 pytestmark = pytest.mark.anyio
 
@@ -52,20 +51,15 @@ def test_unbounded_burst_earns_no_429(window: str) -> None:
             window=window,  # type: ignore[arg-type]
             external_id_rate=(LIMIT, PERIOD),
         )
-        limiter = RateLimiter(
-            RateLimits(external_id=Rate(LIMIT, PERIOD)),
-            clock=ft.clock,
-            wallclock=ft.wall,
-            sleep=ft.sleep,
-        )
+        # One clock for the client's limiter and its retry waits.
         braze = BrazeClient(
             api_key="sim-key",
             base_url="https://rest.iad-01.braze.com",
             transport=Slow(ft, sim.transport()),
-            rate_limits=limiter,
+            rate_limits=RateLimits(external_id=Rate(LIMIT, PERIOD)),
             retry=RetryPolicy(rate_limited_attempts=50),
+            clock=ft,
         )
-        set_retry_timing(braze, sleep=ft.sleep)
         async with braze:
             task = asyncio.ensure_future(burst(braze, 40))
             await ft.run([task])

@@ -255,9 +255,7 @@ def test_after_a_restart_remaining_caps_still_hold_the_fleet_back(
 
     async def main() -> list[int | None]:
         limits = fleet_limits(server.url, workspace, external_id=Rate(10, 60.0))
-        fleet = [
-            RateLimiter(limits, clock=ft.clock, wallclock=ft.wall, sleep=ft.sleep) for _ in range(2)
-        ]
+        fleet = [RateLimiter(limits, clock=ft) for _ in range(2)]
         async with httpx.AsyncClient(transport=sim.transport(), base_url="http://b") as http:
             for i in range(5):
                 for p, lim in enumerate(fleet):

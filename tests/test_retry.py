@@ -15,11 +15,13 @@ from braze_async import (
     BrazeBadRequestError,
     BrazeConnectionError,
     BrazeRateLimitError,
+    BrazeRateLimitWaitError,
     BrazeServerError,
     BrazeUnknownOutcomeError,
     RetryPolicy,
 )
 from braze_async._http import CannotSend, MaybeProcessed, NeverSent
+from braze_async._limits import WaitTooLong
 from braze_async._retry import Attempts, GiveUp, NotAdmitted, Outcome, Retry, Unknown
 
 PATH = "/campaigns/trigger/send"
@@ -40,6 +42,12 @@ def maybe() -> MaybeProcessed:
     error = MaybeProcessed("ReadTimeout: timed out")
     error.__cause__ = httpx.ReadTimeout("timed out")
     return error
+
+
+def too_long() -> NotAdmitted:
+    """The limiter's refusal: the budget frees in 1800 s, the policy waits 60 s at most."""
+    cause = WaitTooLong(1800.0, 60.0)
+    return NotAdmitted(str(cause), cause)
 
 
 def attempts(*, retry_ambiguous: bool = False, paced: bool = False, **policy: float) -> Attempts:
@@ -155,6 +163,18 @@ def kinds(history: Attempts, outcomes: list[Outcome]) -> list[str]:
             ["retry", "Unknown:BrazeUnknownOutcomeError"],
             id="not-admitted-after-ambiguous-is-unknown",
         ),
+        pytest.param(
+            {},
+            [too_long()],
+            ["GiveUp:BrazeRateLimitWaitError"],
+            id="a-wait-too-long-is-never-sent",
+        ),
+        pytest.param(
+            {"retry_ambiguous": True},
+            [maybe(), too_long()],
+            ["retry", "Unknown:BrazeUnknownOutcomeError"],
+            id="a-wait-too-long-after-ambiguous-is-unknown",
+        ),
     ],
 )
 def test_decision_table(
@@ -200,6 +220,39 @@ def test_backoff_is_full_jitter_below_a_doubling_ceiling() -> None:
     assert all(0 <= d <= c for d, c in zip(drawn, ceilings, strict=True))
     assert len(set(drawn)) == 200  # jittered, not a fixed schedule
     assert sum(drawn[3:]) / len(drawn[3:]) == pytest.approx(2.0, abs=0.3)  # uniform below 4
+
+
+def test_without_jitter_the_backoff_is_its_ceiling() -> None:
+    """RetryPolicy(jitter=False): each retry waits its ceiling, whatever the rng draws."""
+    policy = RetryPolicy(attempts=6, backoff_initial=1.0, backoff_max=4.0, jitter=False)
+    history = Attempts(policy, endpoint=PATH, retry_ambiguous=False, paced=False, rng=Floor())
+    delays = [history.decide(answer(503)) for _ in range(5)]
+    assert [d.delay for d in delays if isinstance(d, Retry)] == [1.0, 2.0, 4.0, 4.0, 4.0]
+    with pytest.raises(TypeError, match="jitter"):
+        RetryPolicy(jitter=0)  # type: ignore[arg-type]
+
+
+def test_a_wait_refused_here_says_braze_sent_no_status() -> None:
+    """The limiter's wait past max_rate_limit_wait: a BrazeRateLimitWaitError (still caught
+    as BrazeRateLimitError) with no status code, since Braze never answered it; it says why,
+    how long the budget needs and how long the policy waits; Braze's own 429 keeps its 429."""
+    final = attempts().decide(too_long())
+    assert isinstance(final, GiveUp)
+    error = final.error
+    assert isinstance(error, BrazeRateLimitWaitError)
+    assert isinstance(error, BrazeRateLimitError)
+    assert error.status_code is None
+    assert (error.retry_after, error.max_wait) == (1800.0, 60.0)
+    assert isinstance(error.__cause__, WaitTooLong)
+    assert str(error) == (
+        "rate limited: the budget frees in 1800.0 s; the caller waits 60 s at most "
+        "(RetryPolicy.max_rate_limit_wait); nothing was sent (/campaigns/trigger/send, 1 attempt)"
+    )
+    braze = attempts(rate_limited_attempts=1)
+    braze.decide(answer(429, 1.0))
+    told = braze.decide(answer(429, 1.0))
+    assert isinstance(told, GiveUp)
+    assert type(told.error) is BrazeRateLimitError and told.error.status_code == 429
 
 
 def test_429_waits_for_braze_headers_capped_by_max_rate_limit_wait() -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from _stopped_time import StoppedTime
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -37,7 +36,7 @@ from braze_async import (
     RetryPolicy,
 )
 from braze_async.simulator import BrazeSimulator
-from braze_async.testing import set_retry_timing
+from braze_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -201,18 +200,19 @@ async def test_transactional_spans_and_metrics_name_the_route_not_the_id(otel: O
 async def test_429s_requests_and_limiter_waits_are_measured(otel: Otel) -> None:
     """Counters and histograms: requests by status (the duration's count), 429 answers,
     limiter waits."""
-    time = StoppedTime()  # a full window stays full, a wait lasts what it says
+    clock = FakeClock()  # a full window stays full, a wait lasts what it says
     async with (
-        BrazeSimulator(external_id_rate="1/60", clock=time) as sim,
-        otel.client(api_key=sim.api_key, base_url=sim.base_url, rate_limits=None) as braze,
+        BrazeSimulator(external_id_rate="1/60", clock=clock) as sim,
+        otel.client(
+            api_key=sim.api_key, base_url=sim.base_url, rate_limits=None, clock=clock
+        ) as braze,
     ):
-        set_retry_timing(braze, sleep=time.sleep)
         await braze.send(Campaign("c"), recipients=TWO)
         await braze.send(Campaign("c"), recipients=TWO)  # a 429, then after 60 s a 201
     async with BrazeSimulator() as sim:
         limits = RateLimits(external_id=Rate(1, 0.2))
         async with otel.client(
-            api_key=sim.api_key, base_url=sim.base_url, rate_limits=time.limiter(limits)
+            api_key=sim.api_key, base_url=sim.base_url, rate_limits=limits, clock=clock
         ) as braze:
             await braze.send(Campaign("c"), recipients=TWO)
             await braze.send(Campaign("c"), recipients=TWO)  # waits 0.2 s in the limiter

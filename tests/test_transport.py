@@ -22,7 +22,7 @@ from braze_async import (
     Recipient,
     RetryPolicy,
 )
-from braze_async.testing import set_retry_timing
+from braze_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -89,14 +89,10 @@ async def raw_server() -> AsyncIterator[Callable[..., Awaitable[RawServer]]]:
         await raw.server.wait_closed()
 
 
-async def no_sleep(_: float) -> None:
-    return None
-
-
 def client_for(url: str, **kwargs: object) -> BrazeClient:
     kwargs.setdefault("timeout", 2.0)
-    braze = BrazeClient(api_key="k", base_url=url, **kwargs)  # type: ignore[arg-type]
-    return set_retry_timing(braze, sleep=no_sleep)
+    kwargs.setdefault("clock", FakeClock())  # retry waits take no time
+    return BrazeClient(api_key="k", base_url=url, **kwargs)  # type: ignore[arg-type]
 
 
 ONE = [Recipient(external_user_id="u1")]

@@ -8,8 +8,9 @@ FIFO line of waiters, cancellation, the counters of :class:`.BucketStats` and th
 server feedback. An engine never touches those: it answers what happened (a slot, or how long
 to wait) and says when a release took effect, through the *on_release* hook it was given.
 
-Clocks: the local engine times slots on the limiter's monotonic clock; the Redis engine on
-Redis's own clock (``TIME`` inside its scripts), so that hosts' clocks never matter.
+Clocks: an engine is given the limiter's :class:`~braze_async.Clock`. The local engine times
+slots on its monotonic reading; the Redis engine its retries, and its log on Redis's own clock
+(``TIME`` inside its scripts), so that hosts' clocks never matter.
 
 Failures: an engine that cannot reach its store (Redis) answers a :class:`Wait` naming the
 trouble while it retries, and raises :class:`~._errors.LimiterUnavailable` once the trouble has
@@ -23,10 +24,8 @@ from typing import NamedTuple, Protocol, TypeAlias
 
 from ._config import Bucket, Rate
 
-__all__ = ["Clock", "Engine", "Slot", "SlotLog", "Wait"]
+__all__ = ["Engine", "Slot", "SlotLog", "Wait"]
 
-#: A clock: seconds as a float (monotonic or UTC epoch, as the parameter's name says).
-Clock: TypeAlias = Callable[[], float]
 #: An engine's name for one slot it admitted, handed back to it when the slot is released.
 Slot: TypeAlias = str
 

@@ -36,11 +36,12 @@ would wait for the same Redis.
 
 Clocks
 ======
-Admission runs on the **monotonic** clock (``clock``): the local log's expiries, 429 pauses,
-Remaining caps, and the timers (the event loop's, itself monotonic, unless a ``sleep`` is
-given). The **wall** clock (``wallclock``, UTC epoch seconds) serves only to read Braze's
-``X-RateLimit-Reset`` when an answer is observed. The Redis engine times its log on
-**Redis's** clock, inside its scripts.
+One :class:`~braze_async.Clock` (``clock``) gives the limiter its time. Admission runs on its
+**monotonic** reading: the local log's expiries, 429 pauses, Remaining caps, and the timers
+(the event loop's, itself monotonic, for the :class:`~braze_async.SystemClock`; the clock's
+``sleep`` for any other, e.g. a test's fake). Its **wall** reading (UTC epoch seconds) serves
+only to read Braze's ``X-RateLimit-Reset`` when an answer is observed. The Redis engine times
+its log on **Redis's** clock, inside its scripts, and its retries on the monotonic reading.
 """
 
 from __future__ import annotations
@@ -48,12 +49,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
+from .._clock import SYSTEM_CLOCK, Clock, SystemClock
 from ._config import Bucket, BucketStats, Rate, RateLimits
-from ._engine import Clock, Engine, Slot
+from ._engine import Engine, Slot
 from ._errors import LimiterClosed, LimiterError, LimiterUnavailable, WaitTooLong
 from ._feedback import Feedback
 from ._headers import read_rate_limit_headers
@@ -63,6 +64,17 @@ __all__ = ["Permit", "RateLimiter", "Sleep"]
 
 #: An async sleep: waits the given seconds.
 Sleep: TypeAlias = Callable[[float], Awaitable[object]]
+
+
+class _NotYet(NamedTuple):
+    """A look that admitted nothing: what the waiter does next."""
+
+    #: Seconds to sleep before looking again (``math.inf``: until woken).
+    delay: float
+    #: Seconds until the budget frees, when known (0 when not).
+    free_in: float
+    #: The limiter's monotonic time after the look.
+    now: float
 
 
 class _Waiter:
@@ -136,6 +148,31 @@ class _Lane:
         self.failure = ""
         #: What the engine is retrying through right now (None when it answers).
         self.trouble: str | None = None
+
+    def join(self) -> _Waiter:
+        """A new waiter at the end of the line."""
+        waiter = _Waiter(self.arrivals)
+        self.arrivals += 1
+        self.queue.append(waiter)
+        return waiter
+
+    def admit(self, *, waited: bool) -> None:
+        """The head was given a slot: it leaves the line, counted, and the next looks."""
+        self.queue.popleft()
+        self.feedback.spend()
+        self.in_flight += 1
+        self.admitted += 1
+        self.waited += waited
+        self.trouble = None
+        self.wake_head()  # the next in line may go too
+
+    def leave(self, waiter: _Waiter) -> None:
+        """*waiter* gives up its place (an error, a cancellation); a new head looks."""
+        if self.queue and self.queue[0] is waiter:
+            self.queue.popleft()
+            self.wake_head()
+        elif waiter in self.queue:
+            self.queue.remove(waiter)
 
     def wake_head(self) -> None:
         """Make the head waiter look again (a slot was released or the rules changed)."""
@@ -211,10 +248,10 @@ class RateLimiter:
 
     :param limits: the configuration; ``limits.redis_url`` selects the Redis engine.
     :param namespace: the Redis budget name used when ``limits.workspace`` is None.
-    :param clock: monotonic seconds (in-process engine, deadlines and local timers).
-    :param wallclock: UTC epoch seconds, to read ``X-RateLimit-Reset``.
-    :param sleep: an async sleep to time waits with (tests pass a fake); by default waits are
-        timed by the event loop.
+    :param clock: where time is read and waits sleep (monotonic: the in-process engine,
+        deadlines and timers; wall: to read ``X-RateLimit-Reset``); the
+        :class:`~braze_async.SystemClock` by default, whose waits are the event loop's timers.
+        Tests pass :class:`braze_async.testing.FakeClock`.
     """
 
     def __init__(
@@ -222,14 +259,16 @@ class RateLimiter:
         limits: RateLimits,
         *,
         namespace: str = "default",
-        clock: Clock = time.monotonic,
-        wallclock: Clock = time.time,
-        sleep: Sleep | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        clock = SYSTEM_CLOCK if clock is None else clock
         self.limits = limits
-        self._monotonic = clock
-        self._wallclock = wallclock
-        self._sleep = sleep
+        # Its readings kept bound: they are read at every look.
+        self._monotonic = clock.monotonic
+        self._wallclock = clock.time
+        # The real clock's waits are the event loop's timers (no task per wait); any other
+        # clock's waits sleep on it, so a fake clock times them.
+        self._sleep: Sleep | None = None if isinstance(clock, SystemClock) else clock.sleep
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine = _engine_for(limits, namespace, clock)
@@ -255,67 +294,64 @@ class RateLimiter:
         :raises LimiterError: nothing was admitted (see :mod:`._errors`).
         """
         lane = self._lanes[bucket]
-        queue = lane.queue
-        waiter = _Waiter(lane.arrivals)
-        lane.arrivals += 1
-        queue.append(waiter)
-        clock = self._monotonic
+        waiter = lane.join()
         deadline = math.inf
-        waited = False
-        since = 0.0  # when the first wait began (read only once waited)
+        since: float | None = None  # when the first wait began (None: not waited yet)
         try:
             while True:
-                if self._closed:
-                    raise LimiterClosed("RateLimiter is closed")
-                if waiter.number <= lane.failed_through:
-                    raise LimiterUnavailable(lane.failure)
-                now = clock()
-                if max_wait is not None and not waited:
+                self._check_open(lane, waiter)
+                now = self._monotonic()
+                if max_wait is not None and since is None:
                     deadline = now + max_wait
-                delay = free_in = lane.feedback.delay(now)  # a pause holds everyone in line
-                if queue[0] is not waiter:
-                    delay = math.inf  # behind the head: sleep until the line moves
-                elif delay <= 0:
-                    try:
-                        answer = await lane.log.try_admit()
-                    except LimiterUnavailable as exc:
-                        lane.fail_line(str(exc))  # they all wait for the same store
-                        raise
-                    if isinstance(answer, str):
-                        queue.popleft()
-                        lane.feedback.spend()
-                        lane.in_flight += 1
-                        lane.admitted += 1
-                        lane.waited += waited
-                        lane.trouble = None
-                        lane.wake_head()  # the next in line may go too
-                        return Permit(lane, answer, clock() - since if waited else 0.0)
-                    delay, free_in, lane.trouble = answer
-                    now = clock()
+                look = await self._look(lane, waiter, now)
+                if isinstance(look, str):
+                    lane.admit(waited=since is not None)
+                    waited = 0.0 if since is None else self._monotonic() - since
+                    return Permit(lane, look, waited)
+                delay, free_in, now = look
                 # Behind the head, only a pause says for sure that this caller must wait;
                 # otherwise the head decides first and the line moves on at once.
-                sure = free_in > 0 or queue[0] is waiter
+                sure = free_in > 0 or lane.queue[0] is waiter
                 if sure and give_up is not None and give_up():
                     raise LimiterClosed(
                         "the caller stopped waiting (its client is closing or its job "
                         "stopped); nothing was sent"
                     )
                 if now + free_in > deadline or now >= deadline:
-                    if lane.trouble is not None:
-                        raise LimiterUnavailable(lane.trouble)
-                    raise WaitTooLong(free_in if free_in > 0 else None, max_wait or 0.0)
-                if not waited:
+                    raise _too_long(lane, free_in, max_wait)
+                if since is None:
                     since = now
-                waited = True
                 self._check_loop()  # a wait needs futures of this limiter's loop
                 await waiter.wait(min(delay, deadline - now), self._sleep)
         except BaseException:
-            if queue and queue[0] is waiter:
-                queue.popleft()
-                lane.wake_head()
-            elif waiter in queue:
-                queue.remove(waiter)
+            lane.leave(waiter)
             raise
+
+    def _check_open(self, lane: _Lane, waiter: _Waiter) -> None:
+        """Raise when nothing may be admitted any more: closed, or the engine gave up on the
+        line *waiter* stands in."""
+        if self._closed:
+            raise LimiterClosed("RateLimiter is closed")
+        if waiter.number <= lane.failed_through:
+            raise LimiterUnavailable(lane.failure)
+
+    async def _look(self, lane: _Lane, waiter: _Waiter, now: float) -> Slot | _NotYet:
+        """One look at time *now*: a slot when *waiter* is admitted, else why not yet (what
+        the engine is retrying through, if anything, is left on the lane)."""
+        delay = free_in = lane.feedback.delay(now)  # a pause holds everyone in line
+        if lane.queue[0] is not waiter:
+            return _NotYet(math.inf, free_in, now)  # behind the head: until the line moves
+        if delay > 0:
+            return _NotYet(delay, free_in, now)
+        try:
+            answer = await lane.log.try_admit()
+        except LimiterUnavailable as exc:
+            lane.fail_line(str(exc))  # they all wait for the same store
+            raise
+        if isinstance(answer, str):
+            return answer
+        lane.trouble = answer.trouble
+        return _NotYet(answer.look_again_in, answer.free_in, self._monotonic())
 
     def observe(self, bucket: Bucket, status_code: int, headers: Mapping[str, str]) -> None:
         """Take the server's word on *bucket* from one answer's status and headers.
@@ -420,6 +456,14 @@ def _engine_for(limits: RateLimits, namespace: str, clock: Clock) -> Engine:
         retry_for=limits.redis_retry_for,
         clock=clock,
     )
+
+
+def _too_long(lane: _Lane, free_in: float, max_wait: float | None) -> LimiterError:
+    """What a wait past the caller's bound raises: the engine's trouble, when it is why
+    nothing can be told, else :class:`.WaitTooLong`."""
+    if lane.trouble is not None:
+        return LimiterUnavailable(lane.trouble)
+    return WaitTooLong(free_in if free_in > 0 else None, max_wait or 0.0)
 
 
 def _wake(fut: asyncio.Future[None]) -> None:

@@ -60,8 +60,9 @@ import collections
 import math
 from collections.abc import Callable
 
+from .._clock import Clock
 from ._config import Bucket, Rate
-from ._engine import Clock, Slot, Wait
+from ._engine import Slot, Wait
 
 __all__ = ["LocalEngine", "LocalLog"]
 
@@ -72,14 +73,14 @@ _ANY_SLOT: Slot = ""
 class LocalEngine:
     """The default engine: every bucket's log lives in this process.
 
-    :param clock: monotonic seconds.
+    :param clock: the limiter's clock; slots are timed on its monotonic reading.
     :param margin: extra seconds a released slot stays counted.
     """
 
     __slots__ = ("_clock", "_margin")
 
     def __init__(self, clock: Clock, margin: float) -> None:
-        self._clock = clock
+        self._clock = clock.monotonic
         self._margin = margin
 
     def open(self, bucket: Bucket, rate: Rate, on_release: Callable[[], None]) -> LocalLog:
@@ -106,7 +107,7 @@ class LocalLog:
     )
 
     def __init__(
-        self, rate: Rate, clock: Clock, margin: float, on_release: Callable[[], None]
+        self, rate: Rate, clock: Callable[[], float], margin: float, on_release: Callable[[], None]
     ) -> None:
         self._limit = rate.limit
         self._period = rate.period

@@ -76,9 +76,10 @@ import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from .._clock import Clock
 from .._redact import Redactor
 from ._config import Bucket, Rate
-from ._engine import Clock, Slot, Wait
+from ._engine import Slot, Wait
 from ._errors import LimiterUnavailable
 
 if TYPE_CHECKING:
@@ -222,7 +223,7 @@ class _Outage:
 
     __slots__ = ("_clock", "_gave_up", "_retry_for", "_since", "_tries")
 
-    def __init__(self, clock: Clock, retry_for: float) -> None:
+    def __init__(self, clock: Callable[[], float], retry_for: float) -> None:
         self._clock = clock
         self._retry_for = retry_for
         #: Monotonic start of the first failed call of this outage (None: Redis answers).
@@ -284,7 +285,7 @@ class RedisEngine:
     :param lease: longest a request may hold its slot before it is counted as completed.
     :param timeout: seconds one call may take to connect, and to answer.
     :param retry_for: seconds a failing Redis is retried, from its first failure.
-    :param clock: monotonic seconds, to time the retries.
+    :param clock: the limiter's clock; its monotonic reading times the retries.
     :param poll: longest wait between two tries while the budget is spent.
     """
 
@@ -319,9 +320,9 @@ class RedisEngine:
         self._margin = margin
         self._lease = lease
         self._poll = poll
-        self._clock = clock
+        self._clock = clock.monotonic
         self._retry_for = retry_for
-        self._outage = _Outage(clock, retry_for)
+        self._outage = _Outage(self._clock, retry_for)
         self._scripts = _Scripts(
             acquire=self._redis.register_script(_ACQUIRE),
             release=self._redis.register_script(_RELEASE),
@@ -383,7 +384,9 @@ class _Trouble:
 
     __slots__ = ("clock", "outage", "redact", "retry_for")
 
-    def __init__(self, clock: Clock, retry_for: float, outage: _Outage, redact: Redactor) -> None:
+    def __init__(
+        self, clock: Callable[[], float], retry_for: float, outage: _Outage, redact: Redactor
+    ) -> None:
         self.clock = clock
         self.retry_for = retry_for
         self.outage = outage

@@ -11,7 +11,9 @@ its *budget* from a process-wide registry, or makes it. A budget is identified b
   apart: the registry never guesses which configuration should win);
 * its **event loop**: a limiter's waiters are that loop's futures, so clients running in other
   loops (other threads) get limiters of their own. Across loops, as across processes, share
-  the budget through Redis (``RateLimits(redis_url=...)``).
+  the budget through Redis (``RateLimits(redis_url=...)``);
+* its **clock**: a limiter runs on one :class:`~braze_async.Clock`, so clients on another
+  clock (a test's fake) keep apart; every :class:`~braze_async.SystemClock` is the same one.
 
 The loop is known only once a client is used, so the share looks its limiter up then (a
 status read before, outside any loop, reports an idle limiter and takes none). The
@@ -33,6 +35,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
+from .._clock import SYSTEM_CLOCK, Clock
 from ._config import Bucket, BucketStats, RateLimits
 from ._limiter import Permit, RateLimiter
 
@@ -45,6 +48,7 @@ class _Budget(NamedTuple):
     loop: asyncio.AbstractEventLoop
     name: str
     limits: RateLimits
+    clock: Clock
 
 
 class _Entry:
@@ -75,7 +79,8 @@ def _take(budget: _Budget) -> RateLimiter:
         if entry is not None and not entry.limiter.closed:
             entry.users += 1
             return entry.limiter
-    made = RateLimiter(budget.limits, namespace=budget.name)  # not under the lock: it imports
+    # Not under the lock: it imports.
+    made = RateLimiter(budget.limits, namespace=budget.name, clock=budget.clock)
     with _lock:
         # Nobody took the budget meanwhile: it is the running loop's, so this thread's, and
         # making a limiter takes none.
@@ -113,14 +118,31 @@ class LimiterShare:
     :param limits: the configuration of the shared limiter (ignored when *limiter* is given).
     :param name: the budget's name when ``limits.workspace`` is None.
     :param limiter: a limiter to use instead (not closed by :meth:`aclose`).
+    :param clock: the clock of the shared limiter (ignored when *limiter* is given); the
+        :class:`~braze_async.SystemClock` by default.
     """
 
-    __slots__ = ("__weakref__", "_finalizer", "_give_up", "_limiter", "_limits", "_name", "_stop")
+    __slots__ = (
+        "__weakref__",
+        "_clock",
+        "_finalizer",
+        "_give_up",
+        "_limiter",
+        "_limits",
+        "_name",
+        "_stop",
+    )
 
     def __init__(
-        self, limits: RateLimits, *, name: str, limiter: RateLimiter | None = None
+        self,
+        limits: RateLimits,
+        *,
+        name: str,
+        limiter: RateLimiter | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._limits = limits
+        self._clock = SYSTEM_CLOCK if clock is None else clock
         self._name = limits.workspace or name
         self._limiter = limiter
         self._finalizer: weakref.finalize[[_Budget, RateLimiter], LimiterShare] | None = None
@@ -135,7 +157,7 @@ class LimiterShare:
         (in that loop: a RuntimeError outside any)."""
         limiter = self._limiter
         if limiter is None:
-            budget = _Budget(asyncio.get_running_loop(), self._name, self._limits)
+            budget = _Budget(asyncio.get_running_loop(), self._name, self._limits, self._clock)
             limiter = self._limiter = _take(budget)
             # Unclosed and collected: the registry must not keep the limiter for ever.
             self._finalizer = weakref.finalize(self, _on_collected, budget, limiter)
@@ -175,7 +197,8 @@ class LimiterShare:
             try:
                 asyncio.get_running_loop()
             except RuntimeError:
-                return RateLimiter(self._limits, namespace=self._name).snapshot(bucket)
+                idle = RateLimiter(self._limits, namespace=self._name, clock=self._clock)
+                return idle.snapshot(bucket)
         return self.limiter.snapshot(bucket)
 
     def stop_waiting(self) -> None:
