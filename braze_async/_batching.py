@@ -89,18 +89,36 @@ class Sender(Protocol):
     ``on_admitted``, when given, is called once, after the rate limiter admitted the request
     and before its first attempt leaves; if it raises, nothing is sent and its exception
     propagates (a bulk job journals the batch there).
+
+    ``stop``, when given, is a bulk job's stop event: once it is set, no attempt starts and
+    every wait on the way (for the rate limiter, before a retry) ends, the request failing as
+    never sent (a :class:`~braze_async.BrazeError` caused by a
+    :class:`~braze_async._stop.Stopped`), or unknown after an attempt that may have been
+    processed; requests in flight finish (see :mod:`braze_async._stop`).
     """
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse: ...
 
     async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: CanvasTriggerRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse: ...
 
     async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: MessagesSendRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse: ...
 
 
@@ -353,15 +371,16 @@ class SendTarget:
         recipients: Sequence[Recipient],
         *,
         on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
-        """Send this target to ``recipients`` through ``sender`` (``on_admitted``: see
-        :class:`Sender`)."""
+        """Send this target to ``recipients`` through ``sender`` (``on_admitted`` and
+        ``stop``: see :class:`Sender`)."""
         request = self.request(recipients)
         if isinstance(request, CampaignTriggerRequest):
-            return await sender.send_campaign_request(request, on_admitted=on_admitted)
+            return await sender.send_campaign_request(request, on_admitted=on_admitted, stop=stop)
         if isinstance(request, CanvasTriggerRequest):
-            return await sender.send_canvas_request(request, on_admitted=on_admitted)
-        return await sender.send_messages_request(request, on_admitted=on_admitted)
+            return await sender.send_canvas_request(request, on_admitted=on_admitted, stop=stop)
+        return await sender.send_messages_request(request, on_admitted=on_admitted, stop=stop)
 
     def describe(self) -> str:
         """``"campaign 'weekly'"``, ``"Canvas 'onboarding'"`` or ``"/messages/send"``."""

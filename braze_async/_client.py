@@ -11,6 +11,7 @@ The request path is :meth:`BrazeClient._call`: one loop, on one screen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import enum
 import logging
@@ -77,6 +78,7 @@ from ._retry import (
     RetryPolicy,
     Unknown,
 )
+from ._stop import Stopped, until
 from ._telemetry import open_telemetry
 from ._transport import DEFAULT_LIMITS, AiohttpTransport
 from ._urls import budget_name, resolve_base_url
@@ -287,9 +289,6 @@ class BrazeClient:
         self._shared = _Shared()
         #: The client whose views this is (itself, unless made by with_options).
         self._root = self
-        #: Once it answers True, this client's waits for the rate limiter fail as never sent
-        #: (a view's: a stopped bulk job's requests; see bulk_send).
-        self._give_up: Callable[[], bool] | None = None
         #: Where each call reports: logs, hooks, OpenTelemetry (see _events.py).
         hooks = () if on_event is None else (on_event,) if callable(on_event) else on_event
         self._events = Events(
@@ -492,16 +491,23 @@ class BrazeClient:
         return await self.send_campaign_request(request)
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         """Send a ready-made :class:`CampaignTriggerRequest`.
 
         :param on_admitted: called once, after the rate limiter admitted the request and just
             before its first attempt leaves (bulk jobs journal the batch there). If it raises,
             nothing is sent and its exception propagates.
+        :param stop: once set, no attempt starts and the waits for the rate limiter or a
+            retry end: the call fails as never sent (:class:`BrazeConnectionError`), or
+            unknown after an attempt that may have been processed. Requests in flight finish.
         """
         return await self._trigger(
-            "/campaigns/trigger/send", request, request.targets_audience, on_admitted
+            "/campaigns/trigger/send", request, request.targets_audience, on_admitted, stop
         )
 
     async def trigger_canvas(
@@ -533,12 +539,16 @@ class BrazeClient:
         return await self.send_canvas_request(request)
 
     async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: CanvasTriggerRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
-        """Send a ready-made :class:`CanvasTriggerRequest` (``on_admitted`` as in
+        """Send a ready-made :class:`CanvasTriggerRequest` (``on_admitted`` and ``stop`` as in
         :meth:`send_campaign_request`)."""
         return await self._trigger(
-            "/canvas/trigger/send", request, request.targets_audience, on_admitted
+            "/canvas/trigger/send", request, request.targets_audience, on_admitted, stop
         )
 
     async def send_messages(
@@ -585,11 +595,17 @@ class BrazeClient:
         return await self.send_messages_request(request)
 
     async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: MessagesSendRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
-        """Send a ready-made :class:`MessagesSendRequest` (``on_admitted`` as in
+        """Send a ready-made :class:`MessagesSendRequest` (``on_admitted`` and ``stop`` as in
         :meth:`send_campaign_request`)."""
-        return await self._trigger("/messages/send", request, request.targets_audience, on_admitted)
+        return await self._trigger(
+            "/messages/send", request, request.targets_audience, on_admitted, stop
+        )
 
     async def send_transactional(
         self,
@@ -628,6 +644,7 @@ class BrazeClient:
         request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
         audience: bool,
         on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         return await self._call(
             path,
@@ -637,6 +654,7 @@ class BrazeClient:
             retry_ambiguous=self._retry.retry_ambiguous,
             on_admitted=on_admitted,
             recipients=_count_recipients(request),
+            stop=stop,
         )
 
     async def _call(
@@ -649,6 +667,7 @@ class BrazeClient:
         retry_ambiguous: bool,
         on_admitted: Callable[[], object] | None = None,
         recipients: int = 0,
+        stop: asyncio.Event | None = None,
     ) -> T:
         """POST *body* to *path* under the retry policy; return what *read* makes of the
         decoded 2xx body and the answer's headers.
@@ -656,8 +675,9 @@ class BrazeClient:
         *audience* names the rate-limit bucket (``True``: segment / audience, ``False``:
         recipients, ``None``: not rate limited); *on_admitted* runs once, before the first
         attempt leaves; *recipients* (how many the request names) goes into logs, events and
-        spans. Answers are handled in :meth:`_step`, so that no frame of an error's
-        traceback holds what a server sent (a hostile one may echo the key).
+        spans; once *stop* is set, no attempt starts and every wait ends (see _stop.py).
+        Answers are handled in :meth:`_step`, so that no frame of an error's traceback holds
+        what a server sent (a hostile one may echo the key).
         """
         if self._shared.closed:
             raise BrazeError("the client is closed")
@@ -674,7 +694,7 @@ class BrazeClient:
         )
         trace = self._events.trace(path, None if bucket is None else bucket.value, recipients)
         while True:
-            step = await self._step(path, body, read, bucket, attempts, on_admitted, trace)
+            step = await self._step(path, body, read, bucket, attempts, on_admitted, trace, stop)
             if isinstance(step, Done):
                 trace.succeeded(getattr(step.value, "errors", ()))
                 return step.value
@@ -682,7 +702,8 @@ class BrazeClient:
             if not isinstance(step, Retry):
                 raise step.error
             if step.delay:
-                await self._sleep(step.delay)
+                with contextlib.suppress(Stopped):  # the next attempt sees the stop
+                    await until(stop, self._sleep(step.delay))
 
     async def _step(
         self,
@@ -693,9 +714,10 @@ class BrazeClient:
         attempts: Attempts,
         on_admitted: Callable[[], object] | None,
         trace: Trace,
+        stop: asyncio.Event | None = None,
     ) -> Done[T] | Decision:
         """One attempt and what comes of it: the result, or the retry policy's decision."""
-        outcome = await self._attempt(path, body, bucket, on_admitted, trace)
+        outcome = await self._attempt(path, body, bucket, on_admitted, trace, stop)
         trace.answered(outcome)
         if not isinstance(outcome, Answer):
             return attempts.decide(outcome)
@@ -716,8 +738,13 @@ class BrazeClient:
         bucket: Bucket | None,
         on_admitted: Callable[[], object] | None,
         trace: Trace,
+        stop: asyncio.Event | None = None,
     ) -> Answer | ExchangeError | NotAdmitted:
-        """One attempt, admitted by the rate limiter (when there is one for *bucket*)."""
+        """One attempt, admitted by the rate limiter (when there is one for *bucket*); none
+        once *stop* is set, whose setting ends the wait for the limiter."""
+        if stop is not None and stop.is_set():
+            stopped = Stopped()
+            return NotAdmitted(str(stopped), stopped)
         limiter = self._limiter
         if limiter is None or bucket is None:
             if on_admitted is not None:
@@ -728,9 +755,13 @@ class BrazeClient:
             except ExchangeError as exc:
                 return exc
         try:
-            permit = await limiter.acquire(
-                bucket, max_wait=self._retry.max_rate_limit_wait, give_up=self._give_up
+            permit = await until(
+                stop,
+                limiter.acquire(bucket, max_wait=self._retry.max_rate_limit_wait),
+                unused=lambda permit: permit.release(sent=False),
             )
+        except Stopped as exc:  # the wait was given up: nothing taken, nothing sent
+            return NotAdmitted(str(exc), exc)
         except Exception as exc:  # e.g. Redis unreachable: nothing was sent
             reason = describe(exc, self._api_key)
             # Without its traceback: the Redis client's frames hold its connection settings.
@@ -903,15 +934,8 @@ class BrazeClient:
             override_frequency_capping=override_frequency_capping,
             recipient_subscription_state=recipient_subscription_state,
         )
-        sender, on_stop = self, None
-        if stop is not None and self._limiter is not None:
-            # A view whose waits for the limiter end at the stop, retries' waits included:
-            # what waits was never sent (or, after an ambiguous answer, is unknown).
-            sender = copy.copy(self)
-            sender._give_up = stop.is_set
-            on_stop = self._limiter.nudge
         return await _bulk_send(
-            sender,
+            self,
             recipients,
             target,
             concurrency=concurrency,
@@ -922,7 +946,6 @@ class BrazeClient:
             on_progress=on_progress,
             on_outcome=on_outcome,
             stop=stop,
-            on_stop=on_stop,
             total=total,
             max_details=max_details,
         )

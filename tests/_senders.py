@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from braze_async import CanvasTriggerRequest, MessagesSendRequest, SendResponse
@@ -12,11 +13,19 @@ class CampaignSender:
     ``send_campaign_request``; a Canvas or ``/messages/send`` request is the test's mistake."""
 
     async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: CanvasTriggerRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         raise AssertionError("campaigns only")
 
     async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: MessagesSendRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         raise AssertionError("campaigns only")

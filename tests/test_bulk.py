@@ -41,6 +41,7 @@ from braze_async._bulk import (
 )
 from braze_async._journal import Journal, JournalError, expand, ranges
 from braze_async._readers import InputRow
+from braze_async._stop import Stopped, until
 from braze_async.simulator import BrazeSimulator
 from braze_async.testing import set_retry_timing
 
@@ -88,13 +89,20 @@ class ScriptedSender(CampaignSender):
         self.bug: set[str] = set()
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Admitted | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         ids = [r.external_user_id or "" for r in request.recipients or ()]
         if ids[0] in self.queue:  # waits behind an exhausted rate budget: never admitted
             self.waiting += 1
             self.queued.set()
-            await asyncio.Event().wait()
+            try:
+                await until(stop, asyncio.Event().wait())
+            except Stopped as exc:  # as a client's limiter wait: the stop ends it, unsent
+                raise BrazeConnectionError(str(exc), attempts=0) from exc
         if ids[0] in self.not_admitted:  # e.g. Redis unreachable: nothing was sent
             raise BrazeConnectionError("could not reach Braze: rate limiter down", attempts=1)
         if on_admitted is not None:
@@ -747,7 +755,11 @@ class DeafSender(CampaignSender):
     """A sender of the caller's that accepts ``on_admitted`` and never calls it."""
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Admitted | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         return SendResponse(dispatch_id="d", message="success")
 
@@ -881,7 +893,11 @@ class RandomSender(CampaignSender):
         self.crashed = asyncio.Event()
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Admitted | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         outcome = next(self.script, "sent")
         for r in request.recipients or ():
@@ -962,7 +978,11 @@ class Stalled(CampaignSender):
         self.all_in_flight = asyncio.Event()
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Admitted | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         if on_admitted is not None:
             on_admitted()
