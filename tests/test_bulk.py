@@ -29,6 +29,7 @@ from braze_async import (
     Recipient,
     RetryPolicy,
     SendResponse,
+    _bulk,
 )
 from braze_async._batching import SendTarget
 from braze_async._bulk import (
@@ -1017,3 +1018,15 @@ async def test_a_job_cancelled_while_its_last_answers_are_awaited_leaves_nothing
     assert asyncio.all_tasks() - before == set()  # no request task of the job runs on
     assert len(outcomes) == 120
     assert {o.outcome for o in outcomes} == {"unknown"}
+
+
+def test_the_table_of_a_batchs_life_names_every_state_in_order() -> None:
+    """The module docstring's table is the code's: one row per state of ``_State``, in the
+    order a batch goes through them, and each move goes forward."""
+    doc = _bulk.__doc__ or ""
+    table = doc[doc.index("state      the journal holds") :]
+    rows = [line.split()[0] for line in table.splitlines()[2:] if line[:1].isalpha()]
+    states = list(_bulk._State)
+    assert rows[: len(states)] == [s.value for s in states]
+    for state, moves in _bulk._MOVES.items():
+        assert all(states.index(to) > states.index(state) for to in moves)
