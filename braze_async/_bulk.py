@@ -21,17 +21,19 @@ Non-fatal errors Braze reports alongside a success are kept in
 A batch's life
 ==============
 Up to 50 recipients ride in one batch, and one request. A batch is in one state at a time,
-``_Batch.state``, which moves forward only (``_MOVES``), each move made in one place:
+``_Batch.state``, which only moves forward (``_MOVES``), each move made in one place:
 
-* **filling**: the producer reads items into it, then, full, waits for a free slot of the
-  ``concurrency`` (``_Job.take``, ``_Job.dispatch``);
-* **waiting**: its request is on its way, waiting for the rate limiter (``_Job.dispatch``);
-* **admitted**: the limiter admitted it and its begin record is written, just before the
+* **filling**: the producer reads items into it (``_Job.take``), then, full, waits for a free
+  slot of the ``concurrency``;
+* **waiting**: handed to a task of its own (``_Job.dispatch``), its request waits for the
+  rate limiter;
+* **admitted**: the limiter admitted it, and its begin record is written just before the
   request leaves (``_Batch.admit``, the sender's ``on_admitted`` hook); it is in flight, or
   waiting to be retried;
-* **answered**: its request's outcome is known: sent, failed or unknown (``_Job.answered``);
-* **ended**: its outcome is journaled and reported (``_Job.end``), or it ended before it was
-  admitted: never sent, or not attempted.
+* **answered**: its request's outcome is known, sent, failed or unknown (``_Job.answered``);
+* **ended**: its outcome is journaled and reported (``_Job.end``); or it ended early: never
+  sent (``_Job.unsent``, from waiting), abandoned in flight by a cancel
+  (``_Job.cancelled``, from admitted), or not attempted (``_Job.abandon``, from filling).
 
 What the journal holds in each state, what a kill (SIGKILL, a crash) leaves for the resumed
 run, and what the ``stop`` event does (a power loss may also lose the end records that
@@ -441,11 +443,15 @@ class _Job:
             report.stop_reason = reason
             report.interrupted = True
 
-    def halted(self) -> bool:
-        """Whether to start no more batches. A set stop event is noted first: the report says
-        "stopped", not a failure the stop caused."""
+    def heed_stop(self) -> None:
+        """A set stop event halts the job, "stopped"; heeded before any failure the stop
+        causes is counted, so that the report names the stop, not what it caused."""
         if self.stop is not None and self.stop.is_set():
             self.halt("stopped")
+
+    def halted(self) -> bool:
+        """Whether to start no more batches."""
+        self.heed_stop()
         return self.report.stop_reason is not None or self.fatal is not None
 
     # -- outcomes --------------------------------------------------------------------------
@@ -710,22 +716,20 @@ class _Job:
     def answered(self, batch: _Batch, result: SendResponse | Exception) -> None:
         """What came of a batch's request: admitted -> answered -> ended; or, never
         admitted, waiting -> ended (nothing was sent: no record, a resumed job sends it)."""
-        self.halted()  # a set stop is the reason the job stops, not what it caused
+        self.heed_stop()
         if batch.state is _State.WAITING:
             if result is batch.begin_error:
                 self.not_begun(batch, result)
                 return
             if _stopped(result):
-                batch.move(_State.ENDED)
-                self.record_batch(batch, "failed", _NOT_ADMITTED.format("stopped"))
+                self.unsent(batch, _NOT_ADMITTED.format("stopped"))
                 return
         outcome = self.outcome(result)
         self.report.requests += 1
         self.count_never_sent(result)
         if batch.state is _State.WAITING:
             if outcome.kind == "failed":  # never admitted, so never sent
-                batch.move(_State.ENDED)
-                self.record_batch(batch, "failed", outcome.reason, outcome.status, outcome.code)
+                self.unsent(batch, outcome.reason, outcome.status, outcome.code)
                 return
             # A sender of the caller's that never called on_admitted: what may have left
             # must be journaled as begun.
@@ -797,10 +801,16 @@ class _Job:
                 "the rest was not attempted and is safe to send again"
             )
 
-    def not_begun(self, batch: _Batch, exc: Exception) -> None:
-        """Waiting -> ended: the journal refused the begin record, so nothing was sent, and
-        the job stops."""
+    def unsent(
+        self, batch: _Batch, reason: str, status: int | None = None, code: str | None = None
+    ) -> None:
+        """Waiting -> ended: never admitted, so never sent. No record: a resumed job sends
+        the batch."""
         batch.move(_State.ENDED)
+        self.record_batch(batch, "failed", reason, status, code)
+
+    def not_begun(self, batch: _Batch, exc: Exception) -> None:
+        """The journal refused the begin record: nothing was sent, and the job stops."""
         if self.fatal is None:
             error = JournalError(
                 f"{exc}; the job stopped before the request it was about to journal (nothing "
@@ -809,16 +819,14 @@ class _Job:
             )
             error.__cause__ = exc
             self.fatal = error
-        self.record_batch(batch, "failed", f"not sent: {exc}")
+        self.unsent(batch, f"not sent: {exc}")
 
     def cancelled(self, batch: _Batch) -> None:
-        """Waiting or admitted -> ended: abandoned by a hard stop (the job's task cancelled).
-        Unknown once admitted (it may have left; no end record, so a resumed job reports it
-        unknown too); failed before (never sent; no begin record, so a resumed job sends
-        it)."""
-        admitted = batch.state is _State.ADMITTED
-        batch.move(_State.ENDED)
-        if admitted:
+        """Abandoned by a hard stop (the job's task cancelled): admitted -> ended, unknown (it
+        may have left; no end record, so a resumed job reports it unknown too); or, not
+        admitted yet, never sent."""
+        if batch.state is _State.ADMITTED:
+            batch.move(_State.ENDED)
             self.record_batch(
                 batch,
                 "unknown",
@@ -826,7 +834,7 @@ class _Job:
                 "have been processed; not resent",
             )
         else:
-            self.record_batch(batch, "failed", _NOT_ADMITTED.format("cancelled"))
+            self.unsent(batch, _NOT_ADMITTED.format("cancelled"))
 
 
 def _stopped(result: SendResponse | Exception) -> bool:
