@@ -78,6 +78,12 @@ class Sender(Protocol):
     ``on_admitted``, when given, is called once, after the rate limiter admitted the request
     and before its first attempt leaves; if it raises, nothing is sent and its exception
     propagates (a bulk job journals the batch there).
+
+    ``stop``, when given, is a bulk job's stop event: once it is set, no attempt starts and
+    every wait on the way (for the rate limiter, before a retry) ends, the request failing as
+    never sent (a :class:`~braze_async.BrazeError` caused by a
+    :class:`~braze_async._stop.Stopped`), or unknown after an attempt that may have been
+    processed; requests in flight finish (see :mod:`braze_async._stop`).
     """
 
     async def _send_batch(
@@ -86,6 +92,7 @@ class Sender(Protocol):
         recipients: Sequence[Recipient],
         *,
         on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse: ...
 
 

@@ -18,18 +18,58 @@ A ``notice`` stops the job like a 401 or 403 does: every later request would mee
 Non-fatal errors Braze reports alongside a success are kept in
 :attr:`BulkReport.non_fatal_errors`.
 
-With a journal (see :mod:`braze_async._journal`) a job killed at any moment can be started
-again with the same arguments: it skips what was confirmed sent, reports what may have been
-sent as unknown, and sends the rest. A batch is journaled as begun only once the rate limiter
-admitted its request, just before it leaves: a batch still waiting for the limiter when the
-job is killed was never sent, and is sent by the next job.
+A batch's life
+==============
+Up to 50 recipients ride in one batch, and one request. A batch is in one state at a time,
+``_Batch.state``, which only moves forward (``_MOVES``), each move made in one place:
 
-Setting the ``stop`` event stops a job cleanly: no new batches, the requests in flight finish
-and are journaled; batches still waiting for the rate limiter are failed (never sent), those
-of :meth:`BrazeClient.bulk_send` waiting to be retried after a 429 too.
-Cancelling the job's task instead abandons them all: those admitted become unknown, those
-still waiting for the limiter failed (never sent). A job also stops by itself when every
-request would fail alike: on a 401 or 403, and after
+* **filling**: the producer reads items into it (``_Job.take``), then, full, waits for a free
+  slot of the ``concurrency``;
+* **waiting**: handed to a task of its own (``_Job.dispatch``), its request waits for the
+  rate limiter;
+* **admitted**: the limiter admitted it, and its begin record is written just before the
+  request leaves (``_Batch.admit``, the sender's ``on_admitted`` hook); it is in flight, or
+  waiting to be retried;
+* **answered**: its request's outcome is known, sent, failed or unknown (``_Job.answered``);
+* **ended**: its outcome is journaled and reported (``_Job.end``); or it ended early: never
+  sent (``_Job.unsent``, from waiting), abandoned in flight by a cancel
+  (``_Job.cancelled``, from admitted), or not attempted (``_Job.abandon``, from filling).
+
+What the journal holds in each state, what a kill (SIGKILL, a crash) leaves for the resumed
+run, and what the ``stop`` event does (a power loss may also lose the end records that
+``journal_fsync`` did not force to the disk: their batches read as admitted):
+
+=========  ========================  =============================  =========================
+state      the journal holds         killed here, the resumed run   the stop event here
+=========  ========================  =============================  =========================
+filling    nothing of it             reads its items again and      not attempted
+                                     sends them
+waiting    nothing of it             sends it: it was never sent    its wait ends: failed,
+                                                                    never sent (no record)
+admitted   its begin record          reports it unknown and does    in flight: it finishes;
+                                     not resend it: it may have     waiting to be retried:
+                                     reached Braze                  the wait ends, failed
+                                                                    (never sent), or unknown
+                                                                    after an ambiguous answer
+answered   its begin record; the     as admitted (unknown), unless  it is journaled as it
+           end record is being       the end record reached the     came
+           written                   file: then as ended
+ended      its begin and end         by the end record: skips it    nothing (it is over)
+           records; nothing when it  (sent), sends it again
+           was never admitted        (failed), reports it unknown;
+                                     without records, sends it
+=========  ========================  =============================  =========================
+
+Stopping
+========
+Setting the ``stop`` event stops a job cleanly, by one mechanism: the event goes down with
+each batch's request (the senders' ``stop`` keyword), and every wait on the way, for the rate
+limiter or before a retry, is raced against it (:func:`braze_async._stop.until`). So no new
+batch starts, the requests in flight finish and are journaled, and the stop waits for their
+answers only, never for a spent budget. Cancelling the job's task instead abandons every
+batch: those admitted become unknown (no end record), those waiting failed (never sent). A
+job also stops by itself when every request would fail alike: on a 401 or 403, a
+``notice``, a rate limiter that cannot admit anything, and after
 :data:`STOP_AFTER_NEVER_SENT` requests in a row that never left (Braze unreachable). After
 any early stop, :attr:`BulkReport.stopped_at` is the first input item not attempted.
 """
@@ -38,11 +78,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import hashlib
 import os
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 import attrs
 
@@ -69,6 +110,7 @@ from ._journal import (
 from ._limits import LimiterUnavailable
 from ._models import MAX_RECIPIENTS, Recipient, SendResponse
 from ._readers import InputRow
+from ._stop import Stopped
 from ._targets import Target, canonical
 from ._wire import converter
 
@@ -255,56 +297,62 @@ class BulkReport:
         )
 
 
-class _Batch:
-    __slots__ = ("lines", "positions", "recipients")
+class _State(enum.Enum):
+    """Where a batch is in its life (the table in the module docstring)."""
 
-    def __init__(self) -> None:
+    FILLING = "filling"
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+#: The moves a batch may make: forward only, each made in one place (see the docstring).
+_MOVES: Mapping[_State, frozenset[_State]] = {
+    _State.FILLING: frozenset({_State.WAITING, _State.ENDED}),
+    _State.WAITING: frozenset({_State.ADMITTED, _State.ENDED}),
+    _State.ADMITTED: frozenset({_State.ANSWERED, _State.ENDED}),
+    _State.ANSWERED: frozenset({_State.ENDED}),
+    _State.ENDED: frozenset(),
+}
+
+
+class _Batch:
+    """Up to 50 recipients sent in one request, and where they are in their life."""
+
+    __slots__ = ("batch_id", "begin_error", "journal", "lines", "positions", "recipients", "state")
+
+    def __init__(self, journal: Journal | None) -> None:
+        self.journal = journal
         self.positions: list[int] = []
         self.recipients: list[Recipient] = []
         self.lines: list[int | None] = []
+        self.state = _State.FILLING
+        #: The journal's id of the batch (-1 without a journal), once admitted.
+        self.batch_id = -1
+        #: What writing the begin record raised: the request was not sent.
+        self.begin_error: Exception | None = None
 
     def __len__(self) -> int:
         return len(self.positions)
 
+    def move(self, to: _State) -> None:
+        """The one writer of ``state``."""
+        assert to in _MOVES[self.state], f"a batch cannot go from {self.state} to {to}"
+        self.state = to
 
-class _Begin:
-    """The ``on_admitted`` hook of one batch: journals it as begun once the rate limiter has
-    admitted its request, just before the request leaves (so a hard stop before admission
-    leaves no begin record, and the next job sends the batch)."""
-
-    __slots__ = ("batch", "batch_id", "error", "journal")
-
-    def __init__(self, journal: Journal | None, batch: _Batch) -> None:
-        self.journal = journal
-        self.batch = batch
-        #: The journal's id of the batch (-1 without a journal); ``None`` until admitted.
-        self.batch_id: int | None = None
-        #: What writing the begin record raised: the request was not sent.
-        self.error: Exception | None = None
-
-    def __call__(self) -> None:
-        if self.journal is None:
-            self.batch_id = -1
-            return
-        try:
-            self.batch_id = self.journal.begin(
-                self.batch.positions, [r.key for r in self.batch.recipients]
-            )
-        except Exception as exc:
-            self.error = exc
-            raise
-
-    @property
-    def admitted(self) -> bool:
-        return self.batch_id is not None
-
-    def ensure(self) -> int:
-        """The batch's journal id, journaling it as begun now if the sender never called the
-        hook (a sender of the caller's that ignores it): what may have left must be there."""
-        if self.batch_id is None:
-            self()
-        assert self.batch_id is not None
-        return self.batch_id
+    def admit(self) -> None:
+        """Waiting -> admitted: journal the batch as begun. The sender's ``on_admitted`` hook,
+        called once the rate limiter admitted the request, just before it leaves (so a kill
+        before admission leaves no begin record, and the next job sends the batch). If the
+        journal refuses the record, the request is not sent."""
+        if self.journal is not None:
+            try:
+                self.batch_id = self.journal.begin(self.positions, [r.key for r in self.recipients])
+            except Exception as exc:
+                self.begin_error = exc
+                raise
+        self.move(_State.ADMITTED)
 
 
 async def _enumerate(items: BulkInput) -> AsyncIterator[tuple[int, BulkItem]]:
@@ -324,6 +372,24 @@ async def _enumerate(items: BulkInput) -> AsyncIterator[tuple[int, BulkItem]]:
                 await asyncio.sleep(0)
 
 
+#: Why a batch the rate limiter had not admitted yet was not sent: the job was stopped, or
+#: cancelled, first.
+_NOT_ADMITTED = (
+    "not sent: the job was {} before the rate limiter admitted this request; safe to send again"
+)
+
+
+class _Outcome(NamedTuple):
+    """What came of one batch's request."""
+
+    kind: Outcome
+    reason: str = ""
+    status: int | None = None
+    code: str | None = None
+    dispatch_id: str | None = None
+    non_fatal: tuple[ErrorDetail, ...] = ()
+
+
 class _Job:
     def __init__(
         self,
@@ -335,7 +401,6 @@ class _Job:
         on_progress: Callable[[BulkProgress], object] | None,
         on_outcome: Callable[[RecipientOutcome], object] | None,
         stop: asyncio.Event | None,
-        on_stop: Callable[[], object] | None,
         total: int | None,
         max_details: int,
     ) -> None:
@@ -346,35 +411,49 @@ class _Job:
         self.journal = journal
         self.on_progress = on_progress
         self.on_outcome = on_outcome
+        #: Handed down with every request: its waits end once it is set (see _stop.py).
         self.stop = stop
-        self.on_stop = on_stop
         self.total = total
         self.max_details = max_details
         self.slots = asyncio.Semaphore(concurrency)
-        #: The batch tasks running, with each one's begin hook (admitted or not yet).
-        self.tasks: dict[asyncio.Task[None], _Begin] = {}
+        #: The batch the producer is filling.
+        self.filling = _Batch(journal)
+        #: The batches handed out, by the task sending each, until that task is done.
+        self.tasks: dict[asyncio.Task[None], _Batch] = {}
         self.report = BulkReport()
         self.started = time.monotonic()
         self.processed = 0
-        self.in_progress = 0
         self.skipped = 0
         #: Requests in a row, by completion, that never left (see STOP_AFTER_NEVER_SENT).
         self.never_sent = 0
         #: An error of a batch task that must end the job (e.g. the journal cannot be written).
         self.fatal: BaseException | None = None
 
-    def stop_set(self) -> bool:
-        """Whether the stop event is set: batches not admitted yet are not sent."""
-        return self.stop is not None and self.stop.is_set()
+    @property
+    def in_progress(self) -> int:
+        """Items read and not decided yet: in the batch being filled, or in one not ended."""
+        return len(self.filling) + sum(
+            len(batch) for batch in self.tasks.values() if batch.state is not _State.ENDED
+        )
+
+    def halt(self, reason: str) -> None:
+        """Start no more batches, for *reason*: the first one given is the report's (the one
+        place ``stop_reason`` is set)."""
+        report = self.report
+        if report.stop_reason is None:
+            report.stop_reason = reason
+            report.interrupted = True
+
+    def heed_stop(self) -> None:
+        """A set stop event halts the job, "stopped"; heeded before any failure the stop
+        causes is counted, so that the report names the stop, not what it caused."""
+        if self.stop is not None and self.stop.is_set():
+            self.halt("stopped")
 
     def halted(self) -> bool:
-        """Whether to start no more batches; notes why in the report."""
-        if self.report.stop_reason is None and self.stop_set():
-            self.report.stop_reason = "stopped"
-        if self.report.stop_reason is not None or self.fatal is not None:
-            self.report.interrupted = True
-            return True
-        return False
+        """Whether to start no more batches."""
+        self.heed_stop()
+        return self.report.stop_reason is not None or self.fatal is not None
 
     # -- outcomes --------------------------------------------------------------------------
 
@@ -427,7 +506,8 @@ class _Job:
             return
         r = self.report
         elapsed = time.monotonic() - self.started
-        decided = self.processed - self.skipped - self.in_progress
+        in_progress = self.in_progress
+        decided = self.processed - self.skipped - in_progress
         self.on_progress(
             BulkProgress(
                 sent=r.sent,
@@ -437,80 +517,45 @@ class _Job:
                 unknown=r.unknown,
                 requests=r.requests,
                 processed=self.processed,
-                in_progress=self.in_progress,
+                in_progress=in_progress,
                 total=self.total,
                 elapsed=elapsed,
                 rate=decided / elapsed if elapsed > 0 else 0.0,
             )
         )
 
-    # -- the producer ----------------------------------------------------------------------
+    # -- the producer: filling, then waiting ---------------------------------------------------
 
     async def run(self, items: BulkInput) -> BulkReport:
-        watcher = None
-        if self.stop is not None:
-            watcher = asyncio.get_running_loop().create_task(self.watch(self.stop))
-        try:
-            return await self.produce(items)
-        finally:
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
-
-    async def watch(self, stop: asyncio.Event) -> None:
-        """On the stop event, take back the batches still waiting for the rate limiter: they
-        were never sent (failed, safe to send again). The requests in flight finish, so a stop
-        waits for them only, not for a budget that may be spent for an hour. (A batch already
-        admitted once, waiting to be retried after a 429, is the sender's to give up:
-        :meth:`BrazeClient.bulk_send` does, through ``on_stop``.)"""
-        await stop.wait()
-        self.halted()  # the report says "stopped", before any failure the stop causes
-        if self.on_stop is not None:
-            self.on_stop()
-        # Every batch task has started by now (a task cancelled before its first step would
-        # run none of its handlers): it was scheduled before the stop was set, as no batch is
-        # dispatched once it is, and the loop runs callbacks in the order they were scheduled.
-        for task, begin in list(self.tasks.items()):
-            if not begin.admitted:
-                task.cancel()
-
-    async def produce(self, items: BulkInput) -> BulkReport:
-        batch = _Batch()
         try:
             async for position, item in _enumerate(items):
+                self.processed += 1
                 if self.halted():
                     self.report.not_attempted += 1  # read, not attempted
-                    self.processed += 1
                     self.note_stop(position, item.line if isinstance(item, InputRow) else None)
                     break
-                self.processed += 1
-                self.take(position, item, batch)
-                if len(batch) >= MAX_RECIPIENTS:
-                    if not await self.dispatch(batch):
+                self.take(position, item)
+                if len(self.filling) >= MAX_RECIPIENTS:
+                    if not await self.dispatch():
                         break
-                    batch = _Batch()
                 elif not self.processed % _YIELD_EVERY:
                     self.progress()
             else:
-                if len(batch):
-                    await self.dispatch(batch)  # when refused (stopped), it abandons the batch
-                batch = _Batch()
-            if len(batch):  # stopped with a batch half filled
-                self.abandon(batch)
-                batch = _Batch()
+                if len(self.filling):
+                    await self.dispatch()  # when refused (stopped), it abandons the batch
+            self.abandon()  # stopped with a batch half filled
             # Inside the try: a job cancelled while its last answers are awaited abandons
             # those requests (reported, journaled as unknown) instead of leaving them running.
             await self.drain(cancel=False)
         except asyncio.CancelledError:
             # Abandon the requests in flight: those admitted have no end record, so a
             # resumed job reports them unknown; the others have no begin record.
-            self.abandon(batch)
+            self.abandon()
             await self.drain(cancel=True)
             raise
         except BaseException:
             # The input or a callback failed: what is in flight finishes and is journaled.
-            self.abandon(batch)
+            self.abandon()
             await self.drain(cancel=False)
             raise
         self.report.elapsed = time.monotonic() - self.started
@@ -520,12 +565,15 @@ class _Job:
         self.finish()
         return self.report
 
-    def abandon(self, batch: _Batch) -> None:
-        if len(batch):
-            self.note_stop(batch.positions[0], batch.lines[0])
+    def abandon(self) -> None:
+        """Filling -> ended: the batch being filled is not attempted (the job stopped)."""
+        batch = self.filling
+        if not len(batch):
+            return
+        self.note_stop(batch.positions[0], batch.lines[0])
         self.report.not_attempted += len(batch)
-        self.in_progress -= len(batch)
-        batch.positions.clear()
+        batch.move(_State.ENDED)
+        self.filling = _Batch(self.journal)
 
     def note_stop(self, position: int, line: int | None) -> None:
         """Note ``position`` as not attempted: the report names the first such item."""
@@ -546,7 +594,9 @@ class _Job:
                 line=report.stopped_at_line,
             )
 
-    def take(self, position: int, item: BulkItem, batch: _Batch) -> None:
+    def take(self, position: int, item: BulkItem) -> None:
+        """Put *item* in the batch being filled, or account for it at once (rejected, or
+        decided by an earlier run)."""
         journal = self.journal
         data: Mapping[str, Any] | None = None
         if isinstance(item, InputRow):
@@ -599,10 +649,10 @@ class _Job:
                         )
                     )
                 return
+        batch = self.filling
         batch.positions.append(position)
         batch.recipients.append(recipient)
         batch.lines.append(line)
-        self.in_progress += 1
 
     def changed(self, position: int, line: int | None) -> JournalError:
         where = f"line {line}" if line is not None else f"input position {position}"
@@ -612,15 +662,18 @@ class _Job:
             "was sent from there; restore the input, or give another journal to start over"
         )
 
-    async def dispatch(self, batch: _Batch) -> bool:
+    async def dispatch(self) -> bool:
+        """Filling -> waiting: hand the full batch to a task of its own once a slot is free
+        (False: the job stopped meanwhile, and the batch is abandoned)."""
         await self.slots.acquire()
         if self.halted():
             self.slots.release()
-            self.abandon(batch)
+            self.abandon()
             return False
-        begin = _Begin(self.journal, batch)
-        task = asyncio.get_running_loop().create_task(self.send(batch, begin))
-        self.tasks[task] = begin
+        batch, self.filling = self.filling, _Batch(self.journal)
+        batch.move(_State.WAITING)
+        task = asyncio.get_running_loop().create_task(self.send(batch))
+        self.tasks[task] = batch
         task.add_done_callback(self.forget)
         return True
 
@@ -634,29 +687,23 @@ class _Job:
         while self.tasks:
             await asyncio.wait(set(self.tasks))
 
-    # -- one request -------------------------------------------------------------------------
+    # -- one batch's request: waiting, admitted, answered, ended -------------------------------
 
-    async def send(self, batch: _Batch, begin: _Begin) -> None:
+    async def send(self, batch: _Batch) -> None:
         try:
+            result: SendResponse | Exception
             try:
-                response = await self.sender._send_batch(
-                    self.target, batch.recipients, on_admitted=begin
+                result = await self.sender._send_batch(
+                    self.target, batch.recipients, on_admitted=batch.admit, stop=self.stop
                 )
-            except Exception as exc:
-                self.in_progress -= len(batch)
-                if exc is begin.error:
-                    self.not_begun(batch, exc)
-                else:
-                    self.failed(begin, batch, exc)
-            else:
-                self.in_progress -= len(batch)
-                self.succeeded(begin, batch, response)
+            except Exception as exc:  # what came of the request, like an answer
+                result = exc
+            self.answered(batch, result)
             self.progress()
         except asyncio.CancelledError:
             # Only the await above is cancelled: nothing after it awaits.
-            self.in_progress -= len(batch)
             try:
-                self.cancelled(begin, batch)
+                self.cancelled(batch)
             except Exception as exc:  # a callback failed: the job ends with it
                 if self.fatal is None:
                     self.fatal = exc
@@ -667,75 +714,101 @@ class _Job:
         finally:
             self.slots.release()
 
-    def succeeded(self, begin: _Begin, batch: _Batch, response: SendResponse) -> None:
+    def answered(self, batch: _Batch, result: SendResponse | Exception) -> None:
+        """What came of a batch's request: admitted -> answered -> ended; or, never
+        admitted, waiting -> ended (nothing was sent: no record, a resumed job sends it)."""
+        self.heed_stop()
+        if batch.state is _State.WAITING:
+            if result is batch.begin_error:
+                self.not_begun(batch, result)
+                return
+            if _stopped(result):
+                self.unsent(batch, _NOT_ADMITTED.format("stopped"))
+                return
+        outcome = self.outcome(result)
         self.report.requests += 1
-        self.never_sent = 0
-        if response.notice is not None:
-            # A success that sends nothing (a paused Canvas): failed, safe to resend; and every
-            # later request would be answered alike, so the job stops.
-            reason = f"Braze will not send: {response.notice}"
-            if self.report.stop_reason is None:
-                self.report.stop_reason = reason
-            self.end(begin, "failed", reason=reason, status=response.status_code)
-            self.record_batch(batch, "failed", reason, response.status_code)
-            return
-        self.report.sent += len(batch)
-        self.end(begin, "sent", dispatch_id=response.dispatch_id)
-        if response.errors:
-            self.keep_non_fatal(response.errors)
+        self.count_never_sent(result)
+        if batch.state is _State.WAITING:
+            if outcome.kind == "failed":  # never admitted, so never sent
+                self.unsent(batch, outcome.reason, outcome.status, outcome.code)
+                return
+            # A sender of the caller's that never called on_admitted: what may have left
+            # must be journaled as begun.
+            batch.admit()
+        batch.move(_State.ANSWERED)
+        self.end(batch, outcome)
 
-    def failed(self, begin: _Begin, batch: _Batch, exc: Exception) -> None:
-        outcome: Literal["failed", "unknown"]
-        status: int | None = None
-        code: str | None = None
-        if isinstance(exc, BrazeUnknownOutcomeError):
-            outcome, reason = "unknown", str(exc)
-        elif isinstance(exc, BrazeAPIError):
-            outcome, reason, status = "failed", str(exc), exc.status_code
-            code = next((e.code for e in exc.errors if e.code), None)
-            if status in _HALTING_STATUSES and self.report.stop_reason is None:
-                self.report.stop_reason = reason
-        elif isinstance(exc, BrazeError):  # never sent (connection error) or refused locally
-            outcome, reason = "failed", str(exc)
-            if _limiter_unavailable(exc) and self.report.stop_reason is None:
-                self.report.stop_reason = reason
-        else:  # a bug below us: whether it left, nobody knows
-            outcome, reason = "unknown", f"unexpected {type(exc).__name__}: {exc}"
-        self.report.requests += 1
-        self.count_never_sent(exc)
-        # A batch never admitted was never sent: no record, so a resumed job sends it.
-        if begin.admitted or outcome == "unknown":
-            details: dict[str, Any] = {"reason": reason}
-            if status is not None:
-                details["status"] = status
-            if code:
-                details["code"] = code
-            self.end(begin, outcome, **details)
-        self.record_batch(batch, outcome, reason, status, code)
+    def outcome(self, result: SendResponse | Exception) -> _Outcome:
+        """What a request's result means for its batch. Halts the job when every later
+        request would meet the same."""
+        if isinstance(result, SendResponse):
+            if result.notice is None:
+                return _Outcome("sent", dispatch_id=result.dispatch_id, non_fatal=result.errors)
+            # A success that sends nothing (a paused Canvas): failed, safe to resend; and
+            # every later request would be answered alike.
+            reason = f"Braze will not send: {result.notice}"
+            self.halt(reason)
+            return _Outcome("failed", reason, result.status_code)
+        if isinstance(result, BrazeUnknownOutcomeError):
+            return _Outcome("unknown", str(result))
+        if isinstance(result, BrazeAPIError):
+            if result.status_code in _HALTING_STATUSES:
+                self.halt(str(result))
+            code = next((e.code for e in result.errors if e.code), None)
+            return _Outcome("failed", str(result), result.status_code, code)
+        if isinstance(result, BrazeError):  # never sent (connection error) or refused locally
+            if _limiter_unavailable(result):
+                self.halt(str(result))
+            return _Outcome("failed", str(result))
+        # A bug below us: whether it left, nobody knows.
+        return _Outcome("unknown", f"unexpected {type(result).__name__}: {result}")
 
-    def end(self, begin: _Begin, outcome: Outcome, **details: Any) -> None:
-        """Journal the outcome of a batch; if that fails, the job stops."""
-        if self.journal is None:
-            return
-        try:
-            self.journal.end(begin.ensure(), outcome, **details)
-        except JournalError as exc:
-            raise JournalError(
-                f"{exc}; the job stopped: a batch's outcome could not be journaled, so a "
-                "resumed job reports that batch unknown (it is not resent)"
-            ) from exc
+    def end(self, batch: _Batch, outcome: _Outcome) -> None:
+        """Answered -> ended: journal the batch's outcome, then report it. If the journal
+        cannot be written, the job stops."""
+        if self.journal is not None:
+            details: dict[str, Any]
+            if outcome.kind == "sent":
+                details = {"dispatch_id": outcome.dispatch_id}
+            else:
+                details = {"reason": outcome.reason}
+                if outcome.status is not None:
+                    details["status"] = outcome.status
+                if outcome.code:
+                    details["code"] = outcome.code
+            try:
+                self.journal.end(batch.batch_id, outcome.kind, **details)
+            except JournalError as exc:
+                raise JournalError(
+                    f"{exc}; the job stopped: a batch's outcome could not be journaled, so a "
+                    "resumed job reports that batch unknown (it is not resent)"
+                ) from exc
+        batch.move(_State.ENDED)
+        if outcome.kind == "sent":
+            self.report.sent += len(batch)
+            self.keep_non_fatal(outcome.non_fatal)
+        else:
+            self.record_batch(batch, outcome.kind, outcome.reason, outcome.status, outcome.code)
 
-    def count_never_sent(self, exc: Exception) -> None:
+    def count_never_sent(self, result: SendResponse | Exception) -> None:
         """Stop the job after STOP_AFTER_NEVER_SENT requests in a row that never left."""
-        if not isinstance(exc, BrazeConnectionError):
+        if not isinstance(result, BrazeConnectionError):
             self.never_sent = 0
             return
         self.never_sent += 1
-        if self.never_sent >= STOP_AFTER_NEVER_SENT and self.report.stop_reason is None:
-            self.report.stop_reason = (
-                f"{STOP_AFTER_NEVER_SENT} requests in a row never reached Braze ({exc}); "
+        if self.never_sent >= STOP_AFTER_NEVER_SENT:
+            self.halt(
+                f"{STOP_AFTER_NEVER_SENT} requests in a row never reached Braze ({result}); "
                 "the rest was not attempted and is safe to send again"
             )
+
+    def unsent(
+        self, batch: _Batch, reason: str, status: int | None = None, code: str | None = None
+    ) -> None:
+        """Waiting -> ended: never admitted, so never sent. No record: a resumed job sends
+        the batch."""
+        batch.move(_State.ENDED)
+        self.record_batch(batch, "failed", reason, status, code)
 
     def not_begun(self, batch: _Batch, exc: Exception) -> None:
         """The journal refused the begin record: nothing was sent, and the job stops."""
@@ -747,14 +820,14 @@ class _Job:
             )
             error.__cause__ = exc
             self.fatal = error
-        self.record_batch(batch, "failed", f"not sent: {exc}")
+        self.unsent(batch, f"not sent: {exc}")
 
-    def cancelled(self, begin: _Begin, batch: _Batch) -> None:
-        """Abandoned by a hard stop, or by a stop before the limiter admitted it: unknown once
-        admitted (it may have left), failed before (never sent; no begin record, so a resumed
-        job sends it)."""
-        if begin.admitted:
-            # No end record: a resumed job reports it unknown, too.
+    def cancelled(self, batch: _Batch) -> None:
+        """Abandoned by a hard stop (the job's task cancelled): admitted -> ended, unknown (it
+        may have left; no end record, so a resumed job reports it unknown too); or, not
+        admitted yet, never sent."""
+        if batch.state is _State.ADMITTED:
+            batch.move(_State.ENDED)
             self.record_batch(
                 batch,
                 "unknown",
@@ -762,12 +835,13 @@ class _Job:
                 "have been processed; not resent",
             )
         else:
-            self.record_batch(
-                batch,
-                "failed",
-                f"not sent: the job was {'stopped' if self.stop_set() else 'cancelled'} before "
-                "the rate limiter admitted this request; safe to send again",
-            )
+            self.unsent(batch, _NOT_ADMITTED.format("cancelled"))
+
+
+def _stopped(result: SendResponse | Exception) -> bool:
+    """Whether *result* is the failure of a request that the stop ended before it was sent
+    (see braze_async._stop)."""
+    return isinstance(result, BrazeError) and isinstance(result.__cause__, Stopped)
 
 
 def _limiter_unavailable(error: BrazeError) -> bool:
@@ -802,7 +876,6 @@ async def bulk_send(
     on_progress: Callable[[BulkProgress], object] | None = None,
     on_outcome: Callable[[RecipientOutcome], object] | None = None,
     stop: asyncio.Event | None = None,
-    on_stop: Callable[[], object] | None = None,
     total: int | None = None,
     max_details: int = DEFAULT_MAX_DETAILS,
 ) -> BulkReport:
@@ -812,8 +885,8 @@ async def bulk_send(
     ``sender`` and its base URL as the ``destination`` (a journal names the Braze endpoint it
     was written against: a journal of a simulated run is refused by a real one).
 
-    ``on_stop`` is called once, when the job sees ``stop`` set: the client nudges its rate
-    limiter there, so that its requests waiting to be retried give up too.
+    ``stop`` goes down with each request (the ``stop`` keyword of :class:`Sender`): once it
+    is set, the sender's waits end; the requests in flight finish.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError("concurrency must be an integer >= 1")
@@ -841,7 +914,6 @@ async def bulk_send(
             on_progress=on_progress,
             on_outcome=on_outcome,
             stop=stop,
-            on_stop=on_stop,
             total=total,
             max_details=max_details,
         )

@@ -11,6 +11,7 @@ The request path is :meth:`BrazeClient._call`: one loop, on one screen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import enum
 import logging
@@ -69,6 +70,7 @@ from ._retry import (
     RetryPolicy,
     Unknown,
 )
+from ._stop import Stopped, until
 from ._targets import Target, check_target
 from ._telemetry import open_telemetry
 from ._transport import AiohttpTransport
@@ -267,9 +269,6 @@ class BrazeClient(DeprecatedSends):
         self._shared = _Shared(batching)
         #: The client whose views this is (itself, unless made by with_options).
         self._root = self
-        #: Once it answers True, this client's waits for the rate limiter fail as never sent
-        #: (a view's: a stopped bulk job's requests; see send_bulk).
-        self._give_up: Callable[[], bool] | None = None
         #: Where each call reports: logs, hooks, OpenTelemetry (see _events.py).
         hooks = () if on_event is None else (on_event,) if callable(on_event) else on_event
         self._events = Events(
@@ -536,15 +535,8 @@ class BrazeClient(DeprecatedSends):
             raise BrazeError("the client is closed")
         self._check_loop()
         check_target(target)
-        sender, on_stop = self, None
-        if stop is not None and self._limiter is not None:
-            # A view whose waits for the limiter end at the stop, retries' waits included:
-            # what waits was never sent (or, after an ambiguous answer, is unknown).
-            sender = copy.copy(self)
-            sender._give_up = stop.is_set
-            on_stop = self._limiter.nudge
         return await _bulk_send(
-            sender,
+            self,
             recipients,
             target,
             concurrency=concurrency,
@@ -555,7 +547,6 @@ class BrazeClient(DeprecatedSends):
             on_progress=on_progress,
             on_outcome=on_outcome,
             stop=stop,
-            on_stop=on_stop,
             total=total,
             max_details=max_details,
         )
@@ -597,17 +588,21 @@ class BrazeClient(DeprecatedSends):
         recipients: Sequence[Recipient],
         *,
         on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         """One batch of a bulk job or of :meth:`send_one` (the ``Sender`` of _batching):
         *on_admitted* runs once, after the rate limiter admitted the request and before its
-        first attempt leaves (a bulk job journals the batch there)."""
-        return await self._post(target.path, target.request(recipients), on_admitted)
+        first attempt leaves (a bulk job journals the batch there); once *stop* is set, no
+        attempt starts and every wait ends (a bulk job's stop, see _stop.py)."""
+        request = target.request(recipients)
+        return await self._post(target.path, request, on_admitted, stop)
 
     async def _post(
         self,
         path: str,
         request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
         on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         return await self._call(
             path,
@@ -617,6 +612,7 @@ class BrazeClient(DeprecatedSends):
             retry_ambiguous=self._retry.retry_ambiguous,
             on_admitted=on_admitted,
             recipients=_count_recipients(request),
+            stop=stop,
         )
 
     async def _call(
@@ -629,6 +625,7 @@ class BrazeClient(DeprecatedSends):
         retry_ambiguous: bool,
         on_admitted: Callable[[], object] | None = None,
         recipients: int = 0,
+        stop: asyncio.Event | None = None,
     ) -> T:
         """POST *body* to *path* under the retry policy; return what *read* makes of the
         decoded 2xx body and the answer's headers.
@@ -636,8 +633,9 @@ class BrazeClient(DeprecatedSends):
         *audience* names the rate-limit bucket (``True``: segment / audience, ``False``:
         recipients, ``None``: not rate limited); *on_admitted* runs once, before the first
         attempt leaves; *recipients* (how many the request names) goes into logs, events and
-        spans. Answers are handled in :meth:`_step`, so that no frame of an error's
-        traceback holds what a server sent (a hostile one may echo the key).
+        spans; once *stop* is set, no attempt starts and every wait ends (see _stop.py).
+        Answers are handled in :meth:`_step`, so that no frame of an error's traceback holds
+        what a server sent (a hostile one may echo the key).
         """
         if self._shared.closed:
             raise BrazeError("the client is closed")
@@ -654,7 +652,7 @@ class BrazeClient(DeprecatedSends):
         )
         trace = self._events.trace(path, None if bucket is None else bucket.value, recipients)
         while True:
-            step = await self._step(path, body, read, bucket, attempts, on_admitted, trace)
+            step = await self._step(path, body, read, bucket, attempts, on_admitted, trace, stop)
             if isinstance(step, Done):
                 trace.succeeded(getattr(step.value, "errors", ()))
                 return step.value
@@ -662,7 +660,8 @@ class BrazeClient(DeprecatedSends):
             if not isinstance(step, Retry):
                 raise step.error
             if step.delay:
-                await self._clock.sleep(step.delay)
+                with contextlib.suppress(Stopped):  # the next attempt sees the stop
+                    await until(stop, self._clock.sleep(step.delay))
 
     async def _step(
         self,
@@ -673,9 +672,10 @@ class BrazeClient(DeprecatedSends):
         attempts: Attempts,
         on_admitted: Callable[[], object] | None,
         trace: Trace,
+        stop: asyncio.Event | None = None,
     ) -> Done[T] | Decision:
         """One attempt and what comes of it: the result, or the retry policy's decision."""
-        outcome = await self._attempt(path, body, bucket, on_admitted, trace)
+        outcome = await self._attempt(path, body, bucket, on_admitted, trace, stop)
         trace.answered(outcome)
         if not isinstance(outcome, Answer):
             return attempts.decide(outcome)
@@ -696,8 +696,13 @@ class BrazeClient(DeprecatedSends):
         bucket: Bucket | None,
         on_admitted: Callable[[], object] | None,
         trace: Trace,
+        stop: asyncio.Event | None = None,
     ) -> Answer | ExchangeError | NotAdmitted:
-        """One attempt, admitted by the rate limiter (when there is one for *bucket*)."""
+        """One attempt, admitted by the rate limiter (when there is one for *bucket*); none
+        once *stop* is set, whose setting ends the wait for the limiter."""
+        if stop is not None and stop.is_set():
+            stopped = Stopped()
+            return NotAdmitted(str(stopped), stopped)
         limiter = self._limiter
         if limiter is None or bucket is None:
             if on_admitted is not None:
@@ -708,9 +713,13 @@ class BrazeClient(DeprecatedSends):
             except ExchangeError as exc:
                 return exc
         try:
-            permit = await limiter.acquire(
-                bucket, max_wait=self._retry.max_rate_limit_wait, give_up=self._give_up
+            permit = await until(
+                stop,
+                limiter.acquire(bucket, max_wait=self._retry.max_rate_limit_wait),
+                unused=lambda permit: permit.release(sent=False),
             )
+        except Stopped as exc:  # the wait was given up: nothing taken, nothing sent
+            return NotAdmitted(str(exc), exc)
         except Exception as exc:  # e.g. Redis unreachable: nothing was sent
             redact = Redactor.of(self._api_key)
             reason = redact.describe(exc)

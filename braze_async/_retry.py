@@ -30,6 +30,7 @@ from ._errors import (
 )
 from ._http import CannotSend, ExchangeError, NeverSent
 from ._limits import WaitTooLong, parse_number, parse_retry_after
+from ._stop import Stopped
 
 __all__ = [
     "AMBIGUOUS_STATUSES",
@@ -145,7 +146,8 @@ AMBIGUOUS_STATUSES: frozenset[int] = frozenset({502, 504})
 
 @attrs.frozen
 class NotAdmitted:
-    """The rate limiter could not admit the attempt (e.g. Redis unreachable): nothing sent."""
+    """The rate limiter could not admit the attempt (e.g. Redis unreachable), or the caller's
+    stop came first (the cause is a :class:`~braze_async._stop.Stopped`): nothing sent."""
 
     #: Why, key redacted.
     reason: str
@@ -255,6 +257,8 @@ class Attempts:
                     return self._backoff(f"HTTP {outcome.status_code}")
             return self._final(outcome)
         if isinstance(outcome, NotAdmitted):
+            if isinstance(outcome.cause, Stopped):  # the caller's stop: no attempt was made
+                return self._final(self._connection_error(outcome.reason), outcome.cause)
             if isinstance(outcome.cause, WaitTooLong):
                 return self._final(self._wait_too_long(outcome.cause), outcome.cause)
             return self._final(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 from braze_async import Campaign, Canvas, Recipient, SendResponse
@@ -13,7 +14,8 @@ from braze_async._targets import Target
 class RequestSender:
     """A ``Sender`` (what a batch is sent through) whose subclass answers each batch's
     request: ``send_campaign_request``, ``send_canvas_request`` or ``send_messages_request``,
-    each given the request the target builds and the ``on_admitted`` hook."""
+    each given the request the target builds, the ``on_admitted`` hook and the job's
+    ``stop`` (a scripted wait must end when it is set, as the client's waits do)."""
 
     async def _send_batch(
         self,
@@ -21,29 +23,44 @@ class RequestSender:
         recipients: Sequence[Recipient],
         *,
         on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         if isinstance(target, Campaign):
             return await self.send_campaign_request(
-                target.request(recipients), on_admitted=on_admitted
+                target.request(recipients), on_admitted=on_admitted, stop=stop
             )
         if isinstance(target, Canvas):
             return await self.send_canvas_request(
-                target.request(recipients), on_admitted=on_admitted
+                target.request(recipients), on_admitted=on_admitted, stop=stop
             )
-        return await self.send_messages_request(target.request(recipients), on_admitted=on_admitted)
+        return await self.send_messages_request(
+            target.request(recipients), on_admitted=on_admitted, stop=stop
+        )
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         raise AssertionError("no campaign sends here")
 
     async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: CanvasTriggerRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         raise AssertionError("no Canvas sends here")
 
     async def send_messages_request(
-        self, request: MessagesSendRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: MessagesSendRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         raise AssertionError("no /messages/send here")
 

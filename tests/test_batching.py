@@ -61,12 +61,20 @@ class FakeSender(RequestSender):
         return SendResponse(dispatch_id=f"d{len(self.requests)}", message="success")
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         return await self._send(request, on_admitted)
 
     async def send_canvas_request(
-        self, request: CanvasTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: CanvasTriggerRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         return await self._send(request, on_admitted)
 

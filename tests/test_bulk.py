@@ -29,6 +29,7 @@ from braze_async import (
     Recipient,
     RetryPolicy,
     SendResponse,
+    _bulk,
 )
 from braze_async._bulk import (
     STOP_AFTER_NEVER_SENT,
@@ -41,6 +42,7 @@ from braze_async._bulk import (
 from braze_async._journal import Journal, JournalError, expand, ranges
 from braze_async._models import CampaignTriggerRequest
 from braze_async._readers import InputRow
+from braze_async._stop import Stopped, until
 from braze_async.simulator import BrazeSimulator
 from braze_async.testing import FakeClock
 
@@ -88,13 +90,20 @@ class ScriptedSender(CampaignSender):
         self.bug: set[str] = set()
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Admitted | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         ids = [r.external_user_id or "" for r in request.recipients or ()]
         if ids[0] in self.queue:  # waits behind an exhausted rate budget: never admitted
             self.waiting += 1
             self.queued.set()
-            await asyncio.Event().wait()
+            try:
+                await until(stop, asyncio.Event().wait())
+            except Stopped as exc:  # as a client's limiter wait: the stop ends it, unsent
+                raise BrazeConnectionError(str(exc), attempts=0) from exc
         if ids[0] in self.not_admitted:  # e.g. Redis unreachable: nothing was sent
             raise BrazeConnectionError("could not reach Braze: rate limiter down", attempts=1)
         if on_admitted is not None:
@@ -747,7 +756,11 @@ class DeafSender(CampaignSender):
     """A sender of the caller's that accepts ``on_admitted`` and never calls it."""
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Admitted | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         return SendResponse(dispatch_id="d", message="success")
 
@@ -879,7 +892,11 @@ class RandomSender(CampaignSender):
         self.crashed = asyncio.Event()
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Admitted | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         outcome = next(self.script, "sent")
         for r in request.recipients or ():
@@ -960,7 +977,11 @@ class Stalled(CampaignSender):
         self.all_in_flight = asyncio.Event()
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Admitted | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Admitted | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         if on_admitted is not None:
             on_admitted()
@@ -995,3 +1016,15 @@ async def test_a_job_cancelled_while_its_last_answers_are_awaited_leaves_nothing
     assert asyncio.all_tasks() - before == set()  # no request task of the job runs on
     assert len(outcomes) == 120
     assert {o.outcome for o in outcomes} == {"unknown"}
+
+
+def test_the_table_of_a_batchs_life_names_every_state_in_order() -> None:
+    """The module docstring's table is the code's: one row per state of ``_State``, in the
+    order a batch goes through them, and each move goes forward."""
+    doc = _bulk.__doc__ or ""
+    table = doc[doc.index("state      the journal holds") :]
+    rows = [line.split()[0] for line in table.splitlines()[2:] if line[:1].isalpha()]
+    states = list(_bulk._State)
+    assert rows[: len(states)] == [s.value for s in states]
+    for state, moves in _bulk._MOVES.items():
+        assert all(states.index(to) > states.index(state) for to in moves)

@@ -282,7 +282,11 @@ class _Accepting(CampaignSender):
     """A sender that accepts every request (no network)."""
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         if on_admitted is not None:
             on_admitted()

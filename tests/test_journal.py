@@ -49,7 +49,11 @@ class PrintingSender(CampaignSender):
         self.log = log
 
     async def send_campaign_request(
-        self, request: CampaignTriggerRequest, *, on_admitted: Callable[[], object] | None = None
+        self,
+        request: CampaignTriggerRequest,
+        *,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> SendResponse:
         if on_admitted is not None:
             on_admitted()
