@@ -18,7 +18,7 @@ import os
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -56,6 +56,7 @@ from ._http import (
 )
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
 from ._limits import Bucket, BucketStats, LimiterShare, RateLimiter, RateLimits
+from ._logs import log_event
 from ._messages import Messages, MessagesSendRequest, SubscriptionState
 from ._models import (
     Attachment,
@@ -77,15 +78,11 @@ from ._retry import (
     RetryPolicy,
     Unknown,
 )
-from ._telemetry import open_telemetry
+from ._telemetry import with_opentelemetry
 from ._transport import DEFAULT_LIMITS, AiohttpTransport
 from ._urls import budget_name, resolve_base_url
 from ._version import __version__
 from ._wire import dumps, structure_send_response, structure_transactional_response
-
-if TYPE_CHECKING:
-    from opentelemetry.metrics import MeterProvider
-    from opentelemetry.trace import TracerProvider
 
 __all__ = ["DEFAULT_TIMEOUT", "BrazeClient", "set_retry_timing"]
 
@@ -230,10 +227,9 @@ class BrazeClient:
     :param on_event: a hook, or a sequence of hooks, called with each :class:`BrazeEvent`
         of each call (attempt started, answer, limiter wait, retry, unknown outcome, failure,
         success); synchronous, in the call's task. A hook that raises is logged once and
-        never breaks a send.
-    :param tracer_provider: where OpenTelemetry spans go (the global provider by default);
-        used only when ``opentelemetry-api`` is installed (see ``docs/logging.md``).
-    :param meter_provider: where OpenTelemetry metrics go (the global provider by default).
+        never breaks a send. OpenTelemetry's spans and metrics are such a hook:
+        :class:`OpenTelemetry`, added on the global providers when ``opentelemetry-api`` is
+        installed and none is given (see ``docs/logging.md``).
     """
 
     def __init__(
@@ -255,8 +251,6 @@ class BrazeClient:
         trust_env: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         on_event: EventHook | Sequence[EventHook] | None = None,
-        tracer_provider: TracerProvider | None = None,
-        meter_provider: MeterProvider | None = None,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("BRAZE_API_KEY")
@@ -290,14 +284,9 @@ class BrazeClient:
         #: Once it answers True, this client's waits for the rate limiter fail as never sent
         #: (a view's: a stopped bulk job's requests; see bulk_send).
         self._give_up: Callable[[], bool] | None = None
-        #: Where each call reports: logs, hooks, OpenTelemetry (see _events.py).
+        #: Where each call reports: the log, the hooks, OpenTelemetry (see _events.py).
         hooks = () if on_event is None else (on_event,) if callable(on_event) else on_event
-        self._events = Events(
-            hooks,
-            open_telemetry(
-                self._base_url, tracer_provider=tracer_provider, meter_provider=meter_provider
-            ),
-        )
+        self._events = Events((log_event, *with_opentelemetry(hooks)), base_url=self._base_url)
         #: Every rate-limited request passes through here (None: limiting is off): the
         #: workspace's limiter, shared with the other clients of the budget (see _limits).
         self._limiter = (

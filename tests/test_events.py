@@ -36,6 +36,7 @@ from braze_async import (
     RetryScheduled,
 )
 from braze_async._events import Events
+from braze_async._logs import log_event
 from braze_async.simulator import BrazeSimulator
 from braze_async.testing import set_retry_timing
 
@@ -210,7 +211,7 @@ async def test_a_limiter_wait_is_told_with_the_seconds_waited() -> None:
 def test_limiter_waits_longer_than_a_second_are_info(caplog: pytest.LogCaptureFixture) -> None:
     """The threshold: a wait of 1.5 s is an INFO record with ``waited``; 0.5 s is DEBUG."""
     caplog.set_level(logging.DEBUG, logger="braze_async")
-    trace = Events().trace("/campaigns/trigger/send", "external_id", 3)
+    trace = Events([log_event]).trace("/campaigns/trigger/send", "external_id", 3)
     trace.admitted(0.5)
     trace.admitted(1.5)
     records = [r for r in caplog.records if getattr(r, "event", "") == "limiter_wait"]
@@ -320,7 +321,7 @@ def test_braze_log_debug_turns_a_stderr_handler_on() -> None:
 
 def test_braze_log_adds_one_handler_however_often_it_is_read() -> None:
     """Reading the environment twice does not print records twice."""
-    from braze_async._events import log_from_environment, logger
+    from braze_async._logs import log_from_environment, logger
 
     before = list(logger.handlers)
     level = logger.level

@@ -1,7 +1,8 @@
 """OpenTelemetry: a CLIENT span per request to Braze, and the client's metrics.
 
 Read with the OpenTelemetry SDK's in-memory span exporter and metric reader, given to the
-client as its providers (the global ones can be set only once per process).
+client's ``OpenTelemetry`` consumer as its providers (the global ones can be set only once per
+process).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from braze_async import (
     BrazeError,
     BrazeEvent,
     BrazeUnknownOutcomeError,
+    OpenTelemetry,
     Rate,
     RateLimits,
     Recipient,
@@ -56,9 +58,10 @@ class Otel:
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
 
     def client(self, **kwargs: Any) -> BrazeClient:
-        return BrazeClient(
-            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, **kwargs
-        )
+        """A client recording on these providers, after the hook given as ``on_event``."""
+        recorder = OpenTelemetry(self.tracer_provider, self.meter_provider)
+        hook = kwargs.pop("on_event", None)
+        return BrazeClient(on_event=[recorder] if hook is None else [hook, recorder], **kwargs)
 
     def finished(self) -> list[ReadableSpan]:
         return [s for s in self.spans.get_finished_spans() if s.name.startswith("POST")]
@@ -267,7 +270,8 @@ def test_without_the_package_nothing_of_it_runs() -> None:
         " json={'dispatch_id': 'd', 'message': 'success'}))\n"
         "    async with BrazeClient(api_key='k', instance='iad-01', transport=t) as b:\n"
         "        r = await b.trigger_campaign('c', recipients=[Recipient(external_user_id='u')])\n"
-        "        print(r.dispatch_id, b._events.telemetry)\n"
+        "        print(r.dispatch_id, [c for c in b._events.consumers"
+        " if type(c).__name__ == 'OpenTelemetry'] or None)\n"
         "asyncio.run(main())\n"
     )
     assert absent.split() == ["d", "None"]
