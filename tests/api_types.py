@@ -29,6 +29,8 @@ from braze_async import (
     ErrorDetail,
     EventHook,
     Messages,
+    NoAnswer,
+    OpenTelemetry,
     Rate,
     RateLimiter,
     RateLimits,
@@ -130,6 +132,11 @@ async def ergonomics_api(key: str) -> None:
             assert_type(event.headers, Mapping[str, str])
         if isinstance(event, RetryScheduled):
             assert_type(event.delay, float)
+            assert_type(event.no_answer, NoAnswer | None)
+            if event.started is not None:
+                assert_type(event.started.waited, float | None)
+                assert_type(event.started.time_ns, int)
+        assert_type(event.base_url, str)
 
     hooks: list[EventHook] = [hook, print]
     braze = BrazeClient(
@@ -140,6 +147,12 @@ async def ergonomics_api(key: str) -> None:
         keepalive_expiry=10.0,
     )
     BrazeClient(api_key=key, instance="iad-01", on_event=hook, trust_env=True)
+    BrazeClient(api_key=key, instance="iad-01", on_event=OpenTelemetry())
+    BrazeClient(
+        api_key=key,
+        instance="iad-01",
+        on_event=[hook, OpenTelemetry(tracer_provider=None, meter_provider=None)],
+    )
     view = braze.with_options(timeout=httpx.Timeout(2.0), attempt_timeout=2.0)
     assert_type(view, BrazeClient)
     braze.with_options(timeout=None, retry=RetryPolicy(attempts=1))
