@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -265,32 +265,27 @@ class Trace:
         self._status: int | None = None
         self._no_answer: NoAnswer | None = None
 
+    def _common(self, attempt: int) -> dict[str, Any]:
+        """The fields every event of this call carries."""
+        return {
+            "endpoint": self._endpoint,
+            "attempt": attempt,
+            "recipients": self._recipients,
+            "bucket": self._bucket,
+            "base_url": self._events.base_url,
+        }
+
     def admitted(self, waited: float) -> None:
         """The rate limiter admitted the next attempt after *waited* seconds in line."""
         self._waited = waited
         if waited:
-            self._events.emit(
-                LimiterWaited(
-                    endpoint=self._endpoint,
-                    attempt=self.attempt + 1,
-                    recipients=self._recipients,
-                    bucket=self._bucket,
-                    base_url=self._events.base_url,
-                    waited=waited,
-                )
-            )
+            self._events.emit(LimiterWaited(**self._common(self.attempt + 1), waited=waited))
 
     def started(self) -> None:
         """The next attempt leaves now."""
         self._perf_started = time.perf_counter()
         self._started = started = AttemptStarted(
-            endpoint=self._endpoint,
-            attempt=self.attempt + 1,
-            recipients=self._recipients,
-            bucket=self._bucket,
-            base_url=self._events.base_url,
-            waited=self._waited,
-            time_ns=time.time_ns(),
+            **self._common(self.attempt + 1), waited=self._waited, time_ns=time.time_ns()
         )
         self._waited = None
         self._events.emit(started)
@@ -301,15 +296,12 @@ class Trace:
         if isinstance(outcome, Answer):
             self._status = outcome.status
             self._no_answer = None
+            elapsed = time.perf_counter() - self._perf_started
             self._events.emit(
                 AnswerReceived(
-                    endpoint=self._endpoint,
-                    attempt=self.attempt,
-                    recipients=self._recipients,
-                    bucket=self._bucket,
-                    base_url=self._events.base_url,
+                    **self._common(self.attempt),
                     status=outcome.status,
-                    elapsed=time.perf_counter() - self._perf_started,
+                    elapsed=elapsed,
                     headers=outcome.headers,
                 )
             )
@@ -321,58 +313,27 @@ class Trace:
     def decided(self, decision: Decision) -> None:
         """The retry policy's decision after a failed attempt."""
         started, self._started = self._started, None
+        common = self._common(self.attempt)
+        ending: dict[str, Any] = {
+            "status": self._status,
+            "no_answer": self._no_answer,
+            "started": started,
+        }
         event: BrazeEvent
         if isinstance(decision, Retry):
-            event = RetryScheduled(
-                endpoint=self._endpoint,
-                attempt=self.attempt,
-                recipients=self._recipients,
-                bucket=self._bucket,
-                base_url=self._events.base_url,
-                delay=decision.delay,
-                reason=decision.reason,
-                status=self._status,
-                no_answer=self._no_answer,
-                started=started,
-            )
+            event = RetryScheduled(**common, **ending, delay=decision.delay, reason=decision.reason)
         elif isinstance(decision, Unknown):
-            event = OutcomeUnknown(
-                endpoint=self._endpoint,
-                attempt=self.attempt,
-                recipients=self._recipients,
-                bucket=self._bucket,
-                base_url=self._events.base_url,
-                error=decision.error,
-                status=self._status,
-                no_answer=self._no_answer,
-                started=started,
-            )
+            event = OutcomeUnknown(**common, **ending, error=decision.error)
         else:
-            event = RequestFailed(
-                endpoint=self._endpoint,
-                attempt=self.attempt,
-                recipients=self._recipients,
-                bucket=self._bucket,
-                base_url=self._events.base_url,
-                error=decision.error,
-                status=self._status,
-                no_answer=self._no_answer,
-                started=started,
-            )
+            event = RequestFailed(**common, **ending, error=decision.error)
         self._events.emit(event)
 
     def succeeded(self, errors: tuple[ErrorDetail, ...]) -> None:
         """Braze accepted the request, reporting *errors* beside the success."""
         started, self._started = self._started, None
+        status = self._status if self._status is not None else 0
         self._events.emit(
             RequestSucceeded(
-                endpoint=self._endpoint,
-                attempt=self.attempt,
-                recipients=self._recipients,
-                bucket=self._bucket,
-                base_url=self._events.base_url,
-                status=self._status if self._status is not None else 0,
-                errors=errors,
-                started=started,
+                **self._common(self.attempt), status=status, errors=errors, started=started
             )
         )
