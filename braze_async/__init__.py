@@ -32,14 +32,15 @@ from ._events import (
     BrazeEvent,
     EventHook,
     LimiterWaited,
+    NoAnswer,
     OutcomeUnknown,
     RequestFailed,
     RequestSucceeded,
     RetryScheduled,
 )
-from ._events import log_from_environment as _log_from_environment
 from ._journal import JournalError
 from ._limits import BucketStats, Rate, RateLimiter, RateLimits
+from ._logs import log_from_environment as _log_from_environment
 from ._messages import (
     AndroidPush,
     ApplePush,
@@ -60,6 +61,7 @@ from ._models import (
 from ._readers import InputError, InputRow, read_csv, read_jsonl
 from ._retry import RetryPolicy
 from ._targets import Campaign, Canvas
+from ._telemetry import OpenTelemetry
 from ._transport import AiohttpTransport
 from ._version import __version__
 from ._wire import parse_transactional_postback
@@ -107,6 +109,8 @@ __all__ = [
     "JournalError",
     "LimiterWaited",
     "Messages",
+    "NoAnswer",
+    "OpenTelemetry",
     "OutcomeUnknown",
     "Rate",
     "RateLimiter",

@@ -19,7 +19,7 @@ import os
 import random
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -50,6 +50,7 @@ from ._http import (
 )
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
 from ._limits import Bucket, BucketStats, LimiterShare, RateLimiter, RateLimits
+from ._logs import log_event
 from ._messages import MessagesSendRequest
 from ._models import (
     CampaignTriggerRequest,
@@ -72,15 +73,11 @@ from ._retry import (
 )
 from ._stop import Stopped, until
 from ._targets import Target, check_target
-from ._telemetry import open_telemetry
+from ._telemetry import with_opentelemetry
 from ._transport import AiohttpTransport
 from ._urls import budget_name, resolve_base_url
 from ._version import __version__
 from ._wire import dumps, structure_send_response, structure_transactional_response
-
-if TYPE_CHECKING:
-    from opentelemetry.metrics import MeterProvider
-    from opentelemetry.trace import TracerProvider
 
 __all__ = ["DEFAULT_TIMEOUT", "BrazeClient"]
 
@@ -218,13 +215,12 @@ class BrazeClient(DeprecatedSends):
     :param on_event: a hook, or a sequence of hooks, called with each :class:`BrazeEvent`
         of each call (attempt started, answer, limiter wait, retry, unknown outcome, failure,
         success); synchronous, in the call's task. A hook that raises is logged once and
-        never breaks a send.
-    :param tracer_provider: where OpenTelemetry spans go (the global provider by default);
-        used only when ``opentelemetry-api`` is installed (see ``docs/logging.md``).
-    :param meter_provider: where OpenTelemetry metrics go (the global provider by default).
+        never breaks a send. OpenTelemetry's spans and metrics are such a hook:
+        :class:`OpenTelemetry`, added on the global providers when ``opentelemetry-api`` is
+        installed and none is given (see ``docs/logging.md``).
     :param clock: where time is read and waits sleep: the retry waits and the rate limiter
-        (the shared one this client makes; not a ``limiter`` handed in, which has its own).
-        The :class:`SystemClock` by default; tests give a
+        (the shared one this client makes; not a ``RateLimiter`` handed in, which has its
+        own). The system's clock by default; tests give a
         :class:`braze_async.testing.FakeClock` to replace time in one place.
     """
 
@@ -242,8 +238,6 @@ class BrazeClient(DeprecatedSends):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         batching: Batching = Batching(),  # noqa: B008 - frozen, safe to share
         on_event: EventHook | Sequence[EventHook] | None = None,
-        tracer_provider: TracerProvider | None = None,
-        meter_provider: MeterProvider | None = None,
         clock: Clock | None = None,
     ) -> None:
         if api_key is None:
@@ -269,14 +263,9 @@ class BrazeClient(DeprecatedSends):
         self._shared = _Shared(batching)
         #: The client whose views this is (itself, unless made by with_options).
         self._root = self
-        #: Where each call reports: logs, hooks, OpenTelemetry (see _events.py).
+        #: Where each call reports: the log, the hooks, OpenTelemetry (see _events.py).
         hooks = () if on_event is None else (on_event,) if callable(on_event) else on_event
-        self._events = Events(
-            hooks,
-            open_telemetry(
-                self._base_url, tracer_provider=tracer_provider, meter_provider=meter_provider
-            ),
-        )
+        self._events = Events((log_event, *with_opentelemetry(hooks)), base_url=self._base_url)
         #: Every rate-limited request passes through here (None: limiting is off): the
         #: workspace's limiter, shared with the other clients of the budget (see _limits).
         self._limiter = (

@@ -1,41 +1,36 @@
-"""What the client tells about each request: typed events, log records and telemetry.
+"""What the client tells about each request: one stream of typed events.
 
 The request loop (``BrazeClient._call``) reports each step of a call to its :class:`Trace`,
-one line per step. The trace turns each step into
+one line per step. The trace turns each step into a :class:`BrazeEvent` and hands it to the
+client's consumers, in order: every consumer sees every event. The trace knows none of them;
+the client composes them (``BrazeClient.__init__``):
 
-- a log record on the ``braze_async`` logger, with structured ``extra`` fields
-  (see ``docs/logging.md``): every attempt and answer at DEBUG; a limiter wait longer than
-  a second and a retry at INFO; a 429 retry, an unknown outcome, a final failure and Braze's
-  non-fatal errors at WARNING, each once;
-- a :class:`BrazeEvent` for the hooks given as ``BrazeClient(on_event=...)``;
-- a span and measurements for OpenTelemetry (:mod:`._telemetry`), when it is installed.
+- the log records of the ``braze_async`` logger (:mod:`._logs`), always first;
+- the hooks given as ``BrazeClient(on_event=...)``, in the order given;
+- OpenTelemetry's spans and metrics (:mod:`._telemetry`): an :class:`~._telemetry.OpenTelemetry`
+  consumer given among the hooks, or, when ``opentelemetry-api`` is installed and none was
+  given, one on the global providers, last.
 
 Nothing here carries the API key: reasons and errors come redacted from the HTTP and answer
 layers, and answer headers are redacted before they get here.
 
-Hooks are called synchronously, in the task of the call, in the order given; a hook that
-raises never breaks a send: its first failure is logged (WARNING, with the traceback) and
-later ones of the same hook are not.
+Consumers are called synchronously, in the task of the call; one that raises never breaks a
+send: its first failure is logged (WARNING, with the traceback) and later ones of the same
+consumer are not.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeAlias
 
 import attrs
 
 from ._errors import BrazeError, BrazeUnknownOutcomeError, ErrorDetail
 from ._http import Answer, ExchangeError
-from ._retry import Decision, GiveUp, NotAdmitted, Retry
-from ._urls import route_template
-
-if TYPE_CHECKING:
-    from ._telemetry import Telemetry
+from ._retry import Decision, NotAdmitted, Retry, Unknown
 
 __all__ = [
     "AnswerReceived",
@@ -44,21 +39,17 @@ __all__ = [
     "EventHook",
     "Events",
     "LimiterWaited",
+    "NoAnswer",
     "OutcomeUnknown",
     "RequestFailed",
     "RequestSucceeded",
     "RetryScheduled",
     "Trace",
-    "log_from_environment",
 ]
 
+# The library's logger (see _logs.py): here only for a consumer's failure, which the stream
+# itself reports.
 logger = logging.getLogger("braze_async")
-# A library's logger prints nothing unless the application (or BRAZE_LOG) says where:
-# without this, Python's last-resort handler would print our warnings on stderr.
-logger.addHandler(logging.NullHandler())
-
-#: Limiter waits longer than this are logged at INFO (shorter ones at DEBUG).
-LONG_WAIT = 1.0
 
 
 @attrs.frozen(kw_only=True)
@@ -80,6 +71,9 @@ class BrazeEvent:
     recipients: int
     #: The rate-limit bucket, ``"audience"`` or ``"external_id"``; None when not limited.
     bucket: str | None
+    #: The client's REST endpoint, e.g. ``https://rest.iad-01.braze.com`` (tells apart the
+    #: workspaces of several clients sharing one hook).
+    base_url: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -94,6 +88,12 @@ class LimiterWaited(BrazeEvent):
 class AttemptStarted(BrazeEvent):
     """The attempt leaves now (admitted by the rate limiter, if any)."""
 
+    #: Seconds it waited for the client-side rate limiter (0.0: admitted at once); None
+    #: when no limiter admits this request (it is not rate limited, or limiting is off).
+    waited: float | None = None
+    #: When it left: wall-clock nanoseconds since the epoch (``time.time_ns()``).
+    time_ns: int = attrs.field(default=0, eq=False, repr=False)
+
 
 @attrs.frozen(kw_only=True)
 class AnswerReceived(BrazeEvent):
@@ -107,6 +107,23 @@ class AnswerReceived(BrazeEvent):
     headers: Mapping[str, str] = attrs.field(eq=False, repr=False)
 
 
+@attrs.frozen
+class NoAnswer:
+    """What came instead of an answer to an attempt."""
+
+    #: What it was: ``NeverSent`` (nothing left this process), ``MaybeProcessed`` (sent,
+    #: the answer lost), ``CannotSend`` (it never can be) or ``NotAdmitted`` (the rate
+    #: limiter could not admit it).
+    kind: str
+    #: Why, e.g. ``connection refused`` (key redacted).
+    reason: str
+
+
+# The events that end an attempt (RetryScheduled, then one of the three that end the call)
+# carry the attempt's AttemptStarted and, when no answer came, what came instead: with them
+# a consumer tells the attempt's whole story (its span, say) without keeping any state.
+
+
 @attrs.frozen(kw_only=True)
 class RetryScheduled(BrazeEvent):
     """The attempt failed and will be retried after ``delay`` seconds."""
@@ -117,6 +134,10 @@ class RetryScheduled(BrazeEvent):
     reason: str
     #: The failed answer's status; None when no answer came.
     status: int | None
+    #: What came instead of an answer; None when one came.
+    no_answer: NoAnswer | None = None
+    #: The attempt's start.
+    started: AttemptStarted | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -127,6 +148,10 @@ class OutcomeUnknown(BrazeEvent):
     error: BrazeUnknownOutcomeError
     #: The last answer's status; None when no answer came.
     status: int | None
+    #: What came instead of an answer to the last attempt; None when one came.
+    no_answer: NoAnswer | None = None
+    #: The last attempt's start.
+    started: AttemptStarted | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -137,6 +162,10 @@ class RequestFailed(BrazeEvent):
     error: BrazeError
     #: The last answer's status; None when no answer came.
     status: int | None
+    #: What came instead of an answer to the last attempt; None when one came.
+    no_answer: NoAnswer | None = None
+    #: The last attempt's start; None when it never left (the limiter could not admit it).
+    started: AttemptStarted | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -147,24 +176,28 @@ class RequestSucceeded(BrazeEvent):
     status: int
     #: Non-fatal errors Braze reported beside the success (empty almost always).
     errors: tuple[ErrorDetail, ...] = ()
+    #: The last attempt's start.
+    started: AttemptStarted | None = attrs.field(default=None, eq=False, repr=False)
 
 
-#: A hook: called with each event.
+#: A hook, or any consumer of the events: called with each event.
 EventHook: TypeAlias = Callable[[BrazeEvent], object]
 
 
 class Events:
-    """Where a client's calls report: its hooks and its telemetry (see the module docstring).
+    """A client's event stream: where its calls report (see the module docstring).
 
-    :param hooks: called with each :class:`BrazeEvent`.
-    :param telemetry: the OpenTelemetry recorder, when OpenTelemetry is installed.
+    :param consumers: called with each :class:`BrazeEvent`, in this order.
+    :param base_url: the client's REST endpoint, told in every event.
     """
 
-    __slots__ = ("_failed", "hooks", "telemetry")
+    __slots__ = ("_failed", "base_url", "consumers")
 
-    def __init__(self, hooks: Sequence[EventHook] = (), telemetry: Telemetry | None = None) -> None:
-        self.hooks = tuple(hooks)
-        self.telemetry = telemetry
+    def __init__(self, consumers: Iterable[EventHook] = (), *, base_url: str = "") -> None:
+        #: Who sees the events, in order.
+        self.consumers = tuple(consumers)
+        #: The client's REST endpoint.
+        self.base_url = base_url
         self._failed: set[int] = set()
 
     def trace(self, endpoint: str, bucket: str | None, recipients: int) -> Trace:
@@ -172,11 +205,11 @@ class Events:
         return Trace(self, endpoint, bucket, recipients)
 
     def emit(self, event: BrazeEvent) -> None:
-        """Call every hook with *event*; a hook's failure is logged once and goes no further."""
-        for index, hook in enumerate(self.hooks):
+        """Hand *event* to every consumer; a failure is logged once and goes no further."""
+        for index, consumer in enumerate(self.consumers):
             try:
-                result = hook(event)
-                if hasattr(result, "__await__"):
+                result = consumer(event)
+                if result is not None and hasattr(result, "__await__"):
                     getattr(result, "close", lambda: None)()  # never awaited: no warning
                     raise TypeError("on_event hooks are called synchronously; this one is async")
             except Exception:
@@ -185,7 +218,7 @@ class Events:
                     logger.warning(
                         "on_event hook %r raised on %s; the send goes on (later failures of "
                         "this hook are not logged)",
-                        hook,
+                        consumer,
                         type(event).__name__,
                         exc_info=True,
                         extra={"event": "hook_failed", "endpoint": event.endpoint},
@@ -193,26 +226,27 @@ class Events:
 
 
 class Trace:
-    """One call's report: the request loop calls one method per step. Each attempt is::
+    """One call's events: the request loop calls one method per step. Each attempt is::
 
         admitted(waited)?  started()  answered(outcome)  then  decided(decision) | succeeded()
 
     ``admitted`` only for a rate-limited request (``answered`` alone when the limiter could
     not admit it); ``answered`` with the answer or what came instead of one; ``decided``
     with the retry policy's decision after a failure (a :class:`Retry` starts the next
-    attempt), or ``succeeded``. Each attempt's span is recorded at its decision.
+    attempt), or ``succeeded``. Each builds its event and emits it; the last two end the
+    attempt.
     """
 
     __slots__ = (
         "_bucket",
         "_endpoint",
         "_events",
+        "_no_answer",
+        "_perf_started",
         "_recipients",
         "_started",
-        "_started_ns",
         "_status",
         "_waited",
-        "_why",
         "attempt",
     )
 
@@ -223,194 +257,83 @@ class Trace:
         self._recipients = recipients
         #: Attempts answered (or failed) so far.
         self.attempt = 0
-        self._waited = 0.0
-        self._started = 0.0
-        self._started_ns = 0
+        #: The next attempt's wait for the rate limiter (None: not admitted by one).
+        self._waited: float | None = None
+        #: The attempt in progress (None: none left since the last one ended).
+        self._started: AttemptStarted | None = None
+        self._perf_started = 0.0  # for the answer's elapsed: a monotonic clock
         self._status: int | None = None
-        self._why: str | None = None  # error.type of the attempt: status code or class name
+        self._no_answer: NoAnswer | None = None
 
     def _common(self, attempt: int) -> dict[str, Any]:
-        """The fields every event and log record carries."""
+        """The fields every event of this call carries."""
         return {
             "endpoint": self._endpoint,
             "attempt": attempt,
             "recipients": self._recipients,
             "bucket": self._bucket,
+            "base_url": self._events.base_url,
         }
-
-    def _extra(self, event: str, attempt: int, **fields: object) -> dict[str, object]:
-        """A log record's ``extra``: the event's name, the common fields and *fields*."""
-        return {"event": event, **self._common(attempt), **fields}
 
     def admitted(self, waited: float) -> None:
         """The rate limiter admitted the next attempt after *waited* seconds in line."""
         self._waited = waited
-        events = self._events
-        if events.telemetry is not None and self._bucket is not None:
-            events.telemetry.limiter_waited(self._bucket, waited)
-        if not waited:
-            return
-        level = logging.INFO if waited > LONG_WAIT else logging.DEBUG
-        if logger.isEnabledFor(level):
-            logger.log(
-                level,
-                "POST %s waited %.2f s for the %s rate limit",
-                self._endpoint,
-                waited,
-                self._bucket,
-                extra=self._extra("limiter_wait", self.attempt + 1, waited=waited),
-            )
-        if events.hooks:
-            events.emit(LimiterWaited(**self._common(self.attempt + 1), waited=waited))
+        if waited:
+            self._events.emit(LimiterWaited(**self._common(self.attempt + 1), waited=waited))
 
     def started(self) -> None:
         """The next attempt leaves now."""
-        self._started = time.perf_counter()
-        if self._events.telemetry is not None:
-            self._started_ns = time.time_ns()
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "POST %s: attempt %d, %d recipients",
-                self._endpoint,
-                self.attempt + 1,
-                self._recipients,
-                extra=self._extra("attempt", self.attempt + 1),
-            )
-        if self._events.hooks:
-            self._events.emit(AttemptStarted(**self._common(self.attempt + 1)))
+        self._perf_started = time.perf_counter()
+        self._started = started = AttemptStarted(
+            **self._common(self.attempt + 1), waited=self._waited, time_ns=time.time_ns()
+        )
+        self._waited = None
+        self._events.emit(started)
 
     def answered(self, outcome: Answer | ExchangeError | NotAdmitted) -> None:
-        """The attempt's answer, or what came instead of one."""
+        """The attempt's answer, or what came instead of one (told with the decision)."""
         self.attempt += 1
-        elapsed = time.perf_counter() - self._started
         if isinstance(outcome, Answer):
-            self._status = status = outcome.status
-            self._why = None if status < 400 else str(status)
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "POST %s -> %d in %.1f ms (attempt %d)",
-                    self._endpoint,
-                    status,
-                    elapsed * 1000,
-                    self.attempt,
-                    extra=self._extra("answer", self.attempt, status=status, elapsed=elapsed),
+            self._status = outcome.status
+            self._no_answer = None
+            elapsed = time.perf_counter() - self._perf_started
+            self._events.emit(
+                AnswerReceived(
+                    **self._common(self.attempt),
+                    status=outcome.status,
+                    elapsed=elapsed,
+                    headers=outcome.headers,
                 )
-            if self._events.hooks:
-                common = self._common(self.attempt)
-                headers = outcome.headers
-                self._events.emit(
-                    AnswerReceived(**common, status=status, elapsed=elapsed, headers=headers)
-                )
+            )
             return
         self._status = None
-        self._why = type(outcome).__name__
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "POST %s: no answer to attempt %d: %s",
-                self._endpoint,
-                self.attempt,
-                outcome.reason,
-                extra=self._extra("no_answer", self.attempt, reason=outcome.reason),
-            )
+        # (A NotAdmitted attempt never started: the last start was ended by its decision.)
+        self._no_answer = NoAnswer(type(outcome).__name__, outcome.reason)
 
     def decided(self, decision: Decision) -> None:
-        """The retry policy's decision after a failed attempt: logged, told, recorded."""
-        events, status = self._events, self._status
+        """The retry policy's decision after a failed attempt."""
+        started, self._started = self._started, None
+        common = self._common(self.attempt)
+        ending: dict[str, Any] = {
+            "status": self._status,
+            "no_answer": self._no_answer,
+            "started": started,
+        }
+        event: BrazeEvent
         if isinstance(decision, Retry):
-            level = logging.WARNING if decision.rate_limited else logging.INFO
-            logger.log(
-                level,
-                "POST %s failed: %s; retry in %.2f s",
-                self._endpoint,
-                decision.reason,
-                decision.delay,
-                extra=self._extra("retry", self.attempt, status=status, delay=decision.delay),
-            )
-            self._record("retry", decision.delay)
-            if events.hooks:
-                events.emit(
-                    RetryScheduled(
-                        **self._common(self.attempt),
-                        delay=decision.delay,
-                        reason=decision.reason,
-                        status=status,
-                    )
-                )
-            return
-        error = decision.error
-        unknown = not isinstance(decision, GiveUp)
-        if self._why is None:  # a 2xx we could not read
-            self._why = type(error).__name__
-        logger.warning(
-            "POST %s %s: %s",
-            self._endpoint,
-            "ended with an unknown outcome" if unknown else "failed",
-            error,
-            extra=self._extra("unknown" if unknown else "failed", self.attempt, status=status),
-        )
-        self._record("unknown" if unknown else "failed", None)
-        if events.hooks:
-            common = self._common(self.attempt)
-            if isinstance(error, BrazeUnknownOutcomeError):
-                events.emit(OutcomeUnknown(**common, error=error, status=status))
-            else:
-                events.emit(RequestFailed(**common, error=error, status=status))
+            event = RetryScheduled(**common, **ending, delay=decision.delay, reason=decision.reason)
+        elif isinstance(decision, Unknown):
+            event = OutcomeUnknown(**common, **ending, error=decision.error)
+        else:
+            event = RequestFailed(**common, **ending, error=decision.error)
+        self._events.emit(event)
 
     def succeeded(self, errors: tuple[ErrorDetail, ...]) -> None:
         """Braze accepted the request, reporting *errors* beside the success."""
+        started, self._started = self._started, None
         status = self._status if self._status is not None else 0
-        if errors:
-            logger.warning(
-                "POST %s succeeded with non-fatal errors: %s",
-                self._endpoint,
-                "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in errors),
-                extra=self._extra("non_fatal_errors", self.attempt, status=status, errors=errors),
-            )
-        self._record("success", None)
-        if self._events.hooks:
-            common = self._common(self.attempt)
-            self._events.emit(RequestSucceeded(**common, status=status, errors=errors))
-
-    def _record(self, outcome: str, delay: float | None) -> None:
-        telemetry = self._events.telemetry
-        if telemetry is None or not self._started_ns:
-            return  # no telemetry, or no attempt left (the limiter could not admit it)
-        telemetry.attempt(
-            endpoint=self._endpoint,
-            template=route_template(self._endpoint),
-            bucket=self._bucket,
-            recipients=self._recipients,
-            attempt=self.attempt,
-            waited=self._waited,
-            status=self._status,
-            error_type=self._why,
-            outcome=outcome,
-            delay=delay,
-            started_ns=self._started_ns,
-            ended_ns=time.time_ns(),
-        )
-        self._started_ns = 0
-        self._waited = 0.0
-
-
-def log_from_environment(environ: Mapping[str, str] = os.environ) -> None:
-    """``BRAZE_LOG=info`` or ``debug`` (or ``warning``): a stderr handler on the ``braze_async``
-    logger at that level, without code (as ``OPENAI_LOG`` does for OpenAI's SDK).
-
-    Records still reach the application's handlers too. Any other value does nothing.
-    """
-    level = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}.get(
-        environ.get("BRAZE_LOG", "").strip().lower()
-    )
-    if level is None:
-        return
-    if not any(getattr(h, "_braze_log", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(
-            logging.Formatter(
-                "[%(asctime)s - %(name)s - %(levelname)s] %(message)s", "%Y-%m-%d %H:%M:%S"
+        self._events.emit(
+            RequestSucceeded(
+                **self._common(self.attempt), status=status, errors=errors, started=started
             )
         )
-        handler._braze_log = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.setLevel(level)

@@ -1,7 +1,9 @@
 """OpenTelemetry, natively: a client span per HTTP request to Braze, and the client's metrics.
 
-Only with the optional ``opentelemetry-api`` package (``pip install 'braze-async[otel]'``):
-:func:`open_telemetry` returns ``None`` when it is absent, and nothing here runs. When the
+:class:`OpenTelemetry` is a consumer of a client's events (see :mod:`._events`), like any
+``on_event`` hook: it needs the optional ``opentelemetry-api`` package (``pip install
+'braze-async[otel]'``). A client given none adds one on the global providers when the package
+is installed (:func:`with_opentelemetry`); without it, nothing here runs. When the
 application configured no SDK, the API's own no-op tracer and meter take the calls.
 
 Each attempt becomes one span of kind CLIENT from the tracer ``braze_async``, named and
@@ -13,9 +15,10 @@ attributed as OpenTelemetry's HTTP client conventions say (``POST /campaigns/tri
 ``braze.outcome`` (``success``, ``retry``, ``failed`` or ``unknown``). A retried call is
 several sibling spans under the caller's span, as the conventions draw resends.
 
-The span is recorded when the attempt's outcome is decided, with the times it started and
-ended: no span stays open across an await, so a cancelled call leaves none half-open (and
-records none for the attempt it cancelled).
+The span is recorded at the event that ends the attempt (a retry, or the call's end), with the
+times it started (its ``AttemptStarted``, which that event carries) and ended: no span stays
+open across an await, so a cancelled call leaves none half-open (and records none for the
+attempt it cancelled), and the consumer keeps no state between events.
 
 Metrics, from the meter ``braze_async``:
 
@@ -39,37 +42,58 @@ carries the API key: it is in no URL, and error types are class names or status 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from time import time_ns
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ._events import (
+    AttemptStarted,
+    BrazeEvent,
+    EventHook,
+    OutcomeUnknown,
+    RequestFailed,
+    RequestSucceeded,
+    RetryScheduled,
+)
+from ._urls import route_template
 from ._version import __version__
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
 
-__all__ = ["Telemetry", "open_telemetry"]
+__all__ = ["OpenTelemetry", "with_opentelemetry"]
 
 #: The conventions' advice for ``http.client.request.duration``.
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 
 
-class Telemetry:
-    """Records attempts and limiter waits on a tracer and a meter (see the module docstring).
+class OpenTelemetry:
+    """Spans and metrics for each request, a consumer of the client's events: give it among
+    the hooks (see the module docstring, or ``docs/logging.md``)::
 
-    :param base_url: the REST endpoint, for ``url.full`` and ``server.*``.
+        braze = BrazeClient(api_key=key, instance="iad-01",
+                            on_event=OpenTelemetry(tracer_provider=provider))
+
+    A client given no ``OpenTelemetry`` has one on the global providers when
+    ``opentelemetry-api`` is installed. One instance may serve several clients.
+
     :param tracer_provider: where spans go; the global provider by default.
     :param meter_provider: where metrics go; the global provider by default.
+    :raises ImportError: ``opentelemetry-api`` is not installed.
     """
 
     def __init__(
         self,
-        base_url: str,
-        *,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
-        from opentelemetry import metrics, trace
+        try:
+            from opentelemetry import metrics, trace
+        except ImportError as exc:
+            raise ImportError(
+                "OpenTelemetry needs the opentelemetry-api package: pip install 'braze-async[otel]'"
+            ) from exc
 
         self._kind = trace.SpanKind.CLIENT
         self._error = trace.Status(trace.StatusCode.ERROR)
@@ -100,34 +124,43 @@ class Telemetry:
             description="Time a request waited for the client-side rate limiter.",
             buckets=(0, 0.01, 0.1, 0.5, 1, 5, 10, 60, 300, 3600),
         )
-        self._base_url = base_url
-        parts = urlsplit(base_url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        self._server: dict[str, Any] = {
-            "http.request.method": "POST",
-            "server.address": parts.hostname or "",
-            "server.port": port,
-        }
+        #: The conventions' server attributes of each base URL seen (a client has one).
+        self._servers: dict[str, dict[str, Any]] = {}
 
-    def limiter_waited(self, bucket: str, seconds: float) -> None:
-        """One admission by the rate limiter, after *seconds* in line."""
-        self._wait.record(seconds, {"braze.bucket": bucket})
+    def __repr__(self) -> str:
+        return "OpenTelemetry()"
 
-    def attempt(
+    def __call__(self, event: BrazeEvent) -> None:
+        """Record what *event* tells: a limiter admission, or the end of an attempt."""
+        if isinstance(event, AttemptStarted):
+            if event.waited is not None and event.bucket is not None:
+                self._wait.record(event.waited, {"braze.bucket": event.bucket})
+        elif isinstance(event, RequestSucceeded):
+            if event.started is not None:
+                self._attempt(event, event.started, event.status, None, "success", None)
+        elif isinstance(event, RetryScheduled):
+            if event.started is not None:
+                why = event.no_answer.kind if event.no_answer else str(event.status)
+                self._attempt(event, event.started, event.status, why, "retry", event.delay)
+        elif isinstance(event, (OutcomeUnknown, RequestFailed)) and event.started is not None:
+            status = event.status
+            if event.no_answer is not None:
+                why = event.no_answer.kind
+            elif status is not None and status >= 400:
+                why = str(status)
+            else:  # a 2xx that could not be read
+                why = type(event.error).__name__
+            outcome = "unknown" if isinstance(event, OutcomeUnknown) else "failed"
+            self._attempt(event, event.started, status, why, outcome, None)
+
+    def _attempt(
         self,
-        *,
-        endpoint: str,
-        template: str,
-        bucket: str | None,
-        recipients: int,
-        attempt: int,
-        waited: float,
+        event: BrazeEvent,
+        started: AttemptStarted,
         status: int | None,
         error_type: str | None,
         outcome: str,
         delay: float | None,
-        started_ns: int,
-        ended_ns: int,
     ) -> None:
         """One attempt, now that its outcome is decided: its span and its measurements.
 
@@ -136,25 +169,28 @@ class Telemetry:
         :param outcome: ``success``, ``retry``, ``failed`` or ``unknown``.
         :param delay: for a retry, the seconds until it.
         """
+        ended_ns = time_ns()
+        template = route_template(event.endpoint)
         # Our counters carry what tells requests apart; the conventions' histogram and the
         # span also name the server. (The SDK spends about 12 us on each measurement and
         # 35 us on a span: see benchmarks/bench_telemetry.py; a counter of requests would
         # repeat the histogram's count.)
         ours: dict[str, Any] = {"url.template": template}
-        if bucket is not None:
-            ours["braze.bucket"] = bucket
+        if event.bucket is not None:
+            ours["braze.bucket"] = event.bucket
         if status is not None:
             ours["http.response.status_code"] = status
         if error_type is not None:
             ours["error.type"] = error_type
-        metric = {**self._server, **ours}
+        metric = {**self._server(event.base_url), **ours}
+        attempt = event.attempt
         span: dict[str, Any] = {
             **metric,
-            "url.full": self._base_url + endpoint,
-            "braze.endpoint": endpoint,
-            "braze.recipients": recipients,
+            "url.full": event.base_url + event.endpoint,
+            "braze.endpoint": event.endpoint,
+            "braze.recipients": event.recipients,
             "braze.attempt": attempt,
-            "braze.limiter.wait": waited,
+            "braze.limiter.wait": started.waited or 0.0,
             "braze.outcome": outcome,
         }
         if attempt > 1:
@@ -162,12 +198,12 @@ class Telemetry:
         if delay is not None:
             span["braze.retry.delay"] = delay
         recorded = self._tracer.start_span(
-            f"POST {template}", kind=self._kind, attributes=span, start_time=started_ns
+            f"POST {template}", kind=self._kind, attributes=span, start_time=started.time_ns
         )
         if error_type is not None and recorded.is_recording():
             recorded.set_status(self._error)
         recorded.end(end_time=ended_ns)
-        self._duration.record((ended_ns - started_ns) / 1e9, metric)
+        self._duration.record((ended_ns - started.time_ns) / 1e9, metric)
         if status == 429:
             self._rate_limited.add(1, ours)
         if outcome == "retry":
@@ -175,18 +211,29 @@ class Telemetry:
         elif outcome == "unknown":
             self._unknown.add(1, ours)
 
+    def _server(self, base_url: str) -> dict[str, Any]:
+        """The conventions' method and server attributes for requests to *base_url*."""
+        server = self._servers.get(base_url)
+        if server is None:
+            parts = urlsplit(base_url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            server = self._servers[base_url] = {
+                "http.request.method": "POST",
+                "server.address": parts.hostname or "",
+                "server.port": port,
+            }
+        return server
 
-def open_telemetry(
-    base_url: str,
-    *,
-    tracer_provider: TracerProvider | None = None,
-    meter_provider: MeterProvider | None = None,
-) -> Telemetry | None:
-    """A :class:`Telemetry`, or None when ``opentelemetry-api`` is not installed."""
+
+def with_opentelemetry(hooks: Sequence[EventHook]) -> tuple[EventHook, ...]:
+    """*hooks*, and after them an :class:`OpenTelemetry` on the global providers when none is
+    among them and ``opentelemetry-api`` is installed."""
+    if any(isinstance(hook, OpenTelemetry) for hook in hooks):
+        return tuple(hooks)
     try:
-        return Telemetry(base_url, tracer_provider=tracer_provider, meter_provider=meter_provider)
+        return (*hooks, OpenTelemetry())
     except ImportError:
-        return None
+        return tuple(hooks)
 
 
 def _histogram(

@@ -33,6 +33,8 @@ from braze_async import (
     ErrorDetail,
     EventHook,
     Messages,
+    NoAnswer,
+    OpenTelemetry,
     Rate,
     RateLimiter,
     RateLimits,
@@ -140,6 +142,11 @@ async def ergonomics_api(key: str) -> None:
             assert_type(event.headers, Mapping[str, str])
         if isinstance(event, RetryScheduled):
             assert_type(event.delay, float)
+            assert_type(event.no_answer, NoAnswer | None)
+            if event.started is not None:
+                assert_type(event.started.waited, float | None)
+                assert_type(event.started.time_ns, int)
+        assert_type(event.base_url, str)
 
     hooks: list[EventHook] = [hook, print]
     braze = BrazeClient(
@@ -153,6 +160,12 @@ async def ergonomics_api(key: str) -> None:
     )
     BrazeClient(api_key=key, instance="iad-01", transport=AiohttpTransport(trust_env=True))
     BrazeClient(api_key=key, instance="iad-01", transport=httpx.AsyncClient())
+    BrazeClient(api_key=key, instance="iad-01", on_event=OpenTelemetry())
+    BrazeClient(
+        api_key=key,
+        instance="iad-01",
+        on_event=[hook, OpenTelemetry(tracer_provider=None, meter_provider=None)],
+    )
     view = braze.with_options(timeout=httpx.Timeout(2.0), attempt_timeout=2.0)
     assert_type(view, BrazeClient)
     braze.with_options(timeout=None, retry=RetryPolicy(attempts=1))

@@ -36,6 +36,7 @@ from braze_async import (
     RetryScheduled,
 )
 from braze_async._events import Events
+from braze_async._logs import log_event
 from braze_async.simulator import BrazeSimulator
 from braze_async.testing import FakeClock
 
@@ -214,7 +215,7 @@ async def test_a_limiter_wait_is_told_with_the_seconds_waited() -> None:
 def test_limiter_waits_longer_than_a_second_are_info(caplog: pytest.LogCaptureFixture) -> None:
     """The threshold: a wait of 1.5 s is an INFO record with ``waited``; 0.5 s is DEBUG."""
     caplog.set_level(logging.DEBUG, logger="braze_async")
-    trace = Events().trace("/campaigns/trigger/send", "external_id", 3)
+    trace = Events([log_event]).trace("/campaigns/trigger/send", "external_id", 3)
     trace.admitted(0.5)
     trace.admitted(1.5)
     records = [r for r in caplog.records if getattr(r, "event", "") == "limiter_wait"]
@@ -324,7 +325,7 @@ def test_braze_log_debug_turns_a_stderr_handler_on() -> None:
 
 def test_braze_log_adds_one_handler_however_often_it_is_read() -> None:
     """Reading the environment twice does not print records twice."""
-    from braze_async._events import log_from_environment, logger
+    from braze_async._logs import log_from_environment, logger
 
     before = list(logger.handlers)
     level = logger.level
@@ -355,3 +356,45 @@ async def test_events_are_plain_values() -> None:
     assert "headers" not in repr(seen[1])
     assert seen[0].bucket is None
     assert seen[0].recipients == 1
+
+
+async def test_the_events_that_end_an_attempt_tell_its_whole_story(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A lost answer, then a 201 (ambiguous retries allowed): the retry carries the attempt's
+    start and what came instead of an answer (logged at DEBUG from it); the success carries
+    its own start. Every event names the client's REST endpoint."""
+    caplog.set_level(logging.DEBUG, logger="braze_async")
+    seen: list[BrazeEvent] = []
+    replies = iter([None, httpx.Response(201, json=OK)])
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        answer = next(replies)
+        if answer is None:
+            raise httpx.ReadTimeout("slow", request=request)  # sent: the answer is lost
+        return answer
+
+    async with BrazeClient(
+        api_key="k",
+        instance="iad-01",
+        transport=httpx.MockTransport(reply),
+        retry=RetryPolicy(backoff_initial=0.001, backoff_max=0.002, retry_ambiguous=True),
+        on_event=seen.append,
+    ) as braze:
+        await braze.send(Campaign("c"), recipients=TWO)
+    assert kinds(seen) == [
+        ("AttemptStarted", 1),
+        ("RetryScheduled", 1),
+        ("AttemptStarted", 2),
+        ("AnswerReceived", 2),
+        ("RequestSucceeded", 2),
+    ]
+    first, retry, second, _, done = seen
+    assert isinstance(retry, RetryScheduled) and isinstance(done, RequestSucceeded)
+    assert retry.started is first and done.started is second
+    assert retry.no_answer is not None and retry.no_answer.kind == "MaybeProcessed"
+    assert isinstance(first, AttemptStarted) and first.waited == 0.0 and first.time_ns > 0
+    assert {e.base_url for e in seen} == {"https://rest.iad-01.braze.com"}
+    records = [(r.levelname, getattr(r, "event", "?")) for r in caplog.records]
+    assert records[:3] == [("DEBUG", "attempt"), ("DEBUG", "no_answer"), ("INFO", "retry")]
+    assert caplog.records[1].reason == retry.no_answer.reason  # type: ignore[attr-defined]

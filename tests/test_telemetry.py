@@ -1,7 +1,8 @@
 """OpenTelemetry: a CLIENT span per request to Braze, and the client's metrics.
 
 Read with the OpenTelemetry SDK's in-memory span exporter and metric reader, given to the
-client as its providers (the global ones can be set only once per process).
+client's ``OpenTelemetry`` consumer as its providers (the global ones can be set only once per
+process).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from braze_async import (
     BrazeEvent,
     BrazeUnknownOutcomeError,
     Campaign,
+    OpenTelemetry,
     Rate,
     RateLimits,
     Recipient,
@@ -56,9 +58,10 @@ class Otel:
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
 
     def client(self, **kwargs: Any) -> BrazeClient:
-        return BrazeClient(
-            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, **kwargs
-        )
+        """A client recording on these providers, after the hook given as ``on_event``."""
+        recorder = OpenTelemetry(self.tracer_provider, self.meter_provider)
+        hook = kwargs.pop("on_event", None)
+        return BrazeClient(on_event=[recorder] if hook is None else [hook, recorder], **kwargs)
 
     def finished(self) -> list[ReadableSpan]:
         return [s for s in self.spans.get_finished_spans() if s.name.startswith("POST")]
@@ -268,7 +271,8 @@ def test_without_the_package_nothing_of_it_runs() -> None:
         " json={'dispatch_id': 'd', 'message': 'success'}))\n"
         "    async with BrazeClient(api_key='k', instance='iad-01', transport=t) as b:\n"
         "        r = await b.send(Campaign('c'), recipients=[Recipient(external_user_id='u')])\n"
-        "        print(r.dispatch_id, b._events.telemetry)\n"
+        "        print(r.dispatch_id, [c for c in b._events.consumers"
+        " if type(c).__name__ == 'OpenTelemetry'] or None)\n"
         "asyncio.run(main())\n"
     )
     assert absent.split() == ["d", "None"]
@@ -314,3 +318,45 @@ async def test_the_key_reaches_no_log_event_span_or_metric(
     assert info.value.headers["x-echo"] == "Bearer ***"  # type: ignore[attr-defined]
     for text in texts:
         assert token not in text
+
+
+async def test_one_consumer_serves_clients_of_two_workspaces(otel: Otel) -> None:
+    """An OpenTelemetry given to two clients names each one's server: the events say where."""
+    ok = httpx.MockTransport(lambda r: httpx.Response(201, json=OK))
+    for instance in ("iad-01", "fra-02"):
+        async with otel.client(api_key="k", instance=instance, transport=ok) as braze:
+            await braze.send(Campaign("c"), recipients=TWO)
+    assert [dict(s.attributes or {})["url.full"] for s in otel.finished()] == [
+        "https://rest.iad-01.braze.com/campaigns/trigger/send",
+        "https://rest.fra-02.braze.eu/campaigns/trigger/send",
+    ]
+    servers = {p["server.address"] for p, _ in otel.points("http.client.request.duration")}
+    assert servers == {"rest.iad-01.braze.com", "rest.fra-02.braze.eu"}
+
+
+def test_a_given_consumer_replaces_the_default_one() -> None:
+    """Given an OpenTelemetry, a client adds none on the global providers; given none, it
+    adds one, last; the log's consumer is always first."""
+    from braze_async._logs import log_event
+
+    mine = OpenTelemetry()
+    hook = print
+    given = BrazeClient(api_key="k", instance="iad-01", on_event=[mine, hook])
+    assert given._events.consumers == (log_event, mine, hook)
+    default = BrazeClient(api_key="k", instance="iad-01", on_event=hook)
+    (first, second, third) = default._events.consumers
+    assert (first, second) == (log_event, hook)
+    assert isinstance(third, OpenTelemetry) and third is not mine
+
+
+def test_without_the_package_the_consumer_says_what_to_install() -> None:
+    """OpenTelemetry() without opentelemetry-api: an ImportError naming the extra."""
+    out = run_python(
+        "import sys; sys.modules['opentelemetry'] = None\n"
+        "from braze_async import OpenTelemetry\n"
+        "try:\n"
+        "    OpenTelemetry()\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+    )
+    assert "pip install 'braze-async[otel]'" in out
