@@ -1,11 +1,11 @@
-"""How well ``send_to_user`` batches, and what batching costs a lone caller.
+"""How well ``send_one`` batches, and what batching costs a lone caller.
 
 Against ``braze-async simulate`` in its own process, over real loopback HTTP:
 
-1. **burst**: 10,000 concurrent ``send_to_user`` calls; average recipients per request
+1. **burst**: 10,000 concurrent ``send_one`` calls; average recipients per request
    (target >= 49, against the 50 a request can hold);
-2. **lone latency**: one call at a time, ``send_to_user`` and a direct ``trigger_campaign``
-   with one recipient, interleaved; p50 / p99 of each and their ratio (what the batching layer
+2. **lone latency**: one call at a time, ``send_one`` and a direct ``send`` with one
+   recipient, interleaved; p50 / p99 of each and their ratio (what the batching layer
    adds when nothing else is in flight);
 3. **trickle**: callers arriving at a steady rate (Poisson, 2,000/s) while the simulator
    answers after 20 ms: the batch size reached with ``linger=0`` and with the 5 ms linger.
@@ -22,14 +22,14 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
-from braze_async import BrazeClient, Campaign, Recipient, SendResult
+from braze_async import Batching, BrazeClient, Campaign, Recipient, SendResult
 
 from ._common import Row, Simulator, bar_plot, fmt, line_plot, plot_dir, standalone
 
-SECTION = "Batching (send_to_user)"
+SECTION = "Batching (send_one)"
 HOW_TO_READ = (
     "a burst should fill requests to ~50 recipients; a lone call should cost about what a "
-    "direct one-recipient trigger_campaign costs (latency ratio near 1)."
+    "direct one-recipient send costs (latency ratio near 1)."
 )
 PLOTS = ("batching.png", "batch-sizes.png")
 KEY = "sim-key"
@@ -65,7 +65,7 @@ async def burst(base_url: str, n: int) -> tuple[list[SendResult], float]:
 
 
 async def lone(base_url: str, n: int) -> tuple[list[float], list[float]]:
-    """Milliseconds of ``n`` lone ``send_to_user`` calls and ``n`` direct sends, interleaved."""
+    """Milliseconds of ``n`` lone ``send_one`` calls and ``n`` direct sends, interleaved."""
     batched: list[float] = []
     direct: list[float] = []
     async with BrazeClient(api_key=KEY, base_url=base_url) as braze:
@@ -99,8 +99,9 @@ async def trickle(
         )
         latencies.append((time.perf_counter() - t0) * 1000)
 
-    async with BrazeClient(api_key=KEY, base_url=base_url) as braze:
-        braze.configure_batching(linger=linger)
+    async with BrazeClient(
+        api_key=KEY, base_url=base_url, batching=Batching(linger=linger)
+    ) as braze:
         tasks: list[asyncio.Task[None]] = []
         started = time.perf_counter()
         due = started
@@ -121,17 +122,17 @@ def cdf(values: Sequence[float], upto: float = 0.99) -> tuple[list[float], list[
 
 
 def latency_rows(batched: Sequence[float], direct: Sequence[float]) -> list[Row]:
-    """p50 and p99 of lone send_to_user against the direct send, as ratios."""
+    """p50 and p99 of lone send_one against the direct send, as ratios."""
     rows = []
     for label, q in (("p50", 0.5), ("p99", 0.99)):
         ours, theirs = percentile(batched, q), percentile(direct, q)
         rows.append(
             Row(
                 SECTION,
-                f"lone send_to_user, {label} latency",
+                f"lone send_one, {label} latency",
                 ours,
                 "ms",
-                f"trigger_campaign, 1 recipient: {fmt(theirs)} ms",
+                f"send, 1 recipient: {fmt(theirs)} ms",
                 ours / theirs,
                 note=f"{ours - theirs:+.3f} ms, {len(batched):,} calls each",
             )
@@ -153,7 +154,7 @@ def run(quick: bool) -> list[Row]:
     rows = [
         Row(
             SECTION,
-            f"{BURST:,} concurrent send_to_user",
+            f"{BURST:,} concurrent send_one",
             size,
             "recipients/request",
             f"{MAX_RECIPIENTS}, a full request",
@@ -185,8 +186,8 @@ def run(quick: bool) -> list[Row]:
     line_plot(
         plot_dir(quick) / "batching.png",
         {
-            "send_to_user (batched)": cdf(batched),
-            "trigger_campaign, 1 recipient (direct)": cdf(direct),
+            "send_one (batched)": cdf(batched),
+            "send, 1 recipient (direct)": cdf(direct),
         },
         title="Latency of a lone call, one at a time (up to p99)",
         xlabel="milliseconds",
@@ -195,7 +196,7 @@ def run(quick: bool) -> list[Row]:
     bar_plot(
         plot_dir(quick) / "batch-sizes.png",
         sizes,
-        title="Recipients per request made by send_to_user",
+        title="Recipients per request made by send_one",
         ylabel="recipients per request",
         hline=(49, "target for the burst: 49"),
     )

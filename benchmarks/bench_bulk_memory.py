@@ -2,7 +2,7 @@
 
 Each size runs in a fresh subprocess (``python -m benchmarks.bench_bulk_memory --child N``),
 because peak RSS only ever grows: a JSONL file of N recipients (with personalization) is
-written first, then ``BrazeClient.bulk_send`` streams it through the file reader, with a
+written first, then ``BrazeClient.send_bulk`` streams it through the file reader, with a
 journal, into the simulator's in-process transport (no sockets; ``record=False``, so the
 simulator keeps no per-recipient state). The child reports its peak RSS (``VmHWM``) after
 the imports, after the job, and after a second run that resumes the same journal (all
@@ -30,7 +30,7 @@ from ._common import Row, line_plot, plot_dir, python_module, run_json, standalo
 
 SECTION = "Bulk job memory (peak RSS of a fresh process)"
 HOW_TO_READ = (
-    "peak RSS of a whole bulk_send, each size in a fresh process; flat is the goal, so the "
+    "peak RSS of a whole send_bulk, each size in a fresh process; flat is the goal, so the "
     "ratio largest / smallest should stay near 1 (the plot: level lines)."
 )
 PLOTS = ("memory.png",)
@@ -69,7 +69,7 @@ def write_input(path: Path, n: int) -> None:
 
 
 async def job(fh: IO[bytes], journal: Path) -> tuple[float, int, int]:
-    """One ``bulk_send`` of the file; seconds, recipients sent or skipped, requests."""
+    """One ``send_bulk`` of the file; seconds, recipients sent or skipped, requests."""
     from braze_async import BrazeClient
     from braze_async._readers import read_jsonl
     from braze_async.simulator import BrazeSimulator
@@ -147,7 +147,7 @@ def run(quick: bool) -> list[Row]:
     )
     thousands = [n / 1000 for n in sizes]
     lines = {
-        "bulk_send (peak)": "peak",
+        "send_bulk (peak)": "peak",
         "resume over the full journal (peak)": "resumed",
         "after imports, before the job": "imports",
     }

@@ -5,7 +5,7 @@ disk) in the same run, on the disk that holds this repository (a ``/tmp`` on tmp
 every ``fsync`` free and the comparison meaningless):
 
 1. **per batch**: one begin record plus one end record, as a job writes them;
-2. **per job**: a whole ``BrazeClient.bulk_send`` into the simulator's in-process transport
+2. **per job**: a whole ``BrazeClient.send_bulk`` into the simulator's in-process transport
    (no sockets, no rate limit), where nothing but the journal limits the pace: the worst case;
 3. **at Braze's pace**: the share of the event loop the policy's ``fsync`` calls take when the
    job runs at Braze's default limit for sends by external id (250,000 requests an hour,
@@ -67,7 +67,7 @@ def users(n: int) -> Iterator[Recipient]:
 
 
 async def job(policy: FsyncPolicy | None, n: int) -> float:
-    """Recipients a second of one ``bulk_send`` of ``n`` (``None``: without a journal)."""
+    """Recipients a second of one ``send_bulk`` of ``n`` (``None``: without a journal)."""
     from braze_async.simulator import BrazeSimulator
 
     sim = BrazeSimulator(record=False, external_id_rate=(10**9, 3600))
@@ -124,7 +124,7 @@ def run(quick: bool) -> list[Row]:
         rows.append(
             Row(
                 SECTION,
-                f"bulk_send without a rate limit, {label}",
+                f"send_bulk without a rate limit, {label}",
                 best[name],
                 "recipients/s",
                 "'never'" if name not in ("never", "no journal") else "",

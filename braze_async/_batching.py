@@ -1,9 +1,9 @@
-"""Micro-batching of single sends: many ``send_to_user`` calls, few requests to Braze.
+"""Micro-batching of single sends: many ``send_one`` calls, few requests to Braze.
 
 A call joins the pending queue of its target (a :class:`~braze_async.Campaign`,
 :class:`~braze_async.Canvas` or :class:`~braze_async.Messages`, compared by their canonical
-JSON): only
-recipients whose requests would be identical apart from the recipient list share a request.
+JSON): only recipients whose requests would be identical apart from the recipient list
+share a request.
 
 When requests go out
 ====================
@@ -100,17 +100,16 @@ class Sender(Protocol):
 class Batching:
     """How :meth:`~braze_async.BrazeClient.send_one` batches concurrent callers; give it to
     the client, ``BrazeClient(batching=Batching(linger=0.002))``.
-
-    :param max_concurrency: batched requests in flight at once (default 16).
-    :param linger: seconds a partial batch may wait for company while other batched requests
-        are in flight (default 5 ms); a lone call never waits.
-    :param max_pending: callers of ``send_one`` waiting at once, at most (default 10,000,
-        about 11 MiB); past it a call fails at once as never sent
-        (:class:`~braze_async.BrazeConnectionError`) instead of queueing without end.
     """
 
+    #: Batched requests in flight at once (default 16).
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    #: Seconds a partial batch may wait for company while other batched requests are in
+    #: flight (default 5 ms); a lone call never waits.
     linger: float = DEFAULT_LINGER
+    #: Callers of ``send_one`` waiting at once, at most (default 10,000, about 11 MiB); past
+    #: it a call fails at once as never sent (:class:`~braze_async.BrazeConnectionError`)
+    #: instead of queueing without end.
     max_pending: int = DEFAULT_MAX_PENDING
 
     def __attrs_post_init__(self) -> None:
@@ -127,7 +126,7 @@ class Batching:
 
 @attrs.frozen(slots=True, kw_only=True)
 class SendResult:
-    """The outcome of one :meth:`~braze_async.BrazeClient.send_to_user` call."""
+    """The outcome of one :meth:`~braze_async.BrazeClient.send_one` call."""
 
     #: The recipient that was sent.
     recipient: Recipient

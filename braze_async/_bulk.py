@@ -1,4 +1,4 @@
-"""Bulk sends: stream any number of recipients to one campaign or Canvas, 50 per request.
+"""Bulk sends: stream any number of recipients to one target, 50 per request.
 
 The job reads its input lazily (memory stays flat however long the input), keeps up to
 ``concurrency`` requests in flight (each one through the client, so within its rate limits
