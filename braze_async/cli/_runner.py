@@ -136,21 +136,14 @@ class _Job:
         yield from self.rows
 
     async def run(self) -> int:
+        """Send to every recipient, then put the failures file in place and print the summary.
+
+        Returns the exit status: the signal's after a stop by signal, else whether every
+        recipient was sent.
+        """
         plan, progress = self.plan, self.progress
         async with contextlib.AsyncExitStack() as stack:
-            if plan.simulated:
-                api_key, base_url = await stack.enter_async_context(
-                    embedded_simulator(progress.say)
-                )
-            else:
-                assert plan.api_key is not None and plan.base_url is not None
-                api_key, base_url = plan.api_key, plan.base_url
-            try:
-                client = await stack.enter_async_context(
-                    BrazeClient(api_key=api_key, base_url=base_url, rate_limits=plan.rate_limits)
-                )
-            except BrazeError as exc:
-                raise UsageError(str(exc)) from None
+            client = await self._client(stack)
             stop = asyncio.Event()
             progress.say(
                 f"sending {plan.what} to ~{self.total:,} recipients of {plan.path} "
@@ -162,35 +155,7 @@ class _Job:
                 stop_on_signals(stop, abandon, progress.say) as received,
                 progress.shown(),
             ):
-                try:
-                    report = await client.send_bulk(
-                        plan.target,
-                        self.read(),
-                        concurrency=plan.concurrency,
-                        journal=plan.journal,
-                        input_fingerprint=self.fingerprint,
-                        journal_fsync=plan.journal_fsync,
-                        on_progress=progress,
-                        on_outcome=self.failures,
-                        stop=stop,
-                        total=self.total,
-                        # Not-sent outcomes go to the failures file: keep only a few, for
-                        # the samples of non-fatal errors the summary shows.
-                        max_details=_SAMPLES,
-                    )
-                except (JournalError, InputError, BrazeError, OSError) as exc:
-                    message = (
-                        f"{exc.filename or 'I/O'}: {exc.strerror or exc}"
-                        if isinstance(exc, OSError)
-                        else str(exc)
-                    )
-                    self.failures.stopped_early(
-                        f"braze-async send stopped with an error ({message}): this file holds "
-                        f"only the recipients not sent among the rows of {plan.path} read "
-                        "before it",
-                        None,
-                    )
-                    raise UsageError(message) from None
+                report = await self._send(client, stop)
                 if not report.interrupted:
                     progress.finished()
             if report.stopped_at is not None:
@@ -206,6 +171,58 @@ class _Job:
         if received:
             return _signal_exit(received[0])
         return EXIT_OK if report.ok else EXIT_NOT_ALL_SENT
+
+    async def _client(self, stack: contextlib.AsyncExitStack) -> BrazeClient:
+        """The client, open in ``stack``: to Braze, or to a simulator started in ``stack``."""
+        plan = self.plan
+        if plan.simulated:
+            api_key, base_url = await stack.enter_async_context(
+                embedded_simulator(self.progress.say)
+            )
+        else:
+            assert plan.api_key is not None and plan.base_url is not None
+            api_key, base_url = plan.api_key, plan.base_url
+        try:
+            return await stack.enter_async_context(
+                BrazeClient(api_key=api_key, base_url=base_url, rate_limits=plan.rate_limits)
+            )
+        except BrazeError as exc:
+            raise UsageError(str(exc)) from None
+
+    async def _send(self, client: BrazeClient, stop: asyncio.Event) -> BulkReport:
+        """The bulk send itself; an error that ends it early becomes a :class:`UsageError`.
+
+        The failures file says first that it holds only the rows read before the error.
+        """
+        plan = self.plan
+        try:
+            return await client.send_bulk(
+                plan.target,
+                self.read(),
+                concurrency=plan.concurrency,
+                journal=plan.journal,
+                input_fingerprint=self.fingerprint,
+                journal_fsync=plan.journal_fsync,
+                on_progress=self.progress,
+                on_outcome=self.failures,
+                stop=stop,
+                total=self.total,
+                # Not-sent outcomes go to the failures file: keep only a few, for the samples
+                # of non-fatal errors the summary shows.
+                max_details=_SAMPLES,
+            )
+        except (JournalError, InputError, BrazeError, OSError) as exc:
+            message = (
+                f"{exc.filename or 'I/O'}: {exc.strerror or exc}"
+                if isinstance(exc, OSError)
+                else str(exc)
+            )
+            self.failures.stopped_early(
+                f"braze-async send stopped with an error ({message}): this file holds only the "
+                f"recipients not sent among the rows of {plan.path} read before it",
+                None,
+            )
+            raise UsageError(message) from None
 
 
 def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: Progress) -> None:
