@@ -155,17 +155,28 @@ class _Job:
                 stop_on_signals(stop, abandon, progress.say) as received,
                 progress.shown(),
             ):
-                report = await self._send(client, stop)
+                try:
+                    report = await client.send_bulk(
+                        plan.target,
+                        self.read(),
+                        concurrency=plan.concurrency,
+                        journal=plan.journal,
+                        input_fingerprint=self.fingerprint,
+                        journal_fsync=plan.journal_fsync,
+                        on_progress=progress,
+                        on_outcome=self.failures,
+                        stop=stop,
+                        total=self.total,
+                        # Not-sent outcomes go to the failures file: keep only a few, for
+                        # the samples of non-fatal errors the summary shows.
+                        max_details=_SAMPLES,
+                    )
+                except (JournalError, InputError, BrazeError, OSError) as exc:
+                    raise self._stopped_by(exc) from None
                 if not report.interrupted:
                     progress.finished()
             if report.stopped_at is not None:
-                self.failures.stopped_early(
-                    f"braze-async send stopped before the end ({report.stop_reason}): this file "
-                    f"holds only the recipients not sent among the rows of {plan.path} read "
-                    f"before the stop; nothing from line {report.stopped_at_line} on was "
-                    "attempted",
-                    report.stopped_at_line,
-                )
+                self._note_stop(report)
             _put_in_place(self.failures)  # before the summary names it
             _summary(plan, report, self.failures, progress)
         if received:
@@ -189,40 +200,28 @@ class _Job:
         except BrazeError as exc:
             raise UsageError(str(exc)) from None
 
-    async def _send(self, client: BrazeClient, stop: asyncio.Event) -> BulkReport:
-        """The bulk send itself; an error that ends it early becomes a :class:`UsageError`.
+    def _stopped_by(self, exc: JournalError | InputError | BrazeError | OSError) -> UsageError:
+        """The error that ended the send early, noted first in the failures file."""
+        message = (
+            f"{exc.filename or 'I/O'}: {exc.strerror or exc}"
+            if isinstance(exc, OSError)
+            else str(exc)
+        )
+        self.failures.stopped_early(
+            f"braze-async send stopped with an error ({message}): this file holds only the "
+            f"recipients not sent among the rows of {self.plan.path} read before it",
+            None,
+        )
+        return UsageError(message)
 
-        The failures file says first that it holds only the rows read before the error.
-        """
-        plan = self.plan
-        try:
-            return await client.send_bulk(
-                plan.target,
-                self.read(),
-                concurrency=plan.concurrency,
-                journal=plan.journal,
-                input_fingerprint=self.fingerprint,
-                journal_fsync=plan.journal_fsync,
-                on_progress=self.progress,
-                on_outcome=self.failures,
-                stop=stop,
-                total=self.total,
-                # Not-sent outcomes go to the failures file: keep only a few, for the samples
-                # of non-fatal errors the summary shows.
-                max_details=_SAMPLES,
-            )
-        except (JournalError, InputError, BrazeError, OSError) as exc:
-            message = (
-                f"{exc.filename or 'I/O'}: {exc.strerror or exc}"
-                if isinstance(exc, OSError)
-                else str(exc)
-            )
-            self.failures.stopped_early(
-                f"braze-async send stopped with an error ({message}): this file holds only the "
-                f"recipients not sent among the rows of {plan.path} read before it",
-                None,
-            )
-            raise UsageError(message) from None
+    def _note_stop(self, report: BulkReport) -> None:
+        """Say in the failures file that a stop left the rest of the input unread."""
+        self.failures.stopped_early(
+            f"braze-async send stopped before the end ({report.stop_reason}): this file holds "
+            f"only the recipients not sent among the rows of {self.plan.path} read before the "
+            f"stop; nothing from line {report.stopped_at_line} on was attempted",
+            report.stopped_at_line,
+        )
 
 
 def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: Progress) -> None:
