@@ -99,6 +99,11 @@ def _optional_objects(obj: object, names: Sequence[str], where: str) -> None:
             check_properties(value, f"{where}.{name}")
 
 
+def _optional_choice(value: object, choices: Sequence[str], field: str) -> None:
+    if value is not None and value not in choices:
+        raise BrazeValidationError(field, f"must be one of {', '.join(choices)}")
+
+
 def _optional_list_of_objects(value: object, field: str) -> None:
     if value is None:
         return
@@ -231,15 +236,7 @@ class ApplePush:
 
     def __attrs_post_init__(self) -> None:
         where = "messages.apple_push"
-        if self.alert is None:
-            if self.content_available is not True:
-                raise BrazeValidationError(
-                    f"{where}.alert", "is required unless content_available is true"
-                )
-        elif isinstance(self.alert, str):
-            check_str(self.alert, f"{where}.alert")
-        else:
-            check_properties(self.alert, f"{where}.alert")
+        self._check_alert(where)
         _optional_str(
             self,
             (
@@ -265,18 +262,42 @@ class ApplePush:
             ),
             where,
         )
-        if self.extra is not None:
-            check_properties(self.extra, f"{where}.extra")
-            # "Messages that include the keys ab or aps in the extra object will be rejected."
-            for key in ("ab", "aps"):
-                if key in self.extra:
-                    raise BrazeValidationError(f"{where}.extra", f"must not hold the key {key!r}")
-        if self.interruption_level is not None and (
-            self.interruption_level not in _INTERRUPTION_LEVELS
-        ):
+        self._check_extra(where)
+        self._check_values(where)
+        _optional_list_of_objects(self.buttons, f"{where}.buttons")
+        size = _body_size(self)
+        if size > MAX_APPLE_PUSH_BYTES:
             raise BrazeValidationError(
-                f"{where}.interruption_level", f"must be one of {', '.join(_INTERRUPTION_LEVELS)}"
+                where, f"is {size:,} bytes of JSON; Braze allows {MAX_APPLE_PUSH_BYTES:,}"
             )
+
+    def _check_alert(self, where: str) -> None:
+        """``alert``: a string or an alert object; absent only for a silent push."""
+        if self.alert is None:
+            if self.content_available is not True:
+                raise BrazeValidationError(
+                    f"{where}.alert", "is required unless content_available is true"
+                )
+        elif isinstance(self.alert, str):
+            check_str(self.alert, f"{where}.alert")
+        else:
+            check_properties(self.alert, f"{where}.alert")
+
+    def _check_extra(self, where: str) -> None:
+        """``extra``: an object without the keys Braze keeps for itself."""
+        if self.extra is None:
+            return
+        check_properties(self.extra, f"{where}.extra")
+        # "Messages that include the keys ab or aps in the extra object will be rejected."
+        for key in ("ab", "aps"):
+            if key in self.extra:
+                raise BrazeValidationError(f"{where}.extra", f"must not hold the key {key!r}")
+
+    def _check_values(self, where: str) -> None:
+        """The fields limited to a list of values or a range, and the asset's pair of fields."""
+        _optional_choice(
+            self.interruption_level, _INTERRUPTION_LEVELS, f"{where}.interruption_level"
+        )
         score = self.relevance_score
         if score is not None and (type(score) not in (int, float) or not 0.0 <= score <= 1.0):
             raise BrazeValidationError(
@@ -286,18 +307,9 @@ class ApplePush:
             raise BrazeValidationError(
                 f"{where}.asset_file_type", "is required when asset_url is given"
             )
-        if self.asset_file_type is not None and self.asset_file_type not in _ASSET_FILE_TYPES:
-            raise BrazeValidationError(
-                f"{where}.asset_file_type", f"must be one of {', '.join(_ASSET_FILE_TYPES)}"
-            )
+        _optional_choice(self.asset_file_type, _ASSET_FILE_TYPES, f"{where}.asset_file_type")
         if self.apns_priority is not None and not 1 <= self.apns_priority <= 10:
             raise BrazeValidationError(f"{where}.apns_priority", "must be between 1 and 10")
-        _optional_list_of_objects(self.buttons, f"{where}.buttons")
-        size = _body_size(self)
-        if size > MAX_APPLE_PUSH_BYTES:
-            raise BrazeValidationError(
-                where, f"is {size:,} bytes of JSON; Braze allows {MAX_APPLE_PUSH_BYTES:,}"
-            )
 
 
 #: "The total number of bytes in your alert string and extra object should not exceed 4,000"
@@ -643,11 +655,9 @@ def check_tracking(
             check_str(value, name)
     if override_frequency_capping is not None and type(override_frequency_capping) is not bool:
         raise BrazeValidationError("override_frequency_capping", "must be a boolean")
-    state = recipient_subscription_state
-    if state is not None and state not in SUBSCRIPTION_STATES:
-        raise BrazeValidationError(
-            "recipient_subscription_state", f"must be one of {', '.join(SUBSCRIPTION_STATES)}"
-        )
+    _optional_choice(
+        recipient_subscription_state, SUBSCRIPTION_STATES, "recipient_subscription_state"
+    )
 
 
 @attrs.frozen(slots=True, kw_only=True)

@@ -82,20 +82,61 @@ class Plan:
 
 
 def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
-    """The plan for parsed ``send`` flags and ``environ``; raises :class:`UsageError`."""
+    """The plan for parsed ``send`` flags and ``environ``; raises :class:`UsageError`.
+
+    The checks run in a fixed order (what is sent, the credentials, the files), so that the
+    error reported for several bad flags is always the same one.
+    """
     path: str = args.recipients
+    campaign_id, canvas_id = args.campaign_id, args.canvas_id
+    context = _context(args)
+    api_key, base_url = _credentials(args, environ)
+    journal, failures = _files(args, path)
+    simulated: bool = args.simulate
+    return Plan(
+        path=path,
+        format=args.format or detect_format(path),
+        campaign_id=campaign_id,
+        canvas_id=canvas_id,
+        trigger_properties=args.trigger_properties,
+        context=context,
+        send_id=args.send_id,
+        journal=journal,
+        failures=failures,
+        concurrency=args.concurrency,
+        api_key=api_key,
+        base_url=base_url,
+        progress_interval=args.progress_interval,
+        dry_run=args.dry_run,
+        simulated=simulated,
+        journal_fsync=args.journal_fsync,
+        external_id_rate=args.external_id_rate,
+    )
+
+
+def _context(args: argparse.Namespace) -> Mapping[str, Any] | None:
+    """Check what is sent (one campaign or Canvas, its fields); return the Canvas's context."""
     campaign_id, canvas_id = args.campaign_id, args.canvas_id
     if (campaign_id is None) == (canvas_id is None):
         raise UsageError("give exactly one of --campaign-id, --canvas-id")
     if not (campaign_id or canvas_id or "").strip():
         raise UsageError("the campaign or Canvas id must not be empty")
-    context = args.context if args.context is not None else args.canvas_entry_properties
+    context: Mapping[str, Any] | None = (
+        args.context if args.context is not None else args.canvas_entry_properties
+    )
     if campaign_id is not None and context is not None:
         flag = "--context" if args.context is not None else "--canvas-entry-properties"
         raise UsageError(f"{flag} is for Canvas sends")
     if canvas_id is not None and (args.trigger_properties is not None or args.send_id):
         raise UsageError("--trigger-properties and --send-id are for campaign sends")
     _check_request_fields(args, context)
+    return context
+
+
+def _credentials(
+    args: argparse.Namespace, environ: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """The API key and REST endpoint: both, or neither for ``--simulate``."""
     if args.simulate and (args.api_key or args.base_url):
         raise UsageError(
             "--simulate sends to a local simulator: give it or --api-key/--base-url, not both"
@@ -117,6 +158,11 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
             else ("the REST endpoint (--base-url or BRAZE_REST_URL)")
         )
         raise UsageError(f"{missing} is missing; give both (or --simulate for a local simulator)")
+    return api_key, base_url
+
+
+def _files(args: argparse.Namespace, path: str) -> tuple[str | None, str]:
+    """The journal (None: none kept) and the failures file, both distinct from the input."""
     if args.no_journal and args.journal:
         raise UsageError("give --journal or --no-journal, not both")
     simulated: bool = args.simulate
@@ -131,25 +177,7 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     names = {os.path.abspath(p) for p in (path, failures, journal) if p is not None}
     if len(names) != (3 if journal is not None else 2):
         raise UsageError("--recipients, --journal and --failures must be different files")
-    return Plan(
-        path=path,
-        format=args.format or detect_format(path),
-        campaign_id=campaign_id,
-        canvas_id=canvas_id,
-        trigger_properties=args.trigger_properties,
-        context=context,
-        send_id=args.send_id,
-        journal=journal,
-        failures=failures,
-        concurrency=args.concurrency,
-        api_key=api_key,
-        base_url=base_url,
-        progress_interval=args.progress_interval,
-        dry_run=args.dry_run,
-        simulated=simulated,
-        journal_fsync=args.journal_fsync,
-        external_id_rate=args.external_id_rate,
-    )
+    return journal, failures
 
 
 def _check_request_fields(args: argparse.Namespace, context: Mapping[str, Any] | None) -> None:

@@ -136,21 +136,14 @@ class _Job:
         yield from self.rows
 
     async def run(self) -> int:
+        """Send to every recipient, then put the failures file in place and print the summary.
+
+        Returns the exit status: the signal's after a stop by signal, else whether every
+        recipient was sent.
+        """
         plan, progress = self.plan, self.progress
         async with contextlib.AsyncExitStack() as stack:
-            if plan.simulated:
-                api_key, base_url = await stack.enter_async_context(
-                    embedded_simulator(progress.say)
-                )
-            else:
-                assert plan.api_key is not None and plan.base_url is not None
-                api_key, base_url = plan.api_key, plan.base_url
-            try:
-                client = await stack.enter_async_context(
-                    BrazeClient(api_key=api_key, base_url=base_url, rate_limits=plan.rate_limits)
-                )
-            except BrazeError as exc:
-                raise UsageError(str(exc)) from None
+            client = await self._client(stack)
             stop = asyncio.Event()
             progress.say(
                 f"sending {plan.what} to ~{self.total:,} recipients of {plan.path} "
@@ -179,33 +172,56 @@ class _Job:
                         max_details=_SAMPLES,
                     )
                 except (JournalError, InputError, BrazeError, OSError) as exc:
-                    message = (
-                        f"{exc.filename or 'I/O'}: {exc.strerror or exc}"
-                        if isinstance(exc, OSError)
-                        else str(exc)
-                    )
-                    self.failures.stopped_early(
-                        f"braze-async send stopped with an error ({message}): this file holds "
-                        f"only the recipients not sent among the rows of {plan.path} read "
-                        "before it",
-                        None,
-                    )
-                    raise UsageError(message) from None
+                    raise self._stopped_by(exc) from None
                 if not report.interrupted:
                     progress.finished()
             if report.stopped_at is not None:
-                self.failures.stopped_early(
-                    f"braze-async send stopped before the end ({report.stop_reason}): this file "
-                    f"holds only the recipients not sent among the rows of {plan.path} read "
-                    f"before the stop; nothing from line {report.stopped_at_line} on was "
-                    "attempted",
-                    report.stopped_at_line,
-                )
+                self._note_stop(report)
             _put_in_place(self.failures)  # before the summary names it
             _summary(plan, report, self.failures, progress)
         if received:
             return _signal_exit(received[0])
         return EXIT_OK if report.ok else EXIT_NOT_ALL_SENT
+
+    async def _client(self, stack: contextlib.AsyncExitStack) -> BrazeClient:
+        """The client, open in ``stack``: to Braze, or to a simulator started in ``stack``."""
+        plan = self.plan
+        if plan.simulated:
+            api_key, base_url = await stack.enter_async_context(
+                embedded_simulator(self.progress.say)
+            )
+        else:
+            assert plan.api_key is not None and plan.base_url is not None
+            api_key, base_url = plan.api_key, plan.base_url
+        try:
+            return await stack.enter_async_context(
+                BrazeClient(api_key=api_key, base_url=base_url, rate_limits=plan.rate_limits)
+            )
+        except BrazeError as exc:
+            raise UsageError(str(exc)) from None
+
+    def _stopped_by(self, exc: JournalError | InputError | BrazeError | OSError) -> UsageError:
+        """The error that ended the send early, noted first in the failures file."""
+        message = (
+            f"{exc.filename or 'I/O'}: {exc.strerror or exc}"
+            if isinstance(exc, OSError)
+            else str(exc)
+        )
+        self.failures.stopped_early(
+            f"braze-async send stopped with an error ({message}): this file holds only the "
+            f"recipients not sent among the rows of {self.plan.path} read before it",
+            None,
+        )
+        return UsageError(message)
+
+    def _note_stop(self, report: BulkReport) -> None:
+        """Say in the failures file that a stop left the rest of the input unread."""
+        self.failures.stopped_early(
+            f"braze-async send stopped before the end ({report.stop_reason}): this file holds "
+            f"only the recipients not sent among the rows of {self.plan.path} read before the "
+            f"stop; nothing from line {report.stopped_at_line} on was attempted",
+            report.stopped_at_line,
+        )
 
 
 def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: Progress) -> None:

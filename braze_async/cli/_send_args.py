@@ -62,7 +62,12 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``send`` subcommand to ``subparsers`` (from ``add_subparsers``); return it."""
+    """Add the ``send`` subcommand to ``subparsers`` (from ``add_subparsers``); return it.
+
+    The flags are added in the order ``--help`` lists them: what is sent to whom, the job's
+    files, how many requests at a time, the request-level fields, where the requests go, and
+    how the job runs.
+    """
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "send",
         help="send a campaign or Canvas to the recipients of a CSV or JSONL file",
@@ -73,6 +78,19 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
             "the file and tells what a send would do, sending nothing."
         ),
     )
+    _add_target_and_recipients(parser)
+    _add_job_files(parser)
+    parser.add_argument(
+        "--concurrency", type=_positive_int, default=8, metavar="N", help="requests in flight"
+    )
+    _add_request_fields(parser)
+    _add_endpoint(parser)
+    _add_run_modes(parser)
+    return parser
+
+
+def _add_target_and_recipients(parser: argparse.ArgumentParser) -> None:
+    """The campaign or Canvas sent, and the file of recipients it goes to."""
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--campaign-id", metavar="ID", help="the API-triggered campaign")
     target.add_argument("--canvas-id", metavar="ID", help="the API-triggered Canvas")
@@ -85,6 +103,10 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--format", choices=("csv", "jsonl"), help="the file's format (default: by extension)"
     )
+
+
+def _add_job_files(parser: argparse.ArgumentParser) -> None:
+    """The files the job writes besides the input: its resume journal and its failures."""
     parser.add_argument(
         "--journal", metavar="FILE", help="resume journal (default: <recipients>.journal)"
     )
@@ -104,9 +126,10 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="FILE",
         help="where recipients not sent go (default: <recipients>.failures.jsonl)",
     )
-    parser.add_argument(
-        "--concurrency", type=_positive_int, default=8, metavar="N", help="requests in flight"
-    )
+
+
+def _add_request_fields(parser: argparse.ArgumentParser) -> None:
+    """The request-level fields every request of the job carries (campaign or Canvas ones)."""
     parser.add_argument(
         "--trigger-properties",
         type=_json_object,
@@ -127,6 +150,10 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="the older name of --context (also sent as context)",
     )
     parser.add_argument("--send-id", metavar="ID", help="the campaign send_id (campaigns)")
+
+
+def _add_endpoint(parser: argparse.ArgumentParser) -> None:
+    """Where the requests go: Braze, with these credentials, or the local simulator."""
     parser.add_argument(
         "--api-key", metavar="KEY", help="REST API key (default: $BRAZE_API_KEY; prefer it)"
     )
@@ -139,6 +166,10 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="send to a local Braze simulator: nothing reaches Braze (without credentials, "
         "the command refuses to run unless this is given)",
     )
+
+
+def _add_run_modes(parser: argparse.ArgumentParser) -> None:
+    """How the job runs: for real or as a dry run, at which pace, reporting how often."""
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -159,4 +190,3 @@ def add_send_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds between progress lines when stderr is not a terminal (default 10)",
     )
-    return parser

@@ -164,6 +164,15 @@ def _check(
     return check_transactional(path_campaign_id, body, size)
 
 
+def _misrouted(path: str, *, known: bool) -> Reply:
+    """The 404 of an unknown path, or the 405 of a known one asked with another method."""
+    if not known:
+        return Reply(404, _quota_headers(None), _error("not_found", f"no endpoint at {path}"))
+    reply_headers = _quota_headers(None)
+    reply_headers["Allow"] = "POST"
+    return Reply(405, reply_headers, _error("method_not_allowed", "use POST"))
+
+
 def _peek(window: Window | None) -> Quota | None:
     return None if window is None else window.quota()
 
@@ -286,15 +295,16 @@ class SimulatorCore:
             return self._handle(method, path, headers, body)
 
     def _handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
-        stats = self.stats
-        stats.requests += 1
+        """Answer one request, refusing it at the first check it fails, in Braze's order.
+
+        The path and method (404, 405), an injected fault, the API key (401), the body's
+        type (400), the rate limit (429), the endpoint's rules (400); then it is accepted,
+        and an injected fault may still drop the answer.
+        """
+        self.stats.requests += 1
         route = _route(path)
-        if route is None:
-            return Reply(404, _quota_headers(None), _error("not_found", f"no endpoint at {path}"))
-        if method != "POST":
-            reply_headers = _quota_headers(None)
-            reply_headers["Allow"] = "POST"
-            return Reply(405, reply_headers, _error("method_not_allowed", "use POST"))
+        if route is None or method != "POST":
+            return _misrouted(path, known=route is not None)
         endpoint, path_campaign_id = route
         try:
             parsed: object = orjson.loads(body)
@@ -307,7 +317,32 @@ class SimulatorCore:
         delay = faults.delay()
         if fault is not None:
             return self._fault(fault, window, delay)
+        refused = self._refused(headers, parsed, window, delay)
+        if refused is not None:
+            return refused
+        assert type(parsed) is dict
 
+        quota = None
+        if window is not None:
+            admitted = window.acquire(1)
+            quota = window.quota()
+            if not admitted:
+                self.stats.rate_limited += 1
+                reply_headers = _quota_headers(quota)
+                reply_headers["Retry-After"] = str(quota.retry_after)
+                return Reply(429, reply_headers, _RATE_LIMITED_BODY, delay=delay)
+
+        reply = self._answer(endpoint, path_campaign_id, parsed, body, quota)
+        if faults.after():
+            self.stats.drops_after += 1
+            return Reply(0, {}, b"", Action.DROP, delay)
+        return reply._replace(delay=delay)
+
+    def _refused(
+        self, headers: Mapping[str, str], parsed: object, window: Window | None, delay: float
+    ) -> Reply | None:
+        """The 401 of a wrong API key, or the 400 of a body that is not a JSON object."""
+        stats = self.stats
         if _header(headers, "Authorization") != self._authorization:
             stats.unauthorized += 1
             return Reply(
@@ -326,33 +361,25 @@ class SimulatorCore:
         elif type(parsed) is not dict:
             problem = ("invalid_json", "the body must be a JSON object")
         else:
-            problem = None
-        if problem is not None:
-            stats.rejected_400 += 1
-            return Reply(400, _quota_headers(_peek(window)), _error(*problem), delay=delay)
-        assert type(parsed) is dict
+            return None
+        stats.rejected_400 += 1
+        return Reply(400, _quota_headers(_peek(window)), _error(*problem), delay=delay)
 
-        quota = None
-        if window is not None:
-            admitted = window.acquire(1)
-            quota = window.quota()
-            if not admitted:
-                stats.rate_limited += 1
-                reply_headers = _quota_headers(quota)
-                reply_headers["Retry-After"] = str(quota.retry_after)
-                return Reply(429, reply_headers, _RATE_LIMITED_BODY, delay=delay)
-
+    def _answer(
+        self,
+        endpoint: str,
+        path_campaign_id: str | None,
+        parsed: dict[str, Any],
+        body: bytes,
+        quota: Quota | None,
+    ) -> Reply:
+        """The answer to an admitted request: the 400 of a broken rule, or its acceptance."""
         try:
             accepted = _check(endpoint, path_campaign_id, parsed, len(body))
         except RuleError as error:
-            stats.rejected_400 += 1
-            reply = Reply(400, _quota_headers(quota), _error(error.code, error.message))
-        else:
-            reply = self._accept(accepted, path_campaign_id, body, quota)
-        if faults.after():
-            stats.drops_after += 1
-            return Reply(0, {}, b"", Action.DROP, delay)
-        return reply._replace(delay=delay)
+            self.stats.rejected_400 += 1
+            return Reply(400, _quota_headers(quota), _error(error.code, error.message))
+        return self._accept(accepted, path_campaign_id, body, quota)
 
     def _fault(self, fault: Fault, window: Window | None, delay: float) -> Reply:
         stats = self.stats
