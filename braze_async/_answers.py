@@ -6,6 +6,7 @@ Everything that leaves here is redacted: a hostile or broken server could echo o
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -16,11 +17,44 @@ import orjson
 
 from ._errors import BrazeAPIError, BrazeMalformedResponseError, ErrorDetail, error_class_for
 from ._http import Answer
+from ._models import SendResponse, TransactionalResponse
 from ._redact import Redactor
 from ._retry import rate_limit_delay
-from ._wire import read_errors
+from ._wire import read_errors, structure_send_response, structure_transactional_response
 
-__all__ = ["AnswerReader"]
+__all__ = ["AnswerReader", "read_send", "read_transactional"]
+
+logger = logging.getLogger("braze_async")
+
+
+def read_send(
+    path: str, status: int, data: Mapping[str, Any], headers: Mapping[str, str]
+) -> SendResponse | BrazeMalformedResponseError:
+    """What a 2xx answer to a send means (errors.md, "Server responses").
+
+    A success is ``"message": "success"`` (with a ``dispatch_id`` or not, with non-fatal
+    ``errors``, a ``send_id`` or a ``notice``), a ``dispatch_id``, or a 202 / ``"queued"``;
+    anything else is unreadable: the request may or may not have been processed.
+    """
+    response = structure_send_response(data, status, headers)
+    if response.dispatch_id is None and not (
+        response.message == "success" or status == 202 or response.queued
+    ):
+        return BrazeMalformedResponseError(
+            "Braze answered success without a dispatch_id or a success message",
+            status_code=status,
+            endpoint=path,
+        )
+    if response.notice is not None:  # (non-fatal errors are logged by _logs)
+        logger.warning("POST %s: Braze will send nothing: %s", path, response.notice)
+    return response
+
+
+def read_transactional(
+    path: str, status: int, data: Mapping[str, Any], headers: Mapping[str, str]
+) -> TransactionalResponse | BrazeMalformedResponseError:
+    """A 2xx answer to a transactional send (its shape is read leniently, see _wire)."""
+    return structure_transactional_response(data, status, headers)
 
 
 class AnswerReader:

@@ -2,30 +2,28 @@
 
 It composes the layers, which do not know each other; data flows one way::
 
-    models (_models) -> converter (_wire) -> rate limiter (_limits) -> HTTP (_http)
-        -> answer (_answers) -> retry decision (_retry) -> response models (_wire)
+    targets (_targets) -> models (_models) -> converter (_wire) -> the request path
+        (_request: rate limiter, HTTP, answers, retry decision) -> response models (_wire)
 
-The request path is :meth:`BrazeClient._call`: one loop, on one screen.
+The public surface: ``send``, ``send_one``, ``send_bulk``, ``send_transactional``, options
+and state; the request path is :meth:`RequestPath.call <braze_async._request.RequestPath.call>`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import enum
-import logging
 import os
-import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Final, Generic, TypeVar
+from typing import Final, TypeVar
 from urllib.parse import quote
 
 import attrs
 import httpx
 
-from ._answers import AnswerReader
+from ._answers import AnswerReader, read_send, read_transactional
 from ._batching import Batcher, Batching, SendResult
 from ._bulk import (
     DEFAULT_BULK_CONCURRENCY,
@@ -38,16 +36,9 @@ from ._bulk import (
 from ._bulk import bulk_send as _bulk_send
 from ._clock import SYSTEM_CLOCK, Clock
 from ._deprecated import DeprecatedSends
-from ._errors import BrazeError, BrazeMalformedResponseError, BrazeValidationError
-from ._events import EventHook, Events, Trace
-from ._http import (
-    Answer,
-    ExchangeError,
-    MaybeProcessed,
-    Route,
-    Timeouts,
-    open_exchange,
-)
+from ._errors import BrazeError, BrazeValidationError
+from ._events import EventHook, Events
+from ._http import Route, Timeouts, open_exchange
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
 from ._limits import Bucket, BucketStats, LimiterShare, RateLimiter, RateLimits
 from ._logs import log_event
@@ -62,26 +53,16 @@ from ._models import (
     TransactionalSendRequest,
 )
 from ._redact import Redactor
-from ._retry import (
-    AMBIGUOUS_STATUSES,
-    Attempts,
-    Decision,
-    NotAdmitted,
-    Retry,
-    RetryPolicy,
-    Unknown,
-)
-from ._stop import Stopped, until
-from ._targets import Target, check_target
+from ._request import Reader, RequestPath
+from ._retry import RetryPolicy
+from ._targets import Target, check_target, named
 from ._telemetry import with_opentelemetry
 from ._transport import AiohttpTransport
 from ._urls import budget_name, resolve_base_url
 from ._version import __version__
-from ._wire import dumps, structure_send_response, structure_transactional_response
+from ._wire import dumps
 
 __all__ = ["DEFAULT_TIMEOUT", "BrazeClient"]
-
-logger = logging.getLogger("braze_async")
 
 #: Default timeouts: connect 5 s, read 30 s, write 30 s, waiting for a pooled connection 60 s.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=60.0)
@@ -91,10 +72,6 @@ DEFAULT_ATTEMPT_TIMEOUT: Final = 90.0
 DEFAULT_MAX_RESPONSE_BYTES: Final = 1 << 20
 
 T = TypeVar("T")
-
-#: What makes a typed response of a decoded 2xx body (path, status, body, headers), or says
-#: the body is unreadable (the request's outcome is then unknown).
-Reader = Callable[[str, int, Mapping[str, Any], Mapping[str, str]], T | BrazeMalformedResponseError]
 
 
 class _Keep(enum.Enum):
@@ -116,64 +93,6 @@ class _Shared:
         #: How send_one batches, and the batcher behind it, created on first use.
         self.batching = batching
         self.batcher: Batcher | None = None
-
-
-class Done(Generic[T]):
-    """A call's result, read from Braze's 2xx answer."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: T) -> None:
-        self.value = value
-
-
-def _once(callback: Callable[[], object]) -> Callable[[], object]:
-    """*callback*, run by the first call only (``on_admitted``: before the first attempt that
-    is admitted, whichever attempt that is)."""
-    pending = [callback]
-
-    def run() -> object:
-        return pending.pop()() if pending else None
-
-    return run
-
-
-def _read_trigger(
-    path: str, status: int, data: Mapping[str, Any], headers: Mapping[str, str]
-) -> SendResponse | BrazeMalformedResponseError:
-    """What a 2xx answer to a send means (errors.md, "Server responses").
-
-    A success is ``"message": "success"`` (with a ``dispatch_id`` or not, with non-fatal
-    ``errors``, a ``send_id`` or a ``notice``), a ``dispatch_id``, or a 202 / ``"queued"``;
-    anything else is unreadable: the request may or may not have been processed.
-    """
-    response = structure_send_response(data, status, headers)
-    if response.dispatch_id is None and not (
-        response.message == "success" or status == 202 or response.queued
-    ):
-        return BrazeMalformedResponseError(
-            "Braze answered success without a dispatch_id or a success message",
-            status_code=status,
-            endpoint=path,
-        )
-    if response.notice is not None:  # (non-fatal errors are logged by _events)
-        logger.warning("POST %s: Braze will send nothing: %s", path, response.notice)
-    return response
-
-
-def _count_recipients(
-    request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
-) -> int:
-    """How many users a request names (for logs, events and spans)."""
-    if isinstance(request, MessagesSendRequest):
-        return len(request.external_user_ids or ()) + len(request.user_aliases or ())
-    return len(request.recipients or ())
-
-
-def _read_transactional(
-    path: str, status: int, data: Mapping[str, Any], headers: Mapping[str, str]
-) -> TransactionalResponse | BrazeMalformedResponseError:
-    return structure_transactional_response(data, status, headers)
 
 
 class BrazeClient(DeprecatedSends):
@@ -204,12 +123,12 @@ class BrazeClient(DeprecatedSends):
         :meth:`aclose`); ``None`` turns limiting off. Clients of one workspace (same endpoint
         and key, or same ``workspace``) with equal ``rate_limits`` share one limiter in an
         event loop: one budget, not one each.
-    :param transport: what carries the requests: an httpx transport (tests pass
-        ``httpx.MockTransport`` or the simulator's; closed by :meth:`aclose`) or an
-        ``httpx.AsyncClient`` (left open). By default our :class:`AiohttpTransport` with a
-        pool of 64 connections kept idle 30 s; pool and proxy settings are a value you
-        build, e.g. ``AiohttpTransport(limits=httpx.Limits(max_connections=128),
-        proxy="http://proxy:3128")``. Keep the pool at or above your concurrency.
+    :param transport: what carries the requests: an httpx transport (closed by
+        :meth:`aclose`) or an ``httpx.AsyncClient`` (left open). By default our
+        :class:`AiohttpTransport`, 64 connections kept idle 30 s; pool and proxy settings
+        are a value you build: ``AiohttpTransport(limits=httpx.Limits(max_connections=128,
+        keepalive_expiry=30), proxy="http://proxy:3128")``. Keep the pool at or above your
+        concurrency.
     :param max_response_bytes: answers larger than this are refused (default 1 MiB).
     :param batching: how :meth:`send_one` batches concurrent callers (:class:`Batching`).
     :param on_event: a hook, or a sequence of hooks, called with each :class:`BrazeEvent`
@@ -218,10 +137,9 @@ class BrazeClient(DeprecatedSends):
         never breaks a send. OpenTelemetry's spans and metrics are such a hook:
         :class:`OpenTelemetry`, added on the global providers when ``opentelemetry-api`` is
         installed and none is given (see ``docs/logging.md``).
-    :param clock: where time is read and waits sleep: the retry waits and the rate limiter
-        (the shared one this client makes; not a ``RateLimiter`` handed in, which has its
-        own). The system's clock by default; tests give a
-        :class:`braze_async.testing.FakeClock` to replace time in one place.
+    :param clock: where time is read and waits sleep, for the retry waits and the limiter
+        this client makes (a ``RateLimiter`` given as ``rate_limits`` keeps its own); tests
+        give a :class:`braze_async.testing.FakeClock` to replace time in one place.
     """
 
     def __init__(
@@ -253,21 +171,16 @@ class BrazeClient(DeprecatedSends):
         self._base_url = resolve_base_url(instance, base_url)
         if not isinstance(batching, Batching):
             raise BrazeValidationError("batching", "must be a Batching")
-        self._api_key = api_key
         self._retry = retry if retry is not None else RetryPolicy()
-        #: Where time is read and retry waits sleep (the limiter made here uses it too).
-        self._clock = SYSTEM_CLOCK if clock is None else clock
-        #: Where the retries' jitter comes from (``RetryPolicy(jitter=False)``: none).
-        self._rng = random.Random()
+        #: The bounds of each attempt: the route's, or a view's own (see with_options).
+        self._timeouts = Timeouts.of(timeout, attempt_timeout)
         #: Closed?, the event loop, the batcher: shared with the views of with_options.
         self._shared = _Shared(batching)
         #: The client whose views this is (itself, unless made by with_options).
         self._root = self
-        #: Where each call reports: the log, the hooks, OpenTelemetry (see _events.py).
-        hooks = () if on_event is None else (on_event,) if callable(on_event) else on_event
-        self._events = Events((log_event, *with_opentelemetry(hooks)), base_url=self._base_url)
-        #: Every rate-limited request passes through here (None: limiting is off): the
-        #: workspace's limiter, shared with the other clients of the budget (see _limits).
+        clock = SYSTEM_CLOCK if clock is None else clock
+        #: The workspace's rate limiter, shared with the other clients of the budget (see
+        #: _limits); None: limiting is off.
         self._limiter = (
             None
             if rate_limits is None
@@ -275,14 +188,10 @@ class BrazeClient(DeprecatedSends):
                 rate_limits if isinstance(rate_limits, RateLimits) else RateLimits(),
                 name=budget_name(self._base_url, api_key),
                 limiter=rate_limits if isinstance(rate_limits, RateLimiter) else None,
-                clock=self._clock,
+                clock=clock,
             )
         )
-        self._answers = AnswerReader(
-            secret=api_key, max_bytes=max_response_bytes, wallclock=self._clock.time
-        )
-        #: The bounds of each attempt: the route's, or a view's own (see with_options).
-        self._timeouts = Timeouts.of(timeout, attempt_timeout)
+        hooks = () if on_event is None else (on_event,) if callable(on_event) else on_event
         route = Route(
             base_url=self._base_url,
             headers={
@@ -294,10 +203,18 @@ class BrazeClient(DeprecatedSends):
             max_bytes=max_response_bytes,
             secret=api_key,
         )
-        #: The one request path, whatever carries it (see _http.py); by default our
-        #: AiohttpTransport, driven through its fast path (level with raw aiohttp).
-        self._exchange = open_exchange(
-            route, AiohttpTransport() if transport is None else transport
+        #: The one request path: our AiohttpTransport by default (driven through its fast
+        #: path, level with raw aiohttp), the limiter, the answers, the events (the log, the
+        #: hooks, OpenTelemetry) and the clock of the retry waits.
+        self._path = RequestPath(
+            exchange=open_exchange(route, AiohttpTransport() if transport is None else transport),
+            limiter=self._limiter,
+            answers=AnswerReader(
+                secret=api_key, max_bytes=max_response_bytes, wallclock=clock.time
+            ),
+            events=Events((log_event, *with_opentelemetry(hooks)), base_url=self._base_url),
+            clock=clock,
+            redact=Redactor.of(api_key),
         )
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -355,7 +272,7 @@ class BrazeClient(DeprecatedSends):
         shared.closed = True
         if self._limiter is not None:
             await self._limiter.aclose()
-        await self._exchange.aclose()
+        await self._path.exchange.aclose()
 
     # -- per-call control and state --------------------------------------------------------
 
@@ -379,11 +296,9 @@ class BrazeClient(DeprecatedSends):
             await fast.send(Campaign("receipt"), recipients=[Recipient(external_user_id=u)])
 
         bounds each attempt to 2 s and makes no retry after a failure (429s are still
-        retried as ``RetryPolicy.rate_limited_attempts`` says; the rate limiter's own wait
-        is not bounded by these timeouts: wrap the call in ``asyncio.timeout`` for a hard
-        deadline). ``send_one`` through a view joins the shared batcher, whose requests
-        carry many callers and go out with this client's own options; ``send_bulk`` and
-        ``send`` use the view's. Closing a view does nothing (see :meth:`aclose`).
+        retried as ``RetryPolicy.rate_limited_attempts`` says; wrap the call in
+        ``asyncio.timeout`` to bound the rate limiter's wait too). ``send_one`` through a view
+        joins the shared batcher, whose requests go out with this client's own options.
 
         :param timeout: httpx timeouts (seconds or ``httpx.Timeout``) for each attempt.
         :param attempt_timeout: ceiling on one attempt, first byte sent to last byte read.
@@ -563,7 +478,7 @@ class BrazeClient(DeprecatedSends):
         return await self._call(
             path,
             dumps(request),
-            _read_transactional,
+            read_transactional,
             audience=None,
             retry_ambiguous=external_send_id is not None,
             recipients=1,
@@ -580,9 +495,8 @@ class BrazeClient(DeprecatedSends):
         stop: asyncio.Event | None = None,
     ) -> SendResponse:
         """One batch of a bulk job or of :meth:`send_one` (the ``Sender`` of _batching):
-        *on_admitted* runs once, after the rate limiter admitted the request and before its
-        first attempt leaves (a bulk job journals the batch there); once *stop* is set, no
-        attempt starts and every wait ends (a bulk job's stop, see _stop.py)."""
+        *on_admitted* runs once, just before the first attempt that was admitted leaves (a
+        bulk job journals the batch there); *stop* ends every wait (see _stop.py)."""
         request = target.request(recipients)
         return await self._post(target.path, request, on_admitted, stop)
 
@@ -596,11 +510,11 @@ class BrazeClient(DeprecatedSends):
         return await self._call(
             path,
             dumps(request),
-            _read_trigger,
+            read_send,
             audience=request.targets_audience,
             retry_ambiguous=self._retry.retry_ambiguous,
             on_admitted=on_admitted,
-            recipients=_count_recipients(request),
+            recipients=named(request),
             stop=stop,
         )
 
@@ -616,124 +530,20 @@ class BrazeClient(DeprecatedSends):
         recipients: int = 0,
         stop: asyncio.Event | None = None,
     ) -> T:
-        """POST *body* to *path* under the retry policy; return what *read* makes of the
-        decoded 2xx body and the answer's headers.
-
-        *audience* names the rate-limit bucket (``True``: segment / audience, ``False``:
-        recipients, ``None``: not rate limited); *on_admitted* runs once, before the first
-        attempt leaves; *recipients* (how many the request names) goes into logs, events and
-        spans; once *stop* is set, no attempt starts and every wait ends (see _stop.py).
-        Answers are handled in :meth:`_step`, so that no frame of an error's traceback holds
-        what a server sent (a hostile one may echo the key).
-        """
+        """POST *body* to *path* through the request path (:mod:`braze_async._request`),
+        under this client's (or view's) retry policy and timeouts."""
         if self._shared.closed:
             raise BrazeError("the client is closed")
         self._check_loop()
-        bucket = None if audience is None else Bucket.AUDIENCE if audience else Bucket.EXTERNAL_ID
-        if on_admitted is not None:
-            on_admitted = _once(on_admitted)
-        attempts = Attempts(
-            self._retry,
-            endpoint=path,
+        return await self._path.call(
+            path,
+            body,
+            read,
+            policy=self._retry,
+            timeouts=self._timeouts,
+            audience=audience,
             retry_ambiguous=retry_ambiguous,
-            paced=bucket is not None and self._limiter is not None,
-            rng=self._rng,
+            on_admitted=on_admitted,
+            recipients=recipients,
+            stop=stop,
         )
-        trace = self._events.trace(path, None if bucket is None else bucket.value, recipients)
-        while True:
-            step = await self._step(path, body, read, bucket, attempts, on_admitted, trace, stop)
-            if isinstance(step, Done):
-                trace.succeeded(getattr(step.value, "errors", ()))
-                return step.value
-            trace.decided(step)
-            if not isinstance(step, Retry):
-                raise step.error
-            if step.delay:
-                with contextlib.suppress(Stopped):  # the next attempt sees the stop
-                    await until(stop, self._clock.sleep(step.delay))
-
-    async def _step(
-        self,
-        path: str,
-        body: bytes,
-        read: Reader[T],
-        bucket: Bucket | None,
-        attempts: Attempts,
-        on_admitted: Callable[[], object] | None,
-        trace: Trace,
-        stop: asyncio.Event | None = None,
-    ) -> Done[T] | Decision:
-        """One attempt and what comes of it: the result, or the retry policy's decision."""
-        outcome = await self._attempt(path, body, bucket, on_admitted, trace, stop)
-        trace.answered(outcome)
-        if not isinstance(outcome, Answer):
-            return attempts.decide(outcome)
-        if not 200 <= outcome.status < 300:
-            return attempts.decide(self._answers.error(path, outcome, attempts.made + 1))
-        data = self._answers.success(path, outcome, attempts.made + 1)
-        if isinstance(data, BrazeMalformedResponseError):
-            return Unknown(data)
-        result = read(path, outcome.status, data, outcome.headers)
-        if isinstance(result, BrazeMalformedResponseError):
-            return Unknown(result)
-        return Done(result)
-
-    async def _attempt(
-        self,
-        path: str,
-        body: bytes,
-        bucket: Bucket | None,
-        on_admitted: Callable[[], object] | None,
-        trace: Trace,
-        stop: asyncio.Event | None = None,
-    ) -> Answer | ExchangeError | NotAdmitted:
-        """One attempt, admitted by the rate limiter (when there is one for *bucket*); none
-        once *stop* is set, whose setting ends the wait for the limiter."""
-        if stop is not None and stop.is_set():
-            stopped = Stopped()
-            return NotAdmitted(str(stopped), stopped)
-        limiter = self._limiter
-        if limiter is None or bucket is None:
-            if on_admitted is not None:
-                on_admitted()
-            trace.started()
-            try:
-                return await self._exchange.post(path, body, self._timeouts)
-            except ExchangeError as exc:
-                return exc
-        try:
-            permit = await until(
-                stop,
-                limiter.acquire(bucket, max_wait=self._retry.max_rate_limit_wait),
-                unused=lambda permit: permit.release(sent=False),
-            )
-        except Stopped as exc:  # the wait was given up: nothing taken, nothing sent
-            return NotAdmitted(str(exc), exc)
-        except Exception as exc:  # e.g. Redis unreachable: nothing was sent
-            redact = Redactor.of(self._api_key)
-            reason = redact.describe(exc)
-            # Without its traceback: the Redis client's frames hold its connection settings.
-            return NotAdmitted(reason, redact.exception(exc) or RuntimeError(reason))
-        trace.admitted(permit.waited)
-        if on_admitted is not None:
-            try:
-                on_admitted()
-            except BaseException:
-                permit.release(sent=False)  # nothing was sent: the slot is given back
-                raise
-        trace.started()
-        try:
-            answer = await self._exchange.post(path, body, self._timeouts)
-        except MaybeProcessed as exc:
-            permit.release(outcome_unknown=True)  # it may reach Braze late: counts longer
-            return exc
-        except ExchangeError as exc:
-            permit.release(sent=False)  # nothing left this process: the slot is given back
-            return exc
-        except BaseException:
-            permit.release(outcome_unknown=True)  # cancelled mid-flight: it may reach Braze
-            raise
-        # A gateway's 502/504 may come before Braze counts the request: counted longer.
-        permit.release(sent=True, outcome_unknown=answer.status in AMBIGUOUS_STATUSES)
-        limiter.observe(bucket, answer.status, answer.headers)
-        return answer

@@ -23,7 +23,7 @@ import attrs
 import orjson
 
 from ._errors import BrazeValidationError
-from ._messages import Messages
+from ._messages import Messages, MessagesSendRequest
 from ._models import (
     Attachment,
     CampaignTriggerRequest,
@@ -36,7 +36,7 @@ from ._models import (
 from ._validate import check_personalization, check_str
 from ._wire import converter, json_default
 
-__all__ = ["Campaign", "Canvas", "Target", "canonical", "check_target"]
+__all__ = ["Campaign", "Canvas", "Target", "canonical", "check_target", "named"]
 
 
 def _no_segment(segment_id: str | None, what: str) -> None:
@@ -231,3 +231,10 @@ def canonical(target: Target) -> bytes:
             *extra,
         ]
     )
+
+
+def named(request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest) -> int:
+    """How many users a request names (for logs, events and spans)."""
+    if isinstance(request, MessagesSendRequest):
+        return len(request.external_user_ids or ()) + len(request.user_aliases or ())
+    return len(request.recipients or ())

@@ -271,7 +271,7 @@ def test_without_the_package_nothing_of_it_runs() -> None:
         " json={'dispatch_id': 'd', 'message': 'success'}))\n"
         "    async with BrazeClient(api_key='k', instance='iad-01', transport=t) as b:\n"
         "        r = await b.send(Campaign('c'), recipients=[Recipient(external_user_id='u')])\n"
-        "        print(r.dispatch_id, [c for c in b._events.consumers"
+        "        print(r.dispatch_id, [c for c in b._path.events.consumers"
         " if type(c).__name__ == 'OpenTelemetry'] or None)\n"
         "asyncio.run(main())\n"
     )
@@ -342,9 +342,9 @@ def test_a_given_consumer_replaces_the_default_one() -> None:
     mine = OpenTelemetry()
     hook = print
     given = BrazeClient(api_key="k", instance="iad-01", on_event=[mine, hook])
-    assert given._events.consumers == (log_event, mine, hook)
+    assert given._path.events.consumers == (log_event, mine, hook)
     default = BrazeClient(api_key="k", instance="iad-01", on_event=hook)
-    (first, second, third) = default._events.consumers
+    (first, second, third) = default._path.events.consumers
     assert (first, second) == (log_event, hook)
     assert isinstance(third, OpenTelemetry) and third is not mine
 
