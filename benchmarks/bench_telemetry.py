@@ -67,7 +67,8 @@ def per_attempt(n: int) -> dict[str, float]:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
     from opentelemetry.trace import NoOpTracerProvider
 
-    from braze_async import AttemptStarted, OpenTelemetry, RequestSucceeded
+    from braze_async import OpenTelemetry
+    from braze_async.events import AttemptStarted, RequestSucceeded
 
     class Drop(SpanExporter):
         def export(self, spans: object) -> SpanExportResult:

@@ -27,16 +27,8 @@ from ._errors import (
     ErrorDetail,
 )
 from ._events import (
-    AnswerReceived,
-    AttemptStarted,
     BrazeEvent,
     EventHook,
-    LimiterWaited,
-    NoAnswer,
-    OutcomeUnknown,
-    RequestFailed,
-    RequestSucceeded,
-    RetryScheduled,
 )
 from ._journal import JournalError
 from ._limits import BucketStats, Rate, RateLimiter, RateLimits
@@ -74,10 +66,8 @@ __all__ = [
     "MAX_RECIPIENTS",
     "AiohttpTransport",
     "AndroidPush",
-    "AnswerReceived",
     "ApplePush",
     "Attachment",
-    "AttemptStarted",
     "Batching",
     "BrazeAPIError",
     "BrazeAuthenticationError",
@@ -107,20 +97,14 @@ __all__ = [
     "InputError",
     "InputRow",
     "JournalError",
-    "LimiterWaited",
     "Messages",
-    "NoAnswer",
     "OpenTelemetry",
-    "OutcomeUnknown",
     "Rate",
     "RateLimiter",
     "RateLimits",
     "Recipient",
     "RecipientOutcome",
-    "RequestFailed",
-    "RequestSucceeded",
     "RetryPolicy",
-    "RetryScheduled",
     "SendResponse",
     "SendResult",
     "SmsMessage",
@@ -142,6 +126,18 @@ _MOVED = {
     "MessagesSendRequest": ("._messages", "send(Messages(...), recipients=...)"),
     "TransactionalSendRequest": ("._models", "send_transactional(...)"),
     "converter": ("._wire", "the models and the send methods (the converter is private)"),
+    **{
+        name: ("._events", f"braze_async.events.{name}")
+        for name in (
+            "AnswerReceived",
+            "AttemptStarted",
+            "LimiterWaited",
+            "OutcomeUnknown",
+            "RequestFailed",
+            "RequestSucceeded",
+            "RetryScheduled",
+        )
+    },
 }
 
 

@@ -13,7 +13,6 @@ from typing_extensions import assert_type
 
 from braze_async import (
     AiohttpTransport,
-    AnswerReceived,
     ApplePush,
     Attachment,
     Batching,
@@ -33,14 +32,12 @@ from braze_async import (
     ErrorDetail,
     EventHook,
     Messages,
-    NoAnswer,
     OpenTelemetry,
     Rate,
     RateLimiter,
     RateLimits,
     Recipient,
     RetryPolicy,
-    RetryScheduled,
     SendResponse,
     SendResult,
     TransactionalEvent,
@@ -48,6 +45,7 @@ from braze_async import (
     UserAlias,
     parse_transactional_postback,
 )
+from braze_async.events import AnswerReceived, NoAnswer, RetryScheduled
 from braze_async.simulator import BrazeSimulator, Delivery, SimulatorOptions, ThreadedSimulator
 from braze_async.testing import Clock, FakeClock
 

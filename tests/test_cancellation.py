@@ -26,7 +26,6 @@ import psutil
 import pytest
 
 from braze_async import (
-    AttemptStarted,
     Batching,
     BrazeClient,
     BrazeError,
@@ -35,6 +34,7 @@ from braze_async import (
     Recipient,
     SendResult,
 )
+from braze_async.events import AttemptStarted
 from braze_async.simulator import ThreadedSimulator
 
 pytestmark = pytest.mark.anyio

@@ -18,25 +18,27 @@ import orjson
 import pytest
 
 from braze_async import (
-    AnswerReceived,
-    AttemptStarted,
     BrazeAuthenticationError,
     BrazeClient,
     BrazeEvent,
     BrazeUnknownOutcomeError,
     Campaign,
-    LimiterWaited,
-    OutcomeUnknown,
     Rate,
     RateLimits,
     Recipient,
-    RequestFailed,
-    RequestSucceeded,
     RetryPolicy,
-    RetryScheduled,
 )
 from braze_async._events import Events
 from braze_async._logs import log_event
+from braze_async.events import (
+    AnswerReceived,
+    AttemptStarted,
+    LimiterWaited,
+    OutcomeUnknown,
+    RequestFailed,
+    RequestSucceeded,
+    RetryScheduled,
+)
 from braze_async.simulator import BrazeSimulator
 from braze_async.testing import FakeClock
 

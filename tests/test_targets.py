@@ -260,9 +260,9 @@ async def test_the_0x_send_methods_warn_and_send_the_same_request() -> None:
 
 
 def test_the_names_that_left_the_public_api_warn() -> None:
-    """``braze_async.converter`` and the request classes still resolve, with a warning; they
-    are not in ``__all__``."""
-    for name in ("converter", "CampaignTriggerRequest", "MessagesSendRequest"):
+    """``braze_async.converter``, the request classes and the event classes (now in
+    ``braze_async.events``) still resolve, with a warning; they are not in ``__all__``."""
+    for name in ("converter", "CampaignTriggerRequest", "MessagesSendRequest", "RetryScheduled"):
         with pytest.warns(DeprecationWarning, match=f"braze_async.{name} is deprecated"):
             assert getattr(braze_async, name) is not None
         assert name not in braze_async.__all__
