@@ -20,17 +20,15 @@ replacement; none has behaviour of its own. They go in the next minor release. T
 
 from __future__ import annotations
 
-import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
 from ._batching import Batcher, Batching, SendResult
-from ._bulk import DEFAULT_BULK_CONCURRENCY, DEFAULT_MAX_DETAILS, BulkInput
+from ._bulk import BulkInput
 from ._errors import BrazeError, BrazeValidationError
-from ._journal import DEFAULT_FSYNC, FsyncPolicy
 from ._messages import Messages, MessagesSendRequest, SubscriptionState
 from ._models import (
     Attachment,
@@ -44,9 +42,7 @@ from ._models import (
 from ._targets import Campaign, Canvas, Target
 
 if TYPE_CHECKING:
-    import asyncio
-
-    from ._bulk import BulkProgress, BulkReport, RecipientOutcome
+    from ._bulk import BulkReport
     from ._client import BrazeClient
 
 __all__ = ["DeprecatedSends", "target_of"]
@@ -58,6 +54,22 @@ def _deprecated(old: str, new: str) -> None:
         DeprecationWarning,
         stacklevel=3,
     )
+
+
+#: The 0.x keywords that named a send (the rest of bulk_send's were the job's).
+_TARGET_KEYWORDS = frozenset(
+    {
+        "campaign_id",
+        "canvas_id",
+        "messages",
+        "trigger_properties",
+        "context",
+        "canvas_entry_properties",
+        "send_id",
+        "override_frequency_capping",
+        "recipient_subscription_state",
+    }
+)
 
 
 def target_of(
@@ -228,83 +240,21 @@ class DeprecatedSends:
             client._root, max_concurrency=max_concurrency, linger=linger, max_pending=max_pending
         )
 
-    async def send_to_user(
-        self,
-        recipient: Recipient,
-        *,
-        campaign_id: str | None = None,
-        canvas_id: str | None = None,
-        messages: Messages | Mapping[str, Any] | None = None,
-        trigger_properties: Properties | None = None,
-        context: Properties | None = None,
-        canvas_entry_properties: Properties | None = None,
-        send_id: str | None = None,
-        override_frequency_capping: bool | None = None,
-        recipient_subscription_state: SubscriptionState | None = None,
-    ) -> SendResult:
-        """Deprecated: ``send_one(Campaign(...) | Canvas(...) | Messages(...), recipient)``."""
+    async def send_to_user(self, recipient: Recipient, **target: Any) -> SendResult:
+        """Deprecated: ``send_one(Campaign(...) | Canvas(...) | Messages(...), recipient)``.
+
+        *target* holds the 0.x keywords naming the send (see :func:`target_of`)."""
         _deprecated("send_to_user", "send_one(Campaign(...), recipient)")
         client = cast("BrazeClient", self)
-        target = target_of(
-            campaign_id=campaign_id,
-            canvas_id=canvas_id,
-            messages=messages,
-            trigger_properties=trigger_properties,
-            context=context,
-            canvas_entry_properties=canvas_entry_properties,
-            send_id=send_id,
-            override_frequency_capping=override_frequency_capping,
-            recipient_subscription_state=recipient_subscription_state,
-        )
-        return await client.send_one(target, recipient)
+        return await client.send_one(target_of(**target), recipient)
 
-    async def bulk_send(
-        self,
-        recipients: BulkInput,
-        *,
-        campaign_id: str | None = None,
-        canvas_id: str | None = None,
-        messages: Messages | Mapping[str, Any] | None = None,
-        trigger_properties: Properties | None = None,
-        context: Properties | None = None,
-        canvas_entry_properties: Properties | None = None,
-        send_id: str | None = None,
-        override_frequency_capping: bool | None = None,
-        recipient_subscription_state: SubscriptionState | None = None,
-        concurrency: int = DEFAULT_BULK_CONCURRENCY,
-        journal: str | os.PathLike[str] | None = None,
-        input_fingerprint: str = "",
-        journal_fsync: FsyncPolicy = DEFAULT_FSYNC,
-        on_progress: Callable[[BulkProgress], object] | None = None,
-        on_outcome: Callable[[RecipientOutcome], object] | None = None,
-        stop: asyncio.Event | None = None,
-        total: int | None = None,
-        max_details: int = DEFAULT_MAX_DETAILS,
-    ) -> BulkReport:
-        """Deprecated: ``send_bulk(Campaign(...) | Canvas(...) | Messages(...), recipients)``."""
+    async def bulk_send(self, recipients: BulkInput, **keywords: Any) -> BulkReport:
+        """Deprecated: ``send_bulk(Campaign(...) | Canvas(...) | Messages(...), recipients,
+        ...)``.
+
+        *keywords* hold the 0.x keywords naming the send (see :func:`target_of`) and
+        ``send_bulk``'s own (``journal``, ``concurrency``, ``stop``, ...)."""
         _deprecated("bulk_send", "send_bulk(Campaign(...), recipients)")
         client = cast("BrazeClient", self)
-        target = target_of(
-            campaign_id=campaign_id,
-            canvas_id=canvas_id,
-            messages=messages,
-            trigger_properties=trigger_properties,
-            context=context,
-            canvas_entry_properties=canvas_entry_properties,
-            send_id=send_id,
-            override_frequency_capping=override_frequency_capping,
-            recipient_subscription_state=recipient_subscription_state,
-        )
-        return await client.send_bulk(
-            target,
-            recipients,
-            concurrency=concurrency,
-            journal=journal,
-            input_fingerprint=input_fingerprint,
-            journal_fsync=journal_fsync,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
-            total=total,
-            max_details=max_details,
-        )
+        named = {key: keywords.pop(key) for key in _TARGET_KEYWORDS & keywords.keys()}
+        return await client.send_bulk(target_of(**named), recipients, **keywords)
