@@ -21,8 +21,8 @@ replacement; none has behaviour of its own. They go in the next minor release. T
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 
@@ -42,10 +42,43 @@ from ._models import (
 from ._targets import Campaign, Canvas, Target
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ._bulk import BulkReport
-    from ._client import BrazeClient
 
 __all__ = ["DeprecatedSends", "target_of"]
+
+
+class _Client(Protocol):
+    """What the wrappers call of the client they are mixed into (not imported: the client
+    imports this module)."""
+
+    _shared: Any
+    _root: Any
+
+    async def send(
+        self,
+        target: Target,
+        *,
+        recipients: Sequence[Recipient] | None = None,
+        audience: Properties | None = None,
+        broadcast: bool | None = None,
+        segment_id: str | None = None,
+    ) -> SendResponse: ...
+
+    async def send_one(self, target: Target, recipient: Recipient) -> SendResult: ...
+
+    async def send_bulk(
+        self, target: Target, recipients: BulkInput, **keywords: Any
+    ) -> BulkReport: ...
+
+    async def _post(
+        self,
+        path: str,
+        request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
+        on_admitted: Callable[[], object] | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> SendResponse: ...
 
 
 def _deprecated(old: str, new: str) -> None:
@@ -146,7 +179,7 @@ class DeprecatedSends:
     ) -> SendResponse:
         """Deprecated: ``send(Campaign(campaign_id, ...), recipients=...)``."""
         _deprecated("trigger_campaign", "send(Campaign(campaign_id, ...), recipients=...)")
-        client = cast("BrazeClient", self)
+        client = cast(_Client, self)
         target = Campaign(
             campaign_id,
             trigger_properties=trigger_properties,
@@ -169,7 +202,7 @@ class DeprecatedSends:
     ) -> SendResponse:
         """Deprecated: ``send(Canvas(canvas_id, context=...), recipients=...)``."""
         _deprecated("trigger_canvas", "send(Canvas(canvas_id, context=...), recipients=...)")
-        client = cast("BrazeClient", self)
+        client = cast(_Client, self)
         target = Canvas(canvas_id, context=context, canvas_entry_properties=canvas_entry_properties)
         return await client.send(
             target, recipients=recipients, audience=audience, broadcast=broadcast
@@ -191,7 +224,7 @@ class DeprecatedSends:
     ) -> SendResponse:
         """Deprecated: ``send(Messages(..., campaign_id=...), recipients=...)``."""
         _deprecated("send_messages", "send(Messages(...), recipients=...)")
-        client = cast("BrazeClient", self)
+        client = cast(_Client, self)
         request = MessagesSendRequest(
             broadcast=broadcast,
             external_user_ids=external_user_ids,
@@ -209,19 +242,19 @@ class DeprecatedSends:
     async def send_campaign_request(self, request: CampaignTriggerRequest) -> SendResponse:
         """Deprecated: ``send(Campaign(...), recipients=...)``."""
         _deprecated("send_campaign_request", "send(Campaign(...), recipients=...)")
-        client = cast("BrazeClient", self)
+        client = cast(_Client, self)
         return await client._post("/campaigns/trigger/send", request)
 
     async def send_canvas_request(self, request: CanvasTriggerRequest) -> SendResponse:
         """Deprecated: ``send(Canvas(...), recipients=...)``."""
         _deprecated("send_canvas_request", "send(Canvas(...), recipients=...)")
-        client = cast("BrazeClient", self)
+        client = cast(_Client, self)
         return await client._post("/canvas/trigger/send", request)
 
     async def send_messages_request(self, request: MessagesSendRequest) -> SendResponse:
         """Deprecated: ``send(Messages(...), recipients=...)``."""
         _deprecated("send_messages_request", "send(Messages(...), recipients=...)")
-        client = cast("BrazeClient", self)
+        client = cast(_Client, self)
         return await client._post("/messages/send", request)
 
     def configure_batching(
@@ -233,7 +266,7 @@ class DeprecatedSends:
     ) -> None:
         """Deprecated: ``BrazeClient(batching=Batching(...))``; before the first send_one."""
         _deprecated("configure_batching", "BrazeClient(batching=Batching(...))")
-        client = cast("BrazeClient", self)
+        client = cast(_Client, self)
         if client._shared.batcher is not None:
             raise BrazeError("configure_batching() must come before the first send_one()")
         client._shared.batcher = Batcher(
@@ -245,7 +278,7 @@ class DeprecatedSends:
 
         *target* holds the 0.x keywords naming the send (see :func:`target_of`)."""
         _deprecated("send_to_user", "send_one(Campaign(...), recipient)")
-        client = cast("BrazeClient", self)
+        client = cast(_Client, self)
         return await client.send_one(target_of(**target), recipient)
 
     async def bulk_send(self, recipients: BulkInput, **keywords: Any) -> BulkReport:
@@ -255,6 +288,6 @@ class DeprecatedSends:
         *keywords* hold the 0.x keywords naming the send (see :func:`target_of`) and
         ``send_bulk``'s own (``journal``, ``concurrency``, ``stop``, ...)."""
         _deprecated("bulk_send", "send_bulk(Campaign(...), recipients)")
-        client = cast("BrazeClient", self)
+        client = cast(_Client, self)
         named = {key: keywords.pop(key) for key in _TARGET_KEYWORDS & keywords.keys()}
         return await client.send_bulk(target_of(**named), recipients, **keywords)
