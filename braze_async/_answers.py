@@ -6,7 +6,6 @@ Everything that leaves here is redacted: a hostile or broken server could echo o
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from ._errors import BrazeAPIError, BrazeMalformedResponseError, ErrorDetail, error_class_for
+from ._events import warn
 from ._http import Answer
 from ._models import SendResponse, TransactionalResponse
 from ._redact import Redactor
@@ -23,8 +23,6 @@ from ._retry import rate_limit_delay
 from ._wire import read_errors, structure_send_response, structure_transactional_response
 
 __all__ = ["AnswerReader", "read_send", "read_transactional"]
-
-logger = logging.getLogger("braze_async")
 
 
 def read_send(
@@ -46,7 +44,7 @@ def read_send(
             endpoint=path,
         )
     if response.notice is not None:  # (non-fatal errors are logged by _logs)
-        logger.warning("POST %s: Braze will send nothing: %s", path, response.notice)
+        warn("POST %s: Braze will send nothing: %s", path, response.notice)
     return response
 
 

@@ -21,6 +21,7 @@ consumer are not.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -184,6 +185,15 @@ class RequestSucceeded(BrazeEvent):
 EventHook: TypeAlias = Callable[[BrazeEvent], object]
 
 
+def warn(message: str, *args: object, **kwargs: Any) -> None:
+    """``logger.warning``, which never raises. Logging is telemetry: a handler may let an
+    error out of the call (OpenTelemetry's ``LoggingHandler`` does, when a log record
+    processor raises), and it must not change a send's outcome. Nothing is left to tell of
+    such a failure: the logging is what failed."""
+    with contextlib.suppress(Exception):
+        logger.warning(message, *args, **kwargs)
+
+
 class Events:
     """A client's event stream: where its calls report (see the module docstring).
 
@@ -215,7 +225,7 @@ class Events:
             except Exception:
                 if index not in self._failed:
                     self._failed.add(index)
-                    logger.warning(
+                    warn(
                         "on_event hook %r raised on %s; the send goes on (later failures of "
                         "this hook are not logged)",
                         consumer,

@@ -212,32 +212,54 @@ class Route:
 
 class AttemptClock:
     """The bounds of one attempt as it goes: the pool wait (where the adapter bounds it),
-    then the connection (bounded by ``connect`` in the HTTP stack), then, once a connection
-    is held, ``attempt``. A timeout before :meth:`connection_held` means "never sent"."""
+    then the making of a new connection, then, once a connection is held, ``attempt``. A
+    timeout before :meth:`connection_held` means "never sent".
 
-    __slots__ = ("held", "scope", "timeouts")
+    ``connect`` bounds the whole making of a connection, from :meth:`connecting` to
+    :meth:`connection_held`: the name's resolution, the TCP connect, a proxy's ``CONNECT``
+    and the TLS handshake. The HTTP stack's own connect timer covers only some of these
+    (aiohttp's ``sock_connect`` times neither DNS nor a proxy that never answers ``CONNECT``),
+    so this scope does it for all of them."""
+
+    __slots__ = ("held", "making", "scope", "timeouts")
 
     def __init__(self, timeouts: Timeouts) -> None:
         #: The bounds of this attempt.
         self.timeouts = timeouts
+        #: A new connection is being made (the pool wait is over).
+        self.making = False
         #: A connection was held: the request may have left from here on.
         self.held = False
         #: The timeout scope the attempt runs in.
         self.scope: Deadline | None = None
 
     def connecting(self) -> None:
-        """The pool gave a slot and a new connection is being made."""
+        """The pool gave a slot and a new connection is being made: it has ``connect``
+        seconds (the pool wait's bound no longer applies)."""
+        self.making = True
         if not self.held and self.scope is not None:
-            self.scope.reschedule(None)
+            self.scope.reschedule(_after(self.timeouts.connect))
+
+    def timed_out(self) -> str:
+        """What ran out of time before a connection was held."""
+        if self.making:
+            return (
+                f"ConnectTimeout: no connection made within {self.timeouts.connect} s (name "
+                "resolution, TCP, a proxy's CONNECT and TLS)"
+            )
+        return f"PoolTimeout: no pooled connection within {self.timeouts.pool} s"
 
     def connection_held(self) -> None:
         """A connection is held; the request is about to be written."""
         if not self.held:
             self.held = True
             if self.scope is not None:
-                limit = self.timeouts.attempt
-                when = None if limit is None else asyncio.get_running_loop().time() + limit
-                self.scope.reschedule(when)
+                self.scope.reschedule(_after(self.timeouts.attempt))
+
+
+def _after(seconds: float | None) -> float | None:
+    """The event loop's time *seconds* from now (``None``: no deadline)."""
+    return None if seconds is None else asyncio.get_running_loop().time() + seconds
 
 
 class _Exchange:
@@ -265,8 +287,9 @@ class _Exchange:
         except _CANNOT_SEND as exc:
             raise CannotSend(self._redact.describe(exc)) from self._redact.exception(exc)
         except TimeoutError as exc:
-            kind = MaybeProcessed if clock.held else NeverSent
-            raise kind(self._redact.describe(exc)) from self._redact.exception(exc)
+            if clock.held:
+                raise MaybeProcessed(self._redact.describe(exc)) from self._redact.exception(exc)
+            raise NeverSent(clock.timed_out()) from self._redact.exception(exc)
         except httpx.TransportError as exc:
             raise MaybeProcessed(self._redact.describe(exc)) from self._redact.exception(exc)
         headers = self._redact.headers(answer.headers)
@@ -340,11 +363,17 @@ class _HttpxExchange(_Exchange):
             httpx_timeout = clock.timeouts.as_httpx()
             extensions = {"timeout": httpx_timeout.as_dict()}
         if self._traced:
-            # httpcore reports when the request's headers start to go out: the pool wait
-            # and the connection are behind us.
-            async def trace(event: str, info: object) -> None:
+            # httpcore reports when a new connection is being made, and when the request's
+            # headers start to go out: the pool wait and the connection are behind us. A
+            # proxy's CONNECT goes out the same way, on the connection being made: it is not
+            # our request (a CONNECT that is never answered is "never sent").
+            async def trace(event: str, info: Mapping[str, object]) -> None:
                 if event.endswith("send_request_headers.started"):
-                    clock.connection_held()
+                    request = info.get("request")
+                    if getattr(request, "method", None) != b"CONNECT":
+                        clock.connection_held()
+                elif event == "connection.connect_tcp.started":
+                    clock.connecting()
 
             extensions = {**extensions, "trace": trace}
         else:

@@ -5,8 +5,9 @@ whose password it holds (a proxy's, Redis's). Every layer that lets text out (th
 errors, the exchange's errors and answer headers, the answer reader's messages, the limiter's
 reasons) asks it, so "redacted" means the same thing everywhere:
 
-- a URL given to the redactor shows as :func:`redact_url` writes it (``***@host``), its
-  password (raw and percent-decoded) as ``***`` wherever else it appears;
+- a URL given to the redactor shows as :func:`redact_url` writes it (``***@host``,
+  ``?password=***``), its password (raw and decoded; userinfo's or the query's, which
+  redis-py reads too) as ``***`` wherever else it appears;
 - a secret shows as ``***``, in text and in bytes (UTF-8, as the wire carries it);
 - a header that is a credential by its name (``Authorization``, ``Proxy-Authorization``)
   keeps only its scheme: ``Bearer ***`` (a Basic credential is base64, which no text search
@@ -25,7 +26,7 @@ Redactor(3 secrets)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 import aiohttp
 import attrs
@@ -39,25 +40,57 @@ MASK = "***"
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 
 
+#: Query parameters that carry a credential (redis-py reads every query parameter as a
+#: connection keyword: ``?password=`` authenticates, ``ssl_password`` unlocks the key file).
+#: Their values are secrets; a ``username`` is hidden in the URL as userinfo's is.
+_QUERY_SECRETS = frozenset({"password", "ssl_password"})
+_QUERY_HIDDEN = _QUERY_SECRETS | {"username"}
+
+
+def _query(url: str) -> list[tuple[str, str, str]]:
+    """``(name, raw, value)`` of each parameter of *url*'s query: its name decoded and
+    lower-cased, its value as written and as decoded (``+`` and ``%xx``). Read by hand, so a
+    URL Python cannot split still has its query read."""
+    query = url.partition("#")[0].partition("?")[2]
+    fields = []
+    for field in query.split("&") if query else ():
+        name, _, raw = field.partition("=")
+        fields.append((unquote_plus(name).lower(), raw, unquote_plus(raw)))
+    return fields
+
+
 def redact_url(url: str) -> str:
-    """*url* with any password (and user name) replaced by ``***``: safe for reprs and logs.
+    """*url* with any password (and user name) replaced by ``***``, in its userinfo and in its
+    query (``?password=``, which redis-py honours): safe for reprs and logs.
 
     >>> redact_url("redis://app:s3cret@cache:6379/0")
     'redis://***@cache:6379/0'
+    >>> redact_url("redis://cache:6379/0?password=s3cret&db=1")
+    'redis://cache:6379/0?password=***&db=1'
     """
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparsable URL>"
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"***@{host}").geturl()
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc=f"***@{parts.netloc.rpartition('@')[2]}")
+    if any(name in _QUERY_HIDDEN for name, _, _ in _query(url)):
+        fields = parts.query.split("&")
+        parts = parts._replace(
+            query="&".join(
+                f"{field.partition('=')[0]}={MASK}"
+                if unquote_plus(field.partition("=")[0]).lower() in _QUERY_HIDDEN
+                else field
+                for field in fields
+            )
+        )
+    return parts.geturl()
 
 
 def url_password(url: str) -> str | None:
-    """The password *url* holds, or ``None``. For a URL Python cannot parse, all that stands
-    where the user and password would (it cannot tell where one ends).
+    """The password *url* holds (in its userinfo, else its query's ``password``), as written,
+    or ``None``. For a URL Python cannot parse, all that stands where the user and password
+    would (it cannot tell where one ends).
 
     >>> url_password("redis://app:s3cret@cache:6379/0")
     's3cret'
@@ -66,7 +99,22 @@ def url_password(url: str) -> str | None:
         password = urlsplit(url).password
     except ValueError:
         password = url.partition("//")[2].partition("/")[0].rpartition("@")[0]
+    if not password:
+        password = next((raw for name, raw, _ in _query(url) if name == "password"), None)
     return password or None
+
+
+def _url_secrets(url: str) -> set[str]:
+    """Every credential *url* holds, as written and as decoded (the raw form shows in URLs;
+    the decoded one is what a client sends)."""
+    found: set[str] = set()
+    password = url_password(url)
+    if password is not None:
+        found |= {password, unquote(password)}
+    for name, raw, value in _query(url):
+        if name in _QUERY_SECRETS and raw:
+            found |= {raw, unquote(raw), value}
+    return found
 
 
 def _replacements(secrets: Iterable[str], urls: Iterable[str]) -> tuple[tuple[str, str], ...]:
@@ -79,10 +127,7 @@ def _replacements(secrets: Iterable[str], urls: Iterable[str]) -> tuple[tuple[st
         safe = redact_url(url)
         if safe != url:
             whole[url] = safe
-        password = url_password(url)
-        if password is not None:
-            # The raw form shows in URLs; the decoded one is what an HTTP stack sends.
-            bare |= {password, unquote(password)}
+        bare |= _url_secrets(url)
     ordered = sorted(bare, key=len, reverse=True)
     return (*whole.items(), *((s, MASK) for s in ordered))
 

@@ -50,7 +50,12 @@ def route_template(path: str) -> str:
 
 
 def resolve_base_url(instance: str | None, base_url: str | None) -> str:
-    """The REST endpoint from ``instance`` ("iad-01") or ``base_url``; https unless loopback."""
+    """The REST endpoint from ``instance`` ("iad-01") or ``base_url``; https unless loopback.
+    Written one way whatever its spelling (see :func:`_canonical`).
+
+    >>> resolve_base_url(None, "HTTPS://REST.iad-01.braze.com:443/")
+    'https://rest.iad-01.braze.com'
+    """
     if instance is not None and base_url is not None:
         raise BrazeValidationError("instance", "give either instance or base_url, not both")
     if instance is not None:
@@ -90,4 +95,20 @@ def resolve_base_url(instance: str | None, base_url: str | None) -> str:
             f"must be the REST endpoint alone, e.g. 'https://rest.iad-01.braze.com', without a "
             f"path (not {parts.path!r}): the client adds each endpoint's path",
         )
-    return base_url.rstrip("/")
+    return _canonical(parts.scheme, parts.hostname, parts.port)
+
+
+#: The port each scheme means when none is written.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _canonical(scheme: str, host: str, port: int | None) -> str:
+    """The one spelling of an endpoint: scheme and host lower-cased, the scheme's default port
+    dropped, no trailing slash. It names the budget and a journal's destination, so
+    ``instance="iad-01"`` and ``https://REST.iad-01.braze.com:443/`` are one endpoint (one
+    budget: two would earn 429s between them)."""
+    scheme = scheme.lower()
+    if ":" in host:  # IPv6: urlsplit gave it without its brackets
+        host = f"[{host}]"
+    netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
+    return f"{scheme}://{netloc}"

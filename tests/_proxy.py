@@ -2,7 +2,8 @@
 
 :class:`Proxy` speaks enough HTTP proxy to be one: ``CONNECT host:port`` opens a tunnel (how
 HTTPS travels through a proxy), and an absolute-form request (``POST http://host/path``) is
-forwarded to its host as it is. It counts what it did, and can refuse every ``CONNECT``.
+forwarded to its host as it is. It counts what it did, and can refuse every ``CONNECT``, or
+never answer one.
 
 :class:`TlsFront` terminates TLS with a certificate from a throwaway CA (``trustme``) and
 pipes the plain bytes to another server (the simulator): an ``https://`` Braze on loopback.
@@ -78,9 +79,15 @@ class _Server:
 class Proxy(_Server):
     """An HTTP proxy on loopback: ``url`` to give clients; counters of what it did."""
 
-    def __init__(self, *, refuse: bool = False) -> None:
+    def __init__(self, *, refuse: bool = False, silent: bool = False) -> None:
         super().__init__()
         self.refuse = refuse
+        #: Accept the connection, read the ``CONNECT``, and never answer it.
+        self.silent = silent
+        #: Set at the first ``CONNECT``.
+        self.tunnelled = asyncio.Event()
+        #: One item per silent ``CONNECT`` whose client hung up.
+        self.hung_up: asyncio.Queue[str] = asyncio.Queue()
         #: Connections clients opened to the proxy.
         self.connections = 0
         #: ``CONNECT`` targets asked for, in order ("host:port").
@@ -98,6 +105,14 @@ class Proxy(_Server):
         method, target, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
         if method == "CONNECT":
             self.tunnels.append(target)
+            self.tunnelled.set()
+            if self.silent:
+                try:
+                    await reader.read()  # until the client gives up and hangs up
+                    self.hung_up.put_nowait(target)
+                finally:
+                    writer.close()
+                return
             if self.refuse:
                 writer.write(
                     b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"

@@ -477,6 +477,20 @@ async def test_a_journal_of_another_job_is_refused(
         await bulk_send(sender, users(10), journal=journal, **{**base, **change})  # type: ignore[arg-type]
 
 
+async def test_a_journal_names_the_endpoint_however_it_was_spelt(tmp_path: Path) -> None:
+    """A job journaled by ``instance="iad-01"`` resumes with the same endpoint written
+    ``https://REST.iad-01.braze.com:443/``: one destination (before, the resume was refused
+    as "another job": Braze endpoint)."""
+    sim = BrazeSimulator(api_key=KEY)
+    journal = str(tmp_path / "job.journal")
+    async with BrazeClient(api_key=KEY, instance="iad-01", transport=sim.transport()) as braze:
+        first = await braze.send_bulk(WEEKLY, users(10), journal=journal)
+    spelt = "https://REST.iad-01.braze.com:443/"
+    async with BrazeClient(api_key=KEY, base_url=spelt, transport=sim.transport()) as braze:
+        again = await braze.send_bulk(WEEKLY, users(10), journal=journal)
+    assert (first.sent, again.sent, again.already_sent, again.requests) == (10, 0, 10, 0)
+
+
 async def test_a_changed_input_stops_the_resume(tmp_path: Path) -> None:
     """Another recipient where the journal says one was sent, or now a row that cannot be
     sent there: stop, rather than skip them."""

@@ -200,6 +200,37 @@ async def test_clients_of_one_workspace_share_one_budget() -> None:
     assert sim.stats.rate_limited == 0
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        pytest.param("https://rest.iad-01.braze.com/", id="trailing-slash"),
+        pytest.param("https://REST.iad-01.Braze.com", id="case"),
+        pytest.param("HTTPS://rest.iad-01.braze.com:443", id="default-port"),
+        pytest.param("https://REST.iad-01.braze.com:443/", id="all-three"),
+    ],
+)
+async def test_one_endpoint_spelt_two_ways_is_one_budget(spelling: str) -> None:
+    """``instance="iad-01"`` and the same endpoint written another way (case, default port,
+    trailing slash) name one budget: one limiter, and a budget of two spent by both leaves
+    nothing for a third (before: two budgets, and the third send earned a 429)."""
+    sim = BrazeSimulator(external_id_rate=(2, 3600))
+    limits = RateLimits(external_id=Rate(2, 3600.0))
+    impatient = RetryPolicy(max_rate_limit_wait=1.0)
+    shared: dict[str, Any] = {"api_key": sim.api_key, "rate_limits": limits, "retry": impatient}
+    async with (
+        BrazeClient(instance="iad-01", transport=sim.transport(), **shared) as one,
+        BrazeClient(base_url=spelling, transport=sim.transport(), **shared) as other,
+    ):
+        assert one._limiter is not None and other._limiter is not None
+        await one.send(Campaign("c"), recipients=[Recipient(external_user_id="a")])
+        await other.send(Campaign("c"), recipients=[Recipient(external_user_id="b")])
+        assert one._limiter.limiter is other._limiter.limiter
+        assert other.rate_limit_status()["external_id"].admitted == 2
+        with pytest.raises(BrazeRateLimitError, match="nothing was sent"):
+            await other.send(Campaign("c"), recipients=[Recipient(external_user_id="c")])
+    assert sim.stats.rate_limited == 0
+
+
 def test_a_status_read_before_the_event_loop_does_not_split_the_budget() -> None:
     """rate_limit_status() of a client not used yet, outside any event loop, reports an idle
     budget and takes no limiter: in the loop the client then shares its workspace's budget

@@ -113,6 +113,86 @@ async def test_a_proxy_that_refuses_the_tunnel_means_never_sent() -> None:
         assert sim.api_key not in str(info.value)
 
 
+#: What a send says when the connect timeout ran out: never sent, and why.
+NO_CONNECTION = "could not reach Braze: ConnectTimeout: no connection made within 0.2 s"
+
+
+def never_answering_client(
+    transport: AiohttpTransport | httpx.AsyncBaseTransport, attempts: int = 1
+) -> BrazeClient:
+    """A client of an HTTPS Braze (nothing real is reached) with a connect timeout of 0.2 s,
+    an attempt timeout of 0.3 s and *attempts* attempts, retried at once."""
+    return BrazeClient(
+        api_key="sk-connect-timeout",
+        instance="iad-01",
+        transport=transport,
+        timeout=httpx.Timeout(5.0, connect=0.2),
+        attempt_timeout=0.3,
+        retry=RetryPolicy(attempts=attempts, backoff_initial=0.001, backoff_max=0.002),
+    )
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+async def test_a_proxy_that_never_answers_connect_times_out_as_never_sent(transport: str) -> None:
+    """The proxy takes the TCP connection and never answers the CONNECT: the connect timeout
+    ends the wait, and the send fails as never sent (a BrazeConnectionError, retried: each
+    attempt opened a tunnel). Before, through aiohttp the send waited for ever (still waiting
+    after 20 s with timeout=2, attempt_timeout=3), and so did a bulk job's stop; through
+    httpx the CONNECT counted as the request's start: an unknown outcome after the read
+    timeout."""
+    async with Proxy(silent=True) as proxy:
+        sender: AiohttpTransport | httpx.AsyncBaseTransport = (
+            AiohttpTransport(proxy=proxy.url)
+            if transport == "aiohttp"
+            else httpx.AsyncHTTPTransport(proxy=proxy.url)
+        )
+        async with never_answering_client(sender, 2) as braze:
+            with pytest.raises(BrazeConnectionError, match=NO_CONNECTION) as info:
+                await asyncio.wait_for(braze.send(Campaign("c"), recipients=ONE), 10)
+        assert info.value.attempts == 2
+        assert proxy.tunnels == ["rest.iad-01.braze.com:443"] * 2
+        for _ in range(2):  # the client closed each connection it gave up on
+            await asyncio.wait_for(proxy.hung_up.get(), 5)
+
+
+async def test_a_bulk_jobs_stop_ends_behind_a_proxy_that_never_answers() -> None:
+    """A bulk job whose every connection waits on a CONNECT that never comes: its stop ends
+    the job within the connect timeout, nothing counted sent or unknown (before, the job
+    and its stop waited for ever)."""
+    stop = asyncio.Event()
+    users = [Recipient(external_user_id=f"u{i}") for i in range(200)]
+    async with (
+        Proxy(silent=True) as proxy,
+        never_answering_client(AiohttpTransport(proxy=proxy.url), 5) as braze,
+    ):
+        job = asyncio.ensure_future(braze.send_bulk(Campaign("c"), users, stop=stop))
+        await asyncio.wait_for(proxy.tunnelled.wait(), 10)  # the job waits on the proxy
+        stop.set()
+        report = await asyncio.wait_for(job, 10)
+    assert report.interrupted
+    assert report.sent == report.unknown == 0
+
+
+async def test_a_resolver_that_never_answers_times_out_as_never_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS that never answers (the loop's getaddrinfo, which aiohttp's resolver calls, hangs):
+    the connect timeout bounds it too, never sent (before, the send waited for ever)."""
+    asked: list[str] = []
+
+    async def never(host: str, *args: object, **kwargs: object) -> object:
+        asked.append(host)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", never)
+    async with never_answering_client(AiohttpTransport()) as braze:
+        with pytest.raises(BrazeConnectionError, match=NO_CONNECTION) as info:
+            await asyncio.wait_for(braze.send(Campaign("c"), recipients=ONE), 10)
+    assert info.value.attempts == 1
+    assert asked == ["rest.iad-01.braze.com"]
+
+
 async def failure(braze: BrazeClient) -> BrazeError:
     """The error a send through *braze* raises, caught in a frame holding no password."""
     try:

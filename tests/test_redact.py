@@ -259,6 +259,18 @@ def test_plus_adds_secrets_and_is_itself_when_it_adds_nothing() -> None:
     assert proxies.plus("") is proxies and both.plus(KEY, urls=[PROXY]) is both
 
 
+def test_a_password_in_a_urls_query_is_hidden_like_one_in_its_userinfo() -> None:
+    """redis-py honours ``?password=`` (and ``username=``, ``ssl_password=``): the URL shows
+    those values as stars, and each (raw, percent- or plus-decoded) shows nowhere else."""
+    url = "redis://cache:6379/0?db=2&password=p%40ss+word&username=app&ssl_password=k3y"
+    assert redact_url(url) == "redis://cache:6379/0?db=2&password=***&username=***&ssl_password=***"
+    assert url_password(url) == "p%40ss+word"
+    redact = Redactor.of(urls=[url])
+    assert redact.text(f"at {url}") == f"at {redact_url(url)}"
+    assert redact.text("p%40ss+word, p@ss word, k3y") == "***, ***, ***"
+    assert redact_url("redis://u:pw@cache/0?password=x") == "redis://***@cache/0?password=***"
+
+
 def test_redact_url_and_url_password() -> None:
     """The helpers a repr uses (RateLimits' Redis URL) and the redactor is built from."""
     assert redact_url("redis://app:s3cret@cache:6379/0") == "redis://***@cache:6379/0"

@@ -7,20 +7,23 @@ process).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from opentelemetry import trace
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler, LogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
@@ -360,3 +363,93 @@ def test_without_the_package_the_consumer_says_what_to_install() -> None:
         "    print(e)\n"
     )
     assert "pip install 'braze-async[otel]'" in out
+
+
+class Broken(SpanProcessor):
+    """An SDK span processor that raises where it is called: at a span's start or end."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        if self.where == "start":
+            raise RuntimeError("processor broke on_start")
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.where == "end":
+            raise RuntimeError("processor broke on_end")
+
+
+@pytest.mark.parametrize("where", ["start", "end"])
+async def test_a_telemetry_processor_that_raises_never_changes_a_send(
+    where: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A span processor that raises (at span start or end): sends succeed, a bulk job of 100
+    reports 100 sent, none unknown, and the failure is logged once (before, the processor's
+    RuntimeError came out of every successful send, and the bulk job called its 100 recipients
+    unknown)."""
+    provider = TracerProvider()
+    provider.add_span_processor(Broken(where))
+    recorder = OpenTelemetry(provider, MeterProvider())
+    async with (
+        BrazeSimulator() as sim,
+        BrazeClient(api_key=sim.api_key, base_url=sim.base_url, on_event=recorder) as braze,
+    ):
+        for _ in range(2):
+            response = await asyncio.wait_for(braze.send(Campaign("c"), recipients=TWO), 10)
+            assert response.dispatch_id
+        users = (Recipient(external_user_id=f"u{i}") for i in range(100))
+        report = await asyncio.wait_for(braze.send_bulk(Campaign("c"), users), 10)
+    assert (report.sent, report.unknown, report.failed) == (100, 0, 0)
+    failures = [r for r in caplog.records if getattr(r, "event", "") == "hook_failed"]
+    assert len(failures) == 1 and "OpenTelemetry" in failures[0].getMessage()
+    provider.shutdown()
+
+
+class BrokenLogs(LogRecordProcessor):
+    """An SDK log record processor that raises on every record (OpenTelemetry's
+    ``LoggingHandler`` lets it out of the ``logger.warning`` call)."""
+
+    def on_emit(self, log_record: Any) -> None:
+        raise RuntimeError("log processor broke")
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+async def test_a_log_processor_that_raises_never_changes_a_send() -> None:
+    """OpenTelemetry's ``LoggingHandler`` on the ``braze_async`` logger, with a processor that
+    raises: every record we log raises out of the logging call. Sends (with a non-fatal
+    error, which logs a warning, and a span processor that raises too) still succeed, and a
+    bulk job reports its 100 recipients sent, none unknown (before, the RuntimeError came out
+    of the send)."""
+    logs = LoggerProvider()
+    logs.add_log_record_processor(BrokenLogs())
+    with warnings.catch_warnings():  # deprecated in 1.39 for the instrumentation's, alike
+        warnings.simplefilter("ignore", DeprecationWarning)
+        handler = LoggingHandler(level=logging.DEBUG, logger_provider=logs)
+    braze_logger = logging.getLogger("braze_async")
+    level = braze_logger.level
+    braze_logger.addHandler(handler)
+    braze_logger.setLevel(logging.DEBUG)
+    provider = TracerProvider()
+    provider.add_span_processor(Broken("end"))
+    recorder = OpenTelemetry(provider, MeterProvider())
+    try:
+        async with (
+            BrazeSimulator() as sim,
+            BrazeClient(api_key=sim.api_key, base_url=sim.base_url, on_event=recorder) as braze,
+        ):
+            response = await asyncio.wait_for(braze.send(Campaign("c"), recipients=TWO), 10)
+            assert response.dispatch_id
+            users = (Recipient(external_user_id=f"u{i}") for i in range(100))
+            report = await asyncio.wait_for(braze.send_bulk(Campaign("c"), users), 10)
+        assert (report.sent, report.unknown, report.failed) == (100, 0, 0)
+    finally:
+        braze_logger.removeHandler(handler)
+        braze_logger.setLevel(level)
+        provider.shutdown()
+        logs.shutdown()
