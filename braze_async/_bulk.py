@@ -863,6 +863,61 @@ def job_header(target: Target, input_fingerprint: str = "", destination: str = "
     )
 
 
+def _check_arguments(recipients: object, **arguments: object) -> None:
+    """Refuse a wrong argument of :func:`bulk_send` before anything is opened or sent: found
+    later, it would end a job halfway, its report (who was sent) lost with it.
+
+    :raises BrazeValidationError: naming the argument and the rule.
+    """
+
+    def whole(name: str, least: int, optional: bool = False) -> None:
+        value = arguments[name]
+        if optional and value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            given = f"{type(value).__name__} {value!r}"
+            raise BrazeValidationError(name, f"must be an integer >= {least}, not {given}")
+
+    if isinstance(recipients, str | bytes | Recipient | InputRow) or not isinstance(
+        recipients, Iterable | AsyncIterable
+    ):
+        raise BrazeValidationError(
+            "recipients",
+            "must be an iterable or async iterable of Recipient (or of input rows), "
+            f"not {type(recipients).__name__}",
+        )
+    whole("concurrency", 1)
+    whole("max_details", 0)
+    whole("total", 0, optional=True)
+    journal = arguments["journal"]
+    if journal is not None and not isinstance(journal, str | os.PathLike):
+        raise BrazeValidationError(
+            "journal", f"must be a file path or None, not {type(journal).__name__}"
+        )
+    for name in ("input_fingerprint", "destination"):
+        if not isinstance(arguments[name], str):
+            raise BrazeValidationError(
+                name, f"must be a string, not {type(arguments[name]).__name__}"
+            )
+    fsync = arguments["journal_fsync"]
+    if not isinstance(fsync, str) or fsync not in FSYNC_POLICIES:
+        raise BrazeValidationError(
+            "journal_fsync",
+            f"must be one of {', '.join(repr(p) for p in FSYNC_POLICIES)}, not {fsync!r}",
+        )
+    for name in ("on_progress", "on_outcome"):
+        hook = arguments[name]
+        if hook is not None and not callable(hook):
+            raise BrazeValidationError(
+                name, f"must be a callable or None, not {type(hook).__name__}"
+            )
+    stop = arguments["stop"]
+    if stop is not None and not isinstance(stop, asyncio.Event):
+        raise BrazeValidationError(
+            "stop", f"must be an asyncio.Event or None, not {type(stop).__name__}"
+        )
+
+
 async def bulk_send(
     sender: Sender,
     recipients: BulkInput,
@@ -888,16 +943,19 @@ async def bulk_send(
     ``stop`` goes down with each request (the ``stop`` keyword of :class:`Sender`): once it
     is set, the sender's waits end; the requests in flight finish.
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValueError("concurrency must be an integer >= 1")
-    if isinstance(recipients, (str, bytes, Recipient, InputRow)):
-        raise TypeError("recipients must be an iterable of Recipient")
-    if journal_fsync not in FSYNC_POLICIES:
-        raise ValueError(
-            "journal_fsync must be one of "
-            + ", ".join(repr(p) for p in FSYNC_POLICIES)
-            + f", not {journal_fsync!r}"
-        )
+    _check_arguments(
+        recipients,
+        concurrency=concurrency,
+        journal=journal,
+        input_fingerprint=input_fingerprint,
+        destination=destination,
+        journal_fsync=journal_fsync,
+        on_progress=on_progress,
+        on_outcome=on_outcome,
+        stop=stop,
+        total=total,
+        max_details=max_details,
+    )
     opened = (
         Journal.open(
             journal, job_header(target, input_fingerprint, destination), fsync=journal_fsync

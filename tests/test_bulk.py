@@ -23,6 +23,7 @@ from braze_async import (
     BrazeConnectionError,
     BrazeServerError,
     BrazeUnknownOutcomeError,
+    BrazeValidationError,
     Campaign,
     Rate,
     RateLimits,
@@ -352,11 +353,14 @@ async def test_a_long_async_input_lets_the_event_loop_run_while_it_is_read() -> 
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        pytest.param({"concurrency": 0}, ValueError, "concurrency must be", id="concurrency-0"),
-        pytest.param({"concurrency": True}, ValueError, "concurrency must be", id="bool"),
-        pytest.param({"recipients": "u1,u2"}, TypeError, "iterable of Recipient", id="a-str"),
-        pytest.param({"recipients": Recipient(external_user_id="u1")}, TypeError,
+        pytest.param({"concurrency": 0}, ValueError, "concurrency: must be", id="concurrency-0"),
+        pytest.param({"concurrency": True}, ValueError, "concurrency: must be", id="bool"),
+        pytest.param({"recipients": "u1,u2"}, BrazeValidationError, "iterable of Recipient",
+                     id="a-str"),
+        pytest.param({"recipients": Recipient(external_user_id="u1")}, BrazeValidationError,
                      "iterable of Recipient", id="one-recipient"),
+        pytest.param({"recipients": 3}, BrazeValidationError, "recipients: must be an iterable",
+                     id="a-number"),
     ],
 )  # fmt: skip
 async def test_arguments_are_checked_before_anything_is_read(
@@ -368,6 +372,52 @@ async def test_arguments_are_checked_before_anything_is_read(
     with pytest.raises(error, match=message):
         await bulk_send(sender, target=WEEKLY, **arguments)  # type: ignore[arg-type]
     assert sender.sent == []
+
+
+def rows_with_a_bad_one(n: int, bad: int) -> Iterator[InputRow]:
+    """*n* rows from line 2 on, row *bad* rejected (so ``on_outcome`` is called there)."""
+    for i in range(n):
+        if i == bad:
+            yield InputRow(line=i + 2, reason="email: must be an email address")
+        else:
+            yield InputRow(line=i + 2, recipient=Recipient(external_user_id=f"u{i}"))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("on_outcome", "failures.jsonl", id="on_outcome-a-path"),
+        pytest.param("on_progress", 3, id="on_progress-a-number"),
+        pytest.param("max_details", "1000", id="max_details-a-str"),
+        pytest.param("max_details", -1, id="max_details-negative"),
+        pytest.param("concurrency", "8", id="concurrency-a-str"),
+        pytest.param("total", "x", id="total-a-str"),
+        pytest.param("total", True, id="total-a-bool"),
+        pytest.param("stop", True, id="stop-a-bool"),
+        pytest.param("journal_fsync", ["begin"], id="journal_fsync-a-list"),
+        pytest.param("journal_fsync", "sometimes", id="journal_fsync-unknown"),
+        pytest.param("input_fingerprint", 1, id="input_fingerprint-a-number"),
+        pytest.param("journal", 7, id="journal-a-number"),
+    ],
+)
+async def test_every_argument_is_checked_before_the_first_request(
+    tmp_path: Path, sim: BrazeSimulator, name: str, value: object
+) -> None:
+    """A wrong argument is a BrazeValidationError naming it, before anything is sent (not a
+    TypeError 600 recipients in, with the report of who was sent lost)."""
+    arguments: dict[str, object] = {name: value}
+    if name.startswith("journal_") or name == "input_fingerprint":
+        arguments["journal"] = tmp_path / "job.journal"
+    async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
+        with pytest.raises(BrazeValidationError) as caught:
+            await braze.send_bulk(
+                Campaign("weekly"),
+                rows_with_a_bad_one(700, bad=600),
+                **arguments,  # type: ignore[arg-type]
+            )
+    assert caught.value.field == name
+    assert sim.delivered_counts() == {}
+    assert not (tmp_path / "job.journal").exists()
 
 
 def test_the_eta_needs_a_total_and_a_rate() -> None:
