@@ -64,8 +64,9 @@ Stopping
 ========
 Setting the ``stop`` event stops a job cleanly, by one mechanism: the event goes down with
 each batch's request (the senders' ``stop`` keyword), and every wait on the way, for the rate
-limiter or before a retry, is raced against it (:func:`braze_async._stop.until`). So no new
-batch starts, the requests in flight finish and are journaled, and the stop waits for their
+limiter or before a retry, is raced against it (:func:`braze_async._stop.until`); the
+reading of an async input is raced against it too (``_Job.read``: an idle input does not hold
+the stop). So no new batch starts, the requests in flight finish and are journaled, and the stop waits for their
 answers only, never for a spent budget. Cancelling the job's task instead abandons every
 batch: those admitted become unknown (no end record), those waiting failed (never sent). A
 job also stops by itself when every request would fail alike: on a 401 or 403, a
@@ -528,21 +529,7 @@ class _Job:
 
     async def run(self, items: BulkInput) -> BulkReport:
         try:
-            async for position, item in _enumerate(items):
-                self.processed += 1
-                if self.halted():
-                    self.report.not_attempted += 1  # read, not attempted
-                    self.note_stop(position, item.line if isinstance(item, InputRow) else None)
-                    break
-                self.take(position, item)
-                if len(self.filling) >= MAX_RECIPIENTS:
-                    if not await self.dispatch():
-                        break
-                elif not self.processed % _YIELD_EVERY:
-                    self.progress()
-            else:
-                if len(self.filling):
-                    await self.dispatch()  # when refused (stopped), it abandons the batch
+            await self.read(items)
             self.abandon()  # stopped with a batch half filled
             # Inside the try: a job cancelled while its last answers are awaited abandons
             # those requests (reported, journaled as unknown) instead of leaving them running.
@@ -564,6 +551,55 @@ class _Job:
             raise self.fatal
         self.finish()
         return self.report
+
+    async def read(self, items: BulkInput) -> None:
+        """Fill batches from the input and hand them out (:meth:`fill`), the reading of an
+        async input raced against the stop.
+
+        An async input may wait for a long time, or for ever, for its next item (a queue
+        nobody feeds, a cursor waiting on its database): the stop must not wait for it. So
+        once the stop is set, the filling is cancelled wherever it waits, for the input or for
+        a free slot; the item being read is not read, the batch being filled is not
+        attempted, and the stop waits for the requests in flight only.
+        """
+        if self.stop is None or not isinstance(items, AsyncIterable):
+            await self.fill(items)  # a sync input waits for nothing but a slot, and heeds it
+            return
+        filling = asyncio.ensure_future(self.fill(items))
+        stopped = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait((filling, stopped), return_when=asyncio.FIRST_COMPLETED)
+            if not filling.done():
+                filling.cancel()
+                await asyncio.wait((filling,))
+            if filling.cancelled():
+                self.heed_stop()
+                self.note_stop(self.processed, None)  # the first item not read
+                return
+            filling.result()  # the input's own error, if it failed
+        finally:
+            stopped.cancel()
+            if not filling.done():  # the job itself is cancelled: so is its filling
+                filling.cancel()
+                await asyncio.wait((filling,))
+
+    async def fill(self, items: BulkInput) -> None:
+        """Filling -> waiting: read items into the batch being filled, and hand it out when
+        full, until the input ends or the job halts."""
+        async for position, item in _enumerate(items):
+            self.processed += 1
+            if self.halted():
+                self.report.not_attempted += 1  # read, not attempted
+                self.note_stop(position, item.line if isinstance(item, InputRow) else None)
+                return
+            self.take(position, item)
+            if len(self.filling) >= MAX_RECIPIENTS:
+                if not await self.dispatch():
+                    return
+            elif not self.processed % _YIELD_EVERY:
+                self.progress()
+        if len(self.filling):
+            await self.dispatch()  # when refused (stopped), it abandons the batch
 
     def abandon(self) -> None:
         """Filling -> ended: the batch being filled is not attempted (the job stopped)."""

@@ -776,6 +776,64 @@ async def test_a_cancelled_job_reports_every_recipient_in_flight() -> None:
     }
 
 
+class Cursor:
+    """An async input that is not a generator, like a database cursor: it hands out what it
+    holds, then waits for rows that never come."""
+
+    def __init__(self, rows: list[Recipient]) -> None:
+        self.rows = rows
+
+    def __aiter__(self) -> Cursor:
+        return self
+
+    async def __anext__(self) -> Recipient:
+        if not self.rows:
+            await asyncio.Event().wait()  # the database has nothing more yet
+        return self.rows.pop(0)
+
+
+def from_a_queue(rows: list[Recipient]) -> AsyncIterator[Recipient]:
+    queue: asyncio.Queue[Recipient] = asyncio.Queue()
+    for row in rows:
+        queue.put_nowait(row)
+
+    async def source() -> AsyncIterator[Recipient]:
+        while True:
+            yield await queue.get()
+
+    return source()
+
+
+@pytest.mark.parametrize("idle", [from_a_queue, Cursor], ids=["queue", "cursor"])
+async def test_a_stop_ends_a_job_whose_input_is_idle(
+    idle: Callable[[list[Recipient]], AsyncIterator[Recipient]],
+) -> None:
+    """70 recipients, then the input waits for more: once the first batch is answered, the
+    stop ends the job, the 20 of the half-filled batch not attempted (never sent), the report
+    stopped there."""
+    sender = ScriptedSender()
+    stop = asyncio.Event()
+    answered = asyncio.Event()
+    job = asyncio.ensure_future(
+        bulk_send(
+            sender,
+            idle(list(users(70))),
+            WEEKLY,
+            stop=stop,
+            on_progress=lambda progress: progress.requests and answered.set(),
+        )
+    )
+    await asyncio.wait_for(answered.wait(), timeout=10)
+    for _ in range(5):  # the input is read to its end: the job waits on it
+        await asyncio.sleep(0)
+    stop.set()
+    report = await asyncio.wait_for(job, timeout=5)
+    assert report.interrupted and report.stop_reason == "stopped"
+    assert (report.sent, report.not_attempted, report.total) == (50, 20, 70)
+    assert (report.stopped_at, report.stopped_at_line) == (50, None)
+    assert sender.ids() == [f"u{i}" for i in range(50)]
+
+
 async def test_a_stop_takes_back_what_any_sender_has_not_admitted() -> None:
     """A sender of the caller's (not a BrazeClient) with three batches waiting for its rate
     limiter: the stop returns at once, those batches failed (never sent), the next one not
