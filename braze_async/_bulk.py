@@ -66,11 +66,11 @@ Setting the ``stop`` event stops a job cleanly, by one mechanism: the event goes
 each batch's request (the senders' ``stop`` keyword), and every wait on the way, for the rate
 limiter or before a retry, is raced against it (:func:`braze_async._stop.until`); the
 reading of an async input is raced against it too (``_Job.read``: an idle input does not hold
-the stop). So no new batch starts, the requests in flight finish and are journaled, and the stop waits for their
-answers only, never for a spent budget. Cancelling the job's task instead abandons every
-batch: those admitted become unknown (no end record), those waiting failed (never sent). A
-job also stops by itself when every request would fail alike: on a 401 or 403, a
-``notice``, a rate limiter that cannot admit anything, and after
+the stop). So no new batch starts, the requests in flight finish and are journaled, and the
+stop waits for their answers only, never for a spent budget. Cancelling the job's task
+instead abandons every batch: those admitted become unknown (no end record), those waiting
+failed (never sent). A job also stops by itself when every request would fail alike: on a
+401 or 403, a ``notice``, a rate limiter that cannot admit anything, and after
 :data:`STOP_AFTER_NEVER_SENT` requests in a row that never left (Braze unreachable). After
 any early stop, :attr:`BulkReport.stopped_at` is the first input item not attempted.
 """
