@@ -814,14 +814,13 @@ async def test_a_stop_ends_a_job_whose_input_is_idle(
     sender = ScriptedSender()
     stop = asyncio.Event()
     answered = asyncio.Event()
+
+    def on_progress(progress: BulkProgress) -> None:
+        if progress.requests:
+            answered.set()
+
     job = asyncio.ensure_future(
-        bulk_send(
-            sender,
-            idle(list(users(70))),
-            WEEKLY,
-            stop=stop,
-            on_progress=lambda progress: progress.requests and answered.set(),
-        )
+        bulk_send(sender, idle(list(users(70))), WEEKLY, stop=stop, on_progress=on_progress)
     )
     await asyncio.wait_for(answered.wait(), timeout=10)
     for _ in range(5):  # the input is read to its end: the job waits on it
