@@ -64,12 +64,13 @@ Stopping
 ========
 Setting the ``stop`` event stops a job cleanly, by one mechanism: the event goes down with
 each batch's request (the senders' ``stop`` keyword), and every wait on the way, for the rate
-limiter or before a retry, is raced against it (:func:`braze_async._stop.until`). So no new
-batch starts, the requests in flight finish and are journaled, and the stop waits for their
-answers only, never for a spent budget. Cancelling the job's task instead abandons every
-batch: those admitted become unknown (no end record), those waiting failed (never sent). A
-job also stops by itself when every request would fail alike: on a 401 or 403, a
-``notice``, a rate limiter that cannot admit anything, and after
+limiter or before a retry, is raced against it (:func:`braze_async._stop.until`); the
+reading of an async input is raced against it too (``_Job.read``: an idle input does not hold
+the stop). So no new batch starts, the requests in flight finish and are journaled, and the
+stop waits for their answers only, never for a spent budget. Cancelling the job's task
+instead abandons every batch: those admitted become unknown (no end record), those waiting
+failed (never sent). A job also stops by itself when every request would fail alike: on a
+401 or 403, a ``notice``, a rate limiter that cannot admit anything, and after
 :data:`STOP_AFTER_NEVER_SENT` requests in a row that never left (Braze unreachable). After
 any early stop, :attr:`BulkReport.stopped_at` is the first input item not attempted.
 """
@@ -528,21 +529,7 @@ class _Job:
 
     async def run(self, items: BulkInput) -> BulkReport:
         try:
-            async for position, item in _enumerate(items):
-                self.processed += 1
-                if self.halted():
-                    self.report.not_attempted += 1  # read, not attempted
-                    self.note_stop(position, item.line if isinstance(item, InputRow) else None)
-                    break
-                self.take(position, item)
-                if len(self.filling) >= MAX_RECIPIENTS:
-                    if not await self.dispatch():
-                        break
-                elif not self.processed % _YIELD_EVERY:
-                    self.progress()
-            else:
-                if len(self.filling):
-                    await self.dispatch()  # when refused (stopped), it abandons the batch
+            await self.read(items)
             self.abandon()  # stopped with a batch half filled
             # Inside the try: a job cancelled while its last answers are awaited abandons
             # those requests (reported, journaled as unknown) instead of leaving them running.
@@ -564,6 +551,55 @@ class _Job:
             raise self.fatal
         self.finish()
         return self.report
+
+    async def read(self, items: BulkInput) -> None:
+        """Fill batches from the input and hand them out (:meth:`fill`), the reading of an
+        async input raced against the stop.
+
+        An async input may wait for a long time, or for ever, for its next item (a queue
+        nobody feeds, a cursor waiting on its database): the stop must not wait for it. So
+        once the stop is set, the filling is cancelled wherever it waits, for the input or for
+        a free slot; the item being read is not read, the batch being filled is not
+        attempted, and the stop waits for the requests in flight only.
+        """
+        if self.stop is None or not isinstance(items, AsyncIterable):
+            await self.fill(items)  # a sync input waits for nothing but a slot, and heeds it
+            return
+        filling = asyncio.ensure_future(self.fill(items))
+        stopped = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait((filling, stopped), return_when=asyncio.FIRST_COMPLETED)
+            if not filling.done():
+                filling.cancel()
+                await asyncio.wait((filling,))
+            if filling.cancelled():
+                self.heed_stop()
+                self.note_stop(self.processed, None)  # the first item not read
+                return
+            filling.result()  # the input's own error, if it failed
+        finally:
+            stopped.cancel()
+            if not filling.done():  # the job itself is cancelled: so is its filling
+                filling.cancel()
+                await asyncio.wait((filling,))
+
+    async def fill(self, items: BulkInput) -> None:
+        """Filling -> waiting: read items into the batch being filled, and hand it out when
+        full, until the input ends or the job halts."""
+        async for position, item in _enumerate(items):
+            self.processed += 1
+            if self.halted():
+                self.report.not_attempted += 1  # read, not attempted
+                self.note_stop(position, item.line if isinstance(item, InputRow) else None)
+                return
+            self.take(position, item)
+            if len(self.filling) >= MAX_RECIPIENTS:
+                if not await self.dispatch():
+                    return
+            elif not self.processed % _YIELD_EVERY:
+                self.progress()
+        if len(self.filling):
+            await self.dispatch()  # when refused (stopped), it abandons the batch
 
     def abandon(self) -> None:
         """Filling -> ended: the batch being filled is not attempted (the job stopped)."""
@@ -863,6 +899,61 @@ def job_header(target: Target, input_fingerprint: str = "", destination: str = "
     )
 
 
+def _check_arguments(recipients: object, **arguments: object) -> None:
+    """Refuse a wrong argument of :func:`bulk_send` before anything is opened or sent: found
+    later, it would end a job halfway, its report (who was sent) lost with it.
+
+    :raises BrazeValidationError: naming the argument and the rule.
+    """
+
+    def whole(name: str, least: int, optional: bool = False) -> None:
+        value = arguments[name]
+        if optional and value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            given = f"{type(value).__name__} {value!r}"
+            raise BrazeValidationError(name, f"must be an integer >= {least}, not {given}")
+
+    if isinstance(recipients, str | bytes | Recipient | InputRow) or not isinstance(
+        recipients, Iterable | AsyncIterable
+    ):
+        raise BrazeValidationError(
+            "recipients",
+            "must be an iterable or async iterable of Recipient (or of input rows), "
+            f"not {type(recipients).__name__}",
+        )
+    whole("concurrency", 1)
+    whole("max_details", 0)
+    whole("total", 0, optional=True)
+    journal = arguments["journal"]
+    if journal is not None and not isinstance(journal, str | os.PathLike):
+        raise BrazeValidationError(
+            "journal", f"must be a file path or None, not {type(journal).__name__}"
+        )
+    for name in ("input_fingerprint", "destination"):
+        if not isinstance(arguments[name], str):
+            raise BrazeValidationError(
+                name, f"must be a string, not {type(arguments[name]).__name__}"
+            )
+    fsync = arguments["journal_fsync"]
+    if not isinstance(fsync, str) or fsync not in FSYNC_POLICIES:
+        raise BrazeValidationError(
+            "journal_fsync",
+            f"must be one of {', '.join(repr(p) for p in FSYNC_POLICIES)}, not {fsync!r}",
+        )
+    for name in ("on_progress", "on_outcome"):
+        hook = arguments[name]
+        if hook is not None and not callable(hook):
+            raise BrazeValidationError(
+                name, f"must be a callable or None, not {type(hook).__name__}"
+            )
+    stop = arguments["stop"]
+    if stop is not None and not isinstance(stop, asyncio.Event):
+        raise BrazeValidationError(
+            "stop", f"must be an asyncio.Event or None, not {type(stop).__name__}"
+        )
+
+
 async def bulk_send(
     sender: Sender,
     recipients: BulkInput,
@@ -888,16 +979,19 @@ async def bulk_send(
     ``stop`` goes down with each request (the ``stop`` keyword of :class:`Sender`): once it
     is set, the sender's waits end; the requests in flight finish.
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValueError("concurrency must be an integer >= 1")
-    if isinstance(recipients, (str, bytes, Recipient, InputRow)):
-        raise TypeError("recipients must be an iterable of Recipient")
-    if journal_fsync not in FSYNC_POLICIES:
-        raise ValueError(
-            "journal_fsync must be one of "
-            + ", ".join(repr(p) for p in FSYNC_POLICIES)
-            + f", not {journal_fsync!r}"
-        )
+    _check_arguments(
+        recipients,
+        concurrency=concurrency,
+        journal=journal,
+        input_fingerprint=input_fingerprint,
+        destination=destination,
+        journal_fsync=journal_fsync,
+        on_progress=on_progress,
+        on_outcome=on_outcome,
+        stop=stop,
+        total=total,
+        max_details=max_details,
+    )
     opened = (
         Journal.open(
             journal, job_header(target, input_fingerprint, destination), fsync=journal_fsync

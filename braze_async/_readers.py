@@ -20,7 +20,11 @@ CSV with a header naming the columns ``external_user_id``, ``braze_id``, or ``em
 ``prioritization``, values separated by commas or spaces), or ``alias_name`` + ``alias_label``;
 optional ``trigger_properties`` (for a Canvas ``context``, or its older name
 ``canvas_entry_properties``) and ``attributes`` holding JSON objects, and
-``send_to_existing_only`` (true/false). Empty cells count as absent.
+``send_to_existing_only`` (true/false). Empty cells count as absent. A quoted cell may hold
+line breaks in a JSON column only (pretty JSON), and its row must be valid: a quote that does
+not close on its line otherwise (a stray one, one missing its end) costs that line alone,
+rejected with its text, and the lines after it are read as they stand, so every line of the
+file ends as a row, rejected or sent.
 
 A recipient's personalization is one of ``trigger_properties``, ``context`` and
 ``canvas_entry_properties``: the last two only for a Canvas (``canvas=True``), where all
@@ -306,11 +310,37 @@ def read_csv(source: IO[bytes] | FilePath, *, canvas: bool | None = None) -> Ite
     return _csv_rows(source, canvas)
 
 
+class _Lines:
+    """The physical lines of a CSV text, as the csv reader takes them, those of the record
+    being read kept: a record that breaks is read again from its second line."""
+
+    __slots__ = ("replay", "source", "taken")
+
+    def __init__(self, source: Iterable[str]) -> None:
+        self.source = iter(source)
+        #: Lines to read again, the next one last.
+        self.replay: list[str] = []
+        #: The lines the record being read took so far.
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.replay.pop() if self.replay else next(self.source)
+        self.taken.append(line)
+        return line
+
+    def again(self, lines: list[str]) -> None:
+        self.replay.extend(reversed(lines))
+
+
 def _csv_rows(stream: IO[bytes], canvas: bool | None) -> Iterator[InputRow]:
     # surrogateescape: an invalid byte costs its row only (caught below), not the whole file.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        reader = csv.reader(text, strict=True)
+        lines = _Lines(text)
+        reader = csv.reader(lines, strict=True)
         try:
             header = next(reader)
         except StopIteration:
@@ -319,40 +349,83 @@ def _csv_rows(stream: IO[bytes], canvas: bool | None) -> Iterator[InputRow]:
             raise InputError(f"line 1: the CSV header cannot be read: {exc}") from None
         columns = _header(header)
         where = {name: columns.get(name) for name in CSV_COLUMNS}
+        # The cells that may hold a line break: a JSON column's (pretty JSON), an ignored one.
+        breakable = {
+            index
+            for index, name in enumerate(header)
+            if name.strip() in _JSON_COLUMNS or name.strip().startswith("_")
+        }
         width = len(header)
-        previous = reader.line_num
+        line = len(lines.taken) + 1
         while True:
-            line = previous + 1
+            lines.taken = []
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                previous = reader.line_num
-                yield InputRow(line=line, reason=f"malformed CSV: {exc}", data={"_raw": None})
-                continue
-            previous = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != width:
-                yield InputRow(
+                result = InputRow(line=line, reason=f"malformed CSV: {exc}")
+            else:
+                if not any(cell.strip() for cell in row):
+                    line += len(lines.taken)
+                    continue
+                result = _csv_record(line, row, width, where, canvas)
+                if not result.rejected and (
+                    len(lines.taken) == 1
+                    or all(
+                        index in breakable or ("\n" not in cell and "\r" not in cell)
+                        for index, cell in enumerate(row)
+                    )
+                ):
+                    line += len(lines.taken)
+                    yield result  # a recipient: a quoted line break only in a JSON cell
+                    continue
+                if len(lines.taken) == 1:
+                    line += 1
+                    yield result
+                    continue
+            taken = lines.taken
+            if len(taken) > 1:
+                # A quote that does not close on its line (a stray one, or one missing its
+                # end) would swallow the lines after it into one broken record: reject its
+                # first line alone, and read the others again as they stand.
+                lines.again(taken[1:])
+                result = InputRow(
                     line=line,
-                    reason=f"has {len(row)} fields; the header has {width}",
-                    data={"_raw": [_printable(cell) for cell in row]},  # the bytes may be bad
+                    reason=(
+                        f"malformed CSV: a quoted cell opened on this line runs over the next "
+                        f"{len(taken) - 1} line(s) and makes no valid row "
+                        f"({result.reason or 'a line break outside a JSON column'}); this "
+                        "line is rejected alone, the next ones "
+                        "read as they stand"
+                    ),
                 )
-                continue
-            if not _is_utf8(row):
-                yield InputRow(
-                    line=line,
-                    reason="not valid UTF-8",
-                    data={"_raw": [_printable(cell) for cell in row]},
-                )
-                continue
-            yield _csv_row(line, row, where, canvas)
+            line += 1
+            raw = _printable(taken[0].rstrip("\r\n")) if taken else ""
+            yield attrs.evolve(result, data={"_raw": raw})
     finally:
         # The caller owns the stream (and may have closed it before this generator ends).
         with contextlib.suppress(ValueError):
             text.detach()
+
+
+def _csv_record(
+    line: int, row: list[str], width: int, where: Mapping[str, int | None], canvas: bool | None
+) -> InputRow:
+    """The recipient, or why not, of one CSV record."""
+    if len(row) != width:
+        return InputRow(
+            line=line,
+            reason=f"has {len(row)} fields; the header has {width}",
+            data={"_raw": [_printable(cell) for cell in row]},  # the bytes may be bad
+        )
+    if not _is_utf8(row):
+        return InputRow(
+            line=line,
+            reason="not valid UTF-8",
+            data={"_raw": [_printable(cell) for cell in row]},
+        )
+    return _csv_row(line, row, where, canvas)
 
 
 def _is_utf8(row: list[str]) -> bool:

@@ -23,6 +23,7 @@ from braze_async import (
     BrazeConnectionError,
     BrazeServerError,
     BrazeUnknownOutcomeError,
+    BrazeValidationError,
     Campaign,
     Rate,
     RateLimits,
@@ -352,11 +353,14 @@ async def test_a_long_async_input_lets_the_event_loop_run_while_it_is_read() -> 
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        pytest.param({"concurrency": 0}, ValueError, "concurrency must be", id="concurrency-0"),
-        pytest.param({"concurrency": True}, ValueError, "concurrency must be", id="bool"),
-        pytest.param({"recipients": "u1,u2"}, TypeError, "iterable of Recipient", id="a-str"),
-        pytest.param({"recipients": Recipient(external_user_id="u1")}, TypeError,
+        pytest.param({"concurrency": 0}, ValueError, "concurrency: must be", id="concurrency-0"),
+        pytest.param({"concurrency": True}, ValueError, "concurrency: must be", id="bool"),
+        pytest.param({"recipients": "u1,u2"}, BrazeValidationError, "iterable of Recipient",
+                     id="a-str"),
+        pytest.param({"recipients": Recipient(external_user_id="u1")}, BrazeValidationError,
                      "iterable of Recipient", id="one-recipient"),
+        pytest.param({"recipients": 3}, BrazeValidationError, "recipients: must be an iterable",
+                     id="a-number"),
     ],
 )  # fmt: skip
 async def test_arguments_are_checked_before_anything_is_read(
@@ -368,6 +372,52 @@ async def test_arguments_are_checked_before_anything_is_read(
     with pytest.raises(error, match=message):
         await bulk_send(sender, target=WEEKLY, **arguments)  # type: ignore[arg-type]
     assert sender.sent == []
+
+
+def rows_with_a_bad_one(n: int, bad: int) -> Iterator[InputRow]:
+    """*n* rows from line 2 on, row *bad* rejected (so ``on_outcome`` is called there)."""
+    for i in range(n):
+        if i == bad:
+            yield InputRow(line=i + 2, reason="email: must be an email address")
+        else:
+            yield InputRow(line=i + 2, recipient=Recipient(external_user_id=f"u{i}"))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("on_outcome", "failures.jsonl", id="on_outcome-a-path"),
+        pytest.param("on_progress", 3, id="on_progress-a-number"),
+        pytest.param("max_details", "1000", id="max_details-a-str"),
+        pytest.param("max_details", -1, id="max_details-negative"),
+        pytest.param("concurrency", "8", id="concurrency-a-str"),
+        pytest.param("total", "x", id="total-a-str"),
+        pytest.param("total", True, id="total-a-bool"),
+        pytest.param("stop", True, id="stop-a-bool"),
+        pytest.param("journal_fsync", ["begin"], id="journal_fsync-a-list"),
+        pytest.param("journal_fsync", "sometimes", id="journal_fsync-unknown"),
+        pytest.param("input_fingerprint", 1, id="input_fingerprint-a-number"),
+        pytest.param("journal", 7, id="journal-a-number"),
+    ],
+)
+async def test_every_argument_is_checked_before_the_first_request(
+    tmp_path: Path, sim: BrazeSimulator, name: str, value: object
+) -> None:
+    """A wrong argument is a BrazeValidationError naming it, before anything is sent (not a
+    TypeError 600 recipients in, with the report of who was sent lost)."""
+    arguments: dict[str, object] = {name: value}
+    if name.startswith("journal_") or name == "input_fingerprint":
+        arguments["journal"] = tmp_path / "job.journal"
+    async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
+        with pytest.raises(BrazeValidationError) as caught:
+            await braze.send_bulk(
+                Campaign("weekly"),
+                rows_with_a_bad_one(700, bad=600),
+                **arguments,  # type: ignore[arg-type]
+            )
+    assert caught.value.field == name
+    assert sim.delivered_counts() == {}
+    assert not (tmp_path / "job.journal").exists()
 
 
 def test_the_eta_needs_a_total_and_a_rate() -> None:
@@ -738,6 +788,63 @@ async def test_a_cancelled_job_reports_every_recipient_in_flight() -> None:
         "unknown": {f"u{i}" for i in range(50, 100)},
         "failed": {f"u{i}" for i in range(100, 150)},
     }
+
+
+class Cursor:
+    """An async input that is not a generator, like a database cursor: it hands out what it
+    holds, then waits for rows that never come."""
+
+    def __init__(self, rows: list[Recipient]) -> None:
+        self.rows = rows
+
+    def __aiter__(self) -> Cursor:
+        return self
+
+    async def __anext__(self) -> Recipient:
+        if not self.rows:
+            await asyncio.Event().wait()  # the database has nothing more yet
+        return self.rows.pop(0)
+
+
+def from_a_queue(rows: list[Recipient]) -> AsyncIterator[Recipient]:
+    queue: asyncio.Queue[Recipient] = asyncio.Queue()
+    for row in rows:
+        queue.put_nowait(row)
+
+    async def source() -> AsyncIterator[Recipient]:
+        while True:
+            yield await queue.get()
+
+    return source()
+
+
+@pytest.mark.parametrize("idle", [from_a_queue, Cursor], ids=["queue", "cursor"])
+async def test_a_stop_ends_a_job_whose_input_is_idle(
+    idle: Callable[[list[Recipient]], AsyncIterator[Recipient]],
+) -> None:
+    """70 recipients, then the input waits for more: once the first batch is answered, the
+    stop ends the job, the 20 of the half-filled batch not attempted (never sent), the report
+    stopped there."""
+    sender = ScriptedSender()
+    stop = asyncio.Event()
+    answered = asyncio.Event()
+
+    def on_progress(progress: BulkProgress) -> None:
+        if progress.requests:
+            answered.set()
+
+    job = asyncio.ensure_future(
+        bulk_send(sender, idle(list(users(70))), WEEKLY, stop=stop, on_progress=on_progress)
+    )
+    await asyncio.wait_for(answered.wait(), timeout=10)
+    for _ in range(5):  # the input is read to its end: the job waits on it
+        await asyncio.sleep(0)
+    stop.set()
+    report = await asyncio.wait_for(job, timeout=5)
+    assert report.interrupted and report.stop_reason == "stopped"
+    assert (report.sent, report.not_attempted, report.total) == (50, 20, 70)
+    assert (report.stopped_at, report.stopped_at_line) == (50, None)
+    assert sender.ids() == [f"u{i}" for i in range(50)]
 
 
 async def test_a_stop_takes_back_what_any_sender_has_not_admitted() -> None:

@@ -218,7 +218,7 @@ def test_the_fsync_policy_says_which_records_reach_the_disk_before_going_on(
 
 def test_an_unknown_fsync_policy_is_refused(tmp_path: Path) -> None:
     """A typo in the policy is an error, not a silent "never"."""
-    with pytest.raises(ValueError, match="journal_fsync must be one of"):
+    with pytest.raises(ValueError, match="journal_fsync: must be one of"):
         asyncio.run(
             bulk_send(
                 PrintingSender(),

@@ -224,6 +224,49 @@ def test_csv_line_numbers_count_quoted_newlines_and_blank_rows() -> None:
     assert rows[0].recipient.trigger_properties == {"note": "ab"}
 
 
+def csv_file(path: Path, n: int, bad: dict[int, str]) -> Path:
+    """A CSV of *n* users ``u0``... (user ``u<i>`` on line ``i + 2``), lines replaced by
+    index as *bad* says."""
+    lines = [f"u{i},,true" for i in range(n)]
+    for index, text in bad.items():
+        lines[index] = text
+    header = "external_user_id,trigger_properties,send_to_existing_only\n"
+    path.write_text(header + "\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param({1: 'u1,,"true'}, id="stray-opening-quote"),
+        pytest.param({1: 'u1,"{""a"": 1},true', 2: 'u2,"{""b"": 2}",true'},
+                     id="missing-closing-quote"),
+        pytest.param({1: 'u1,"{}', 7: 'u7,x",true'}, id="closed-lines-later"),
+        pytest.param({1: '"u1,,true', 2: 'u2,,"true'}, id="two-in-a-row"),
+    ],
+)  # fmt: skip
+def test_a_broken_quote_costs_its_own_line_only(tmp_path: Path, bad: dict[int, str]) -> None:
+    """A quote that does not close where it should does not swallow the lines after it: its
+    line is rejected with its text, every other line is read as it stands."""
+    rows = list(read_csv(csv_file(tmp_path / "users.csv", 1_000, bad)))
+    assert [r.line for r in rows] == list(range(2, 1_002))  # every line, once
+    rejected = {r.line: r for r in rows if r.rejected}
+    assert 3 in rejected and "malformed CSV" in (rejected[3].reason or "")
+    assert rejected[3].data == {"_raw": bad[1]}
+    fine = [r.recipient.external_user_id for r in rows if r.recipient is not None]
+    assert fine == [f"u{i}" for i in range(1_000) if i + 2 not in rejected]
+    assert len(rejected) <= len(bad)
+
+
+def test_a_quoted_line_break_in_a_json_cell_is_one_row() -> None:
+    """Pretty JSON in a quoted cell spans lines: it is one row, from its first line."""
+    text = 'external_user_id,trigger_properties\nu1,"{\n  ""a"": 1,\n  ""b"": [2]\n}"\nu2,\n'
+    rows = csv_rows(text)
+    assert [(r.line, r.rejected) for r in rows] == [(2, False), (6, False)]
+    assert rows[0].recipient is not None
+    assert rows[0].recipient.trigger_properties == {"a": 1, "b": [2]}
+
+
 def test_csv_invalid_utf8_rejects_the_row_only() -> None:
     """A row with bytes that are not UTF-8 is rejected; the file goes on."""
     rows = csv_rows(b"external_user_id\ncaf\xe9\nu2\n")

@@ -447,6 +447,23 @@ def test_a_deeply_nested_line_is_a_rejected_row(
     assert failure["_line"] == 4 and failure["_reason"] == "nests deeper than 64 levels"
 
 
+def test_a_broken_csv_quote_costs_its_line_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stray opening quote on line 3 of 1,000 rows: 999 sent, that line rejected with its
+    text in the failures file (not "1 sent, 1 rejected" and 998 rows forgotten)."""
+    lines = ["external_user_id,send_to_existing_only"]
+    lines += [f'u{i},"true' if i == 1 else f"u{i},true" for i in range(1_000)]
+    users = tmp_path / "users.csv"
+    users.write_text("\n".join(lines) + "\n")
+    assert run("--simulate", "--campaign-id", "weekly", "--recipients", users) == 1
+    err = capsys.readouterr().err
+    assert "999 sent, 1 rejected, 0 failed, 0 unknown" in err
+    [failure] = lines_of(tmp_path / "users.csv.failures.jsonl")
+    assert failure["_line"] == 3 and failure["_raw"] == 'u1,"true'
+    assert "malformed CSV" in str(failure["_reason"])
+
+
 def test_external_id_rate_is_the_budget_the_send_keeps(
     tmp_path: Path, sim: ThreadedSimulator
 ) -> None:
