@@ -78,6 +78,7 @@ any early stop, :attr:`BulkReport.stopped_at` is the first input item not attemp
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import enum
 import hashlib
@@ -100,9 +101,12 @@ from ._errors import (
 from ._journal import (
     DEFAULT_FSYNC,
     FSYNC_POLICIES,
+    INPUT_CHANGED_ADVICE,
     SENT,
     TODO,
+    UNKNOWN,
     FsyncPolicy,
+    InputChangedError,
     Journal,
     JournalError,
     JournalHeader,
@@ -419,6 +423,11 @@ class _Job:
         self.slots = asyncio.Semaphore(concurrency)
         #: The batch the producer is filling.
         self.filling = _Batch(journal)
+        #: Full batches not handed out yet: a resumed job holds them until its input was
+        #: checked against every position the journal names (``check_until``), so that a
+        #: changed input is refused before anyone is sent.
+        self.ready: collections.deque[_Batch] = collections.deque()
+        self.check_until = journal.journaled_end if journal is not None else 0
         #: The batches handed out, by the task sending each, until that task is done.
         self.tasks: dict[asyncio.Task[None], _Batch] = {}
         self.report = BulkReport()
@@ -433,8 +442,10 @@ class _Job:
     @property
     def in_progress(self) -> int:
         """Items read and not decided yet: in the batch being filled, or in one not ended."""
-        return len(self.filling) + sum(
-            len(batch) for batch in self.tasks.values() if batch.state is not _State.ENDED
+        return (
+            len(self.filling)
+            + sum(len(batch) for batch in self.ready)
+            + sum(len(batch) for batch in self.tasks.values() if batch.state is not _State.ENDED)
         )
 
     def halt(self, reason: str) -> None:
@@ -530,7 +541,7 @@ class _Job:
     async def run(self, items: BulkInput) -> BulkReport:
         try:
             await self.read(items)
-            self.abandon()  # stopped with a batch half filled
+            self.abandon()  # stopped with batches full or half filled
             # Inside the try: a job cancelled while its last answers are awaited abandons
             # those requests (reported, journaled as unknown) instead of leaving them running.
             await self.drain(cancel=False)
@@ -594,21 +605,28 @@ class _Job:
                 return
             self.take(position, item)
             if len(self.filling) >= MAX_RECIPIENTS:
+                self.ready.append(self.filling)
+                self.filling = _Batch(self.journal)
+            # Nothing leaves before the input was checked against every journaled position.
+            if self.ready and position + 1 >= self.check_until:
                 if not await self.dispatch():
                     return
             elif not self.processed % _YIELD_EVERY:
                 self.progress()
         if len(self.filling):
-            await self.dispatch()  # when refused (stopped), it abandons the batch
+            self.ready.append(self.filling)
+            self.filling = _Batch(self.journal)
+        await self.dispatch()  # when refused (stopped), abandon() ends the rest
 
     def abandon(self) -> None:
-        """Filling -> ended: the batch being filled is not attempted (the job stopped)."""
-        batch = self.filling
-        if not len(batch):
-            return
-        self.note_stop(batch.positions[0], batch.lines[0])
-        self.report.not_attempted += len(batch)
-        batch.move(_State.ENDED)
+        """Filling -> ended: the batches not handed out (full, or being filled) are not
+        attempted (the job stopped)."""
+        for batch in (*self.ready, self.filling):
+            if len(batch):
+                self.note_stop(batch.positions[0], batch.lines[0])
+                self.report.not_attempted += len(batch)
+                batch.move(_State.ENDED)
+        self.ready.clear()
         self.filling = _Batch(self.journal)
 
     def note_stop(self, position: int, line: int | None) -> None:
@@ -657,9 +675,15 @@ class _Job:
             except BrazeValidationError as exc:
                 reason, data = str(exc), converter.unstructure(recipient)
                 recipient = None
+        # Journaled, whatever its outcome: the same recipient must be there (a refused row
+        # deleted moves the next, maybe sent, into a failed position).
+        if (
+            journal is not None
+            and journal.status(position) != TODO
+            and (recipient is None or not journal.same_key(position, recipient.key))
+        ):
+            raise self.changed(position, line)
         if recipient is None:
-            if journal is not None and journal.status(position) != TODO:
-                raise self.changed(position, line)
             self.record(
                 RecipientOutcome(
                     position=position, outcome="rejected", reason=reason, line=line, data=data
@@ -668,9 +692,7 @@ class _Job:
             return
         if journal is not None:
             state = journal.status(position)
-            if state != TODO:
-                if not journal.same_key(position, recipient.key):
-                    raise self.changed(position, line)
+            if state in (SENT, UNKNOWN):
                 self.skipped += 1
                 if state == SENT:
                     self.report.already_sent += 1
@@ -693,24 +715,26 @@ class _Job:
     def changed(self, position: int, line: int | None) -> JournalError:
         where = f"line {line}" if line is not None else f"input position {position}"
         path = self.journal.path if self.journal is not None else "the journal"
-        return JournalError(
+        # Raised for journaled positions only, all checked before any batch is handed out.
+        return InputChangedError(
             f"the input changed since {path} was written: {where} is not the recipient that "
-            "was sent from there; restore the input, or give another journal to start over"
+            f"was sent from there (nothing was sent by this run); {INPUT_CHANGED_ADVICE}"
         )
 
     async def dispatch(self) -> bool:
-        """Filling -> waiting: hand the full batch to a task of its own once a slot is free
-        (False: the job stopped meanwhile, and the batch is abandoned)."""
-        await self.slots.acquire()
-        if self.halted():
-            self.slots.release()
-            self.abandon()
-            return False
-        batch, self.filling = self.filling, _Batch(self.journal)
-        batch.move(_State.WAITING)
-        task = asyncio.get_running_loop().create_task(self.send(batch))
-        self.tasks[task] = batch
-        task.add_done_callback(self.forget)
+        """Filling -> waiting: hand each full batch held in ``ready`` to a task of its own,
+        in order, once a slot is free (False: the job stopped meanwhile; ``abandon`` ends
+        the batches left)."""
+        while self.ready:
+            await self.slots.acquire()
+            if self.halted():
+                self.slots.release()
+                return False
+            batch = self.ready.popleft()
+            batch.move(_State.WAITING)
+            task = asyncio.get_running_loop().create_task(self.send(batch))
+            self.tasks[task] = batch
+            task.add_done_callback(self.forget)
         return True
 
     def forget(self, task: asyncio.Task[None]) -> None:

@@ -23,8 +23,12 @@ The first line is a header naming the job (endpoint, campaign or Canvas id, a ha
 request-level fields, a fingerprint of the input): a journal written for another job is
 refused. Each begin record also carries a 16-bit hash of every recipient's key, so a resumed
 job notices an input file whose rows moved or changed and stops instead of skipping the wrong
-people. Positions are stored as compact ranges; in memory the state is one byte plus two
-bytes per input position (about 3 MB for a million rows), never a set of integers.
+people, or sending the wrong ones: every journaled position is checked, sent, failed and
+unknown alike, up to :attr:`Journal.journaled_end`, before the resumed job sends anything
+(a deleted row moves the rows after it up one place, so a failed position would otherwise
+send someone an earlier run sent from the next one). Positions are stored as compact ranges;
+in memory the state is one byte plus two bytes per input position (about 3 MB for a million
+rows), never a set of integers.
 
 What reaches the disk before the job goes on is the *fsync policy* (:data:`FsyncPolicy`):
 
@@ -91,10 +95,12 @@ __all__ = [
 MAGIC: Final = "braze_async.bulk"
 VERSION: Final = 1
 
-#: Position states kept in memory.
+#: Position states kept in memory: never journaled (send it), sent, unknown, or journaled and
+#: refused (send it again; its key is known, and checked like the others').
 TODO: Final = 0
 SENT: Final = 1
 UNKNOWN: Final = 2
+FAILED: Final = 3
 
 Outcome = Literal["sent", "failed", "unknown"]
 
@@ -110,6 +116,20 @@ _FSYNC_UNSUPPORTED: Final = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOT
 
 class JournalError(BrazeError):
     """The journal cannot be used: another job's, corrupt, in use, or the input changed."""
+
+
+class InputChangedError(JournalError):
+    """The input is not the one the journal was written from (a row moved, was deleted,
+    inserted or replaced): the job is refused before it sends anyone."""
+
+
+#: What a refused resume advises: never what would message anyone a second time (deleting
+#: the row, or the journal, and running again).
+INPUT_CHANGED_ADVICE: Final = (
+    "restore the input as it was: fix a refused row in place (same line, same recipient); or "
+    "send only the recipients not sent (the failures file) with a new journal. Deleting a row "
+    "or this journal and running again would message people already sent a second time"
+)
 
 
 def key_hash(key: str) -> int:
@@ -183,6 +203,9 @@ class Journal:
         self.loaded_sent = 0
         #: Positions whose outcome earlier runs could not learn (when opened).
         self.loaded_unknown = 0
+        #: One past the highest position earlier runs journaled (0: none): a resumed job
+        #: checks its input against every position below it before it sends anything.
+        self.journaled_end = 0
 
     @classmethod
     def open(
@@ -265,10 +288,15 @@ class Journal:
                     "input": "input file",
                     "destination": "Braze endpoint",
                 }[name]
-                raise JournalError(
+                error = InputChangedError if name == "input" else JournalError
+                raise error(
                     f"the journal {self.path} belongs to another job (a different {what}: "
-                    f"{record.get(name)!r}, this job has {value!r}); give another journal "
-                    "file, or delete this one to start over"
+                    f"{record.get(name)!r}, this job has {value!r}); "
+                    + {
+                        "input": INPUT_CHANGED_ADVICE,
+                        "request": "give the job the properties it was started with (a new "
+                        "journal would message everyone already sent a second time)",
+                    }.get(name, "give this job a journal of its own")
                 )
 
     def _replay(self, record: object, number: int) -> None:
@@ -286,6 +314,7 @@ class Journal:
                     raise ValueError("more positions than a request holds")
                 keys = bytes.fromhex(record["keys"])
                 self._next_batch = max(self._next_batch, batch + 1)
+                self.journaled_end = max(self.journaled_end, *flat[1::2], 0)
                 self._open[batch] = flat
                 for index, position in enumerate(expand(flat)):
                     self._grow(position + 1)
@@ -293,7 +322,7 @@ class Journal:
                     self._keys[position] = int.from_bytes(keys[2 * index : 2 * index + 2], "big")
             elif "end" in record:
                 flat = self._open.pop(int(record["end"]))
-                state = {"sent": SENT, "failed": TODO, "unknown": UNKNOWN}[record["outcome"]]
+                state = {"sent": SENT, "failed": FAILED, "unknown": UNKNOWN}[record["outcome"]]
                 for position in expand(flat):
                     self._status[position] = state
         except (KeyError, ValueError, TypeError, IndexError):
@@ -370,7 +399,8 @@ class Journal:
     # -- the job's side ---------------------------------------------------------------------
 
     def status(self, position: int) -> int:
-        """``TODO`` (send it), ``SENT`` or ``UNKNOWN`` (skip it) for an input position."""
+        """``TODO`` or ``FAILED`` (send it), ``SENT`` or ``UNKNOWN`` (skip it) for an input
+        position; all but ``TODO`` have a key to check (:meth:`same_key`)."""
         return self._status[position] if position < len(self._status) else TODO
 
     def same_key(self, position: int, key: str) -> bool:

@@ -7,7 +7,8 @@ import contextlib
 import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -18,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from braze_async import (
+    BrazeAPIError,
     BrazeAuthenticationError,
     BrazeClient,
     BrazeConnectionError,
@@ -25,6 +27,7 @@ from braze_async import (
     BrazeUnknownOutcomeError,
     BrazeValidationError,
     Campaign,
+    ErrorDetail,
     Rate,
     RateLimits,
     Recipient,
@@ -44,6 +47,7 @@ from braze_async._journal import Journal, JournalError, expand, ranges
 from braze_async._models import CampaignTriggerRequest
 from braze_async._readers import InputRow
 from braze_async._stop import Stopped, until
+from braze_async._targets import Target
 from braze_async.simulator import BrazeSimulator
 from braze_async.testing import FakeClock
 
@@ -556,6 +560,62 @@ async def test_a_changed_input_stops_the_resume(tmp_path: Path) -> None:
     ]
     with pytest.raises(JournalError, match="line 12 is not the recipient"):
         await bulk_send(ScriptedSender(), broken, WEEKLY, journal=journal)
+
+
+class RefusesOne:
+    """Braze refusing a whole request for one bad recipient (400 ``invalid_recipients``), as
+    it does; every other request goes through ``client`` (to the simulator)."""
+
+    def __init__(self, client: BrazeClient, bad: str) -> None:
+        self.client = client
+        self.bad = bad
+
+    async def _send_batch(
+        self,
+        target: Target,
+        recipients: Sequence[Recipient],
+        *,
+        on_admitted: Admitted | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> SendResponse:
+        if any(r.key == self.bad for r in recipients):
+            if on_admitted is not None:
+                on_admitted()
+            raise BrazeAPIError(
+                "HTTP 400: invalid recipient",
+                status_code=400,
+                errors=[ErrorDetail("invalid_recipients", "recipients[10] is invalid")],
+            )
+        return await self.client._send_batch(target, recipients, on_admitted=on_admitted, stop=stop)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_a_resume_after_deleting_a_refused_row_refuses_before_sending_anyone(
+    tmp_path: Path, concurrency: int
+) -> None:
+    """Braze refuses the batch of one bad row; the row is deleted and the job resumed with
+    the same journal: the rows after it moved up one place, the first of the next (sent)
+    batch into the refused batch's last place. The resume must refuse before any request,
+    with advice that sends nobody twice; nobody is messaged twice across both runs."""
+    journal = str(tmp_path / "job.journal")
+    people = list(users(150))
+    async with BrazeSimulator(KEY) as sim:
+        async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
+            sender = RefusesOne(braze, "external_user_id:u60")
+            report = await bulk_send(
+                sender, people, WEEKLY, journal=journal, concurrency=concurrency
+            )
+            assert (report.sent, report.failed) == (100, 50)
+            first = Counter(sim.delivered_counts())
+            del people[60]  # "delete the bad row and resume"
+            with pytest.raises(JournalError) as caught:
+                await bulk_send(sender, people, WEEKLY, journal=journal, concurrency=concurrency)
+        assert sim.delivered_counts() == first  # nothing was sent by the resume
+        assert max(sim.delivered_counts().values()) == 1
+        message = str(caught.value)
+        assert "input position 60 is not the recipient" in message
+        assert "fix" in message and "new journal" in message
+        assert "start over" not in message and "delete" not in message
 
 
 async def test_an_input_error_lets_the_requests_in_flight_finish(tmp_path: Path) -> None:

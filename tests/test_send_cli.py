@@ -8,6 +8,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -495,16 +496,28 @@ def test_a_bad_external_id_rate_is_one_line(
 
 
 class _FakeBraze(http.server.BaseHTTPRequestHandler):
-    """Records each request's body and answers it with the server's ``answer``."""
+    """Records each request's body and answers it with the server's ``answer``; a request
+    naming one of the server's ``refuse`` ids is refused whole (400 ``invalid_recipients``,
+    not recorded), as Braze refuses a request for one bad recipient."""
 
     server: _FakeBrazeServer
 
     def do_POST(self) -> None:
-        self.server.bodies.append(
-            orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        )
-        body = orjson.dumps(self.server.answer)
-        self.send_response(201)
+        request = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        named = {r.get("external_user_id") for r in request.get("recipients", ())}
+        if named & self.server.refuse:
+            status, answer = (
+                400,
+                {
+                    "message": "Invalid recipients",
+                    "errors": [{"code": "invalid_recipients", "message": "a recipient is invalid"}],
+                },
+            )
+        else:
+            self.server.bodies.append(request)
+            status, answer = 201, self.server.answer
+        body = orjson.dumps(answer)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -519,6 +532,13 @@ class _FakeBrazeServer(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _FakeBraze)
         self.bodies: list[dict[str, Any]] = []
         self.answer: dict[str, Any] = {"message": "success", "dispatch_id": "d"}
+        self.refuse: set[str] = set()
+
+    def messaged(self) -> Counter[str]:
+        """How many accepted requests named each recipient."""
+        return Counter(
+            str(r["external_user_id"]) for body in self.bodies for r in body["recipients"]
+        )
 
     @property
     def url(self) -> str:
@@ -645,3 +665,62 @@ def test_non_fatal_errors_are_counted_with_samples(
     )
     assert lines[at + 1 : at + 6] == ["  minor: <minor error message>"] * 5
     assert not lines[at + 6 :] or not lines[at + 6].startswith("  minor")
+
+
+def test_deleting_a_refused_row_then_resuming_is_refused_before_anything_is_sent(
+    tmp_path: Path, fake_braze: _FakeBrazeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Braze refuses the request of one bad row; the user deletes the row and runs the same
+    command (same journal). The rows after it moved up one place, the first of the next,
+    sent, request into the refused one's last place: the resume is refused before any
+    request, with advice that messages nobody twice, and the failures file of the first run
+    (the refused rows, what the advice names) stays. Nobody is messaged twice.
+
+    The rows are long, so that the deletion is past the 64 KiB the input fingerprint reads:
+    the journal's per-row keys are what must notice it."""
+    users = tmp_path / "users.csv"
+    pad = "x" * 400
+    rows = [f'u{i},"{{""pad"": ""{pad}""}}"' for i in range(250)]
+    users.write_text("external_user_id,trigger_properties\n" + "\n".join(rows) + "\n")
+    assert len(users.read_bytes().split(b"u170,")[0]) > 1 << 16
+    fake_braze.refuse = {"u170"}
+    argv = (
+        "--campaign-id", "weekly", "--recipients", users, "--concurrency", "1",
+        "--api-key", KEY, "--base-url", fake_braze.url,
+    )  # fmt: skip
+    assert run(*argv) == 1
+    capsys.readouterr()
+    failures = tmp_path / "users.csv.failures.jsonl"
+    refused = failures.read_bytes()
+    assert [line["external_user_id"] for line in lines_of(failures)] == [
+        f"u{i}" for i in range(150, 200)
+    ]
+    del rows[170]  # "delete the bad row and resume"
+    users.write_text("external_user_id,trigger_properties\n" + "\n".join(rows) + "\n")
+    requests = len(fake_braze.bodies)
+    assert run(*argv) == 2
+    err = capsys.readouterr().err
+    assert len(fake_braze.bodies) == requests  # the resume sent nothing
+    assert max(fake_braze.messaged().values()) == 1
+    assert "line 172 is not the recipient that was sent from there" in err
+    assert "fix a refused row in place" in err and "with a new journal" in err
+    assert failures.read_bytes() == refused  # what the advice points at is still there
+
+
+def test_a_complete_journal_says_so_and_that_a_new_run_needs_a_new_journal(
+    tmp_path: Path, sim: ThreadedSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A weekly cron on the same journal sends nobody after the first week: the run says
+    that the journal's job is complete and that a new run takes a new journal."""
+    users = write_jsonl(tmp_path / "users.jsonl", 60)
+    argv = ("--campaign-id", "weekly", "--recipients", users)
+    creds = ("--api-key", KEY, "--base-url", sim.base_url)
+    assert run(*argv, *creds) == 0
+    assert "journal's job is complete" not in capsys.readouterr().err
+    assert run(*argv, *creds) == 0
+    err = capsys.readouterr().err
+    assert "0 sent (+60 by an earlier run)" in err
+    assert (
+        "this journal's job is complete: nothing to send; use a new journal for a new run "
+        "(e.g. --journal weekly-$(date +%F).journal)"
+    ) in err

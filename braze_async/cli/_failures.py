@@ -87,6 +87,14 @@ class FailuresFile:
         if first_unread_line is not None:
             self._note["_first_unread_line"] = first_unread_line
 
+    def discard(self) -> None:
+        """Leave ``path`` as it was (an earlier run's file stays): this job's rows are
+        dropped, for a job refused before it sent anyone."""
+        self._closed = True
+        if self._fh is not None and self._partial is not None:
+            self._fh.close()
+            os.unlink(self._partial)
+
     def close(self) -> None:
         """Put the file in place (or remove the earlier run's, if no row was written).
 

@@ -37,7 +37,7 @@ from typing import TextIO
 from .._bulk import BulkReport
 from .._client import BrazeClient
 from .._errors import BrazeError
-from .._journal import JournalError
+from .._journal import InputChangedError, JournalError
 from .._readers import InputError, InputRow
 from ._dry_run import dry_run
 from ._failures import FailuresFile
@@ -207,6 +207,11 @@ class _Job:
             if isinstance(exc, OSError)
             else str(exc)
         )
+        if isinstance(exc, InputChangedError):
+            # Refused before anything was sent: the earlier run's failures file (the rows to
+            # send with a new journal, as the advice says) stays as it was.
+            self.failures.discard()
+            return UsageError(message)
         self.failures.stopped_early(
             f"braze-async send stopped with an error ({message}): this file holds only the "
             f"recipients not sent among the rows of {self.plan.path} read before it",
@@ -249,6 +254,12 @@ def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: P
             "(_outcome, _reason, _line say why)"
         )
     lines += _to_finish(plan, report, failures)
+    if report.ok and report.already_sent and not report.sent:
+        # A recurring job (a weekly cron) on one journal would send nobody from now on.
+        lines.append(
+            "this journal's job is complete: nothing to send; use a new journal for a new "
+            "run (e.g. --journal weekly-$(date +%F).journal)"
+        )
     if report.unknown:
         lines.append(
             f"{report.unknown:,} recipients may or may not have been messaged (no answer from "
@@ -293,7 +304,14 @@ def _to_finish(plan: Plan, report: BulkReport, failures: FailuresFile) -> list[s
     if plan.journal is not None:
         return [
             f"{first}run the same command again to send the rest: the journal skips whoever was "
-            "sent" + (" and does not resend the unknown" if report.unknown else "")
+            "sent"
+            + (" and does not resend the unknown" if report.unknown else "")
+            + (
+                "; fix a row Braze refused in place, on its own line (a row deleted moves the "
+                "others: the journal then refuses the input)"
+                if report.failed
+                else ""
+            )
         ]
     rows = " and ".join(
         name
