@@ -53,7 +53,7 @@ from ._models import (
     TransactionalSendRequest,
 )
 from ._redact import Redactor
-from ._request import Reader, RequestPath
+from ._request import Body, Reader, RequestPath
 from ._retry import RetryPolicy
 from ._targets import Target, check_target, named
 from ._telemetry import with_opentelemetry
@@ -491,14 +491,17 @@ class BrazeClient(DeprecatedSends):
         target: Target,
         recipients: Sequence[Recipient],
         *,
+        riders: Callable[[], Sequence[Recipient]] | None = None,
         on_admitted: Callable[[], object] | None = None,
         stop: asyncio.Event | None = None,
     ) -> SendResponse:
         """One batch of a bulk job or of :meth:`send_one` (the ``Sender`` of _batching):
+        *riders* says, each time an attempt is admitted, who of *recipients* still rides;
         *on_admitted* runs once, just before the first attempt that was admitted leaves (a
         bulk job journals the batch there); *stop* ends every wait (see _stop.py)."""
         request = target.request(recipients)
-        return await self._post(target.path, request, on_admitted, stop)
+        body = None if riders is None else _boarding(target, request, riders)
+        return await self._post(target.path, request, on_admitted, stop, body)
 
     async def _post(
         self,
@@ -506,10 +509,11 @@ class BrazeClient(DeprecatedSends):
         request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
         on_admitted: Callable[[], object] | None = None,
         stop: asyncio.Event | None = None,
+        body: Body | None = None,
     ) -> SendResponse:
         return await self._call(
             path,
-            dumps(request),
+            dumps(request) if body is None else body,
             read_send,
             audience=request.targets_audience,
             retry_ambiguous=self._retry.retry_ambiguous,
@@ -521,7 +525,7 @@ class BrazeClient(DeprecatedSends):
     async def _call(
         self,
         path: str,
-        body: bytes,
+        body: Body,
         read: Reader[T],
         *,
         audience: bool | None,
@@ -547,3 +551,25 @@ class BrazeClient(DeprecatedSends):
             recipients=recipients,
             stop=stop,
         )
+
+
+def _boarding(
+    target: Target,
+    request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
+    riders: Callable[[], Sequence[Recipient]],
+) -> Callable[[], tuple[bytes, int]]:
+    """The late :data:`~braze_async._request.Body` of a batch whose *riders* (who of
+    *request*'s recipients still ride, in order) are decided as each attempt is admitted:
+    *request* while all of them ride, else a request of those who still do."""
+    body: bytes | None = None
+
+    def board() -> tuple[bytes, int]:
+        nonlocal request, body
+        now = riders()
+        if len(now) != named(request):
+            request, body = target.request(now), None
+        if body is None:
+            body = dumps(request)
+        return body, len(now)
+
+    return board
