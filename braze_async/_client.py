@@ -59,6 +59,7 @@ from ._targets import Target, check_target, named
 from ._telemetry import with_opentelemetry
 from ._transport import AiohttpTransport
 from ._urls import budget_name, resolve_base_url
+from ._validate import check_count
 from ._version import __version__
 from ._wire import dumps
 
@@ -140,6 +141,9 @@ class BrazeClient(DeprecatedSends):
     :param clock: where time is read and waits sleep, for the retry waits and the limiter
         this client makes (a ``RateLimiter`` given as ``rate_limits`` keeps its own); tests
         give a :class:`braze_async.testing.FakeClock` to replace time in one place.
+    :raises BrazeValidationError: for a setting of the wrong type or out of range (text
+        where a number belongs, as read from the environment, or an infinite number), naming
+        it, before any network.
     """
 
     def __init__(
@@ -169,8 +173,8 @@ class BrazeClient(DeprecatedSends):
         if instance is None and base_url is None:
             base_url = os.environ.get("BRAZE_REST_URL")
         self._base_url = resolve_base_url(instance, base_url)
-        if not isinstance(batching, Batching):
-            raise BrazeValidationError("batching", "must be a Batching")
+        _check_settings(retry, rate_limits, transport, max_response_bytes, batching, clock)
+        hooks = _hooks(on_event)
         self._retry = retry if retry is not None else RetryPolicy()
         #: The bounds of each attempt: the route's, or a view's own (see with_options).
         self._timeouts = Timeouts.of(timeout, attempt_timeout)
@@ -191,7 +195,6 @@ class BrazeClient(DeprecatedSends):
                 clock=clock,
             )
         )
-        hooks = () if on_event is None else (on_event,) if callable(on_event) else on_event
         route = Route(
             base_url=self._base_url,
             headers={
@@ -551,6 +554,45 @@ class BrazeClient(DeprecatedSends):
             recipients=recipients,
             stop=stop,
         )
+
+
+def _check_settings(
+    retry: object,
+    rate_limits: object,
+    transport: object,
+    max_response_bytes: object,
+    batching: object,
+    clock: object,
+) -> None:
+    """The client's settings of the right type (the timeouts are checked by ``Timeouts``):
+    one read from the environment as text is refused here, not by each request later."""
+    kinds: tuple[tuple[str, object, tuple[type, ...]], ...] = (
+        ("retry", retry, (RetryPolicy, type(None))),
+        ("rate_limits", rate_limits, (RateLimits, RateLimiter, type(None))),
+        ("transport", transport, (httpx.AsyncBaseTransport, httpx.AsyncClient, type(None))),
+        ("batching", batching, (Batching,)),
+        ("clock", clock, (Clock, type(None))),
+    )
+    for name, value, types in kinds:
+        if not isinstance(value, types):
+            expected = " or ".join("None" if t is type(None) else t.__name__ for t in types)
+            raise BrazeValidationError(name, f"must be {expected}, not {type(value).__name__}")
+    check_count(max_response_bytes, "max_response_bytes")
+
+
+def _hooks(on_event: object) -> tuple[EventHook, ...]:
+    """``on_event`` as a tuple of hooks: one callable, a sequence of them, or None."""
+    if on_event is None:
+        return ()
+    if callable(on_event):
+        return (on_event,)
+    if (
+        isinstance(on_event, Sequence)
+        and not isinstance(on_event, str | bytes)
+        and all(callable(hook) for hook in on_event)
+    ):
+        return tuple(on_event)
+    raise BrazeValidationError("on_event", "must be a callable or a sequence of callables")
 
 
 def _boarding(
