@@ -30,8 +30,12 @@ request as a whole and sent nothing, so every caller of that batch gets the
 :class:`~braze_async.BrazeBadRequestError`; the batch is not split and resent behind their
 backs (retrying the others is safe and up to them). A success that carries a ``notice``
 (a paused, stopped or archived Canvas: Braze sends nothing) is no success for its callers:
-each gets a :class:`~braze_async.BrazeNotSentError`. Cancelling a caller before its batch
-is sent removes it from the batch; once sent, cancelling it does not affect the others.
+each gets a :class:`~braze_async.BrazeNotSentError`.
+
+Who rides in a request is decided when the rate limiter admits it, just before it leaves
+(again before a retry): a caller cancelled until then (a web app's timeout while Braze's
+budget is paused) is not sent, and a request whose callers all left is not sent at all.
+Once its request left, cancelling a caller does not affect the others.
 """
 
 from __future__ import annotations
@@ -75,6 +79,11 @@ DEFAULT_MAX_PENDING = 10_000
 class Sender(Protocol):
     """What a batch is sent through: :class:`~braze_async.BrazeClient` is one.
 
+    ``riders``, when given, is called each time the rate limiter admits an attempt, just
+    before it leaves: it returns who of ``recipients`` still ride (in order; fewer when
+    callers left), and the attempt carries them; if it raises, nothing is sent and its
+    exception propagates.
+
     ``on_admitted``, when given, is called once, after the rate limiter admitted the request
     and before its first attempt leaves; if it raises, nothing is sent and its exception
     propagates (a bulk job journals the batch there).
@@ -91,6 +100,7 @@ class Sender(Protocol):
         target: Target,
         recipients: Sequence[Recipient],
         *,
+        riders: Callable[[], Sequence[Recipient]] | None = None,
         on_admitted: Callable[[], object] | None = None,
         stop: asyncio.Event | None = None,
     ) -> SendResponse: ...
@@ -142,13 +152,18 @@ class SendResult:
         return self.response.dispatch_id
 
 
+class _Deserted(Exception):
+    """Every caller of a batch left before it was admitted: it is not sent."""
+
+
 class _Waiter:
     __slots__ = ("future", "recipient", "taken")
 
     def __init__(self, recipient: Recipient, future: asyncio.Future[SendResult]) -> None:
         self.recipient = recipient
         self.future = future
-        #: Set once the waiter is part of a batch on its way: cancelling it no longer matters.
+        #: Set once the waiter is part of a batch: cancelled, it leaves when the batch's
+        #: request is admitted (see Batcher._run), not from the queue.
         self.taken = False
 
 
@@ -306,10 +321,24 @@ class Batcher:
             self._flush()
 
     async def _run(self, target: Target, batch: list[_Waiter]) -> None:
-        self.requests += 1
-        self.recipients += len(batch)
+        riders = batch
+
+        def board() -> list[Recipient]:
+            """Who rides, decided as each attempt is admitted: the callers still waiting (a
+            cancelled one, e.g. timed out while the budget was paused, leaves)."""
+            nonlocal riders
+            first, riders = riders is batch, [w for w in riders if not w.future.done()]
+            if not riders:
+                raise _Deserted  # nobody left: no request
+            self.requests += first
+            return [w.recipient for w in riders]
+
         try:
-            response = await self._sender._send_batch(target, [w.recipient for w in batch])
+            response = await self._sender._send_batch(
+                target, [w.recipient for w in batch], riders=board
+            )
+        except _Deserted:
+            return
         except asyncio.CancelledError:
             # Only aclose() being cancelled, or loop teardown, cancels a batch: it may have
             # reached Braze already.
@@ -337,8 +366,9 @@ class Batcher:
                     if not waiter.future.done():
                         waiter.future.set_exception(refused)
                 return
-            size = len(batch)
-            for waiter in batch:
+            size = len(riders)
+            self.recipients += size
+            for waiter in riders:
                 if not waiter.future.done():
                     waiter.future.set_result(
                         SendResult(recipient=waiter.recipient, response=response, batch_size=size)

@@ -53,9 +53,10 @@ from ._models import (
     TransactionalSendRequest,
 )
 from ._redact import Redactor
-from ._request import Reader, RequestPath
+from ._request import Body, Reader, RequestPath
 from ._retry import RetryPolicy
-from ._targets import Target, check_target, named
+from ._settings import api_key_of, check_settings, hooks_of
+from ._targets import Target, boarding, check_target, named
 from ._telemetry import with_opentelemetry
 from ._transport import AiohttpTransport
 from ._urls import budget_name, resolve_base_url
@@ -140,6 +141,9 @@ class BrazeClient(DeprecatedSends):
     :param clock: where time is read and waits sleep, for the retry waits and the limiter
         this client makes (a ``RateLimiter`` given as ``rate_limits`` keeps its own); tests
         give a :class:`braze_async.testing.FakeClock` to replace time in one place.
+    :raises BrazeValidationError: for a setting of the wrong type or out of range (text
+        where a number belongs, as read from the environment, or an infinite number), naming
+        it, before any network.
     """
 
     def __init__(
@@ -158,19 +162,12 @@ class BrazeClient(DeprecatedSends):
         on_event: EventHook | Sequence[EventHook] | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if api_key is None:
-            api_key = os.environ.get("BRAZE_API_KEY")
-        if not isinstance(api_key, str) or not api_key.strip():
-            raise BrazeValidationError(
-                "api_key", "is required (pass api_key= or set BRAZE_API_KEY)"
-            )
-        if any(c in api_key for c in "\r\n\x00"):
-            raise BrazeValidationError("api_key", "must not contain control characters")
+        api_key = api_key_of(api_key)
         if instance is None and base_url is None:
             base_url = os.environ.get("BRAZE_REST_URL")
         self._base_url = resolve_base_url(instance, base_url)
-        if not isinstance(batching, Batching):
-            raise BrazeValidationError("batching", "must be a Batching")
+        check_settings(retry, rate_limits, transport, max_response_bytes, batching, clock)
+        hooks = hooks_of(on_event)
         self._retry = retry if retry is not None else RetryPolicy()
         #: The bounds of each attempt: the route's, or a view's own (see with_options).
         self._timeouts = Timeouts.of(timeout, attempt_timeout)
@@ -191,7 +188,6 @@ class BrazeClient(DeprecatedSends):
                 clock=clock,
             )
         )
-        hooks = () if on_event is None else (on_event,) if callable(on_event) else on_event
         route = Route(
             base_url=self._base_url,
             headers={
@@ -491,14 +487,17 @@ class BrazeClient(DeprecatedSends):
         target: Target,
         recipients: Sequence[Recipient],
         *,
+        riders: Callable[[], Sequence[Recipient]] | None = None,
         on_admitted: Callable[[], object] | None = None,
         stop: asyncio.Event | None = None,
     ) -> SendResponse:
         """One batch of a bulk job or of :meth:`send_one` (the ``Sender`` of _batching):
+        *riders* says, each time an attempt is admitted, who of *recipients* still rides;
         *on_admitted* runs once, just before the first attempt that was admitted leaves (a
         bulk job journals the batch there); *stop* ends every wait (see _stop.py)."""
         request = target.request(recipients)
-        return await self._post(target.path, request, on_admitted, stop)
+        body = None if riders is None else boarding(target, request, riders)
+        return await self._post(target.path, request, on_admitted, stop, body)
 
     async def _post(
         self,
@@ -506,10 +505,11 @@ class BrazeClient(DeprecatedSends):
         request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
         on_admitted: Callable[[], object] | None = None,
         stop: asyncio.Event | None = None,
+        body: Body | None = None,
     ) -> SendResponse:
         return await self._call(
             path,
-            dumps(request),
+            dumps(request) if body is None else body,
             read_send,
             audience=request.targets_audience,
             retry_ambiguous=self._retry.retry_ambiguous,
@@ -521,7 +521,7 @@ class BrazeClient(DeprecatedSends):
     async def _call(
         self,
         path: str,
-        body: bytes,
+        body: Body,
         read: Reader[T],
         *,
         audience: bool | None,

@@ -285,6 +285,11 @@ class Trace:
             "base_url": self._events.base_url,
         }
 
+    def name(self, recipients: int) -> None:
+        """The request names *recipients* from the next attempt on (a batch whose callers
+        left, see _batching.py)."""
+        self._recipients = recipients
+
     def admitted(self, waited: float) -> None:
         """The rate limiter admitted the next attempt after *waited* seconds in line."""
         self._waited = waited

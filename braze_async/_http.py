@@ -44,6 +44,7 @@ import httpx
 
 from ._redact import Redactor
 from ._transport import AiohttpTransport
+from ._validate import check_seconds
 
 __all__ = [
     "Answer",
@@ -154,24 +155,33 @@ class CannotSend(ExchangeError):
     """The request can never be sent as it is."""
 
 
+def _bound(_: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+    """A bound is a finite number of seconds > 0, or None (named as the client's setting)."""
+    if value is not None:
+        name = attribute.name
+        check_seconds(value, "attempt_timeout" if name == "attempt" else f"timeout.{name}")
+
+
 @attrs.frozen(kw_only=True)
 class Timeouts:
-    """Every bound on one attempt, in seconds (``None``: no bound)."""
+    """Every bound on one attempt, in seconds (``None``: no bound); checked when made."""
 
     #: Establishing a connection.
-    connect: float | None
+    connect: float | None = attrs.field(validator=_bound)
     #: Between two reads of the answer (aiohttp: also while the body is written).
-    read: float | None
+    read: float | None = attrs.field(validator=_bound)
     #: Writing one chunk of the request (httpx transports).
-    write: float | None
+    write: float | None = attrs.field(validator=_bound)
     #: Waiting for a connection from the pool.
-    pool: float | None
+    pool: float | None = attrs.field(validator=_bound)
     #: One attempt from start to the answer's last byte.
-    attempt: float | None
+    attempt: float | None = attrs.field(validator=_bound)
 
     @classmethod
     def of(cls, timeout: float | httpx.Timeout | None, attempt: float | None) -> Timeouts:
         """From httpx's ``timeout`` (a number or an ``httpx.Timeout``) and the attempt bound."""
+        if not isinstance(timeout, httpx.Timeout) and timeout is not None:
+            check_seconds(timeout, "timeout")
         t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         return cls(connect=t.connect, read=t.read, write=t.write, pool=t.pool, attempt=attempt)
 
@@ -252,9 +262,9 @@ class AttemptClock:
     def connection_held(self) -> None:
         """A connection is held; the request is about to be written."""
         if not self.held:
-            self.held = True
             if self.scope is not None:
                 self.scope.reschedule(_after(self.timeouts.attempt))
+            self.held = True  # (once the attempt's bound is set: a failure there is "never sent")
 
 
 def _after(seconds: float | None) -> float | None:
@@ -292,6 +302,12 @@ class _Exchange:
             raise NeverSent(clock.timed_out()) from self._redact.exception(exc)
         except httpx.TransportError as exc:
             raise MaybeProcessed(self._redact.describe(exc)) from self._redact.exception(exc)
+        except Exception as exc:
+            if clock.held:
+                raise  # a failure nobody expected, once the request may have left: unknown
+            # Nothing left this process (a request hook, a bug below us): never sent, and
+            # not retried (it would fail alike).
+            raise CannotSend(self._redact.describe(exc)) from self._redact.exception(exc)
         headers = self._redact.headers(answer.headers)
         return answer if headers is answer.headers else answer._replace(headers=headers)
 

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import attrs
 
@@ -32,7 +32,7 @@ from ._redact import Redactor
 from ._retry import AMBIGUOUS_STATUSES, Attempts, Decision, NotAdmitted, Retry, RetryPolicy, Unknown
 from ._stop import Stopped, until
 
-__all__ = ["Reader", "RequestPath"]
+__all__ = ["Body", "Reader", "RequestPath"]
 
 T = TypeVar("T")
 
@@ -48,6 +48,12 @@ class _Done(Generic[T]):
 
     def __init__(self, value: T) -> None:
         self.value = value
+
+
+#: A request's body, or what makes it each time an attempt is admitted, just before the
+#: attempt leaves: the body and how many recipients it names (``send_one``'s batches decide
+#: there who rides, see _batching.py). If it raises, nothing is sent and the error propagates.
+Body: TypeAlias = "bytes | Callable[[], tuple[bytes, int]]"
 
 
 def _once(callback: Callable[[], object]) -> Callable[[], object]:
@@ -66,7 +72,7 @@ class _Call:
     """What every attempt of one call needs."""
 
     path: str
-    body: bytes
+    body: Body
     #: The budget it spends (None: not rate limited).
     bucket: Bucket | None
     timeouts: Timeouts
@@ -75,6 +81,17 @@ class _Call:
     on_admitted: Callable[[], object] | None
     trace: Trace
     stop: asyncio.Event | None
+
+    def leaving(self) -> bytes:
+        """What an admitted attempt sends, made now if it is made late; *on_admitted* runs
+        before the first one leaves."""
+        body = self.body
+        if not isinstance(body, bytes):
+            body, recipients = body()
+            self.trace.name(recipients)
+        if self.on_admitted is not None:
+            self.on_admitted()
+        return body
 
 
 class RequestPath:
@@ -112,7 +129,7 @@ class RequestPath:
     async def call(
         self,
         path: str,
-        body: bytes,
+        body: Body,
         read: Reader[T],
         *,
         policy: RetryPolicy,
@@ -129,7 +146,8 @@ class RequestPath:
         *audience* names the rate-limit bucket (``True``: segment / audience, ``False``:
         recipients, ``None``: not rate limited); *on_admitted* runs once, before the first
         attempt leaves; *recipients* (how many the request names) goes into logs, events and
-        spans; once *stop* is set, no attempt starts and every wait ends (see _stop.py).
+        spans; *body* may be made late, as each attempt is admitted (see :data:`Body`); once
+        *stop* is set, no attempt starts and every wait ends (see _stop.py).
         Answers are handled in :meth:`_step`, so that no frame of an error's traceback holds
         what a server sent (a hostile one may echo the key).
         """
@@ -189,11 +207,10 @@ class RequestPath:
             return NotAdmitted(str(stopped), stopped)
         limiter, bucket, trace = self.limiter, call.bucket, call.trace
         if limiter is None or bucket is None:
-            if call.on_admitted is not None:
-                call.on_admitted()
+            body = call.leaving()
             trace.started()
             try:
-                return await self.exchange.post(call.path, call.body, call.timeouts)
+                return await self.exchange.post(call.path, body, call.timeouts)
             except ExchangeError as exc:
                 return exc
         try:
@@ -208,16 +225,15 @@ class RequestPath:
             reason = self.redact.describe(exc)
             # Without its traceback: the Redis client's frames hold its connection settings.
             return NotAdmitted(reason, self.redact.exception(exc) or RuntimeError(reason))
+        try:
+            body = call.leaving()
+        except BaseException:
+            permit.release(sent=False)  # nothing was sent: the slot is given back
+            raise
         trace.admitted(permit.waited)
-        if call.on_admitted is not None:
-            try:
-                call.on_admitted()
-            except BaseException:
-                permit.release(sent=False)  # nothing was sent: the slot is given back
-                raise
         trace.started()
         try:
-            answer = await self.exchange.post(call.path, call.body, call.timeouts)
+            answer = await self.exchange.post(call.path, body, call.timeouts)
         except MaybeProcessed as exc:
             permit.release(outcome_unknown=True)  # it may reach Braze late: counts longer
             return exc

@@ -13,7 +13,6 @@ and both libraries would need most of this logic in callbacks anyway.
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from ._errors import (
 from ._http import CannotSend, ExchangeError, NeverSent
 from ._limits import WaitTooLong, parse_number, parse_retry_after
 from ._stop import Stopped
+from ._validate import check_count, check_flag, check_seconds
 
 __all__ = [
     "AMBIGUOUS_STATUSES",
@@ -47,13 +47,15 @@ __all__ = [
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"RetryPolicy.{attribute.name} must be a finite number >= 0")
+    check_seconds(value, f"RetryPolicy.{attribute.name}", zero=True)
 
 
 def _at_least_one(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if not (isinstance(value, int) and value >= 1):
-        raise ValueError(f"RetryPolicy.{attribute.name} must be an integer >= 1")
+    check_count(value, f"RetryPolicy.{attribute.name}")
+
+
+def _flag(_: object, attribute: attrs.Attribute[bool], value: bool) -> None:
+    check_flag(value, f"RetryPolicy.{attribute.name}")
 
 
 @attrs.frozen(kw_only=True)
@@ -94,11 +96,11 @@ class RetryPolicy:
     #: (Braze's hourly window can ask for ~1 h); a web app can set a few seconds.
     max_rate_limit_wait: float = attrs.field(default=3700.0, validator=_positive)
     #: Retry trigger sends whose outcome is unknown, accepting possible duplicates.
-    retry_ambiguous: bool = False
+    retry_ambiguous: bool = attrs.field(default=False, validator=_flag)
     #: Draw each backoff at random below its ceiling ("full jitter", so that clients that
     #: failed together do not retry together). ``False`` waits the ceiling itself: tests use
     #: it (with :class:`braze_async.testing.FakeClock`) for waits they can assert exactly.
-    jitter: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    jitter: bool = attrs.field(default=True, validator=_flag)
 
     def __repr__(self) -> str:
         return (

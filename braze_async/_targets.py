@@ -16,7 +16,7 @@ channel objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar, Literal, TypeAlias
 
 import attrs
@@ -34,9 +34,9 @@ from ._models import (
     check_attachments,
 )
 from ._validate import check_personalization, check_str
-from ._wire import converter, json_default
+from ._wire import converter, dumps, json_default
 
-__all__ = ["Campaign", "Canvas", "Target", "canonical", "check_target", "named"]
+__all__ = ["Campaign", "Canvas", "Target", "boarding", "canonical", "check_target", "named"]
 
 
 def _no_segment(segment_id: str | None, what: str) -> None:
@@ -238,3 +238,25 @@ def named(request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendR
     if isinstance(request, MessagesSendRequest):
         return len(request.external_user_ids or ()) + len(request.user_aliases or ())
     return len(request.recipients or ())
+
+
+def boarding(
+    target: Target,
+    request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
+    riders: Callable[[], Sequence[Recipient]],
+) -> Callable[[], tuple[bytes, int]]:
+    """The late :data:`~braze_async._request.Body` of a batch whose *riders* (who of
+    *request*'s recipients still ride, in order) are decided as each attempt is admitted:
+    *request* while all of them ride, else a request of those who still do."""
+    body: bytes | None = None
+
+    def board() -> tuple[bytes, int]:
+        nonlocal request, body
+        now = riders()
+        if len(now) != named(request):
+            request, body = target.request(now), None
+        if body is None:
+            body = dumps(request)
+        return body, len(now)
+
+    return board

@@ -29,6 +29,7 @@ import httpx
 
 from ._errors import BrazeValidationError
 from ._redact import Redactor
+from ._validate import check_count, check_seconds
 
 __all__ = ["AiohttpTransport", "ConnectionEvents"]
 
@@ -149,10 +150,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     ) -> None:
         if verify is False:
             raise ValueError("verify=False is not supported: TLS verification stays on")
-        for name in ("max_connections", "keepalive_expiry"):
-            value = getattr(limits, name)
-            if value is not None and not (isinstance(value, (int, float)) and value > 0):
-                raise BrazeValidationError(f"limits.{name}", "must be a number > 0 (or None)")
+        if not isinstance(limits, httpx.Limits):
+            raise BrazeValidationError("limits", "must be an httpx.Limits")
+        if limits.max_connections is not None:
+            check_count(limits.max_connections, "limits.max_connections")
+        if limits.keepalive_expiry is not None:
+            check_seconds(limits.keepalive_expiry, "limits.keepalive_expiry")
         self._ssl: ssl.SSLContext | bool = (
             verify if isinstance(verify, ssl.SSLContext) else ssl.create_default_context()
         )

@@ -1,4 +1,5 @@
-"""Checks shared by the models: is a value something Braze accepts as JSON?
+"""Checks shared by the models (is a value something Braze accepts as JSON?) and by the
+client's settings (a number of seconds, a count, a flag: of the right type, finite, in range).
 
 Kept apart from the models so the rules read in one place. Every failure raises
 :class:`~braze_async.BrazeValidationError` naming the field (a dotted path) and the rule.
@@ -146,3 +147,31 @@ def _check_value(item: object, path: str, depth: int) -> None:
             "must be JSON-serializable (str, int, float, bool, None, list, object or "
             f"datetime), not {type(item).__name__}",
         )
+
+
+# -- the client's settings: a value read from the environment arrives as text ("90") --------
+
+
+def check_seconds(value: object, field: str, *, zero: bool = False) -> float:
+    """*value* if it is a finite number of seconds > 0 (>= 0 with *zero*), else raise."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise BrazeValidationError(field, f"must be a finite number of seconds, not {value!r}")
+    if value < 0 or (value == 0 and not zero):
+        raise BrazeValidationError(field, f"must be {'>= 0' if zero else '> 0'}, not {value!r}")
+    return value
+
+
+def check_count(value: object, field: str, *, minimum: int = 1) -> int:
+    """*value* if it is an integer (not a bool) >= *minimum*, else raise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BrazeValidationError(field, f"must be an integer, not {value!r}")
+    if value < minimum:
+        raise BrazeValidationError(field, f"must be at least {minimum}, not {value!r}")
+    return value
+
+
+def check_flag(value: object, field: str) -> bool:
+    """*value* if it is True or False (``"false"`` is not), else raise."""
+    if not isinstance(value, bool):
+        raise BrazeValidationError(field, f"must be True or False, not {value!r}")
+    return value

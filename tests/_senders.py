@@ -14,7 +14,8 @@ from braze_async._targets import Target
 class RequestSender:
     """A ``Sender`` (what a batch is sent through) whose subclass answers each batch's
     request: ``send_campaign_request``, ``send_canvas_request`` or ``send_messages_request``,
-    each given the request the target builds, the ``on_admitted`` hook and the job's
+    each given the request the target builds (of the ``riders`` at once, when given), the
+    ``on_admitted`` hook and the job's
     ``stop`` (a scripted wait must end when it is set, as the client's waits do)."""
 
     async def _send_batch(
@@ -22,9 +23,12 @@ class RequestSender:
         target: Target,
         recipients: Sequence[Recipient],
         *,
+        riders: Callable[[], Sequence[Recipient]] | None = None,
         on_admitted: Callable[[], object] | None = None,
         stop: asyncio.Event | None = None,
     ) -> SendResponse:
+        if riders is not None:  # admitted at once: who rides is decided now
+            recipients = riders()
         if isinstance(target, Campaign):
             return await self.send_campaign_request(
                 target.request(recipients), on_admitted=on_admitted, stop=stop

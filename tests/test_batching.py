@@ -6,12 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from _fake_time import FakeTime
 from _senders import RequestSender
 
 from braze_async import (
     BrazeClient,
     BrazeConnectionError,
     BrazeError,
+    BrazeEvent,
     BrazeServerError,
     BrazeUnknownOutcomeError,
     BrazeValidationError,
@@ -24,6 +26,7 @@ from braze_async import (
 from braze_async._batching import DEFAULT_MAX_PENDING, Batcher, Batching
 from braze_async._deprecated import target_of
 from braze_async._models import CampaignTriggerRequest, CanvasTriggerRequest
+from braze_async.events import AttemptStarted
 from braze_async.simulator import BrazeSimulator
 
 pytestmark = pytest.mark.anyio
@@ -359,6 +362,52 @@ async def test_client_batching_has_a_documented_max_pending_default() -> None:
         with pytest.raises(BrazeConnectionError, match="max_pending"):
             await braze.send_one(Campaign("c"), user(2))
         assert (await first).dispatch_id
+
+
+async def test_callers_cancelled_while_the_budget_is_paused_are_never_sent() -> None:
+    """Who rides is decided when the rate limiter admits the request: callers cancelled
+    while their batch waits out a 429's pause (a web app's timeout) are not sent, their
+    batch-mates are, and a batch whose callers all left sends no request at all."""
+    time = FakeTime()
+    sim = BrazeSimulator(external_id_rate="1/60", clock=time.simulator_clock())
+    started: list[int] = []
+
+    def count(event: BrazeEvent) -> None:
+        if isinstance(event, AttemptStarted):
+            started.append(event.recipients)
+
+    async with BrazeClient(
+        api_key=sim.api_key,
+        base_url="https://b.example",
+        transport=sim.transport(),
+        clock=time,
+        retry=RetryPolicy(jitter=False),
+        batching=Batching(linger=0),
+        on_event=count,
+    ) as braze:
+        assert (await braze.send_one(WEEKLY, user("first"))).dispatch_id  # the window's one
+        # Five callers in one request: answered 429, it waits for the window to reopen.
+        riders = [asyncio.ensure_future(braze.send_one(WEEKLY, user(i))) for i in range(5)]
+        await time.settle()
+        assert braze.rate_limit_status()["external_id"].paused_until is not None
+        # Three more, in a request of their own that waits for the same pause.
+        deserters = [asyncio.ensure_future(braze.send_one(WEEKLY, user(f"d{i}"))) for i in range(3)]
+        await time.settle()
+        assert started == [1, 5]  # the second request waits for the limiter
+        for call in (*riders[1:4], *deserters):  # they time out
+            call.cancel()
+        await time.settle()
+        await asyncio.wait_for(time.advance(120), timeout=10)
+        kept = await asyncio.wait_for(asyncio.gather(riders[0], riders[4]), timeout=10)
+    assert [r.batch_size for r in kept] == [2, 2]
+    assert all(call.cancelled() for call in (*riders[1:4], *deserters))
+    assert [d.recipient for d in sim.delivered()] == [
+        "external_user_id:ufirst",
+        "external_user_id:u0",
+        "external_user_id:u4",
+    ]
+    assert started == [1, 5, 2]  # the deserted request never left
+    assert sim.stats.requests == 3
 
 
 # -- end to end against the simulator over loopback HTTP ----------------------------------------

@@ -575,6 +575,7 @@ class RefusesOne:
         target: Target,
         recipients: Sequence[Recipient],
         *,
+        riders: Callable[[], Sequence[Recipient]] | None = None,
         on_admitted: Admitted | None = None,
         stop: asyncio.Event | None = None,
     ) -> SendResponse:

@@ -215,7 +215,9 @@ async def test_cancelling_the_task_that_owns_the_client_closes_it(sim: ThreadedS
         await task
     assert fifth_leaves.started >= 5
     await assert_nothing_left(before, sim)
-    assert max(sim.delivered_counts().values()) == 1
+    # Nobody twice; the send_one callers cancelled before their request left are not sent
+    # at all (their requests may not have left yet: possibly nobody was delivered).
+    assert set(sim.delivered_counts().values()) <= {1}
 
 
 async def test_the_whole_client_under_a_cancelled_anyio_scope_closes_cleanly(

@@ -18,6 +18,7 @@ from braze_async import (
     BrazeRateLimitWaitError,
     BrazeServerError,
     BrazeUnknownOutcomeError,
+    BrazeValidationError,
     RetryPolicy,
 )
 from braze_async._http import CannotSend, MaybeProcessed, NeverSent
@@ -228,7 +229,7 @@ def test_without_jitter_the_backoff_is_its_ceiling() -> None:
     history = Attempts(policy, endpoint=PATH, retry_ambiguous=False, paced=False, rng=Floor())
     delays = [history.decide(answer(503)) for _ in range(5)]
     assert [d.delay for d in delays if isinstance(d, Retry)] == [1.0, 2.0, 4.0, 4.0, 4.0]
-    with pytest.raises(TypeError, match="jitter"):
+    with pytest.raises(BrazeValidationError, match="jitter"):
         RetryPolicy(jitter=0)  # type: ignore[arg-type]
 
 

@@ -8,11 +8,12 @@ checked when built, so a limiter never starts from a nonsensical configuration.
 from __future__ import annotations
 
 import enum
-import math
 
 import attrs
 
+from .._errors import BrazeValidationError
 from .._redact import redact_url
+from .._validate import check_count, check_seconds
 
 __all__ = ["Bucket", "BucketStats", "Rate", "RateLimits"]
 
@@ -26,19 +27,11 @@ class Bucket(enum.Enum):
 
 def _check_limit(instance: Rate, attribute: attrs.Attribute[int], value: object) -> None:
     del instance, attribute
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Rate.limit must be an int >= 1, got {value!r}")
+    check_count(value, "Rate.limit")
 
 
 def _to_period(value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"Rate.period must be a finite number of seconds > 0, got {value!r}")
-    return float(value)
+    return float(check_seconds(value, "Rate.period"))
 
 
 @attrs.frozen
@@ -57,10 +50,7 @@ class Rate:
 
 def _non_negative_finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     del instance
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"RateLimits.{attribute.name} must be a finite number, got {value!r}")
-    if value < 0 or (attribute.name in _POSITIVE and value == 0):
-        raise ValueError(f"RateLimits.{attribute.name} is out of range: {value!r}")
+    check_seconds(value, f"RateLimits.{attribute.name}", zero=attribute.name not in _POSITIVE)
 
 
 #: The fields of :class:`RateLimits` that must be > 0 (the others may be 0).
@@ -74,13 +64,15 @@ def _url_repr(url: str | None) -> str:
 def _optional_name(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
     del instance
     if value is not None and (not isinstance(value, str) or not value):
-        raise ValueError(f"RateLimits.{attribute.name} must be a non-empty str or None")
+        raise BrazeValidationError(
+            f"RateLimits.{attribute.name}", "must be a non-empty str or None"
+        )
 
 
 def _is_rate(instance: object, attribute: attrs.Attribute[Rate], value: object) -> None:
     del instance
     if not isinstance(value, Rate):
-        raise ValueError(f"RateLimits.{attribute.name} must be a Rate, got {value!r}")
+        raise BrazeValidationError(f"RateLimits.{attribute.name}", f"must be a Rate, not {value!r}")
 
 
 @attrs.frozen(kw_only=True)
