@@ -40,7 +40,15 @@ from ._errors import BrazeError, BrazeValidationError
 from ._events import EventHook, Events
 from ._http import Route, Timeouts, open_exchange
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
-from ._limits import Bucket, BucketStats, LimiterShare, RateLimiter, RateLimits
+from ._limits import (
+    PRIORITIES,
+    Bucket,
+    BucketStats,
+    LimiterShare,
+    Priority,
+    RateLimiter,
+    RateLimits,
+)
 from ._logs import log_event
 from ._messages import MessagesSendRequest
 from ._models import (
@@ -74,6 +82,14 @@ DEFAULT_MAX_RESPONSE_BYTES: Final = 1 << 20
 T = TypeVar("T")
 
 
+def _check_priority(priority: object) -> Priority:
+    """*priority*, one of the rate limiter's two lanes; else a validation error."""
+    for lane in PRIORITIES:
+        if priority == lane:
+            return lane
+    raise BrazeValidationError("priority", "must be 'interactive' or 'bulk'")
+
+
 class _Keep(enum.Enum):
     """``with_options``' "not given": keep the setting as it is (None turns a bound off)."""
 
@@ -84,7 +100,7 @@ class _Shared:
     """What a client and its :meth:`~BrazeClient.with_options` views share, and change as
     they are used."""
 
-    __slots__ = ("batcher", "batching", "closed", "loop")
+    __slots__ = ("batcher", "batching", "bulk_batcher", "closed", "loop")
 
     def __init__(self, batching: Batching) -> None:
         self.closed = False
@@ -93,6 +109,8 @@ class _Shared:
         #: How send_one batches, and the batcher behind it, created on first use.
         self.batching = batching
         self.batcher: Batcher | None = None
+        #: The batcher of ``send_one(..., priority="bulk")``: its batches wait in the bulk lane.
+        self.bulk_batcher: Batcher | None = None
 
 
 class BrazeClient(DeprecatedSends):
@@ -178,6 +196,9 @@ class BrazeClient(DeprecatedSends):
         self._shared = _Shared(batching)
         #: The client whose views this is (itself, unless made by with_options).
         self._root = self
+        #: The rate limiter's lane of the batches sent through this client or view (the
+        #: batchers' and bulk jobs' sender is a view in their lane; see _in_lane).
+        self._lane: Priority = "interactive"
         clock = SYSTEM_CLOCK if clock is None else clock
         #: The workspace's rate limiter, shared with the other clients of the budget (see
         #: _limits); None: limiting is off.
@@ -267,8 +288,9 @@ class BrazeClient(DeprecatedSends):
         self._check_loop()
         if self._limiter is not None:
             self._limiter.stop_waiting()  # this client's waits fail; other clients' go on
-        if shared.batcher is not None:
-            await shared.batcher.aclose()  # sends what waits, waits for what is in flight
+        for batcher in (shared.batcher, shared.bulk_batcher):
+            if batcher is not None:
+                await batcher.aclose()  # sends what waits, waits for what is in flight
         shared.closed = True
         if self._limiter is not None:
             await self._limiter.aclose()
@@ -346,6 +368,7 @@ class BrazeClient(DeprecatedSends):
         audience: Properties | None = None,
         broadcast: bool | None = None,
         segment_id: str | None = None,
+        priority: Priority = "interactive",
     ) -> SendResponse:
         """Send *target* in one request: to up to 50 ``recipients`` (filtered by an
         ``audience`` if given), to a Connected ``audience`` (sent with ``broadcast: true``, as
@@ -358,13 +381,19 @@ class BrazeClient(DeprecatedSends):
         When Braze answers that it will send nothing (a paused Canvas), the answer carries a
         ``notice``: check ``response.will_send``. Invalid input raises
         :class:`BrazeValidationError` before any network call.
+
+        ``priority`` is the rate limiter's lane (``"interactive"``, or ``"bulk"`` for a job
+        that should leave the budget's reserve to the web app; see ``docs/rate-limits.md``).
         """
+        _check_priority(priority)
         request = check_target(target).request(
             recipients, audience=audience, broadcast=broadcast, segment_id=segment_id
         )
-        return await self._post(target.path, request)
+        return await self._post(target.path, request, priority=priority)
 
-    async def send_one(self, target: Target, recipient: Recipient) -> SendResult:
+    async def send_one(
+        self, target: Target, recipient: Recipient, *, priority: Priority = "interactive"
+    ) -> SendResult:
         """Send *target* to one recipient, batched with concurrent callers of the same
         target into requests of up to 50 (see :class:`Batching`); a lone call leaves at once.
 
@@ -376,20 +405,39 @@ class BrazeClient(DeprecatedSends):
                 Campaign("welcome"),
                 Recipient(external_user_id="u1", trigger_properties={"coupon": "SAVE20"}),
             )
+
+        ``priority="bulk"`` batches it with the other bulk callers, in the limiter's bulk lane.
         """
         shared = self._shared
         if shared.closed:
             raise BrazeError("the client is closed")
         self._check_loop()
-        if shared.batcher is None:
-            batching = shared.batching
-            shared.batcher = Batcher(
-                self._root,
+        return await self._batcher(_check_priority(priority)).send(recipient, target)
+
+    def _batcher(self, priority: Priority) -> Batcher:
+        """The shared batcher of *priority*'s lane, created on first use."""
+        shared, batching = self._shared, self._shared.batching
+        batcher = shared.batcher if priority == "interactive" else shared.bulk_batcher
+        if batcher is None:
+            batcher = Batcher(
+                self._root._in_lane(priority),
                 max_concurrency=batching.max_concurrency,
                 linger=batching.linger,
                 max_pending=batching.max_pending,
             )
-        return await shared.batcher.send(recipient, target)
+            if priority == "interactive":
+                shared.batcher = batcher
+            else:
+                shared.bulk_batcher = batcher
+        return batcher
+
+    def _in_lane(self, priority: Priority) -> BrazeClient:
+        """This client, or a view of it whose batches wait in *priority*'s lane."""
+        if priority == self._lane:
+            return self
+        view = copy.copy(self)
+        view._lane = priority
+        return view
 
     async def send_bulk(
         self,
@@ -405,6 +453,7 @@ class BrazeClient(DeprecatedSends):
         stop: asyncio.Event | None = None,
         total: int | None = None,
         max_details: int = DEFAULT_MAX_DETAILS,
+        priority: Priority = "bulk",
     ) -> BulkReport:
         """Send *target* to any number of recipients, 50 per request.
 
@@ -429,6 +478,8 @@ class BrazeClient(DeprecatedSends):
             still waiting for the rate limiter are failed (never sent).
         :param total: expected item count, for the ETA in the progress.
         :param max_details: how many not-sent outcomes ``report.details`` keeps.
+        :param priority: the rate limiter's lane: ``"bulk"`` leaves each budget's reserve
+            (``RateLimits.reserve``) to interactive sends and waits behind them.
 
         ::
 
@@ -440,7 +491,7 @@ class BrazeClient(DeprecatedSends):
         self._check_loop()
         check_target(target)
         return await _bulk_send(
-            self,
+            self._in_lane(_check_priority(priority)),
             recipients,
             target,
             concurrency=concurrency,
@@ -462,12 +513,16 @@ class BrazeClient(DeprecatedSends):
         *,
         external_send_id: str | None = None,
         trigger_properties: Properties | None = None,
+        priority: Priority = "interactive",
     ) -> TransactionalResponse:
         """Send a transactional email (``POST /transactional/v1/campaigns/{id}/send``).
 
         One recipient (external_user_id or user_alias). With ``external_send_id`` Braze
         deduplicates repeats, so an attempt whose outcome is unknown is retried.
+        ``priority`` names its lane; Braze gives transactional sends no budget of ours to
+        wait for today, so it only matters once they spend one.
         """
+        _check_priority(priority)
         request = TransactionalSendRequest(
             campaign_id=campaign_id,
             recipient=recipient,
@@ -482,6 +537,7 @@ class BrazeClient(DeprecatedSends):
             audience=None,
             retry_ambiguous=external_send_id is not None,
             recipients=1,
+            priority=priority,
         )
 
     # -- the request pipeline ----------------------------------------------------------------
@@ -506,6 +562,8 @@ class BrazeClient(DeprecatedSends):
         request: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
         on_admitted: Callable[[], object] | None = None,
         stop: asyncio.Event | None = None,
+        *,
+        priority: Priority | None = None,
     ) -> SendResponse:
         return await self._call(
             path,
@@ -516,6 +574,7 @@ class BrazeClient(DeprecatedSends):
             on_admitted=on_admitted,
             recipients=named(request),
             stop=stop,
+            priority=self._lane if priority is None else priority,
         )
 
     async def _call(
@@ -529,6 +588,7 @@ class BrazeClient(DeprecatedSends):
         on_admitted: Callable[[], object] | None = None,
         recipients: int = 0,
         stop: asyncio.Event | None = None,
+        priority: Priority = "interactive",
     ) -> T:
         """POST *body* to *path* through the request path (:mod:`braze_async._request`),
         under this client's (or view's) retry policy and timeouts."""
@@ -546,4 +606,5 @@ class BrazeClient(DeprecatedSends):
             on_admitted=on_admitted,
             recipients=recipients,
             stop=stop,
+            priority=priority,
         )

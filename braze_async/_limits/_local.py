@@ -133,11 +133,12 @@ class LocalLog:
             late.popleft()
         return now
 
-    async def try_admit(self) -> Slot | Wait:
-        """Take a slot if fewer than ``limit`` are counted, else how long until one expires."""
+    async def try_admit(self, reserve: int = 0) -> Slot | Wait:
+        """Take a slot if fewer than ``limit - reserve`` are counted, else how long until one
+        expires (the earliest expiry: a lower bound when the reserve needs several)."""
         now = self._prune()
         expiries, late = self._expiries, self._late
-        if self._held + len(expiries) + len(late) < self._limit:
+        if self._held + len(expiries) + len(late) < self._limit - reserve:
             self._held += 1
             return _ANY_SLOT
         # Full: the earliest released slot frees first; if all are in flight, wait for a release.

@@ -7,7 +7,7 @@ sorted set, ``braze_async:{<workspace>}:<bucket>``, scored by their expiry time 
 microseconds of **Redis's own clock** (``TIME`` inside the scripts), so the hosts' clocks never
 matter. Every step is one atomic Lua script:
 
-* acquire: drop expired members, and if ``ZCARD < limit`` add a new member scored
+* acquire: drop expired members, and if ``ZCARD < limit - reserve`` add a new member scored
   ``now + lease + period``; otherwise answer how long until the earliest expiry. A process
   that dies holding a slot thus loses it after ``lease + period`` at most: the fleet is never
   over-admitted, and under-used for a bounded time only. Waiting processes poll no slower
@@ -21,6 +21,11 @@ matter. Every step is one atomic Lua script:
   fleet's requests Braze may not have counted yet (slots scored beyond ``now + period +
   margin``: in flight, or of unknown outcome); each admission spends one from every live cap,
   and none is admitted while one is spent, until ``t + margin``.
+* the lanes: a bulk request's acquire passes ``reserve`` (``RateLimits.reserved``; 0 for an
+  interactive one), so bulk stops at ``limit - reserve`` slots and at caps down to
+  ``reserve``, in the same atomic script, the same round trip. Which waiter of a process asks
+  first is the limiter's business (interactive first); across processes the reserve is what
+  keeps a web process's request from waiting behind another host's bulk job.
 
 Every key has a PEXPIRE (slots: the longest a slot can count, ``max(lease, period) + period +
 margin``; caps: until the last Reset), so idle budgets vanish. The pause and caps use Braze's
@@ -95,12 +100,14 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 """
 
 # KEYS: slots, pause, caps. ARGV: limit, hold (µs: lease + period), key ttl (ms), member,
-# margin (µs). Returns {1, now} when admitted, else {0, µs to wait}. Scores are integers of µs,
-# formatted with %.0f because Lua's default number formatting keeps 14 digits only.
+# margin (µs), reserve (slots a bulk request leaves to interactive ones; 0 for those).
+# Returns {1, now} when admitted, else {0, µs to wait}. Scores are integers of µs, formatted
+# with %.0f because Lua's default number formatting keeps 14 digits only.
 _ACQUIRE = (
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     + _NOW
     + """
+local reserve = tonumber(ARGV[6])
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 if paused > now then
   return {0, string.format('%.0f', paused - now)}
@@ -114,14 +121,14 @@ for i = 1, #caps, 2 do
     redis.call('HDEL', KEYS[3], caps[i])
   else
     live[#live + 1] = caps[i]
-    if tonumber(caps[i + 1]) < 1 then wait = math.max(wait, ends - now) end
+    if tonumber(caps[i + 1]) < 1 + reserve then wait = math.max(wait, ends - now) end
   end
 end
 if wait > 0 then
   return {0, string.format('%.0f', wait)}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) - reserve then
   redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), ARGV[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   for _, reset in ipairs(live) do redis.call('HINCRBY', KEYS[3], reset, -1) end
@@ -429,8 +436,9 @@ class RedisLog:
         # unknown outcome (2 * period + margin).
         self._ttl_ms = math.ceil((max(lease, rate.period) + rate.period + margin) * 1000) + 1000
 
-    async def try_admit(self) -> Slot | Wait:
-        """Run the acquire script: a slot, or how long to wait before looking again.
+    async def try_admit(self, reserve: int = 0) -> Slot | Wait:
+        """Run the acquire script: a slot, or how long to wait before looking again (a bulk
+        request's *reserve* is checked in the same script: no extra round trip).
 
         Raises :class:`.LimiterUnavailable` once Redis has failed for longer than the bound
         (or at once for a failure that retrying cannot fix, such as a wrong password).
@@ -438,14 +446,14 @@ class RedisLog:
         started = self._trouble.clock()
         try:
             try:
-                admitted, value, member = await self._acquire()
+                admitted, value, member = await self._acquire(reserve)
             except redis.exceptions.ConnectionError as exc:
                 if isinstance(exc, _PERMANENT):
                     raise
                 # A pooled connection the server closed (it restarted, or dropped idle
                 # clients): one more try at once, on a fresh one. (Not after a timeout: a
                 # stalled server costs one timeout per look, no more.)
-                admitted, value, member = await self._acquire()
+                admitted, value, member = await self._acquire(reserve)
         except Exception as exc:
             reason = self._trouble.redact.describe(exc)
             if not _transient(exc):
@@ -463,14 +471,14 @@ class RedisLog:
         poll = min(wait, self._poll)
         return Wait(poll + random.uniform(0.0, poll / 10), wait)
 
-    async def _acquire(self) -> tuple[Any, Any, str]:
+    async def _acquire(self, reserve: int) -> tuple[Any, Any, str]:
         """One run of the acquire script: ``(admitted, value, member)``."""
         key = self._key
         member = self._new_member()
         call = asyncio.ensure_future(
             self._scripts.acquire(
                 keys=[key, key + ":pause", key + ":caps"],
-                args=[self._limit, self._hold_us, self._ttl_ms, member, self._margin_us],
+                args=[self._limit, self._hold_us, self._ttl_ms, member, self._margin_us, reserve],
             )
         )
         try:
