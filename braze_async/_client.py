@@ -160,6 +160,10 @@ class BrazeClient(DeprecatedSends):
         give a :class:`braze_async.testing.FakeClock` to replace time in one place.
     """
 
+    #: The rate limiter's lane of the batches sent through this client or view (the
+    #: batchers' and bulk jobs' sender is a view in their lane; see _in_lane).
+    _lane: Priority = "interactive"
+
     def __init__(
         self,
         api_key: str | None = None,
@@ -196,9 +200,6 @@ class BrazeClient(DeprecatedSends):
         self._shared = _Shared(batching)
         #: The client whose views this is (itself, unless made by with_options).
         self._root = self
-        #: The rate limiter's lane of the batches sent through this client or view (the
-        #: batchers' and bulk jobs' sender is a view in their lane; see _in_lane).
-        self._lane: Priority = "interactive"
         clock = SYSTEM_CLOCK if clock is None else clock
         #: The workspace's rate limiter, shared with the other clients of the budget (see
         #: _limits); None: limiting is off.
