@@ -15,7 +15,7 @@ from _fake_time import FakeTime
 
 from braze_async import BrazeClient, BrazeValidationError, Campaign, Recipient
 from braze_async._limits import Bucket, Permit, Rate, RateLimiter, RateLimits
-from braze_async._limits._config import Priority
+from braze_async._limits._config import PRIORITIES, Priority
 
 T = TypeVar("T")
 A = Bucket.AUDIENCE
@@ -162,12 +162,48 @@ def test_the_reserve_at_the_windows_edge() -> None:
         await take(limiter, 1, "interactive")  # the reserve, at the last moment
         await ft.advance(0.001)
         assert bulk.done()
-        # 8 expired; 1 bulk + 1 interactive counted: bulk may take 6 more, not 7.
-        await take(limiter, 6, "bulk")
+        # 8 expired; 1 bulk + 1 interactive counted: bulk may take 7 more, not 8.
+        await take(limiter, 7, "bulk")
         blocked = asyncio.ensure_future(limiter.acquire(A, priority="bulk"))
         await ft.settle()
         assert not blocked.done()
         blocked.cancel()
+
+    run(main)
+
+
+def test_interactive_sends_within_the_reserve_cost_bulk_nothing() -> None:
+    """Bulk's share is its own: interactive requests spending the reserve leave bulk its
+    whole share, and bulk never takes the slots left after them."""
+
+    async def main(ft: FakeTime) -> None:
+        limiter = make(ft, Rate(10, 1.0), 0.2)
+        await take(limiter, 2, "interactive")
+        await take(limiter, 8, "bulk")
+        blocked = [asyncio.ensure_future(limiter.acquire(A, priority=p)) for p in PRIORITIES]
+        await ft.settle()
+        assert not any(task.done() for task in blocked)
+        for task in blocked:
+            task.cancel()
+
+    run(main)
+
+
+def test_bulk_waits_for_its_own_slots_to_expire() -> None:
+    """Once bulk has spent its share, an interactive slot expiring does not let bulk in."""
+
+    async def main(ft: FakeTime) -> None:
+        limiter = make(ft, Rate(10, 1.0), 0.2)
+        for permit in await take(limiter, 1, "interactive"):
+            permit.release()
+        await ft.advance(0.5)
+        for permit in await take(limiter, 8, "bulk"):
+            permit.release()
+        bulk = asyncio.ensure_future(limiter.acquire(A, priority="bulk"))
+        await ft.advance(0.6)  # the interactive slot expired, bulk's have not
+        assert not bulk.done()
+        await ft.advance(0.4)
+        assert bulk.done()
 
     run(main)
 

@@ -426,3 +426,44 @@ def test_the_fleets_remaining_stops_bulk_at_the_reserve(redis_url: str, workspac
             )
 
     assert asyncio.run(main()) == (3, 2)
+
+
+def test_interactive_sends_on_one_host_cost_anothers_bulk_job_nothing(
+    redis_url: str, workspace: str
+) -> None:
+    """Bulk's share is its own across the fleet: interactive slots within the reserve leave
+    bulk its whole share; their release and expiry keep both sets right."""
+
+    key = f"braze_async:{{{workspace}}}:audience"
+
+    async def main() -> tuple[int, int]:
+        async with lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as before:
+            (await before.acquire(A, priority="bulk")).release(sent=False)
+        # Closing waited for the release (in the background): gone from both sets.
+        client = redis.Redis.from_url(redis_url)
+        assert (client.zcard(key), client.zcard(f"{key}:bulk")) == (0, 0)
+        async with (
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job,
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as web,
+        ):
+            interactive = await admitted_at_once(web, "interactive")
+            return interactive, await admitted_at_once(job, "bulk")
+
+    assert asyncio.run(main()) == (10, 0)
+
+
+def test_bulk_takes_its_whole_share_beside_interactive_slots(
+    redis_url: str, workspace: str
+) -> None:
+    """Two interactive slots held on one host, another host's bulk job still gets 8 of 10."""
+
+    async def main() -> tuple[int, int]:
+        async with (
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job,
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as web,
+        ):
+            for _ in range(2):
+                await web.acquire(A)
+            return await admitted_at_once(job, "bulk"), await admitted_at_once(web, "interactive")
+
+    assert asyncio.run(main()) == (8, 0)

@@ -22,8 +22,10 @@ matter. Every step is one atomic Lua script:
   margin``: in flight, or of unknown outcome); each admission spends one from every live cap,
   and none is admitted while one is spent, until ``t + margin``.
 * the lanes: a bulk request's acquire passes ``reserve`` (``RateLimits.reserved``; 0 for an
-  interactive one), so bulk stops at ``limit - reserve`` slots and at caps down to
-  ``reserve``, in the same atomic script, the same round trip. Which waiter of a process asks
+  interactive one); its slot (a member named ``b:...``) is kept in ``...:bulk`` too, and it
+  is admitted only while that set holds fewer than ``limit - reserve`` (and the whole set
+  fewer than ``limit``) and every live cap allows more than ``reserve``: in the same atomic
+  script, the same round trip; its release rescores it in both sets. Which waiter of a process asks
   first is the limiter's business (interactive first); across processes the reserve is what
   keeps a web process's request from waiting behind another host's bulk job.
 
@@ -99,8 +101,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 """
 
-# KEYS: slots, pause, caps. ARGV: limit, hold (µs: lease + period), key ttl (ms), member,
-# margin (µs), reserve (slots a bulk request leaves to interactive ones; 0 for those).
+# KEYS: slots, pause, caps, bulk slots. ARGV: limit, hold (µs: lease + period), key ttl (ms),
+# member, margin (µs), reserve (slots a bulk request leaves to interactive ones; 0 for those:
+# then the bulk set is not touched; else the bulk set may hold limit - reserve at most).
 # Returns {1, now} when admitted, else {0, µs to wait}. Scores are integers of µs, formatted
 # with %.0f because Lua's default number formatting keeps 14 digits only.
 _ACQUIRE = (
@@ -127,14 +130,27 @@ end
 if wait > 0 then
   return {0, string.format('%.0f', wait)}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) - reserve then
-  redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), ARGV[4])
+local expired = string.format('%.0f', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', expired)
+local full = nil
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  full = KEYS[1]
+elseif reserve > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', expired)
+  if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[1]) - reserve then full = KEYS[4] end
+end
+if not full then
+  local held = string.format('%.0f', now + tonumber(ARGV[2]))
+  redis.call('ZADD', KEYS[1], held, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  if reserve > 0 then
+    redis.call('ZADD', KEYS[4], held, ARGV[4])
+    redis.call('PEXPIRE', KEYS[4], ARGV[3])
+  end
   for _, reset in ipairs(live) do redis.call('HINCRBY', KEYS[3], reset, -1) end
   return {1, string.format('%.0f', now)}
 end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local first = redis.call('ZRANGE', full, 0, 0, 'WITHSCORES')
 return {0, string.format('%.0f', tonumber(first[2]) - now)}
 """
 )
@@ -170,16 +186,21 @@ return allow
 """
 )
 
-# KEYS: slots. ARGV: member, sent ('1' or '0'), keep (µs: period + margin), key ttl (ms).
+# KEYS: slots, bulk slots. ARGV: member, sent ('1' or '0'), keep (µs: period + margin), key
+# ttl (ms). A member named 'b:...' is a bulk slot taken under a reserve: in both sets.
 _RELEASE = (
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     + _NOW
     + """
-if ARGV[2] == '1' then
-  redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[3])), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-else
-  redis.call('ZREM', KEYS[1], ARGV[1])
+local keys = {KEYS[1]}
+if string.sub(ARGV[1], 1, 2) == 'b:' then keys[2] = KEYS[2] end
+for _, key in ipairs(keys) do
+  if ARGV[2] == '1' then
+    redis.call('ZADD', key, string.format('%.0f', now + tonumber(ARGV[3])), ARGV[1])
+    redis.call('PEXPIRE', key, ARGV[4])
+  else
+    redis.call('ZREM', key, ARGV[1])
+  end
 end
 return 1
 """
@@ -359,9 +380,10 @@ class RedisEngine:
             trouble=_Trouble(self._clock, self._retry_for, self._outage, self._redact),
         )
 
-    def _new_member(self) -> str:
-        """A name for a new slot, unique across the fleet."""
-        return f"{self._token}:{next(self._ids):x}"
+    def _new_member(self, bulk: bool) -> str:
+        """A name for a new slot, unique across the fleet (``b:...``: a bulk slot taken
+        under a reserve, counted in the bulk set too)."""
+        return f"{'b:' if bulk else ''}{self._token}:{next(self._ids):x}"
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run *coro* in the background; :meth:`aclose` waits for it."""
@@ -415,7 +437,7 @@ class RedisLog:
         margin: float,
         lease: float,
         poll: float,
-        new_member: Callable[[], str],
+        new_member: Callable[[bool], str],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
         on_release: Callable[[], None],
         trouble: _Trouble,
@@ -474,10 +496,10 @@ class RedisLog:
     async def _acquire(self, reserve: int) -> tuple[Any, Any, str]:
         """One run of the acquire script: ``(admitted, value, member)``."""
         key = self._key
-        member = self._new_member()
+        member = self._new_member(reserve > 0)
         call = asyncio.ensure_future(
             self._scripts.acquire(
-                keys=[key, key + ":pause", key + ":caps"],
+                keys=[key, key + ":pause", key + ":caps", key + ":bulk"],
                 args=[self._limit, self._hold_us, self._ttl_ms, member, self._margin_us, reserve],
             )
         )
@@ -513,7 +535,8 @@ class RedisLog:
             while True:
                 try:
                     await self._scripts.release(
-                        keys=[self._key], args=[member, "1" if sent else "0", keep, self._ttl_ms]
+                        keys=[self._key, self._key + ":bulk"],
+                        args=[member, "1" if sent else "0", keep, self._ttl_ms],
                     )
                     return
                 except Exception as exc:
