@@ -25,6 +25,7 @@ BENCHES = [
     "telemetry",
     "limiter",
     "ratelimit",
+    "lanes",
     "batching",
     "bulk_memory",
     "journal",

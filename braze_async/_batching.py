@@ -63,6 +63,7 @@ __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
     "DEFAULT_MAX_PENDING",
     "Batcher",
+    "Batchers",
     "Batching",
     "SendResult",
     "Sender",
@@ -403,3 +404,41 @@ class Batcher:
         self._pending.clear()
         for task in self._tasks:
             task.cancel()
+
+
+class Batchers:
+    """The batchers of a client and its views, one per rate-limiter lane, each created on
+    first use (``send_one(..., priority="bulk")`` batches wait in the bulk lane)."""
+
+    __slots__ = ("_batchers", "batching")
+
+    def __init__(self, batching: Batching) -> None:
+        #: How they batch.
+        self.batching = batching
+        self._batchers: dict[str, Batcher] = {}
+
+    def of(self, lane: str, sender: Callable[[], Sender]) -> Batcher:
+        """The batcher of *lane*, sending through ``sender()`` (made on first use)."""
+        batcher = self._batchers.get(lane)
+        if batcher is None:
+            batching = self.batching
+            batcher = self._batchers[lane] = Batcher(
+                sender(),
+                max_concurrency=batching.max_concurrency,
+                linger=batching.linger,
+                max_pending=batching.max_pending,
+            )
+        return batcher
+
+    def started(self) -> bool:
+        """Whether any batcher was made (the 0.x ``configure_batching`` came too late)."""
+        return bool(self._batchers)
+
+    def configure(self, batching: Batching) -> None:
+        """Batch with *batching* from now on (before any batcher was made)."""
+        self.batching = batching
+
+    async def aclose(self) -> None:
+        """Send what waits, wait for what is in flight, in every lane."""
+        for batcher in self._batchers.values():
+            await batcher.aclose()

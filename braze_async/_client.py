@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import enum
 import os
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -24,7 +23,7 @@ import attrs
 import httpx
 
 from ._answers import AnswerReader, read_send, read_transactional
-from ._batching import Batcher, Batching, SendResult
+from ._batching import Batching, SendResult
 from ._bulk import (
     DEFAULT_BULK_CONCURRENCY,
     DEFAULT_MAX_DETAILS,
@@ -40,7 +39,14 @@ from ._errors import BrazeError, BrazeValidationError
 from ._events import EventHook, Events
 from ._http import Route, Timeouts, open_exchange
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
-from ._limits import Bucket, BucketStats, LimiterShare, RateLimiter, RateLimits
+from ._limits import (
+    Bucket,
+    BucketStats,
+    LimiterShare,
+    Priority,
+    RateLimiter,
+    RateLimits,
+)
 from ._logs import log_event
 from ._messages import MessagesSendRequest
 from ._models import (
@@ -55,7 +61,8 @@ from ._models import (
 from ._redact import Redactor
 from ._request import Body, Reader, RequestPath
 from ._retry import RetryPolicy
-from ._settings import api_key_of, check_settings, hooks_of
+from ._settings import KEEP, Keep, api_key_of, check_priority, check_settings, hooks_of
+from ._state import Shared
 from ._targets import Target, boarding, check_target, named
 from ._telemetry import with_opentelemetry
 from ._transport import AiohttpTransport
@@ -73,27 +80,6 @@ DEFAULT_ATTEMPT_TIMEOUT: Final = 90.0
 DEFAULT_MAX_RESPONSE_BYTES: Final = 1 << 20
 
 T = TypeVar("T")
-
-
-class _Keep(enum.Enum):
-    """``with_options``' "not given": keep the setting as it is (None turns a bound off)."""
-
-    KEEP = "keep"
-
-
-class _Shared:
-    """What a client and its :meth:`~BrazeClient.with_options` views share, and change as
-    they are used."""
-
-    __slots__ = ("batcher", "batching", "closed", "loop")
-
-    def __init__(self, batching: Batching) -> None:
-        self.closed = False
-        #: The event loop of the first use (see _check_loop).
-        self.loop: asyncio.AbstractEventLoop | None = None
-        #: How send_one batches, and the batcher behind it, created on first use.
-        self.batching = batching
-        self.batcher: Batcher | None = None
 
 
 class BrazeClient(DeprecatedSends):
@@ -114,16 +100,13 @@ class BrazeClient(DeprecatedSends):
     :param base_url: the REST endpoint, e.g. ``"https://rest.iad-01.braze.com"``; defaults to
         ``$BRAZE_REST_URL``. ``http://`` is refused except for loopback hosts.
     :param timeout: httpx timeouts (seconds or ``httpx.Timeout``); default :data:`DEFAULT_TIMEOUT`.
-    :param attempt_timeout: ceiling on one attempt, first byte sent to last byte read. Both
-        bounds apply on every transport, an ``httpx.AsyncClient`` included (its own timeouts
-        are replaced for Braze's requests); see :mod:`braze_async._http`.
+    :param attempt_timeout: ceiling on one attempt, first byte sent to last byte read; both
+        bounds apply on every transport (see :mod:`braze_async._http`).
     :param retry: the :class:`RetryPolicy`.
     :param rate_limits: the client-side :class:`RateLimits` (Braze's published limits by
-        default; with ``redis_url`` shared by every process), or a :class:`RateLimiter` to
-        use (one budget for clients with different keys of one workspace; not closed by
-        :meth:`aclose`); ``None`` turns limiting off. Clients of one workspace (same endpoint
-        and key, or same ``workspace``) with equal ``rate_limits`` share one limiter in an
-        event loop: one budget, not one each.
+        default; shared by a fleet with ``redis_url``; clients of one workspace share one
+        budget in an event loop), a :class:`RateLimiter` to use (not closed by
+        :meth:`aclose`), or ``None``: limiting off.
     :param transport: what carries the requests: an httpx transport (closed by
         :meth:`aclose`) or an ``httpx.AsyncClient`` (left open). By default our
         :class:`AiohttpTransport`, 64 connections kept idle 30 s; pool and proxy settings
@@ -132,19 +115,20 @@ class BrazeClient(DeprecatedSends):
         concurrency.
     :param max_response_bytes: answers larger than this are refused (default 1 MiB).
     :param batching: how :meth:`send_one` batches concurrent callers (:class:`Batching`).
-    :param on_event: a hook, or a sequence of hooks, called with each :class:`BrazeEvent`
-        of each call (attempt started, answer, limiter wait, retry, unknown outcome, failure,
-        success); synchronous, in the call's task. A hook that raises is logged once and
-        never breaks a send. OpenTelemetry's spans and metrics are such a hook:
-        :class:`OpenTelemetry`, added on the global providers when ``opentelemetry-api`` is
-        installed and none is given (see ``docs/logging.md``).
+    :param on_event: a hook, or hooks, called with each :class:`BrazeEvent` of each call,
+        in the call's task; one that raises is logged once and never breaks a send.
+        :class:`OpenTelemetry` is such a hook, added on the global providers when
+        ``opentelemetry-api`` is installed and none is given (see ``docs/logging.md``).
     :param clock: where time is read and waits sleep, for the retry waits and the limiter
         this client makes (a ``RateLimiter`` given as ``rate_limits`` keeps its own); tests
         give a :class:`braze_async.testing.FakeClock` to replace time in one place.
-    :raises BrazeValidationError: for a setting of the wrong type or out of range (text
-        where a number belongs, as read from the environment, or an infinite number), naming
-        it, before any network.
+    :raises BrazeValidationError: for a setting of the wrong type or out of range (text read
+        from the environment where a number belongs, an infinite number), naming it.
     """
+
+    #: The rate limiter's lane of the batches sent through this client or view (the
+    #: batchers' and bulk jobs' sender is a view in their lane; see _in_lane).
+    _lane: Priority = "interactive"
 
     def __init__(
         self,
@@ -172,7 +156,7 @@ class BrazeClient(DeprecatedSends):
         #: The bounds of each attempt: the route's, or a view's own (see with_options).
         self._timeouts = Timeouts.of(timeout, attempt_timeout)
         #: Closed?, the event loop, the batcher: shared with the views of with_options.
-        self._shared = _Shared(batching)
+        self._shared = Shared(batching)
         #: The client whose views this is (itself, unless made by with_options).
         self._root = self
         clock = SYSTEM_CLOCK if clock is None else clock
@@ -263,8 +247,7 @@ class BrazeClient(DeprecatedSends):
         self._check_loop()
         if self._limiter is not None:
             self._limiter.stop_waiting()  # this client's waits fail; other clients' go on
-        if shared.batcher is not None:
-            await shared.batcher.aclose()  # sends what waits, waits for what is in flight
+        await shared.batchers.aclose()  # sends what waits, waits for what is in flight
         shared.closed = True
         if self._limiter is not None:
             await self._limiter.aclose()
@@ -275,9 +258,9 @@ class BrazeClient(DeprecatedSends):
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | _Keep | None = _Keep.KEEP,
-        attempt_timeout: float | _Keep | None = _Keep.KEEP,
-        retry: RetryPolicy | _Keep = _Keep.KEEP,
+        timeout: float | httpx.Timeout | Keep | None = KEEP,
+        attempt_timeout: float | Keep | None = KEEP,
+        retry: RetryPolicy | Keep = KEEP,
     ) -> BrazeClient:
         """A view of this client with other timeouts or retry policy, for some calls.
 
@@ -302,12 +285,12 @@ class BrazeClient(DeprecatedSends):
         """
         view = copy.copy(self)
         current = self._timeouts
-        if not isinstance(timeout, _Keep):
+        if not isinstance(timeout, Keep):
             current = Timeouts.of(timeout, current.attempt)
-        if not isinstance(attempt_timeout, _Keep):
+        if not isinstance(attempt_timeout, Keep):
             current = attrs.evolve(current, attempt=attempt_timeout)
         view._timeouts = current
-        if not isinstance(retry, _Keep):
+        if not isinstance(retry, Keep):
             if not isinstance(retry, RetryPolicy):
                 raise BrazeValidationError("retry", "must be a RetryPolicy")
             view._retry = retry
@@ -317,15 +300,9 @@ class BrazeClient(DeprecatedSends):
         """The client-side rate limiter's state now, per bucket (``"audience"``,
         ``"external_id"``); empty when limiting is off (``rate_limits=None``).
 
-        Each :class:`BucketStats` tells the rate, the slots in use (``counted``) and in
-        flight, the callers waiting, the 429 pause (``paused_until``), and the last
-        ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` Braze sent::
-
-            status = braze.rate_limit_status()["external_id"]
-            print(status.in_flight, status.waiting, status.server_remaining)
-
-        It is this process's view: with ``RateLimits(redis_url=...)`` the fleet's slots are
-        in Redis, and ``counted`` is None.
+        Each :class:`BucketStats` tells the rate, the slots in use (``counted``; None with
+        Redis, where the fleet's are) and in flight, the callers waiting, the 429 pause and
+        the last ``X-RateLimit-*`` Braze sent: ``braze.rate_limit_status()["external_id"]``.
         """
         limiter = self._limiter
         if limiter is None:
@@ -342,6 +319,7 @@ class BrazeClient(DeprecatedSends):
         audience: Properties | None = None,
         broadcast: bool | None = None,
         segment_id: str | None = None,
+        priority: Priority = "interactive",
     ) -> SendResponse:
         """Send *target* in one request: to up to 50 ``recipients`` (filtered by an
         ``audience`` if given), to a Connected ``audience`` (sent with ``broadcast: true``, as
@@ -354,13 +332,19 @@ class BrazeClient(DeprecatedSends):
         When Braze answers that it will send nothing (a paused Canvas), the answer carries a
         ``notice``: check ``response.will_send``. Invalid input raises
         :class:`BrazeValidationError` before any network call.
+
+        ``priority`` is the rate limiter's lane (``"interactive"``, or ``"bulk"`` for a job
+        that should leave the budget's reserve to the web app; see ``docs/rate-limits.md``).
         """
+        check_priority(priority)
         request = check_target(target).request(
             recipients, audience=audience, broadcast=broadcast, segment_id=segment_id
         )
-        return await self._post(target.path, request)
+        return await self._post(target.path, request, priority=priority)
 
-    async def send_one(self, target: Target, recipient: Recipient) -> SendResult:
+    async def send_one(
+        self, target: Target, recipient: Recipient, *, priority: Priority = "interactive"
+    ) -> SendResult:
         """Send *target* to one recipient, batched with concurrent callers of the same
         target into requests of up to 50 (see :class:`Batching`); a lone call leaves at once.
 
@@ -372,20 +356,24 @@ class BrazeClient(DeprecatedSends):
                 Campaign("welcome"),
                 Recipient(external_user_id="u1", trigger_properties={"coupon": "SAVE20"}),
             )
+
+        ``priority="bulk"`` batches it with the other bulk callers, in the limiter's bulk lane.
         """
         shared = self._shared
         if shared.closed:
             raise BrazeError("the client is closed")
         self._check_loop()
-        if shared.batcher is None:
-            batching = shared.batching
-            shared.batcher = Batcher(
-                self._root,
-                max_concurrency=batching.max_concurrency,
-                linger=batching.linger,
-                max_pending=batching.max_pending,
-            )
-        return await shared.batcher.send(recipient, target)
+        lane = check_priority(priority)
+        batcher = shared.batchers.of(lane, lambda: self._root._in_lane(lane))
+        return await batcher.send(recipient, target)
+
+    def _in_lane(self, priority: Priority) -> BrazeClient:
+        """This client, or a view of it whose batches wait in *priority*'s lane."""
+        if priority == self._lane:
+            return self
+        view = copy.copy(self)
+        view._lane = priority
+        return view
 
     async def send_bulk(
         self,
@@ -401,6 +389,7 @@ class BrazeClient(DeprecatedSends):
         stop: asyncio.Event | None = None,
         total: int | None = None,
         max_details: int = DEFAULT_MAX_DETAILS,
+        priority: Priority = "bulk",
     ) -> BulkReport:
         """Send *target* to any number of recipients, 50 per request.
 
@@ -414,17 +403,17 @@ class BrazeClient(DeprecatedSends):
         :param journal: a file making the job resumable after a crash: run it again with the
             same arguments to skip what was sent and send the rest (see ``docs/bulk.md``).
         :param input_fingerprint: names the input in the journal; another input is refused.
-        :param journal_fsync: which journal records reach the disk before the job goes on:
-            ``"begin"`` (the default: each batch's begin record, before its request leaves;
-            survives a power loss without messaging anyone twice), ``"always"`` (end records
-            too: fewer unknowns after a power loss) or ``"never"`` (survives a kill, not a
-            power loss). See ``benchmarks/bench_journal.py`` for the cost.
+        :param journal_fsync: which records reach the disk before the job goes on:
+            ``"begin"`` (the default: survives a power loss without messaging anyone twice),
+            ``"always"`` (fewer unknowns after one) or ``"never"`` (survives a kill only).
         :param on_progress: called with a :class:`BulkProgress` as the job advances.
         :param on_outcome: called with each :class:`RecipientOutcome` that is not "sent".
         :param stop: set it to stop cleanly: no new batches, requests in flight finish, those
             still waiting for the rate limiter are failed (never sent).
         :param total: expected item count, for the ETA in the progress.
         :param max_details: how many not-sent outcomes ``report.details`` keeps.
+        :param priority: the rate limiter's lane: ``"bulk"`` leaves each budget's reserve
+            (``RateLimits.reserve``) to interactive sends and waits behind them.
 
         ::
 
@@ -436,7 +425,7 @@ class BrazeClient(DeprecatedSends):
         self._check_loop()
         check_target(target)
         return await _bulk_send(
-            self,
+            self._in_lane(check_priority(priority)),
             recipients,
             target,
             concurrency=concurrency,
@@ -458,12 +447,16 @@ class BrazeClient(DeprecatedSends):
         *,
         external_send_id: str | None = None,
         trigger_properties: Properties | None = None,
+        priority: Priority = "interactive",
     ) -> TransactionalResponse:
         """Send a transactional email (``POST /transactional/v1/campaigns/{id}/send``).
 
         One recipient (external_user_id or user_alias). With ``external_send_id`` Braze
         deduplicates repeats, so an attempt whose outcome is unknown is retried.
+        ``priority`` names its lane; Braze gives transactional sends no budget of ours to
+        wait for today, so it only matters once they spend one.
         """
+        check_priority(priority)
         request = TransactionalSendRequest(
             campaign_id=campaign_id,
             recipient=recipient,
@@ -478,6 +471,7 @@ class BrazeClient(DeprecatedSends):
             audience=None,
             retry_ambiguous=external_send_id is not None,
             recipients=1,
+            priority=priority,
         )
 
     # -- the request pipeline ----------------------------------------------------------------
@@ -506,6 +500,8 @@ class BrazeClient(DeprecatedSends):
         on_admitted: Callable[[], object] | None = None,
         stop: asyncio.Event | None = None,
         body: Body | None = None,
+        *,
+        priority: Priority | None = None,
     ) -> SendResponse:
         return await self._call(
             path,
@@ -516,6 +512,7 @@ class BrazeClient(DeprecatedSends):
             on_admitted=on_admitted,
             recipients=named(request),
             stop=stop,
+            priority=self._lane if priority is None else priority,
         )
 
     async def _call(
@@ -529,6 +526,7 @@ class BrazeClient(DeprecatedSends):
         on_admitted: Callable[[], object] | None = None,
         recipients: int = 0,
         stop: asyncio.Event | None = None,
+        priority: Priority = "interactive",
     ) -> T:
         """POST *body* to *path* through the request path (:mod:`braze_async._request`),
         under this client's (or view's) retry policy and timeouts."""
@@ -546,4 +544,5 @@ class BrazeClient(DeprecatedSends):
             on_admitted=on_admitted,
             recipients=recipients,
             stop=stop,
+            priority=priority,
         )

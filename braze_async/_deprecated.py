@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 
-from ._batching import Batcher, Batching, SendResult
+from ._batching import Batching, SendResult
 from ._bulk import BulkInput
 from ._errors import BrazeError, BrazeValidationError
 from ._messages import Messages, MessagesSendRequest, SubscriptionState
@@ -267,10 +267,11 @@ class DeprecatedSends:
         """Deprecated: ``BrazeClient(batching=Batching(...))``; before the first send_one."""
         _deprecated("configure_batching", "BrazeClient(batching=Batching(...))")
         client = cast(_Client, self)
-        if client._shared.batcher is not None:
+        batchers = client._shared.batchers
+        if batchers.started():
             raise BrazeError("configure_batching() must come before the first send_one()")
-        client._shared.batcher = Batcher(
-            client._root, max_concurrency=max_concurrency, linger=linger, max_pending=max_pending
+        batchers.configure(
+            Batching(max_concurrency=max_concurrency, linger=linger, max_pending=max_pending)
         )
 
     async def send_to_user(self, recipient: Recipient, **target: Any) -> SendResult:

@@ -27,7 +27,7 @@ from ._clock import Clock
 from ._errors import BrazeMalformedResponseError
 from ._events import Events, Trace
 from ._http import Answer, Exchange, ExchangeError, MaybeProcessed, Timeouts
-from ._limits import Bucket, LimiterShare
+from ._limits import Bucket, LimiterShare, Priority
 from ._redact import Redactor
 from ._retry import AMBIGUOUS_STATUSES, Attempts, Decision, NotAdmitted, Retry, RetryPolicy, Unknown
 from ._stop import Stopped, until
@@ -76,6 +76,8 @@ class _Call:
     #: The budget it spends (None: not rate limited).
     bucket: Bucket | None
     timeouts: Timeouts
+    #: The rate limiter's lane it waits in.
+    priority: Priority
     #: The longest wait for the rate limiter this call accepts.
     max_wait: float | None
     on_admitted: Callable[[], object] | None
@@ -139,6 +141,7 @@ class RequestPath:
         on_admitted: Callable[[], object] | None = None,
         recipients: int = 0,
         stop: asyncio.Event | None = None,
+        priority: Priority = "interactive",
     ) -> T:
         """POST *body* to *path* under *policy*; return what *read* makes of the decoded 2xx
         body and the answer's headers.
@@ -147,7 +150,8 @@ class RequestPath:
         recipients, ``None``: not rate limited); *on_admitted* runs once, before the first
         attempt leaves; *recipients* (how many the request names) goes into logs, events and
         spans; *body* may be made late, as each attempt is admitted (see :data:`Body`); once
-        *stop* is set, no attempt starts and every wait ends (see _stop.py).
+        *stop* is set, no attempt starts and every wait ends (see _stop.py); *priority* is the
+        rate limiter's lane the attempts wait in.
         Answers are handled in :meth:`_step`, so that no frame of an error's traceback holds
         what a server sent (a hostile one may echo the key).
         """
@@ -165,6 +169,7 @@ class RequestPath:
             body=body,
             bucket=bucket,
             timeouts=timeouts,
+            priority=priority,
             max_wait=policy.max_rate_limit_wait,
             on_admitted=None if on_admitted is None else _once(on_admitted),
             trace=trace,
@@ -216,7 +221,7 @@ class RequestPath:
         try:
             permit = await until(
                 call.stop,
-                limiter.acquire(bucket, max_wait=call.max_wait),
+                limiter.acquire(bucket, priority=call.priority, max_wait=call.max_wait),
                 unused=lambda permit: permit.release(sent=False),
             )
         except Stopped as exc:  # the wait was given up: nothing taken, nothing sent

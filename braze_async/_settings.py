@@ -8,8 +8,10 @@ could turn a request that never left into an unknown outcome.
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Sequence
+from typing import Final
 
 import httpx
 
@@ -17,11 +19,28 @@ from ._batching import Batching
 from ._clock import Clock
 from ._errors import BrazeValidationError
 from ._events import EventHook
-from ._limits import RateLimiter, RateLimits
+from ._limits import PRIORITIES, Priority, RateLimiter, RateLimits
 from ._retry import RetryPolicy
 from ._validate import check_count
 
-__all__ = ["api_key_of", "check_settings", "hooks_of"]
+__all__ = ["KEEP", "Keep", "api_key_of", "check_priority", "check_settings", "hooks_of"]
+
+
+class Keep(enum.Enum):
+    """``with_options``' "not given": keep the setting as it is (None turns a bound off)."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
+
+
+def check_priority(priority: object) -> Priority:
+    """*priority*, one of the rate limiter's two lanes; else a validation error."""
+    for lane in PRIORITIES:
+        if priority == lane:
+            return lane
+    raise BrazeValidationError("priority", "must be 'interactive' or 'bulk'")
 
 
 def api_key_of(api_key: str | None) -> str:

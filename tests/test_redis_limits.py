@@ -24,7 +24,16 @@ import _redis_server
 import pytest
 import redis
 
-from braze_async._limits import Bucket, LimiterUnavailable, Permit, Rate, RateLimiter, RateLimits
+from braze_async._limits import (
+    Bucket,
+    LimiterUnavailable,
+    Permit,
+    Priority,
+    Rate,
+    RateLimiter,
+    RateLimits,
+    WaitTooLong,
+)
 
 A = Bucket.AUDIENCE
 #: Every wait of a test on the code under test: far above any bound it should meet.
@@ -357,3 +366,104 @@ def test_a_permit_released_after_its_event_loop_ended_expires_by_lease(
     seconds, micros = client.time()
     # Still scored by its lease (lease + period from admission), not rescored to period.
     assert score / 1e6 - (seconds + micros / 1e6) > 60.0
+
+
+# -- the lanes across a fleet ---------------------------------------------------------------------
+
+
+def lanes(url: str, workspace: str, rate: Rate, reserve: float) -> RateLimiter:
+    """A Redis-backed limiter with *rate* for audience sends and *reserve*."""
+    return RateLimiter(
+        RateLimits(audience=rate, redis_url=url, workspace=workspace, reserve=reserve)
+    )
+
+
+async def admitted_at_once(limiter: RateLimiter, priority: Priority) -> int:
+    """How many acquisitions of *priority* the fleet admits now (the next one would wait)."""
+    count = 0
+    while True:
+        try:
+            await asyncio.wait_for(limiter.acquire(A, priority=priority, max_wait=0.5), GUARD)
+        except WaitTooLong:
+            return count
+        count += 1
+
+
+def test_a_bulk_job_on_one_host_leaves_the_reserve_to_another(
+    redis_url: str, workspace: str
+) -> None:
+    """The reserve holds across processes, in the acquire script: one host's bulk job stops
+    at limit - reserve slots, another host's interactive requests take the rest."""
+
+    async def main() -> tuple[int, int, int]:
+        async with (
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job,
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as web,
+        ):
+            bulk = await admitted_at_once(job, "bulk")
+            interactive = await admitted_at_once(web, "interactive")
+            return bulk, interactive, await admitted_at_once(job, "bulk")
+
+    assert asyncio.run(main()) == (8, 2, 0)
+
+
+def test_the_fleets_remaining_stops_bulk_at_the_reserve(redis_url: str, workspace: str) -> None:
+    """Remaining: r heard by one host caps another's bulk lane at r - reserve, in Redis (the
+    other host's own feedback knows nothing of it); its interactive requests spend the rest."""
+    key = f"braze_async:{{{workspace}}}:audience"
+
+    async def main() -> tuple[int, int]:
+        async with (
+            lanes(redis_url, workspace, Rate(100, 60.0), 0.02) as heard,
+            lanes(redis_url, workspace, Rate(100, 60.0), 0.02) as other,
+        ):
+            headers = {"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": repr(time.time() + 30)}
+            heard.observe(A, 200, headers)
+            await asyncio.to_thread(in_redis, redis_url, f"{key}:caps")
+            return (
+                await admitted_at_once(other, "bulk"),
+                await admitted_at_once(other, "interactive"),
+            )
+
+    assert asyncio.run(main()) == (3, 2)
+
+
+def test_interactive_sends_on_one_host_cost_anothers_bulk_job_nothing(
+    redis_url: str, workspace: str
+) -> None:
+    """Bulk's share is its own across the fleet: interactive slots within the reserve leave
+    bulk its whole share; their release and expiry keep both sets right."""
+
+    key = f"braze_async:{{{workspace}}}:audience"
+
+    async def main() -> tuple[int, int]:
+        async with lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as before:
+            (await before.acquire(A, priority="bulk")).release(sent=False)
+        # Closing waited for the release (in the background): gone from both sets.
+        client = redis.Redis.from_url(redis_url)
+        assert (client.zcard(key), client.zcard(f"{key}:bulk")) == (0, 0)
+        async with (
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job,
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as web,
+        ):
+            interactive = await admitted_at_once(web, "interactive")
+            return interactive, await admitted_at_once(job, "bulk")
+
+    assert asyncio.run(main()) == (10, 0)
+
+
+def test_bulk_takes_its_whole_share_beside_interactive_slots(
+    redis_url: str, workspace: str
+) -> None:
+    """Two interactive slots held on one host, another host's bulk job still gets 8 of 10."""
+
+    async def main() -> tuple[int, int]:
+        async with (
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job,
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as web,
+        ):
+            for _ in range(2):
+                await web.acquire(A)
+            return await admitted_at_once(job, "bulk"), await admitted_at_once(web, "interactive")
+
+    assert asyncio.run(main()) == (8, 0)

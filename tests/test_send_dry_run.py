@@ -73,6 +73,7 @@ def test_a_dry_run_reads_everything_and_makes_no_request(
         f"  recipients  995 valid, 5 rejected (line and reason in {users}.failures.jsonl)",
         "  requests    20 of up to 50 recipients, 8 at a time",
         "  budget      250,000 requests per hour for sends by external ID (Braze's limit)",
+        "  lane        bulk: at most 225,000 of them, 25,000 (10%) kept for interactive sends",
         "  duration    no wait for the budget: the send takes 3 round trips (8 requests at a time)",
         "              (what the workspace spent already is unknown: Braze tells it only in",
         "              its answers; if other senders spent it all, up to 1h00m more)",
@@ -116,8 +117,10 @@ def test_the_duration_follows_the_configured_budget(
     assert "296 valid, 4 rejected" in out
     assert "6 of up to 50 recipients, 2 at a time" in out
     assert "2 requests per minute for sends by external ID (--external-id-rate)" in out
-    # 6 requests at 2 a minute: the last one starts two minutes in.
-    assert "at least 2m00s waiting for the budget, plus 3 round trips" in out
+    # The bulk lane's share is 1 of the 2 (the reserve keeps at least one of a budget this
+    # small): 6 requests at 1 a minute, the last one starts five minutes in.
+    assert "bulk: at most 1 of them, 1 (10%) kept for interactive sends" in out
+    assert "at least 5m00s waiting for the budget, plus 3 round trips" in out
     assert "up to 1m00s more" in out
 
 
@@ -174,3 +177,9 @@ def test_an_unknown_spent_budget_gives_a_worst_case() -> None:
     assert (unknown.wait, unknown.worst_wait, unknown.round_trips) == (60.0, 120.0, 3)
     fresh = Estimate(requests=20, rate=Rate(10, 60), concurrency=8, used=0)
     assert fresh.worst_wait == fresh.wait == 60.0
+
+
+def test_a_bulk_estimate_goes_by_its_share() -> None:
+    """A bulk job's requests are admitted within its share of the budget: 9 of 10 here."""
+    bulk = Estimate(requests=20, rate=Rate(10, 60), concurrency=8, used=None, share=9)
+    assert (bulk.wait, bulk.worst_wait) == (120.0, 180.0)

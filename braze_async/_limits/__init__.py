@@ -19,13 +19,14 @@ times) are in :mod:`._local`. The parts, from the bottom up:
 
 from __future__ import annotations
 
-from ._config import Bucket, BucketStats, Rate, RateLimits
+from ._config import PRIORITIES, Bucket, BucketStats, Priority, Rate, RateLimits
 from ._errors import LimiterClosed, LimiterError, LimiterUnavailable, WaitTooLong
 from ._headers import parse_number, parse_retry_after
 from ._limiter import Permit, RateLimiter
 from ._shared import LimiterShare
 
 __all__ = [
+    "PRIORITIES",
     "Bucket",
     "BucketStats",
     "LimiterClosed",
@@ -33,6 +34,7 @@ __all__ = [
     "LimiterShare",
     "LimiterUnavailable",
     "Permit",
+    "Priority",
     "Rate",
     "RateLimiter",
     "RateLimits",

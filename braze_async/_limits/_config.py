@@ -8,6 +8,8 @@ checked when built, so a limiter never starts from a nonsensical configuration.
 from __future__ import annotations
 
 import enum
+import math
+from typing import Literal, TypeAlias
 
 import attrs
 
@@ -15,7 +17,14 @@ from .._errors import BrazeValidationError
 from .._redact import redact_url
 from .._validate import check_count, check_seconds
 
-__all__ = ["Bucket", "BucketStats", "Rate", "RateLimits"]
+__all__ = ["PRIORITIES", "Bucket", "BucketStats", "Priority", "Rate", "RateLimits"]
+
+#: The lane of a request: ``"interactive"`` (a user waits on it: admitted first, may use the
+#: whole budget) or ``"bulk"`` (a job: admitted after every waiting interactive request, and
+#: within ``1 - RateLimits.reserve`` of each budget).
+Priority: TypeAlias = Literal["interactive", "bulk"]
+#: Both lanes, in the order they are served.
+PRIORITIES: tuple[Priority, ...] = ("interactive", "bulk")
 
 
 class Bucket(enum.Enum):
@@ -55,6 +64,16 @@ def _non_negative_finite(instance: object, attribute: attrs.Attribute[float], va
 
 #: The fields of :class:`RateLimits` that must be > 0 (the others may be 0).
 _POSITIVE = frozenset({"lease", "redis_timeout"})
+
+
+def _fraction(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
+    del instance
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value < 1  # NaN fails too
+    ):
+        raise ValueError(f"RateLimits.{attribute.name} must be a fraction in [0, 1), got {value!r}")
 
 
 def _url_repr(url: str | None) -> str:
@@ -104,10 +123,25 @@ class RateLimits:
     #: from the first failure) before the request fails as never sent. A blip shorter than
     #: this costs nothing; a Redis that stays away stops a bulk job. 0: fail at once.
     redis_retry_for: float = attrs.field(default=10.0, validator=_non_negative_finite)
+    #: The share of each budget that bulk requests leave to interactive ones (see
+    #: :data:`Priority` and ``docs/rate-limits.md``): bulk is admitted only while fewer than
+    #: ``limit - reserved(bucket)`` slots are counted, and Braze's Remaining stays above
+    #: ``reserved(bucket)``. 0: one budget for both lanes (interactive still go first).
+    reserve: float = attrs.field(default=0.1, validator=_fraction)
 
     def rate(self, bucket: Bucket) -> Rate:
         """The :class:`Rate` configured for *bucket*."""
         return self.audience if bucket is Bucket.AUDIENCE else self.external_id
+
+    def reserved(self, bucket: Bucket) -> int:
+        """Slots of *bucket*'s window that only interactive requests may take:
+        ``ceil(limit * reserve)``, never the whole budget (bulk keeps at least one).
+
+        >>> RateLimits().reserved(Bucket.AUDIENCE)
+        25
+        """
+        limit = self.rate(bucket).limit
+        return min(math.ceil(limit * self.reserve - 1e-9), limit - 1)
 
 
 @attrs.frozen(kw_only=True)

@@ -45,8 +45,10 @@ class Wait(NamedTuple):
 class SlotLog(Protocol):
     """One bucket's sliding log of release times, wherever it is kept."""
 
-    async def try_admit(self) -> Slot | Wait:
-        """Take a slot now (its name) or say how long to wait before trying again.
+    async def try_admit(self, reserve: int = 0) -> Slot | Wait:
+        """Take a slot now (its name) while fewer than ``limit - reserve`` are counted, and
+        every Remaining cap in force allows more than *reserve*; or say how long to wait
+        before trying again. (A bulk request leaves the reserve; an interactive one, 0.)
 
         Raises :class:`~._errors.LimiterUnavailable` when the store stayed away too long.
         """

@@ -111,15 +111,19 @@ class Feedback:
         self.server_remaining: int | None = None
         self.server_reset: float | None = None
 
-    def delay(self, now: float) -> float:
-        """Seconds to wait before the next admission (0: go), dropping caps that ended."""
+    def delay(self, now: float, reserve: int = 0) -> float:
+        """Seconds to wait before the next admission (0: go), dropping caps that ended.
+
+        *reserve*: allowance the admission must leave in every cap (a bulk request leaves
+        the reserve of what Braze says is left to interactive ones).
+        """
         wait = self.paused_until - now
         caps = self.caps
         if caps:
             for reset in [r for r, cap in caps.items() if cap.until <= now]:
                 del caps[reset]
             for cap in caps.values():
-                if cap.allowance < 1:
+                if cap.allowance < 1 + reserve:
                     wait = max(wait, cap.until - now)
         return max(wait, 0.0)
 

@@ -1,16 +1,27 @@
-"""The public rate limiter: a FIFO line per bucket in front of an engine's sliding log.
+"""The public rate limiter: two FIFO lines per bucket in front of an engine's sliding log.
 
-:class:`RateLimiter` keeps one lane per :class:`.Bucket`: its line of waiters, the counters of
-:class:`.BucketStats`, its :class:`._feedback.Feedback` and its engine's log (:mod:`._local`
-by default, where the guarantee and its proof are; :mod:`._redis` with
+:class:`RateLimiter` keeps one budget per :class:`.Bucket`: its two lines of waiters, the
+counters of :class:`.BucketStats`, its :class:`._feedback.Feedback` and its engine's log
+(:mod:`._local` by default, where the guarantee and its proof are; :mod:`._redis` with
 ``RateLimits(redis_url=...)``, which then also shares 429 pauses and Remaining caps with the
-fleet). FIFO order, cancellation and the local view of server feedback are handled here, in
+fleet). The order, cancellation and the local view of server feedback are handled here, in
 front of either engine; the engines only keep the log.
+
+Two lanes
+=========
+Every acquisition is *interactive* (a user waits on it) or *bulk* (a job). Waiting
+interactive requests are admitted before waiting bulk ones, each lane first come, first
+served; and a bulk request is admitted only while ``RateLimits.reserved(bucket)`` slots of the
+window stay free (in the log, and in Braze's Remaining when a cap is in force), so that an
+interactive request arriving while a bulk job runs finds a slot at once. Pauses after a 429
+hold both lanes. Priority is strict: interactive requests beyond the reserve wait ahead of
+every bulk one (a web app's burst delays a bulk job, never the reverse).
 
 Waking up
 =========
-Only the head of a line tries to admit. A waiter that may not go yet sleeps on a future of its
-own (``_Waiter.wait``) and one function, ``_wake``, ends that wait. Four things call it:
+Only the head tries to admit: the first interactive waiter, else the first bulk one. A waiter
+that may not go yet sleeps on a future of its own (``_Waiter.wait``) and one function,
+``_wake``, ends that wait. Four things call it:
 
 * the wait's own timer, armed for the delay that the feedback or the log asked for (none
   when the log said "until a release");
@@ -53,7 +64,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import NamedTuple, TypeAlias
 
 from .._clock import SYSTEM_CLOCK, Clock, SystemClock
-from ._config import Bucket, BucketStats, Rate, RateLimits
+from ._config import PRIORITIES, Bucket, BucketStats, Priority, RateLimits
 from ._engine import Engine, Slot
 from ._errors import LimiterClosed, LimiterError, LimiterUnavailable, WaitTooLong
 from ._feedback import Feedback
@@ -80,12 +91,14 @@ class _NotYet(NamedTuple):
 class _Waiter:
     """One acquisition's place in line; between two looks it waits on a future of its own."""
 
-    __slots__ = ("_fut", "number")
+    __slots__ = ("_fut", "bulk", "number")
 
-    def __init__(self, number: int) -> None:
+    def __init__(self, number: int, bulk: bool) -> None:
         self._fut: asyncio.Future[None] | None = None
         #: Its place in the order of arrival (to tell who was in line when the engine failed).
         self.number = number
+        #: Its lane: bulk waits behind every interactive waiter and leaves the reserve.
+        self.bulk = bulk
 
     def wake(self) -> None:
         """End the current wait, if any: the waiter looks again."""
@@ -114,34 +127,44 @@ class _Waiter:
                 alarm.cancel()
 
 
-class _Lane:
-    """Everything about one bucket: its line, its counters, its feedback and its log."""
+class _Budget:
+    """Everything about one bucket: its two lines, its counters, its feedback and its log.
+
+    The head of the budget, the one waiter that tries to admit, is the first interactive
+    waiter, else the first bulk one (first come, first served within a lane).
+    """
 
     __slots__ = (
         "admitted",
         "arrivals",
+        "bulk",
         "failed_through",
         "failure",
         "feedback",
         "in_flight",
+        "interactive",
         "log",
-        "queue",
+        "reserved",
         "throttled",
         "trouble",
         "unsent",
         "waited",
     )
 
-    def __init__(self, bucket: Bucket, rate: Rate, margin: float, engine: Engine) -> None:
-        self.queue: collections.deque[_Waiter] = collections.deque()
-        self.feedback = Feedback(rate.period, margin)
+    def __init__(self, bucket: Bucket, limits: RateLimits, engine: Engine) -> None:
+        rate = limits.rate(bucket)
+        self.interactive: collections.deque[_Waiter] = collections.deque()
+        self.bulk: collections.deque[_Waiter] = collections.deque()
+        #: Slots of each window that bulk requests leave to interactive ones.
+        self.reserved = limits.reserved(bucket)
+        self.feedback = Feedback(rate.period, limits.margin)
         self.log = engine.open(bucket, rate, self.wake_head)
         self.in_flight = 0
         self.admitted = 0
         self.waited = 0
         self.unsent = 0
         self.throttled = 0
-        #: Waiters that ever joined the line (each one's ``number``).
+        #: Waiters that ever joined a line (each one's ``number``).
         self.arrivals = 0
         #: The engine gave up: every waiter numbered up to this one fails with ``failure``.
         self.failed_through = -1
@@ -149,16 +172,31 @@ class _Lane:
         #: What the engine is retrying through right now (None when it answers).
         self.trouble: str | None = None
 
-    def join(self) -> _Waiter:
-        """A new waiter at the end of the line."""
-        waiter = _Waiter(self.arrivals)
+    def line(self, waiter: _Waiter) -> collections.deque[_Waiter]:
+        """The line *waiter* stands in."""
+        return self.bulk if waiter.bulk else self.interactive
+
+    def head(self) -> _Waiter | None:
+        """The waiter that looks for a slot: interactive ones first."""
+        line = self.interactive or self.bulk
+        return line[0] if line else None
+
+    def waiting(self) -> int:
+        """Waiters in both lines."""
+        return len(self.interactive) + len(self.bulk)
+
+    def join(self, bulk: bool) -> _Waiter:
+        """A new waiter at the end of its lane's line."""
+        waiter = _Waiter(self.arrivals, bulk)
         self.arrivals += 1
-        self.queue.append(waiter)
+        self.line(waiter).append(waiter)
         return waiter
 
-    def admit(self, *, waited: bool) -> None:
-        """The head was given a slot: it leaves the line, counted, and the next looks."""
-        self.queue.popleft()
+    def admit(self, waiter: _Waiter, *, waited: bool) -> None:
+        """*waiter*, the head of its line when it looked, was given a slot: it leaves the
+        line, counted, and the next looks (an interactive newcomer may have become the head
+        while a bulk head's look awaited the engine: the line is still its own)."""
+        self.line(waiter).popleft()
         self.feedback.spend()
         self.in_flight += 1
         self.admitted += 1
@@ -168,20 +206,22 @@ class _Lane:
 
     def leave(self, waiter: _Waiter) -> None:
         """*waiter* gives up its place (an error, a cancellation); a new head looks."""
-        if self.queue and self.queue[0] is waiter:
-            self.queue.popleft()
+        was_head = self.head() is waiter
+        line = self.line(waiter)
+        if waiter in line:
+            line.remove(waiter)
+        if was_head:
             self.wake_head()
-        elif waiter in self.queue:
-            self.queue.remove(waiter)
 
     def wake_head(self) -> None:
         """Make the head waiter look again (a slot was released or the rules changed)."""
-        if self.queue:
-            self.queue[0].wake()
+        head = self.head()
+        if head is not None:
+            head.wake()
 
     def wake_all(self) -> None:
         """Make every waiter look again, heads or not."""
-        for waiter in self.queue:
+        for waiter in (*self.interactive, *self.bulk):
             waiter.wake()
 
     def fail_line(self, reason: str) -> None:
@@ -213,23 +253,23 @@ class Permit:
     (0.0 when it was admitted at its first look).
     """
 
-    __slots__ = ("_lane", "_slot", "waited")
+    __slots__ = ("_budget", "_slot", "waited")
 
-    def __init__(self, lane: _Lane, slot: Slot, waited: float = 0.0) -> None:
-        self._lane: _Lane | None = lane
+    def __init__(self, budget: _Budget, slot: Slot, waited: float = 0.0) -> None:
+        self._budget: _Budget | None = budget
         self._slot = slot
         self.waited = waited
 
     def release(self, *, sent: bool = True, outcome_unknown: bool = False) -> None:
         """Give the slot back (idempotent); ``outcome_unknown`` implies it was sent."""
-        lane, self._lane = self._lane, None
-        if lane is not None:
-            lane.release(self._slot, sent, outcome_unknown)
+        budget, self._budget = self._budget, None
+        if budget is not None:
+            budget.release(self._slot, sent, outcome_unknown)
 
     @property
     def released(self) -> bool:
         """Whether :meth:`release` was called."""
-        return self._lane is None
+        return self._budget is None
 
 
 class RateLimiter:
@@ -272,20 +312,25 @@ class RateLimiter:
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine = _engine_for(limits, namespace, clock)
-        self._lanes = {b: _Lane(b, limits.rate(b), limits.margin, self._engine) for b in Bucket}
+        self._budgets = {b: _Budget(b, limits, self._engine) for b in Bucket}
 
     async def acquire(
         self,
         bucket: Bucket,
         *,
+        priority: Priority = "interactive",
         max_wait: float | None = None,
         give_up: Callable[[], bool] | None = None,
     ) -> Permit:
-        """Wait for the right to send one request of *bucket*, first come first served.
+        """Wait for the right to send one request of *bucket*: waiting interactive requests
+        first, then bulk ones, first come first served within a lane.
 
         Cancelling the wait (task cancellation, a cancel scope, ``asyncio.timeout``) gives the
         place in line back and consumes nothing.
 
+        :param priority: the request's lane: ``"interactive"`` may use the whole budget;
+            ``"bulk"`` waits behind every interactive waiter and leaves
+            :meth:`RateLimits.reserved` slots of each window (and of Braze's Remaining) to them.
         :param max_wait: seconds this caller may wait at most: when the budget frees later
             (a pause, a spent cap, a full log), :class:`.WaitTooLong` is raised at once; when
             nobody can tell, at the bound. None: no bound.
@@ -293,64 +338,68 @@ class RateLimiter:
             :class:`.LimiterClosed` instead of waiting (call :meth:`nudge` when it turns).
         :raises LimiterError: nothing was admitted (see :mod:`._errors`).
         """
-        lane = self._lanes[bucket]
-        waiter = lane.join()
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority must be 'interactive' or 'bulk', not {priority!r}")
+        budget = self._budgets[bucket]
+        waiter = budget.join(bulk=priority == "bulk")
         deadline = math.inf
         since: float | None = None  # when the first wait began (None: not waited yet)
         try:
             while True:
-                self._check_open(lane, waiter)
+                self._check_open(budget, waiter)
                 now = self._monotonic()
                 if max_wait is not None and since is None:
                     deadline = now + max_wait
-                look = await self._look(lane, waiter, now)
+                look = await self._look(budget, waiter, now)
                 if isinstance(look, str):
-                    lane.admit(waited=since is not None)
+                    budget.admit(waiter, waited=since is not None)
                     waited = 0.0 if since is None else self._monotonic() - since
-                    return Permit(lane, look, waited)
+                    return Permit(budget, look, waited)
                 delay, free_in, now = look
                 # Behind the head, only a pause says for sure that this caller must wait;
                 # otherwise the head decides first and the line moves on at once.
-                sure = free_in > 0 or lane.queue[0] is waiter
+                sure = free_in > 0 or budget.head() is waiter
                 if sure and give_up is not None and give_up():
                     raise LimiterClosed(
                         "the caller stopped waiting (its client is closing or its job "
                         "stopped); nothing was sent"
                     )
                 if now + free_in > deadline or now >= deadline:
-                    raise _too_long(lane, free_in, max_wait)
+                    raise _too_long(budget, free_in, max_wait)
                 if since is None:
                     since = now
                 self._check_loop()  # a wait needs futures of this limiter's loop
                 await waiter.wait(min(delay, deadline - now), self._sleep)
         except BaseException:
-            lane.leave(waiter)
+            budget.leave(waiter)
             raise
 
-    def _check_open(self, lane: _Lane, waiter: _Waiter) -> None:
+    def _check_open(self, budget: _Budget, waiter: _Waiter) -> None:
         """Raise when nothing may be admitted any more: closed, or the engine gave up on the
         line *waiter* stands in."""
         if self._closed:
             raise LimiterClosed("RateLimiter is closed")
-        if waiter.number <= lane.failed_through:
-            raise LimiterUnavailable(lane.failure)
+        if waiter.number <= budget.failed_through:
+            raise LimiterUnavailable(budget.failure)
 
-    async def _look(self, lane: _Lane, waiter: _Waiter, now: float) -> Slot | _NotYet:
+    async def _look(self, budget: _Budget, waiter: _Waiter, now: float) -> Slot | _NotYet:
         """One look at time *now*: a slot when *waiter* is admitted, else why not yet (what
-        the engine is retrying through, if anything, is left on the lane)."""
-        delay = free_in = lane.feedback.delay(now)  # a pause holds everyone in line
-        if lane.queue[0] is not waiter:
+        the engine is retrying through, if anything, is left on the budget)."""
+        # A pause holds everyone in line; a spent Remaining holds bulk at the reserve.
+        reserve = budget.reserved if waiter.bulk else 0
+        delay = free_in = budget.feedback.delay(now, reserve)
+        if budget.head() is not waiter:
             return _NotYet(math.inf, free_in, now)  # behind the head: until the line moves
         if delay > 0:
             return _NotYet(delay, free_in, now)
         try:
-            answer = await lane.log.try_admit()
+            answer = await budget.log.try_admit(reserve)
         except LimiterUnavailable as exc:
-            lane.fail_line(str(exc))  # they all wait for the same store
+            budget.fail_line(str(exc))  # they all wait for the same store
             raise
         if isinstance(answer, str):
             return answer
-        lane.trouble = answer.trouble
+        budget.trouble = answer.trouble
         return _NotYet(answer.look_again_in, answer.free_in, self._monotonic())
 
     def observe(self, bucket: Bucket, status_code: int, headers: Mapping[str, str]) -> None:
@@ -360,47 +409,47 @@ class RateLimiter:
         directly, others are matched case-insensitively. Unusable values are ignored. Call it
         for every answer that reached us, in any order, before or after releasing its permit.
         """
-        lane = self._lanes[bucket]
+        budget = self._budgets[bucket]
         now = self._monotonic()
         wall = self._wallclock()
-        update = lane.feedback.observe(
+        update = budget.feedback.observe(
             now=now,
             wall=wall,
             status=status_code,
             headers=read_rate_limit_headers(headers, wall=wall, throttled=status_code == 429),
-            in_flight=lane.in_flight,
-            accounts_for=lane.log.accounts_for,
+            in_flight=budget.in_flight,
+            accounts_for=budget.log.accounts_for,
         )
         if update.pause is not None or update.cap is not None:
-            lane.log.share(pause=update.pause, cap=update.cap)
+            budget.log.share(pause=update.pause, cap=update.cap)
         if status_code == 429:
-            lane.throttled += 1
-        lane.wake_head()
+            budget.throttled += 1
+        budget.wake_head()
 
     def snapshot(self, bucket: Bucket) -> BucketStats:
         """Current counters of *bucket*."""
-        lane = self._lanes[bucket]
-        paused_for = max(lane.feedback.paused_until - self._monotonic(), 0.0)
+        budget = self._budgets[bucket]
+        paused_for = max(budget.feedback.paused_until - self._monotonic(), 0.0)
         return BucketStats(
             rate=self.limits.rate(bucket),
-            waiting=len(lane.queue),
+            waiting=budget.waiting(),
             paused_until=self._wallclock() + paused_for if paused_for else None,
-            server_remaining=lane.feedback.server_remaining,
-            server_reset=lane.feedback.server_reset,
-            admitted=lane.admitted,
-            in_flight=lane.in_flight,
-            waited=lane.waited,
-            unsent=lane.unsent,
-            throttled=lane.throttled,
-            counted=lane.log.counted(),
+            server_remaining=budget.feedback.server_remaining,
+            server_reset=budget.feedback.server_reset,
+            admitted=budget.admitted,
+            in_flight=budget.in_flight,
+            waited=budget.waited,
+            unsent=budget.unsent,
+            throttled=budget.throttled,
+            counted=budget.log.counted(),
             paused_for=paused_for,
-            server_limit=lane.feedback.server_limit,
+            server_limit=budget.feedback.server_limit,
         )
 
     def nudge(self) -> None:
         """Make every waiter look again (e.g. a ``give_up`` predicate turned true)."""
-        for lane in self._lanes.values():
-            lane.wake_all()
+        for budget in self._budgets.values():
+            budget.wake_all()
 
     @property
     def closed(self) -> bool:
@@ -458,11 +507,11 @@ def _engine_for(limits: RateLimits, namespace: str, clock: Clock) -> Engine:
     )
 
 
-def _too_long(lane: _Lane, free_in: float, max_wait: float | None) -> LimiterError:
+def _too_long(budget: _Budget, free_in: float, max_wait: float | None) -> LimiterError:
     """What a wait past the caller's bound raises: the engine's trouble, when it is why
     nothing can be told, else :class:`.WaitTooLong`."""
-    if lane.trouble is not None:
-        return LimiterUnavailable(lane.trouble)
+    if budget.trouble is not None:
+        return LimiterUnavailable(budget.trouble)
     return WaitTooLong(free_in if free_in > 0 else None, max_wait or 0.0)
 
 

@@ -50,8 +50,10 @@ unknown outcome, rare, costs one more period of its slot).
 
 Here the log is a count of held slots and two deques of the released ones' expiry times on
 the limiter's monotonic clock, each in increasing order: answered slots, and slots whose
-outcome is unknown (~8 MB at 250,000 slots, ~2 µs per uncontended acquire + release).
-:mod:`._redis` keeps the same log in Redis for a fleet of processes.
+outcome is unknown; the same again for the bulk lane's slots taken under a reserve, which
+bulk requests may fill to ``limit - reserve`` only (:mod:`._limiter`). About 8 MB at
+250,000 slots, ~2 µs per uncontended acquire + release. :mod:`._redis` keeps the same log in
+Redis for a fleet of processes.
 """
 
 from __future__ import annotations
@@ -66,8 +68,10 @@ from ._engine import Slot, Wait
 
 __all__ = ["LocalEngine", "LocalLog"]
 
-# The local log's slots are interchangeable, so they need no name.
+# The local log's slots are interchangeable within a lane: their names say only that.
 _ANY_SLOT: Slot = ""
+#: A bulk request's slot under a reserve: counted in the bulk lane's share too.
+_BULK_SLOT: Slot = "bulk"
 
 
 class LocalEngine:
@@ -92,19 +96,50 @@ class LocalEngine:
         """Nothing to let go of."""
 
 
-class LocalLog:
-    """One bucket's sliding log of release times, in this process."""
+class _Slots:
+    """Slots held, and the expiry times of released ones (answered, and of unknown outcome:
+    one period later), each deque in increasing order."""
 
-    __slots__ = (
-        "_clock",
-        "_expiries",
-        "_held",
-        "_keep",
-        "_late",
-        "_limit",
-        "_on_release",
-        "_period",
-    )
+    __slots__ = ("expiries", "held", "late")
+
+    def __init__(self) -> None:
+        #: Slots taken and not yet released (their requests are in flight).
+        self.held = 0
+        #: Expiry times of released, answered slots.
+        self.expiries: collections.deque[float] = collections.deque()
+        #: Expiry times of released slots whose outcome is unknown.
+        self.late: collections.deque[float] = collections.deque()
+
+    def prune(self, now: float) -> None:
+        """Drop the slots expired at *now*."""
+        for expiries in (self.expiries, self.late):
+            while expiries and expiries[0] <= now:
+                expiries.popleft()
+
+    def count(self) -> int:
+        """Slots counted (after a prune): held + released but unexpired."""
+        return self.held + len(self.expiries) + len(self.late)
+
+    def first(self) -> float:
+        """The earliest expiry of a released slot (``inf``: every slot is held)."""
+        expiries, late = self.expiries, self.late
+        return min(expiries[0] if expiries else math.inf, late[0] if late else math.inf)
+
+    def release(self, expiry: float | None, late: bool) -> None:
+        """One held slot released: dropped (*expiry* None), or counted until *expiry*."""
+        self.held -= 1
+        if expiry is not None:
+            expiries = self.late if late else self.expiries
+            if expiries and expiry < expiries[-1]:  # a clock that went backwards
+                expiry = expiries[-1]
+            expiries.append(expiry)
+
+
+class LocalLog:
+    """One bucket's sliding log of release times, in this process: every slot, and the bulk
+    lane's slots taken under a reserve (so that bulk's share is its own)."""
+
+    __slots__ = ("_all", "_bulk", "_clock", "_keep", "_limit", "_on_release", "_period")
 
     def __init__(
         self, rate: Rate, clock: Callable[[], float], margin: float, on_release: Callable[[], None]
@@ -115,53 +150,51 @@ class LocalLog:
         #: How long an answered slot stays counted after its release.
         self._keep = rate.period + margin
         self._on_release = on_release
-        #: Slots taken and not yet released (their requests are in flight).
-        self._held = 0
-        #: Expiry times of released, answered slots, in increasing order.
-        self._expiries: collections.deque[float] = collections.deque()
-        #: Expiry times of released slots whose outcome is unknown (one period later).
-        self._late: collections.deque[float] = collections.deque()
+        self._all = _Slots()
+        self._bulk = _Slots()
 
     def _prune(self) -> float:
         """Drop the expired slots; the current time."""
         now = self._clock()
-        expiries = self._expiries
-        while expiries and expiries[0] <= now:
-            expiries.popleft()
-        late = self._late
-        while late and late[0] <= now:
-            late.popleft()
+        self._all.prune(now)
+        self._bulk.prune(now)
         return now
 
-    async def try_admit(self) -> Slot | Wait:
-        """Take a slot if fewer than ``limit`` are counted, else how long until one expires."""
+    async def try_admit(self, reserve: int = 0) -> Slot | Wait:
+        """Take a slot if fewer than ``limit`` are counted and, for a bulk request leaving
+        *reserve*, fewer than ``limit - reserve`` of the bulk lane's; else how long until
+        one expires (the earliest expiry of the full set)."""
         now = self._prune()
-        expiries, late = self._expiries, self._late
-        if self._held + len(expiries) + len(late) < self._limit:
-            self._held += 1
+        full = self._all
+        if reserve and full.count() < self._limit:
+            full = self._bulk
+            if full.count() < self._limit - reserve:
+                self._all.held += 1
+                self._bulk.held += 1
+                return _BULK_SLOT
+        elif full.count() < self._limit:
+            full.held += 1
             return _ANY_SLOT
-        # Full: the earliest released slot frees first; if all are in flight, wait for a release.
-        first = min(expiries[0] if expiries else math.inf, late[0] if late else math.inf)
+        # Full: its earliest released slot frees first; if all are in flight, wait for a release.
+        first = full.first()
         if math.isinf(first):
             return Wait(math.inf, 0.0)
         return Wait(first - now, first - now)
 
     def release(self, slot: Slot, *, sent: bool, outcome_unknown: bool = False) -> None:
         """Date the slot's expiry from now (*sent*) or drop it, then call *on_release*."""
-        del slot
-        self._held -= 1
+        expiry = None
         if sent or outcome_unknown:
-            expiries = self._late if outcome_unknown else self._expiries
             expiry = self._clock() + self._keep + (self._period if outcome_unknown else 0.0)
-            if expiries and expiry < expiries[-1]:  # a clock that went backwards
-                expiry = expiries[-1]
-            expiries.append(expiry)
+        self._all.release(expiry, outcome_unknown)
+        if slot == _BULK_SLOT:
+            self._bulk.release(expiry, outcome_unknown)
         self._on_release()
 
     def counted(self) -> int:
         """Slots counted now: held + released but unexpired."""
         self._prune()
-        return self._held + len(self._expiries) + len(self._late)
+        return self._all.count()
 
     def accounts_for(self, count: int, since: float) -> bool:
         """Whether at least *count* of our slots are held or were released after *since*.
@@ -169,17 +202,18 @@ class LocalLog:
         Cheap whatever the log's size: the answered slots are in release order, so one look
         at the *k*-th latest release decides (a deque reads near its ends quickly).
         """
-        need = count - self._held
+        slots = self._all
+        need = count - slots.held
         if need <= 0:
             return True
         late_keep = self._keep + self._period
-        for expiry in reversed(self._late):  # few: unknown outcomes are rare
+        for expiry in reversed(slots.late):  # few: unknown outcomes are rare
             if expiry - late_keep <= since:
                 break
             need -= 1
         if need <= 0:
             return True
-        expiries = self._expiries
+        expiries = slots.expiries
         return len(expiries) >= need and expiries[-need] - self._keep > since
 
     def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:

@@ -7,7 +7,7 @@ sorted set, ``braze_async:{<workspace>}:<bucket>``, scored by their expiry time 
 microseconds of **Redis's own clock** (``TIME`` inside the scripts), so the hosts' clocks never
 matter. Every step is one atomic Lua script:
 
-* acquire: drop expired members, and if ``ZCARD < limit`` add a new member scored
+* acquire: drop expired members, and if ``ZCARD < limit - reserve`` add a new member scored
   ``now + lease + period``; otherwise answer how long until the earliest expiry. A process
   that dies holding a slot thus loses it after ``lease + period`` at most: the fleet is never
   over-admitted, and under-used for a bounded time only. Waiting processes poll no slower
@@ -21,6 +21,13 @@ matter. Every step is one atomic Lua script:
   fleet's requests Braze may not have counted yet (slots scored beyond ``now + period +
   margin``: in flight, or of unknown outcome); each admission spends one from every live cap,
   and none is admitted while one is spent, until ``t + margin``.
+* the lanes: a bulk request's acquire passes ``reserve`` (``RateLimits.reserved``; 0 for an
+  interactive one); its slot (a member named ``b:...``) is kept in ``...:bulk`` too, and it
+  is admitted only while that set holds fewer than ``limit - reserve`` (and the whole set
+  fewer than ``limit``) and every live cap allows more than ``reserve``: in the same atomic
+  script, the same round trip; its release rescores it in both sets. Which waiter of a process asks
+  first is the limiter's business (interactive first); across processes the reserve is what
+  keeps a web process's request from waiting behind another host's bulk job.
 
 Every key has a PEXPIRE (slots: the longest a slot can count, ``max(lease, period) + period +
 margin``; caps: until the last Reset), so idle budgets vanish. The pause and caps use Braze's
@@ -94,13 +101,16 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 """
 
-# KEYS: slots, pause, caps. ARGV: limit, hold (µs: lease + period), key ttl (ms), member,
-# margin (µs). Returns {1, now} when admitted, else {0, µs to wait}. Scores are integers of µs,
-# formatted with %.0f because Lua's default number formatting keeps 14 digits only.
+# KEYS: slots, pause, caps, bulk slots. ARGV: limit, hold (µs: lease + period), key ttl (ms),
+# member, margin (µs), reserve (slots a bulk request leaves to interactive ones; 0 for those:
+# then the bulk set is not touched; else the bulk set may hold limit - reserve at most).
+# Returns {1, now} when admitted, else {0, µs to wait}. Scores are integers of µs, formatted
+# with %.0f because Lua's default number formatting keeps 14 digits only.
 _ACQUIRE = (
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     + _NOW
     + """
+local reserve = tonumber(ARGV[6])
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 if paused > now then
   return {0, string.format('%.0f', paused - now)}
@@ -114,20 +124,33 @@ for i = 1, #caps, 2 do
     redis.call('HDEL', KEYS[3], caps[i])
   else
     live[#live + 1] = caps[i]
-    if tonumber(caps[i + 1]) < 1 then wait = math.max(wait, ends - now) end
+    if tonumber(caps[i + 1]) < 1 + reserve then wait = math.max(wait, ends - now) end
   end
 end
 if wait > 0 then
   return {0, string.format('%.0f', wait)}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now))
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), ARGV[4])
+local expired = string.format('%.0f', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', expired)
+local full = nil
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  full = KEYS[1]
+elseif reserve > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', expired)
+  if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[1]) - reserve then full = KEYS[4] end
+end
+if not full then
+  local held = string.format('%.0f', now + tonumber(ARGV[2]))
+  redis.call('ZADD', KEYS[1], held, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  if reserve > 0 then
+    redis.call('ZADD', KEYS[4], held, ARGV[4])
+    redis.call('PEXPIRE', KEYS[4], ARGV[3])
+  end
   for _, reset in ipairs(live) do redis.call('HINCRBY', KEYS[3], reset, -1) end
   return {1, string.format('%.0f', now)}
 end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local first = redis.call('ZRANGE', full, 0, 0, 'WITHSCORES')
 return {0, string.format('%.0f', tonumber(first[2]) - now)}
 """
 )
@@ -163,16 +186,21 @@ return allow
 """
 )
 
-# KEYS: slots. ARGV: member, sent ('1' or '0'), keep (µs: period + margin), key ttl (ms).
+# KEYS: slots, bulk slots. ARGV: member, sent ('1' or '0'), keep (µs: period + margin), key
+# ttl (ms). A member named 'b:...' is a bulk slot taken under a reserve: in both sets.
 _RELEASE = (
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     + _NOW
     + """
-if ARGV[2] == '1' then
-  redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[3])), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-else
-  redis.call('ZREM', KEYS[1], ARGV[1])
+local keys = {KEYS[1]}
+if string.sub(ARGV[1], 1, 2) == 'b:' then keys[2] = KEYS[2] end
+for _, key in ipairs(keys) do
+  if ARGV[2] == '1' then
+    redis.call('ZADD', key, string.format('%.0f', now + tonumber(ARGV[3])), ARGV[1])
+    redis.call('PEXPIRE', key, ARGV[4])
+  else
+    redis.call('ZREM', key, ARGV[1])
+  end
 end
 return 1
 """
@@ -352,9 +380,10 @@ class RedisEngine:
             trouble=_Trouble(self._clock, self._retry_for, self._outage, self._redact),
         )
 
-    def _new_member(self) -> str:
-        """A name for a new slot, unique across the fleet."""
-        return f"{self._token}:{next(self._ids):x}"
+    def _new_member(self, bulk: bool) -> str:
+        """A name for a new slot, unique across the fleet (``b:...``: a bulk slot taken
+        under a reserve, counted in the bulk set too)."""
+        return f"{'b:' if bulk else ''}{self._token}:{next(self._ids):x}"
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run *coro* in the background; :meth:`aclose` waits for it."""
@@ -408,7 +437,7 @@ class RedisLog:
         margin: float,
         lease: float,
         poll: float,
-        new_member: Callable[[], str],
+        new_member: Callable[[bool], str],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
         on_release: Callable[[], None],
         trouble: _Trouble,
@@ -429,8 +458,9 @@ class RedisLog:
         # unknown outcome (2 * period + margin).
         self._ttl_ms = math.ceil((max(lease, rate.period) + rate.period + margin) * 1000) + 1000
 
-    async def try_admit(self) -> Slot | Wait:
-        """Run the acquire script: a slot, or how long to wait before looking again.
+    async def try_admit(self, reserve: int = 0) -> Slot | Wait:
+        """Run the acquire script: a slot, or how long to wait before looking again (a bulk
+        request's *reserve* is checked in the same script: no extra round trip).
 
         Raises :class:`.LimiterUnavailable` once Redis has failed for longer than the bound
         (or at once for a failure that retrying cannot fix, such as a wrong password).
@@ -438,14 +468,14 @@ class RedisLog:
         started = self._trouble.clock()
         try:
             try:
-                admitted, value, member = await self._acquire()
+                admitted, value, member = await self._acquire(reserve)
             except redis.exceptions.ConnectionError as exc:
                 if isinstance(exc, _PERMANENT):
                     raise
                 # A pooled connection the server closed (it restarted, or dropped idle
                 # clients): one more try at once, on a fresh one. (Not after a timeout: a
                 # stalled server costs one timeout per look, no more.)
-                admitted, value, member = await self._acquire()
+                admitted, value, member = await self._acquire(reserve)
         except Exception as exc:
             reason = self._trouble.redact.describe(exc)
             if not _transient(exc):
@@ -463,14 +493,14 @@ class RedisLog:
         poll = min(wait, self._poll)
         return Wait(poll + random.uniform(0.0, poll / 10), wait)
 
-    async def _acquire(self) -> tuple[Any, Any, str]:
+    async def _acquire(self, reserve: int) -> tuple[Any, Any, str]:
         """One run of the acquire script: ``(admitted, value, member)``."""
         key = self._key
-        member = self._new_member()
+        member = self._new_member(reserve > 0)
         call = asyncio.ensure_future(
             self._scripts.acquire(
-                keys=[key, key + ":pause", key + ":caps"],
-                args=[self._limit, self._hold_us, self._ttl_ms, member, self._margin_us],
+                keys=[key, key + ":pause", key + ":caps", key + ":bulk"],
+                args=[self._limit, self._hold_us, self._ttl_ms, member, self._margin_us, reserve],
             )
         )
         try:
@@ -505,7 +535,8 @@ class RedisLog:
             while True:
                 try:
                     await self._scripts.release(
-                        keys=[self._key], args=[member, "1" if sent else "0", keep, self._ttl_ms]
+                        keys=[self._key, self._key + ":bulk"],
+                        args=[member, "1" if sent else "0", keep, self._ttl_ms],
                     )
                     return
                 except Exception as exc:

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from .._clock import SYSTEM_CLOCK, Clock
-from ._config import Bucket, BucketStats, RateLimits
+from ._config import Bucket, BucketStats, Priority, RateLimits
 from ._limiter import Permit, RateLimiter
 
 __all__ = ["LimiterShare"]
@@ -167,19 +167,17 @@ class LimiterShare:
         self,
         bucket: Bucket,
         *,
+        priority: Priority = "interactive",
         max_wait: float | None = None,
         give_up: Callable[[], bool] | None = None,
     ) -> Permit:
-        """:meth:`RateLimiter.acquire`; fails instead of waiting once :meth:`stop_waiting`
-        was called, or once *give_up* answers True (then call :meth:`nudge`)."""
-        if give_up is None:
-            return await self.limiter.acquire(bucket, max_wait=max_wait, give_up=self._give_up)
-        closing, caller = self._give_up, give_up
-
-        def stopped() -> bool:
-            return closing() or caller()
-
-        return await self.limiter.acquire(bucket, max_wait=max_wait, give_up=stopped)
+        """:meth:`RateLimiter.acquire` in *priority*'s lane; fails instead of waiting once
+        :meth:`stop_waiting` was called, or once *give_up* answers True (then call
+        :meth:`nudge`)."""
+        stopped = self._give_up if give_up is None else _either(self._give_up, give_up)
+        return await self.limiter.acquire(
+            bucket, priority=priority, max_wait=max_wait, give_up=stopped
+        )
 
     def nudge(self) -> None:
         """Make this share's waiters look again (a *give_up* of theirs turned true)."""
@@ -219,3 +217,12 @@ class LimiterShare:
         budget, limiter = taken[2]
         if _give_back(budget, limiter):
             await limiter.aclose()
+
+
+def _either(first: Callable[[], bool], second: Callable[[], bool]) -> Callable[[], bool]:
+    """A ``give_up`` predicate true once either of two is."""
+
+    def stopped() -> bool:
+        return first() or second()
+
+    return stopped

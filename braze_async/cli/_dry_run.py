@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from .._bulk import RecipientOutcome
+from .._limits import Bucket
 from .._models import MAX_RECIPIENTS
 from .._readers import InputRow
 from ._estimate import Estimate
@@ -50,7 +51,8 @@ def dry_run(plan: Plan, rows: Iterable[InputRow], failures: FailuresFile, out: T
             )
         )
     requests = math.ceil(valid / MAX_RECIPIENTS)
-    rate = plan.rate_limits.external_id
+    limits = plan.rate_limits
+    rate, reserved = limits.external_id, limits.reserved(Bucket.EXTERNAL_ID)
     # The embedded simulator starts afresh: nothing of its budget is spent. Braze tells what
     # is spent only in the headers of its answers, and a dry run asks nothing.
     estimate = Estimate(
@@ -58,6 +60,7 @@ def dry_run(plan: Plan, rows: Iterable[InputRow], failures: FailuresFile, out: T
         rate=rate,
         concurrency=plan.concurrency,
         used=0 if plan.simulated else None,
+        share=rate.limit - reserved,  # a send is a bulk job: it leaves the reserve
     )
     whose = "--external-id-rate" if plan.external_id_rate is not None else "Braze's limit"
     lines = [
@@ -70,6 +73,7 @@ def dry_run(plan: Plan, rows: Iterable[InputRow], failures: FailuresFile, out: T
         f"{plan.concurrency} at a time",
         f"  budget      {rate.limit:,} requests per {_per(rate.period)} for sends by external ID "
         f"({whose})",
+        f"  lane        {_lane(rate.limit, reserved, limits.reserve)}",
         f"  duration    {_duration(estimate)}",
     ]
     if estimate.used is None and estimate.worst_wait > estimate.wait:
@@ -85,6 +89,16 @@ def dry_run(plan: Plan, rows: Iterable[InputRow], failures: FailuresFile, out: T
     out.write("\n".join(lines) + "\n")
     out.flush()
     return 0 if rejected == 0 else 1
+
+
+def _lane(limit: int, reserved: int, reserve: float) -> str:
+    """The bulk lane's share of the budget, and the reserve kept for interactive sends."""
+    if not reserved:
+        return "bulk: the whole budget (no reserve for interactive sends)"
+    return (
+        f"bulk: at most {limit - reserved:,} of them, {reserved:,} ({reserve:.0%}) kept for "
+        "interactive sends"
+    )
 
 
 def _duration(estimate: Estimate) -> str:
