@@ -5,8 +5,8 @@ It composes the layers, which do not know each other; data flows one way::
     targets (_targets) -> models (_models) -> converter (_wire) -> the request path
         (_request: rate limiter, HTTP, answers, retry decision) -> response models (_wire)
 
-The public surface: ``send``, ``send_one``, ``send_bulk``, ``send_transactional``, options
-and state; the request path is :meth:`RequestPath.call <braze_async._request.RequestPath.call>`.
+The public surface: the send verbs, options and state (scheduling in _scheduling, a mixin);
+the request path is :meth:`RequestPath.call <braze_async._request.RequestPath.call>`.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from ._models import (
 from ._redact import Redactor
 from ._request import Reader, RequestPath
 from ._retry import RetryPolicy
+from ._scheduling import Scheduling
 from ._targets import Target, check_target, named
 from ._telemetry import with_opentelemetry
 from ._transport import AiohttpTransport
@@ -81,8 +82,7 @@ class _Keep(enum.Enum):
 
 
 class _Shared:
-    """What a client and its :meth:`~BrazeClient.with_options` views share, and change as
-    they are used."""
+    """What a client and its views (``with_options``) share, and change as they are used."""
 
     __slots__ = ("batcher", "batching", "closed", "loop")
 
@@ -95,7 +95,7 @@ class _Shared:
         self.batcher: Batcher | None = None
 
 
-class BrazeClient(DeprecatedSends):
+class BrazeClient(Scheduling, DeprecatedSends):
     """An asyncio client for Braze's messaging endpoints.
 
     Use it as an async context manager, or call :meth:`aclose` when done. Every send names
@@ -521,7 +521,7 @@ class BrazeClient(DeprecatedSends):
     async def _call(
         self,
         path: str,
-        body: bytes,
+        body: bytes | None,
         read: Reader[T],
         *,
         audience: bool | None,
@@ -530,7 +530,7 @@ class BrazeClient(DeprecatedSends):
         recipients: int = 0,
         stop: asyncio.Event | None = None,
     ) -> T:
-        """POST *body* to *path* through the request path (:mod:`braze_async._request`),
+        """POST *body* (None: GET) to *path* through the request path (:mod:`braze_async._request`),
         under this client's (or view's) retry policy and timeouts."""
         if self._shared.closed:
             raise BrazeError("the client is closed")

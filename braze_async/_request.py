@@ -66,7 +66,8 @@ class _Call:
     """What every attempt of one call needs."""
 
     path: str
-    body: bytes
+    #: The JSON body; None: a GET (its query in the path).
+    body: bytes | None
     #: The budget it spends (None: not rate limited).
     bucket: Bucket | None
     timeouts: Timeouts
@@ -112,7 +113,7 @@ class RequestPath:
     async def call(
         self,
         path: str,
-        body: bytes,
+        body: bytes | None,
         read: Reader[T],
         *,
         policy: RetryPolicy,
@@ -123,8 +124,8 @@ class RequestPath:
         recipients: int = 0,
         stop: asyncio.Event | None = None,
     ) -> T:
-        """POST *body* to *path* under *policy*; return what *read* makes of the decoded 2xx
-        body and the answer's headers.
+        """POST *body* to *path* (``None``: GET *path*) under *policy*; return what *read*
+        makes of the decoded 2xx body and the answer's headers.
 
         *audience* names the rate-limit bucket (``True``: segment / audience, ``False``:
         recipients, ``None``: not rate limited); *on_admitted* runs once, before the first
