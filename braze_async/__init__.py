@@ -52,6 +52,7 @@ from ._models import (
 )
 from ._readers import InputError, InputRow, read_csv, read_jsonl
 from ._retry import RetryPolicy
+from ._schedule import Schedule, Scheduled, ScheduledBroadcast
 from ._targets import Campaign, Canvas
 from ._telemetry import OpenTelemetry
 from ._transport import AiohttpTransport
@@ -105,6 +106,9 @@ __all__ = [
     "Recipient",
     "RecipientOutcome",
     "RetryPolicy",
+    "Schedule",
+    "Scheduled",
+    "ScheduledBroadcast",
     "SendResponse",
     "SendResult",
     "SmsMessage",

@@ -5,8 +5,8 @@ It composes the layers, which do not know each other; data flows one way::
     targets (_targets) -> models (_models) -> converter (_wire) -> the request path
         (_request: rate limiter, HTTP, answers, retry decision) -> response models (_wire)
 
-The public surface: ``send``, ``send_one``, ``send_bulk``, ``send_transactional``, options
-and state; the request path is :meth:`RequestPath.call <braze_async._request.RequestPath.call>`.
+The public surface: the send verbs, options and state (scheduling in _scheduling, a mixin);
+the request path is :meth:`RequestPath.call <braze_async._request.RequestPath.call>`.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from ._models import (
 from ._redact import Redactor
 from ._request import Body, Reader, RequestPath
 from ._retry import RetryPolicy
+from ._scheduling import Scheduling
 from ._settings import KEEP, Keep, api_key_of, check_priority, check_settings, hooks_of
 from ._state import Shared
 from ._targets import Target, boarding, check_target, named
@@ -82,7 +83,7 @@ DEFAULT_MAX_RESPONSE_BYTES: Final = 1 << 20
 T = TypeVar("T")
 
 
-class BrazeClient(DeprecatedSends):
+class BrazeClient(Scheduling, DeprecatedSends):
     """An asyncio client for Braze's messaging endpoints.
 
     Use it as an async context manager, or call :meth:`aclose` when done. Every send names
@@ -518,7 +519,7 @@ class BrazeClient(DeprecatedSends):
     async def _call(
         self,
         path: str,
-        body: Body,
+        body: Body | None,
         read: Reader[T],
         *,
         audience: bool | None,
@@ -528,7 +529,7 @@ class BrazeClient(DeprecatedSends):
         stop: asyncio.Event | None = None,
         priority: Priority = "interactive",
     ) -> T:
-        """POST *body* to *path* through the request path (:mod:`braze_async._request`),
+        """POST *body* (None: GET) to *path* through the request path (:mod:`braze_async._request`),
         under this client's (or view's) retry policy and timeouts."""
         if self._shared.closed:
             raise BrazeError("the client is closed")

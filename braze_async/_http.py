@@ -193,8 +193,9 @@ class Timeouts:
 class Exchange(Protocol):
     """The one interface the client posts through (see the module docstring)."""
 
-    async def post(self, path: str, body: bytes, timeouts: Timeouts | None = None) -> Answer:
-        """POST *body* to *path* under *timeouts* (``None``: the route's); raise
+    async def post(self, path: str, body: bytes | None, timeouts: Timeouts | None = None) -> Answer:
+        """POST *body* to *path* (``None``: GET *path*, its query in it) under *timeouts*
+        (``None``: the route's); raise
         :class:`NeverSent`, :class:`MaybeProcessed` or :class:`CannotSend` when no answer
         came."""
         ...
@@ -286,7 +287,7 @@ class _Exchange:
     #: Whether this adapter bounds the wait for a pooled connection itself (aiohttp cannot).
     _bounds_pool_wait = False
 
-    async def post(self, path: str, body: bytes, timeouts: Timeouts | None = None) -> Answer:
+    async def post(self, path: str, body: bytes | None, timeouts: Timeouts | None = None) -> Answer:
         clock = AttemptClock(self._timeouts if timeouts is None else timeouts)
         try:
             async with deadline(clock.timeouts.pool if self._bounds_pool_wait else None) as scope:
@@ -311,8 +312,9 @@ class _Exchange:
         headers = self._redact.headers(answer.headers)
         return answer if headers is answer.headers else answer._replace(headers=headers)
 
-    async def _post(self, path: str, body: bytes, clock: AttemptClock) -> Answer:
-        """POST, telling *clock* when a connection is being made and when it is held."""
+    async def _post(self, path: str, body: bytes | None, clock: AttemptClock) -> Answer:
+        """POST (GET without a body), telling *clock* when a connection is being made and
+        when it is held."""
         raise NotImplementedError
 
     async def aclose(self) -> None:
@@ -330,7 +332,7 @@ class _AiohttpExchange(_Exchange):
 
     _bounds_pool_wait = True
 
-    async def _post(self, path: str, body: bytes, clock: AttemptClock) -> Answer:
+    async def _post(self, path: str, body: bytes | None, clock: AttemptClock) -> Answer:
         t = clock.timeouts
         status, headers, raw = await self._transport.post(
             self._base_url + path,
@@ -373,7 +375,8 @@ class _HttpxExchange(_Exchange):
             *((k.encode(), v.encode()) for k, v in route.headers.items()),
         ]
 
-    async def _post(self, path: str, body: bytes, clock: AttemptClock) -> Answer:
+    async def _post(self, path: str, body: bytes | None, clock: AttemptClock) -> Answer:
+        method = "GET" if body is None else "POST"
         httpx_timeout, extensions = self._httpx_timeout, self._extensions
         if clock.timeouts is not self._timeouts:
             httpx_timeout = clock.timeouts.as_httpx()
@@ -398,7 +401,7 @@ class _HttpxExchange(_Exchange):
             # Through the client's own request building: its default headers, cookies and
             # event hooks apply; our bounds replace its timeouts.
             request = self._sender.build_request(
-                "POST",
+                method,
                 self._base_url + path,
                 content=body,
                 headers=self._route.headers,
@@ -408,12 +411,11 @@ class _HttpxExchange(_Exchange):
             response = await self._sender.send(request, stream=True, follow_redirects=False)
         else:
             # A prebuilt URL and headers, so httpx parses and merges nothing per request.
+            length = [] if body is None else [(b"Content-Length", str(len(body)).encode())]
             request = httpx.Request(
-                "POST",
+                method,
                 self._url(path),
-                headers=httpx.Headers(
-                    [*self._header_list, (b"Content-Length", str(len(body)).encode())]
-                ),
+                headers=httpx.Headers([*self._header_list, *length]),
                 content=body,
                 extensions=extensions,
             )

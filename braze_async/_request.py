@@ -72,7 +72,9 @@ class _Call:
     """What every attempt of one call needs."""
 
     path: str
-    body: Body
+    #: The JSON body (or what makes it once admitted, see :data:`Body`); None: a GET (its
+    #: query in the path).
+    body: Body | None
     #: The budget it spends (None: not rate limited).
     bucket: Bucket | None
     timeouts: Timeouts
@@ -84,11 +86,11 @@ class _Call:
     trace: Trace
     stop: asyncio.Event | None
 
-    def leaving(self) -> bytes:
-        """What an admitted attempt sends, made now if it is made late; *on_admitted* runs
-        before the first one leaves."""
+    def leaving(self) -> bytes | None:
+        """What an admitted attempt sends (None: a GET), made now if it is made late;
+        *on_admitted* runs before the first one leaves."""
         body = self.body
-        if not isinstance(body, bytes):
+        if body is not None and not isinstance(body, bytes):
             body, recipients = body()
             self.trace.name(recipients)
         if self.on_admitted is not None:
@@ -131,7 +133,7 @@ class RequestPath:
     async def call(
         self,
         path: str,
-        body: Body,
+        body: Body | None,
         read: Reader[T],
         *,
         policy: RetryPolicy,
@@ -143,8 +145,8 @@ class RequestPath:
         stop: asyncio.Event | None = None,
         priority: Priority = "interactive",
     ) -> T:
-        """POST *body* to *path* under *policy*; return what *read* makes of the decoded 2xx
-        body and the answer's headers.
+        """POST *body* to *path* (``None``: GET *path*) under *policy*; return what *read*
+        makes of the decoded 2xx body and the answer's headers.
 
         *audience* names the rate-limit bucket (``True``: segment / audience, ``False``:
         recipients, ``None``: not rate limited); *on_admitted* runs once, before the first

@@ -42,7 +42,9 @@ def budget_name(base_url: str, api_key: str) -> str:
 
 def route_template(path: str) -> str:
     """*path* with its ids replaced by placeholders (``/transactional/v1/campaigns/{campaign_id}
-    /send``): a name of few values, fit for metric attributes and span names."""
+    /send``), without its query: a name of few values, fit for metric attributes and span
+    names."""
+    path = path.partition("?")[0]
     for pattern, template in _TEMPLATES:
         if pattern.fullmatch(path):
             return template

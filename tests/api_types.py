@@ -263,3 +263,20 @@ def targets_api() -> None:
     Canvas("cv", send_id="s")  # type: ignore[call-arg]
     Messages(sms={}, context={"a": 1})  # type: ignore[call-arg]
     campaign.campaign_id = "d"  # type: ignore[misc]
+
+
+async def scheduling(braze: BrazeClient) -> None:
+    import datetime as dt
+
+    from braze_async import Schedule, Scheduled, ScheduledBroadcast
+
+    at = dt.datetime(2026, 12, 24, 9, tzinfo=dt.timezone.utc)
+    scheduled = await braze.schedule(Campaign("c"), Schedule(at, in_local_time=True))
+    assert_type(scheduled, Scheduled)
+    assert_type(scheduled.schedule_id, str)
+    assert_type(scheduled.dispatch_id, str | None)
+    assert_type(await braze.update_schedule(scheduled, Schedule(at)), Scheduled)
+    assert_type(await braze.delete_schedule(scheduled), None)
+    listed = await braze.scheduled_broadcasts(until=dt.date(2026, 12, 31))
+    assert_type(listed, list[ScheduledBroadcast])
+    assert_type(listed[0].next_send_time, dt.datetime | None)

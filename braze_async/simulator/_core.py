@@ -20,12 +20,14 @@ Order of processing, which decides what is counted where:
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
+from urllib.parse import parse_qs
 
 import attrs
 import orjson
@@ -38,14 +40,21 @@ from ._rules import (
     CAMPAIGNS,
     CANVAS,
     MESSAGES,
+    SCHEDULE_SENDS,
+    SCHEDULED_BROADCASTS,
     TRANSACTIONAL,
     Accepted,
     RuleError,
     check_campaign,
     check_canvas,
+    check_end_time,
     check_messages,
+    check_schedule_create,
+    check_schedule_delete,
+    check_schedule_update,
     check_transactional,
 )
+from ._schedules import Schedules
 
 __all__ = ["AUDIENCE", "BUCKETS", "EXTERNAL_ID", "Action", "Reply", "SimulatorCore"]
 
@@ -90,7 +99,25 @@ class Reply(NamedTuple):
 
 
 _JSON = "application/json"
-_STATIC_ROUTES = {CAMPAIGNS: CAMPAIGNS, CANVAS: CANVAS, MESSAGES: MESSAGES}
+#: What each schedule endpoint does: ``{kind}/create``, ``/update``, ``/delete``.
+_VERBS = ("create", "update", "delete")
+#: The endpoints on api_limits.md's list of "requests with shared rate limits" whatever they
+#: target (the campaign and Canvas schedule creates spend the broadcast budget without
+#: recipients, as the trigger sends do).
+_SHARED = frozenset(
+    {
+        SCHEDULED_BROADCASTS,
+        "/messages/schedule/create",
+        *(f"{kind}/{verb}" for kind in SCHEDULE_SENDS for verb in ("update", "delete")),
+    }
+)
+_STATIC_ROUTES = {
+    CAMPAIGNS: CAMPAIGNS,
+    CANVAS: CANVAS,
+    MESSAGES: MESSAGES,
+    SCHEDULED_BROADCASTS: SCHEDULED_BROADCASTS,
+    **{f"{kind}/{verb}": f"{kind}/{verb}" for kind in SCHEDULE_SENDS for verb in _VERBS},
+}
 _TRANSACTIONAL_PREFIXES = ("/transactional/v1/campaigns/", "/v2/transactional/campaigns/")
 _CHECKS = {CAMPAIGNS: check_campaign, CANVAS: check_canvas, MESSAGES: check_messages}
 _RATE_LIMITED_BODY = orjson.dumps(
@@ -130,7 +157,7 @@ def _bucket(endpoint: str, body: object) -> str:
     """Which window a request spends (api_limits.md): the broadcast one "when only
     specifying a segment or Connected Audience" (or the whole segment), else the
     recipients' one, an audience filter or not."""
-    if type(body) is not dict:
+    if type(body) is not dict or endpoint in _SHARED:
         return EXTERNAL_ID
     if endpoint == MESSAGES:
         explicit = "external_user_ids" in body or "user_aliases" in body
@@ -164,13 +191,13 @@ def _check(
     return check_transactional(path_campaign_id, body, size)
 
 
-def _misrouted(path: str, *, known: bool) -> Reply:
+def _misrouted(path: str, *, known: bool, method: str = "POST") -> Reply:
     """The 404 of an unknown path, or the 405 of a known one asked with another method."""
     if not known:
         return Reply(404, _quota_headers(None), _error("not_found", f"no endpoint at {path}"))
     reply_headers = _quota_headers(None)
-    reply_headers["Allow"] = "POST"
-    return Reply(405, reply_headers, _error("method_not_allowed", "use POST"))
+    reply_headers["Allow"] = method
+    return Reply(405, reply_headers, _error("method_not_allowed", f"use {method}"))
 
 
 def _peek(window: Window | None) -> Quota | None:
@@ -216,6 +243,8 @@ class SimulatorCore:
         #: Accepted requests not yet expanded: (endpoint, path campaign id, dispatch id, body).
         self._pending: list[tuple[str, str | None, str, bytes]] = []
         self._deliveries: list[Delivery] = []
+        #: Scheduled sends, delivered to the record at their time.
+        self._schedules = Schedules()
         #: Counters since start or :meth:`reset`.
         self.stats = SimulatorStats()
 
@@ -240,6 +269,9 @@ class SimulatorCore:
                             data,
                         )
                     )
+            if self._record:
+                now = dt.datetime.fromtimestamp(self._clock.time(), dt.timezone.utc)
+                self._deliveries.extend(self._schedules.deliver(now))
             return list(self._deliveries)
 
     def delivered_counts(self) -> Counter[str]:
@@ -258,6 +290,7 @@ class SimulatorCore:
                 window.clear()
             self._dedup.clear()
             self._canvas_status.clear()
+            self._schedules.clear()
 
     def consume_budget(self, bucket: str, n: int) -> int:
         """Spend up to ``n`` requests of ``bucket``'s window; return how many were spent."""
@@ -277,6 +310,11 @@ class SimulatorCore:
                 self._canvas_status.pop(canvas_id, None)
             else:
                 self._canvas_status[canvas_id] = status
+
+    def set_time_zone(self, recipient: str, zone: str) -> None:
+        """Give a recipient (a record key) an IANA time zone, for local-time schedules."""
+        with self._lock:
+            self._schedules.set_time_zone(recipient, zone)
 
     def quota(self, bucket: str) -> Quota:
         """The current state of ``bucket``'s window, without counting anything."""
@@ -302,14 +340,20 @@ class SimulatorCore:
         and an injected fault may still drop the answer.
         """
         self.stats.requests += 1
+        path, _, query = path.partition("?")
         route = _route(path)
-        if route is None or method != "POST":
-            return _misrouted(path, known=route is not None)
+        allowed = "GET" if route is not None and route[0] == SCHEDULED_BROADCASTS else "POST"
+        if route is None or method != allowed:
+            return _misrouted(path, known=route is not None, method=allowed)
         endpoint, path_campaign_id = route
-        try:
-            parsed: object = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            parsed = _INVALID
+        parsed: object
+        if allowed == "GET":
+            parsed = parse_qs(query)
+        else:
+            try:
+                parsed = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                parsed = _INVALID
         window = None if endpoint == TRANSACTIONAL else self._windows[_bucket(endpoint, parsed)]
 
         faults = self._faults
@@ -317,7 +361,7 @@ class SimulatorCore:
         delay = faults.delay()
         if fault is not None:
             return self._fault(fault, window, delay)
-        refused = self._refused(headers, parsed, window, delay)
+        refused = self._refused(headers, parsed, window, delay, get=allowed == "GET")
         if refused is not None:
             return refused
         assert type(parsed) is dict
@@ -339,7 +383,13 @@ class SimulatorCore:
         return reply._replace(delay=delay)
 
     def _refused(
-        self, headers: Mapping[str, str], parsed: object, window: Window | None, delay: float
+        self,
+        headers: Mapping[str, str],
+        parsed: object,
+        window: Window | None,
+        delay: float,
+        *,
+        get: bool = False,
     ) -> Reply | None:
         """The 401 of a wrong API key, or the 400 of a body that is not a JSON object."""
         stats = self.stats
@@ -356,6 +406,8 @@ class SimulatorCore:
                 delay=delay,
             )
         content_type = _header(headers, "Content-Type") or ""
+        if get:  # a GET has no body: its parameters are in the query
+            return None
         if not content_type.startswith(_JSON):
             problem = ("invalid_content_type", "Content-Type must be application/json")
         elif type(parsed) is not dict:
@@ -374,12 +426,43 @@ class SimulatorCore:
         quota: Quota | None,
     ) -> Reply:
         """The answer to an admitted request: the 400 of a broken rule, or its acceptance."""
+        if endpoint not in _CHECKS and endpoint != TRANSACTIONAL:
+            return self._schedule_answer(endpoint, parsed, body, quota)
         try:
             accepted = _check(endpoint, path_campaign_id, parsed, len(body))
         except RuleError as error:
             self.stats.rejected_400 += 1
             return Reply(400, _quota_headers(quota), _error(error.code, error.message))
         return self._accept(accepted, path_campaign_id, body, quota)
+
+    def _schedule_answer(
+        self, endpoint: str, parsed: dict[str, Any], body: bytes, quota: Quota | None
+    ) -> Reply:
+        """A schedule endpoint's answer (endpoints/messaging/schedule_messages/): a create's
+        ``{"dispatch_id", "schedule_id", "message": "success"}``, an update's or delete's
+        ``{"message": "success"}``, the list's ``{"scheduled_broadcasts": [...]}``."""
+        now = dt.datetime.fromtimestamp(self._clock.time(), dt.timezone.utc)
+        kind, _, verb = endpoint.rpartition("/")
+        answer: dict[str, Any] = {"message": "success"}
+        status = 201
+        try:
+            if endpoint == SCHEDULED_BROADCASTS:
+                end = check_end_time(parsed)
+                answer = {"scheduled_broadcasts": self._schedules.broadcasts(now, end)}
+                status = 200
+            elif verb == "create":
+                accepted, spec = check_schedule_create(kind, parsed, len(body), now)
+                schedule_id, dispatch_id = self._schedules.create(kind, accepted, spec)
+                answer = {"dispatch_id": dispatch_id, "schedule_id": schedule_id, **answer}
+            elif verb == "update":
+                self._schedules.update(kind, *check_schedule_update(kind, parsed, now), now)
+            else:
+                self._schedules.delete(kind, *check_schedule_delete(kind, parsed))
+        except RuleError as error:
+            self.stats.rejected_400 += 1
+            return Reply(400, _quota_headers(quota), _error(error.code, error.message))
+        self.stats.accepted += 1
+        return Reply(status, _quota_headers(quota), orjson.dumps(answer))
 
     def _fault(self, fault: Fault, window: Window | None, delay: float) -> Reply:
         stats = self.stats

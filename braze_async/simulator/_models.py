@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from typing import Any, TypeAlias
 
@@ -69,6 +70,8 @@ class Delivery:
 
     Audience sends (segment, Connected Audience, broadcast) have no recipients; they are
     recorded once with ``recipient`` ``"broadcast"``, ``"audience"`` or ``"segment:<id>"``.
+    A scheduled send is recorded when it is delivered, with its ``schedule_id`` and
+    ``sent_at``; its ``endpoint`` is the create's (``/campaigns/trigger/schedule/create``).
     """
 
     #: Canonical endpoint path, e.g. ``"/campaigns/trigger/send"``; the transactional one is
@@ -84,6 +87,10 @@ class Delivery:
     recipient: str
     #: The recipient object as received (parsed again from the recorded request body).
     data: dict[str, Any]
+    #: The schedule it was delivered by (a scheduled send), else None.
+    schedule_id: str | None = attrs.field(default=None, kw_only=True)
+    #: When a scheduled send was delivered to it (UTC, the simulator's clock), else None.
+    sent_at: dt.datetime | None = attrs.field(default=None, kw_only=True)
 
 
 @attrs.define

@@ -28,6 +28,7 @@ or a recipient without exactly one identifier), ``invalid_broadcast`` (targeting
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, NamedTuple
 
@@ -37,12 +38,23 @@ __all__ = [
     "CAMPAIGNS",
     "CANVAS",
     "MESSAGES",
+    "SCHEDULED_BROADCASTS",
+    "SCHEDULE_CAMPAIGNS",
+    "SCHEDULE_CANVAS",
+    "SCHEDULE_MESSAGES",
+    "SCHEDULE_SENDS",
     "TRANSACTIONAL",
     "Accepted",
     "RuleError",
+    "ScheduleSpec",
     "check_campaign",
     "check_canvas",
+    "check_end_time",
     "check_messages",
+    "check_schedule",
+    "check_schedule_create",
+    "check_schedule_delete",
+    "check_schedule_update",
     "check_transactional",
 ]
 
@@ -614,3 +626,170 @@ def check_transactional(campaign_id: str, body: JSONObject, size: int = 0) -> Ac
     _check_send_to_existing_only(recipient, where, strict=False)
     _check_attributes(recipient, where)
     return Accepted(TRANSACTIONAL, campaign_id, None, [(key, recipient)], 1, external_send_id)
+
+
+# -- scheduled sends (endpoints/messaging/schedule_messages/) --------------------------------
+
+SCHEDULE_CAMPAIGNS = "/campaigns/trigger/schedule"
+SCHEDULE_CANVAS = "/canvas/trigger/schedule"
+SCHEDULE_MESSAGES = "/messages/schedule"
+SCHEDULED_BROADCASTS = "/messages/scheduled_broadcasts"
+#: The send each kind of schedule mirrors ("the parameters for the campaign and Canvas
+#: schedule creation endpoints mirror those of the sending endpoint and add the schedule
+#: parameter", objects_filters/schedule_object.md).
+SCHEDULE_SENDS = {
+    SCHEDULE_CAMPAIGNS: CAMPAIGNS,
+    SCHEDULE_CANVAS: CANVAS,
+    SCHEDULE_MESSAGES: MESSAGES,
+}
+# objects_filters/schedule_object.md, "Object body".
+_SCHEDULE_KEYS = frozenset({"time", "in_local_time", "at_optimal_time"})
+#: UTC offsets run from -12:00 to +14:00: a wall-clock time has passed "in all time zones"
+#: 12 hours after it passed in UTC, and "in any time zone" 14 hours before.
+LATEST_ZONE = dt.timedelta(hours=12)
+EARLIEST_ZONE = dt.timedelta(hours=14)
+
+
+class ScheduleSpec(NamedTuple):
+    """A valid schedule object."""
+
+    #: ``time`` as sent.
+    text: str
+    #: For local or optimal time: the wall-clock time (naive), read in each user's zone;
+    #: otherwise the instant (aware, UTC).
+    time: dt.datetime
+    in_local_time: bool
+    at_optimal_time: bool
+
+    @property
+    def local(self) -> bool:
+        return self.in_local_time or self.at_optimal_time
+
+    def passed_everywhere(self, now: dt.datetime) -> bool:
+        if self.local:
+            return self.time.replace(tzinfo=dt.timezone.utc) + LATEST_ZONE <= now
+        return self.time <= now
+
+    def passed_somewhere(self, now: dt.datetime) -> bool:
+        if self.local:
+            return self.time.replace(tzinfo=dt.timezone.utc) - EARLIEST_ZONE <= now
+        return self.time <= now
+
+
+def check_schedule(value: object, now: dt.datetime) -> ScheduleSpec:
+    """The schedule object (objects_filters/schedule_object.md): ``time`` required, an ISO
+    8601 string "in UTC"; with local or optimal time "do not provide time zone designators"
+    (the update pages' examples do: both readings are accepted, the wall-clock part is read).
+    "If you set in_local_time to be true, you get an error response if the time parameter has
+    passed in all time zones"; a UTC time in the past is refused too (the pages are silent:
+    nothing could be sent at that time). Both flags at once are accepted (the
+    post_schedule_messages.md example sends both) and read as optimal time."""
+    if type(value) is not dict:
+        raise RuleError("invalid_schedule", "schedule must be an object")
+    _check_keys(value, _SCHEDULE_KEYS, "schedule.")
+    text = _non_empty_string(value.get("time"), "invalid_schedule", "schedule.time")
+    flags = []
+    for key in ("in_local_time", "at_optimal_time"):
+        flag = value.get(key, False)
+        if type(flag) is not bool:
+            raise RuleError("invalid_schedule", f"schedule.{key} must be a boolean")
+        flags.append(flag)
+    try:
+        time = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise RuleError("invalid_schedule", "schedule.time must be an ISO 8601 time") from None
+    in_local_time, at_optimal_time = flags
+    if in_local_time or at_optimal_time:
+        time = time.replace(tzinfo=None)
+    elif time.tzinfo is None:
+        time = time.replace(tzinfo=dt.timezone.utc)
+    else:
+        time = time.astimezone(dt.timezone.utc)
+    spec = ScheduleSpec(text, time, in_local_time, at_optimal_time)
+    if spec.passed_everywhere(now):
+        where = " in all time zones" if spec.local else ""
+        raise RuleError("invalid_schedule", f"schedule.time has passed{where}")
+    return spec
+
+
+def check_schedule_create(
+    endpoint: str, body: JSONObject, size: int, now: dt.datetime
+) -> tuple[Accepted, ScheduleSpec]:
+    """A create: the send body of the endpoint's send page plus ``schedule``
+    (post_schedule_triggered_campaigns.md, post_schedule_triggered_canvases.md,
+    post_schedule_messages.md). The campaign page has no ``attachments``; the messages page
+    names frequency capping ``override_messaging_limits`` and has no
+    ``message_variation_id``."""
+    send = dict(body)
+    if "schedule" not in send:
+        raise RuleError("invalid_schedule", "schedule is required")
+    spec = check_schedule(send.pop("schedule"), now)
+    refused = {"attachments"} if endpoint == SCHEDULE_CAMPAIGNS else set()
+    if endpoint == SCHEDULE_MESSAGES:
+        refused = {"override_frequency_capping", "message_variation_id"}
+    for key in sorted(refused & set(send)):
+        raise RuleError("unknown_field", f"{key} is not a known field")
+    if endpoint == SCHEDULE_MESSAGES and "override_messaging_limits" in send:
+        send["override_frequency_capping"] = send.pop("override_messaging_limits")
+    accepted = _CHECK_SEND[SCHEDULE_SENDS[endpoint]](send, size)
+    return accepted._replace(endpoint=f"{endpoint}/create"), spec
+
+
+def _target_id(endpoint: str, body: JSONObject) -> str | None:
+    """The campaign or Canvas id an update or delete names (required on their pages)."""
+    key = {SCHEDULE_CAMPAIGNS: "campaign_id", SCHEDULE_CANVAS: "canvas_id"}.get(endpoint)
+    if key is None:
+        return None
+    return _non_empty_string(body.get(key), f"invalid_{key}", key)
+
+
+def check_schedule_update(
+    endpoint: str, body: JSONObject, now: dt.datetime
+) -> tuple[str | None, str, ScheduleSpec | None, JSONObject | None]:
+    """``(campaign or Canvas id, schedule_id, schedule, messages)`` of an update. A campaign's
+    or Canvas's takes ``schedule`` (required); ``/messages/schedule/update`` takes
+    ``schedule``, ``messages`` or both, "at least one of those two keys"
+    (post_update_scheduled_*.md)."""
+    allowed = {"schedule_id", "schedule"}
+    allowed |= {"messages"} if endpoint == SCHEDULE_MESSAGES else set()
+    allowed |= {"campaign_id"} if endpoint == SCHEDULE_CAMPAIGNS else set()
+    allowed |= {"canvas_id"} if endpoint == SCHEDULE_CANVAS else set()
+    _check_keys(body, frozenset(allowed), "")
+    target_id = _target_id(endpoint, body)
+    schedule_id = _non_empty_string(body.get("schedule_id"), "invalid_schedule_id", "schedule_id")
+    if "schedule" not in body and "messages" not in body:
+        required = "schedule or messages" if endpoint == SCHEDULE_MESSAGES else "schedule"
+        raise RuleError("invalid_schedule", f"{required} is required")
+    spec = check_schedule(body["schedule"], now) if "schedule" in body else None
+    messages = body.get("messages")
+    if messages is not None:
+        _check_messages_object(messages)
+    return target_id, schedule_id, spec, messages
+
+
+def check_schedule_delete(endpoint: str, body: JSONObject) -> tuple[str | None, str]:
+    """``(campaign or Canvas id, schedule_id)`` of a delete (post_delete_scheduled_*.md)."""
+    allowed = {"schedule_id"}
+    allowed |= {"campaign_id"} if endpoint == SCHEDULE_CAMPAIGNS else set()
+    allowed |= {"canvas_id"} if endpoint == SCHEDULE_CANVAS else set()
+    _check_keys(body, frozenset(allowed), "")
+    target_id = _target_id(endpoint, body)
+    schedule_id = _non_empty_string(body.get("schedule_id"), "invalid_schedule_id", "schedule_id")
+    return target_id, schedule_id
+
+
+def check_end_time(query: dict[str, list[str]]) -> dt.datetime:
+    """``end_time`` of ``GET /messages/scheduled_broadcasts`` (get_messages_scheduled.md):
+    required, ISO 8601, "treated as midnight in UTC time by the API": the end is midnight
+    UTC of its date."""
+    values = query.get("end_time")
+    if not values:
+        raise RuleError("invalid_end_time", "end_time is required")
+    try:
+        end = dt.datetime.fromisoformat(values[0])
+    except ValueError:
+        raise RuleError("invalid_end_time", "end_time must be an ISO 8601 time") from None
+    return dt.datetime.combine(end.date(), dt.time(), tzinfo=dt.timezone.utc)
+
+
+_CHECK_SEND = {CAMPAIGNS: check_campaign, CANVAS: check_canvas, MESSAGES: check_messages}

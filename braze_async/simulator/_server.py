@@ -53,7 +53,7 @@ class SimulatorServer:
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         body = await request.read()
-        reply = self._core.handle(request.method, request.path, request.headers, body)
+        reply = self._core.handle(request.method, _with_query(request), request.headers, body)
         if reply.delay:
             await asyncio.sleep(reply.delay)
         if reply.action is Action.DROP:
@@ -64,3 +64,9 @@ class SimulatorServer:
             # client disconnection: nothing reaches the wire.
             return web.Response()
         return web.Response(status=reply.status, headers=reply.headers, body=reply.body)
+
+
+def _with_query(request: web.BaseRequest) -> str:
+    """The decoded path, and the raw query after a ``?`` when there is one (a GET's)."""
+    query = request.query_string
+    return f"{request.path}?{query}" if query else request.path

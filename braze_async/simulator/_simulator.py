@@ -171,6 +171,15 @@ class SimulatorState:
         """
         self._core.set_canvas_status(canvas_id, status)
 
+    def set_time_zone(self, external_user_id: str, zone: str) -> None:
+        """Give a user an IANA time zone (``"Europe/Paris"``): a local-time schedule reaches
+        it at the schedule's wall-clock time there (a user without one gets UTC, the
+        simulator's company time zone).
+
+        :raises zoneinfo.ZoneInfoNotFoundError: for an unknown zone.
+        """
+        self._core.set_time_zone(f"external_user_id:{external_user_id}", zone)
+
     def transport(self) -> SimulatorTransport:
         """An in-process httpx transport over this simulator's state (no sockets)."""
         return SimulatorTransport(self._core)

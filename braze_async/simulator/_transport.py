@@ -32,7 +32,9 @@ class SimulatorTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Answer ``request`` from the simulator's core."""
         body = await request.aread()
-        reply = self._core.handle(request.method, request.url.path, request.headers, body)
+        path, query = request.url.path, request.url.query.decode("ascii")
+        path = f"{path}?{query}" if query else path  # a GET's parameters are in its query
+        reply = self._core.handle(request.method, path, request.headers, body)
         if reply.delay:
             await anyio.sleep(reply.delay)
         if reply.action is Action.DROP:
