@@ -67,7 +67,7 @@ def _once(callback: Callable[[], object]) -> Callable[[], object]:
     return run
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)  # not frozen: a frozen init costs 3x, once per call
 class _Call:
     """What every attempt of one call needs."""
 
