@@ -369,6 +369,8 @@ class ScheduledBroadcast:
 def _parse_time(value: object) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
+    if value.endswith(("Z", "z")):  # (Python 3.10's fromisoformat refuses the Z)
+        value = value[:-1] + "+00:00"
     try:
         return dt.datetime.fromisoformat(value)
     except ValueError:

@@ -413,6 +413,9 @@ class BrokenLogs(LogRecordProcessor):
     def on_emit(self, log_record: Any) -> None:
         raise RuntimeError("log processor broke")
 
+    def emit(self, log_data: Any) -> None:  # its name in opentelemetry-sdk before 1.35
+        raise RuntimeError("log processor broke")
+
     def shutdown(self) -> None:
         pass
 

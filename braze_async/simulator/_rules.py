@@ -198,6 +198,11 @@ def _check_keys(obj: JSONObject, allowed: frozenset[str], where: str) -> None:
         raise RuleError("null_value", f"{where}{key} must not be null")
 
 
+def _iso_time(text: str) -> dt.datetime:
+    """An ISO 8601 time; a ``Z`` suffix too (Python 3.10's ``fromisoformat`` refuses it)."""
+    return dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+
+
 def _non_empty_string(value: object, code: str, what: str) -> str:
     if type(value) is not str or not value:
         raise RuleError(code, f"{what} must be a non-empty string")
@@ -695,7 +700,7 @@ def check_schedule(value: object, now: dt.datetime) -> ScheduleSpec:
             raise RuleError("invalid_schedule", f"schedule.{key} must be a boolean")
         flags.append(flag)
     try:
-        time = dt.datetime.fromisoformat(text)
+        time = _iso_time(text)
     except ValueError:
         raise RuleError("invalid_schedule", "schedule.time must be an ISO 8601 time") from None
     in_local_time, at_optimal_time = flags
@@ -786,7 +791,7 @@ def check_end_time(query: dict[str, list[str]]) -> dt.datetime:
     if not values:
         raise RuleError("invalid_end_time", "end_time is required")
     try:
-        end = dt.datetime.fromisoformat(values[0])
+        end = _iso_time(values[0])
     except ValueError:
         raise RuleError("invalid_end_time", "end_time must be an ISO 8601 time") from None
     return dt.datetime.combine(end.date(), dt.time(), tzinfo=dt.timezone.utc)
