@@ -27,6 +27,7 @@ from braze_async import (
 from braze_async._bulk import bulk_send
 from braze_async._schedule import Scheduled
 from braze_async._targets import Target
+from braze_async.cli import main
 from braze_async.simulator import BrazeSimulator
 from braze_async.testing import FakeClock
 
@@ -266,3 +267,87 @@ async def test_an_old_journal_without_schedule_keys_still_resumes(
     assert set(end) == {"end", "outcome", "dispatch_id"}
     report = await braze.send_bulk(WEEKLY, users(80), journal=journal)
     assert (report.already_sent, report.sent, report.schedule_ids) == (50, 30, [])
+
+
+# -- the command line -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BRAZE_API_KEY", raising=False)
+    monkeypatch.delenv("BRAZE_REST_URL", raising=False)
+
+
+def users_file(tmp_path: Path, n: int) -> Path:
+    path = tmp_path / "users.jsonl"
+    path.write_bytes(b"".join(b'{"external_user_id": "u%d"}\n' % i for i in range(n)))
+    return path
+
+
+def ahead(**delta: float) -> str:
+    return (dt.datetime.now(UTC) + dt.timedelta(**delta)).replace(microsecond=0).isoformat()
+
+
+def send(*args: str | Path) -> int:
+    return main(["send", *(str(a) for a in args)])
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_the_cli_schedules_with_at_on_the_simulator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--simulate --at``: 120 recipients in 3 schedule creates, the journal keeping each
+    schedule_id and naming the schedule (a resume is tested above, in process: each
+    simulator of --simulate is a new endpoint, whose journal another refuses)."""
+    path = users_file(tmp_path, 120)
+    journal = tmp_path / "job.journal"
+    at = ahead(days=1)
+    argv = ("--simulate", "--campaign-id", "weekly", "--recipients", path, "--journal", journal)
+    assert send(*argv, "--at", at, "--in-local-time") == 0
+    err = capsys.readouterr().err
+    assert f"scheduling for {at[:19]} in each recipient's time zone" in err
+    assert "120 scheduled" in err and "in 3 requests" in err
+    assert f"3 schedules for {at[:19]}" in err
+    ids = [r["schedule_id"] for r in records(journal) if "end" in r]
+    assert len(set(ids)) == 3
+    assert orjson.loads(records(journal)[0]["schedule"])["in_local_time"] is True
+
+
+@pytest.mark.usefixtures("no_credentials")
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        pytest.param(("--in-local-time",), "--in-local-time needs --at", id="local-without-at"),
+        pytest.param(("--at", "2026-12-24T09:00:00"), "UTC offset", id="no-offset"),
+        pytest.param(("--at", "tomorrow"), "not an ISO 8601 time", id="not-a-time"),
+        pytest.param(("--at", "2001-01-01T09:00:00Z"), "--at: 2001-01-01", id="past"),
+    ],
+)
+def test_bad_at_flags_are_refused_before_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: tuple[str, ...], message: str
+) -> None:
+    path = users_file(tmp_path, 3)
+    assert send("--simulate", "--campaign-id", "w", "--recipients", path, *flags) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_the_dry_run_tells_whether_every_create_can_be_made_before_the_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The requests, how long, and in time or not at the budget (1 request a minute here:
+    the 3rd of 3 leaves 2 minutes after the first)."""
+    path = users_file(tmp_path, 120)
+    base = ("--dry-run", "--simulate", "--campaign-id", "w", "--recipients", path)
+    slow = ("--external-id-rate", "1/60")
+    assert send(*base, *slow, "--at", ahead(hours=1)) == 0
+    out = capsys.readouterr().out
+    assert "3 schedule creates for" in out
+    assert "in time: the budget lets the last one leave" in out
+    assert send(*base, *slow, "--at", ahead(seconds=60)) == 0
+    out = capsys.readouterr().out
+    assert "NOT in time" in out and "the job stops once the time has passed" in out
+    # A local time must reach the earliest zone (UTC+14) after the last create.
+    assert send(*base, "--at", ahead(hours=10), "--in-local-time") == 0
+    out = capsys.readouterr().out
+    assert "NOT in time" in out and "earliest time zone (UTC+14)" in out
