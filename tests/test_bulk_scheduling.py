@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,15 +96,14 @@ async def test_a_bulk_scheduled_send_is_delivered_at_its_time_each_recipient_onc
     assert len(sim.delivered()) == 120  # once each
 
 
-class KilledAfter:
-    """A client whose process dies once its *after*-th create reached Braze, before the
-    answer was journaled (the job's task is cancelled there: no end record)."""
+class AfterCreates:
+    """A client that calls ``then(n)`` once its n-th create reached Braze, before the job
+    hears of it (and so before its end record)."""
 
-    def __init__(self, client: BrazeClient, after: int) -> None:
+    def __init__(self, client: BrazeClient, then: Callable[[int], Awaitable[None]]) -> None:
         self.client = client
-        self.after = after
+        self.then = then
         self.answers = 0
-        self.job: asyncio.Task[Any] | None = None
 
     async def _send_batch(
         self,
@@ -120,10 +119,7 @@ class KilledAfter:
             target, recipients, on_admitted=on_admitted, stop=stop, schedule=schedule
         )
         self.answers += 1
-        if self.answers == self.after:
-            assert self.job is not None
-            self.job.cancel()
-            await asyncio.Event().wait()  # killed: never returns
+        await self.then(self.answers)
         return answer
 
 
@@ -135,10 +131,17 @@ async def test_a_crash_mid_job_then_resume_schedules_nobody_twice(
     is not scheduled again), and schedules the rest; every recipient is delivered once."""
     journal = tmp_path / "job.journal"
     schedule = Schedule(TOMORROW_9, in_local_time=True)
-    killed = KilledAfter(braze, after=3)
+    job: asyncio.Future[Any] | None = None
+
+    async def killed_after_third(answers: int) -> None:
+        if answers == 3:  # the process dies: the job's task ends here, no end record
+            assert job is not None
+            job.cancel()
+            await asyncio.Event().wait()
+
     job = asyncio.ensure_future(
         bulk_send(
-            killed,
+            AfterCreates(braze, killed_after_third),
             users(260),
             WEEKLY,
             concurrency=1,
@@ -147,7 +150,6 @@ async def test_a_crash_mid_job_then_resume_schedules_nobody_twice(
             schedule=schedule,
         )
     )
-    killed.job = job
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(job, timeout=10)
     first_ids = [r["schedule_id"] for r in records(journal) if "end" in r]
@@ -165,31 +167,6 @@ async def test_a_crash_mid_job_then_resume_schedules_nobody_twice(
     assert len({d.schedule_id for d in sim.delivered()}) == 6  # 3 + 3: none made twice
 
 
-class ClockJumps:
-    """A client after whose first create the clock passes the schedule's time."""
-
-    def __init__(self, client: BrazeClient, clock: FakeClock, seconds: float) -> None:
-        self.client = client
-        self.clock = clock
-        self.seconds = seconds
-
-    async def _send_batch(
-        self,
-        target: Target,
-        recipients: Sequence[Recipient],
-        *,
-        riders: Callable[[], Sequence[Recipient]] | None = None,
-        on_admitted: Callable[[], object] | None = None,
-        stop: asyncio.Event | None = None,
-        schedule: Schedule | None = None,
-    ) -> SendResponse | Scheduled:
-        answer = await self.client._send_batch(
-            target, recipients, on_admitted=on_admitted, stop=stop, schedule=schedule
-        )
-        self.clock.advance(self.seconds)
-        return answer
-
-
 async def test_a_time_that_passes_during_the_job_stops_it_the_late_batch_never_sent(
     braze: BrazeClient, sim: BrazeSimulator, clock: FakeClock, tmp_path: Path
 ) -> None:
@@ -197,8 +174,12 @@ async def test_a_time_that_passes_during_the_job_stops_it_the_late_batch_never_s
     record), is failed, and the job stops; a resume is refused before anything is sent."""
     journal = tmp_path / "job.journal"
     at = NOW + dt.timedelta(minutes=5)
+
+    async def time_passes(answers: int) -> None:
+        clock.advance(600)
+
     report = await bulk_send(
-        ClockJumps(braze, clock, 600),
+        AfterCreates(braze, time_passes),
         users(200),
         WEEKLY,
         concurrency=1,
