@@ -56,6 +56,7 @@ from ._errors import (
     BrazeValidationError,
 )
 from ._models import MAX_RECIPIENTS, Recipient, SendResponse
+from ._schedule import Schedule, Scheduled
 from ._targets import Target, canonical, check_target
 
 __all__ = [
@@ -94,6 +95,11 @@ class Sender(Protocol):
     never sent (a :class:`~braze_async.BrazeError` caused by a
     :class:`~braze_async._stop.Stopped`), or unknown after an attempt that may have been
     processed; requests in flight finish (see :mod:`braze_async._stop`).
+
+    ``schedule``, when given (a bulk job's, never with ``riders``), makes the request a
+    schedule create of the same recipients, answered by a :class:`~braze_async.Scheduled`;
+    a time that has passed by the sender's clock raises a
+    :class:`~braze_async.BrazeValidationError` (field ``schedule.at``) before anything leaves.
     """
 
     async def _send_batch(
@@ -104,7 +110,8 @@ class Sender(Protocol):
         riders: Callable[[], Sequence[Recipient]] | None = None,
         on_admitted: Callable[[], object] | None = None,
         stop: asyncio.Event | None = None,
-    ) -> SendResponse: ...
+        schedule: Schedule | None = None,
+    ) -> SendResponse | Scheduled: ...
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -355,6 +362,7 @@ class Batcher:
                 if not waiter.future.done():
                     waiter.future.set_exception(exc)
         else:
+            assert isinstance(response, SendResponse)  # send_one never gives a schedule
             if response.notice is not None:
                 # Braze will send nothing: no caller of this batch was sent.
                 refused = BrazeNotSentError(

@@ -60,6 +60,19 @@ ended      its begin and end         by the end record: skips it    nothing (it 
                                      without records, sends it
 =========  ========================  =============================  =========================
 
+Scheduled jobs
+==============
+With a ``schedule``, each batch's request is a schedule create of its recipients
+(``/campaigns/trigger/schedule/create`` and the like) instead of a send, and all of the above
+holds as it is: Braze does not deduplicate a create any more than a send, so its begin record
+is written before it leaves, an unknown outcome is neither retried nor resent, and *sent*
+means scheduled, the batch's ``schedule_id`` kept in its end record and in
+:attr:`BulkReport.schedule_ids`. The time is checked by the client's clock before the job
+starts (a time passed is refused, nothing opened) and again before each batch leaves: once
+it has passed, that batch is failed without leaving (no record: nothing was scheduled) and
+the job stops, the rest not attempted. A batch whose time passes while it waits for the rate
+limiter goes, and Braze refuses it: failed, nothing scheduled.
+
 Stopping
 ========
 Setting the ``stop`` event stops a job cleanly, by one mechanism: the event goes down with
@@ -115,9 +128,10 @@ from ._journal import (
 from ._limits import LimiterUnavailable
 from ._models import MAX_RECIPIENTS, Recipient, SendResponse
 from ._readers import InputRow
+from ._schedule import Schedule, Scheduled
 from ._stop import Stopped
 from ._targets import Target, canonical
-from ._wire import converter
+from ._wire import converter, dumps
 
 __all__ = ["BulkProgress", "BulkReport", "RecipientOutcome", "bulk_send"]
 
@@ -270,6 +284,10 @@ class BulkReport:
     non_fatal_errors: list[ErrorDetail] = attrs.field(factory=list)
     #: How many more non-fatal errors were not kept in ``non_fatal_errors``.
     non_fatal_errors_dropped: int = 0
+    #: A scheduled job's schedules: the ``schedule_id`` of each batch scheduled, by earlier
+    #: runs (read from the journal) and then by this one, in the order their answers came.
+    #: ``Scheduled(target, schedule_id=id)`` updates or cancels one. Empty for a send.
+    schedule_ids: list[str] = attrs.field(factory=list)
 
     @property
     def total(self) -> int:
@@ -393,6 +411,7 @@ class _Outcome(NamedTuple):
     code: str | None = None
     dispatch_id: str | None = None
     non_fatal: tuple[ErrorDetail, ...] = ()
+    schedule_id: str | None = None
 
 
 class _Job:
@@ -408,9 +427,12 @@ class _Job:
         stop: asyncio.Event | None,
         total: int | None,
         max_details: int,
+        schedule: Schedule | None = None,
     ) -> None:
         self.sender = sender
         self.target = target
+        #: A scheduled job's schedule: each batch is a schedule create (None: a send).
+        self.schedule = schedule
         #: Whether the target refuses some recipients (see Messages.check).
         self.checks_recipients = target.kind == "messages"
         self.journal = journal
@@ -431,6 +453,8 @@ class _Job:
         #: The batches handed out, by the task sending each, until that task is done.
         self.tasks: dict[asyncio.Task[None], _Batch] = {}
         self.report = BulkReport()
+        if journal is not None:
+            self.report.schedule_ids.extend(journal.loaded_schedule_ids)
         self.started = time.monotonic()
         self.processed = 0
         self.skipped = 0
@@ -751,10 +775,14 @@ class _Job:
 
     async def send(self, batch: _Batch) -> None:
         try:
-            result: SendResponse | Exception
+            result: SendResponse | Scheduled | Exception
             try:
                 result = await self.sender._send_batch(
-                    self.target, batch.recipients, on_admitted=batch.admit, stop=self.stop
+                    self.target,
+                    batch.recipients,
+                    on_admitted=batch.admit,
+                    stop=self.stop,
+                    schedule=self.schedule,
                 )
             except Exception as exc:  # what came of the request, like an answer
                 result = exc
@@ -774,7 +802,7 @@ class _Job:
         finally:
             self.slots.release()
 
-    def answered(self, batch: _Batch, result: SendResponse | Exception) -> None:
+    def answered(self, batch: _Batch, result: SendResponse | Scheduled | Exception) -> None:
         """What came of a batch's request: admitted -> answered -> ended; or, never
         admitted, waiting -> ended (nothing was sent: no record, a resumed job sends it)."""
         self.heed_stop()
@@ -784,6 +812,12 @@ class _Job:
                 return
             if _stopped(result):
                 self.unsent(batch, _NOT_ADMITTED.format("stopped"))
+                return
+            if isinstance(result, BrazeValidationError) and result.field == "schedule.at":
+                # The schedule's time passed during the job (the sender checks it before
+                # each batch leaves): nothing left, and every later batch would be refused.
+                self.halt(f"{result}: the rest was not scheduled")
+                self.unsent(batch, f"not scheduled: {result}")
                 return
         outcome = self.outcome(result)
         self.report.requests += 1
@@ -798,9 +832,11 @@ class _Job:
         batch.move(_State.ANSWERED)
         self.end(batch, outcome)
 
-    def outcome(self, result: SendResponse | Exception) -> _Outcome:
+    def outcome(self, result: SendResponse | Scheduled | Exception) -> _Outcome:
         """What a request's result means for its batch. Halts the job when every later
         request would meet the same."""
+        if isinstance(result, Scheduled):
+            return _Outcome("sent", dispatch_id=result.dispatch_id, schedule_id=result.schedule_id)
         if isinstance(result, SendResponse):
             if result.notice is None:
                 return _Outcome("sent", dispatch_id=result.dispatch_id, non_fatal=result.errors)
@@ -830,6 +866,8 @@ class _Job:
             details: dict[str, Any]
             if outcome.kind == "sent":
                 details = {"dispatch_id": outcome.dispatch_id}
+                if outcome.schedule_id is not None:
+                    details["schedule_id"] = outcome.schedule_id
             else:
                 details = {"reason": outcome.reason}
                 if outcome.status is not None:
@@ -847,10 +885,12 @@ class _Job:
         if outcome.kind == "sent":
             self.report.sent += len(batch)
             self.keep_non_fatal(outcome.non_fatal)
+            if outcome.schedule_id is not None:
+                self.report.schedule_ids.append(outcome.schedule_id)
         else:
             self.record_batch(batch, outcome.kind, outcome.reason, outcome.status, outcome.code)
 
-    def count_never_sent(self, result: SendResponse | Exception) -> None:
+    def count_never_sent(self, result: SendResponse | Scheduled | Exception) -> None:
         """Stop the job after STOP_AFTER_NEVER_SENT requests in a row that never left."""
         if not isinstance(result, BrazeConnectionError):
             self.never_sent = 0
@@ -898,7 +938,7 @@ class _Job:
             self.unsent(batch, _NOT_ADMITTED.format("cancelled"))
 
 
-def _stopped(result: SendResponse | Exception) -> bool:
+def _stopped(result: SendResponse | Scheduled | Exception) -> bool:
     """Whether *result* is the failure of a request that the stop ended before it was sent
     (see braze_async._stop)."""
     return isinstance(result, BrazeError) and isinstance(result.__cause__, Stopped)
@@ -913,13 +953,20 @@ def _limiter_unavailable(error: BrazeError) -> bool:
     )
 
 
-def job_header(target: Target, input_fingerprint: str = "", destination: str = "") -> JournalHeader:
-    """The journal header of a job sending ``target`` from ``input_fingerprint``."""
+def job_header(
+    target: Target,
+    input_fingerprint: str = "",
+    destination: str = "",
+    schedule: Schedule | None = None,
+) -> JournalHeader:
+    """The journal header of a job sending ``target`` from ``input_fingerprint`` (or
+    scheduling it: a resumed job keeps the time it was started with)."""
     return JournalHeader(
         target=f"{target.kind}:{target.target_id}",
         request="sha256:" + hashlib.sha256(canonical(target)).hexdigest()[:32],
         input=input_fingerprint,
         destination=destination,
+        schedule="" if schedule is None else dumps(schedule).decode(),
     )
 
 
@@ -976,6 +1023,11 @@ def _check_arguments(recipients: object, **arguments: object) -> None:
         raise BrazeValidationError(
             "stop", f"must be an asyncio.Event or None, not {type(stop).__name__}"
         )
+    schedule = arguments["schedule"]
+    if schedule is not None and not isinstance(schedule, Schedule):
+        raise BrazeValidationError(
+            "schedule", f"must be a Schedule or None, not {type(schedule).__name__}"
+        )
 
 
 async def bulk_send(
@@ -993,8 +1045,10 @@ async def bulk_send(
     stop: asyncio.Event | None = None,
     total: int | None = None,
     max_details: int = DEFAULT_MAX_DETAILS,
+    schedule: Schedule | None = None,
 ) -> BulkReport:
-    """Send ``target`` to every recipient of ``recipients``, 50 per request.
+    """Send ``target`` to every recipient of ``recipients``, 50 per request (or, with a
+    ``schedule``, schedule each batch: see "Scheduled jobs" in the module docstring).
 
     See :meth:`braze_async.BrazeClient.send_bulk`, which calls this with the client as the
     ``sender`` and its base URL as the ``destination`` (a journal names the Braze endpoint it
@@ -1015,14 +1069,10 @@ async def bulk_send(
         stop=stop,
         total=total,
         max_details=max_details,
+        schedule=schedule,
     )
-    opened = (
-        Journal.open(
-            journal, job_header(target, input_fingerprint, destination), fsync=journal_fsync
-        )
-        if journal is not None
-        else None
-    )
+    header = job_header(target, input_fingerprint, destination, schedule)
+    opened = Journal.open(journal, header, fsync=journal_fsync) if journal is not None else None
     try:
         job = _Job(
             sender,
@@ -1034,6 +1084,7 @@ async def bulk_send(
             stop=stop,
             total=total,
             max_details=max_details,
+            schedule=schedule,
         )
         return await job.run(recipients)
     finally:

@@ -39,14 +39,7 @@ from ._errors import BrazeError, BrazeValidationError
 from ._events import EventHook, Events
 from ._http import Route, Timeouts, open_exchange
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
-from ._limits import (
-    Bucket,
-    BucketStats,
-    LimiterShare,
-    Priority,
-    RateLimiter,
-    RateLimits,
-)
+from ._limits import Bucket, BucketStats, LimiterShare, Priority, RateLimiter, RateLimits
 from ._logs import log_event
 from ._messages import MessagesSendRequest
 from ._models import (
@@ -61,7 +54,8 @@ from ._models import (
 from ._redact import Redactor
 from ._request import Body, Reader, RequestPath
 from ._retry import RetryPolicy
-from ._scheduling import Scheduling
+from ._schedule import Schedule, Scheduled
+from ._scheduling import Scheduling, checked_schedule
 from ._settings import KEEP, Keep, api_key_of, check_priority, check_settings, hooks_of
 from ._state import Shared
 from ._targets import Target, boarding, check_target, named
@@ -391,6 +385,7 @@ class BrazeClient(Scheduling, DeprecatedSends):
         total: int | None = None,
         max_details: int = DEFAULT_MAX_DETAILS,
         priority: Priority = "bulk",
+        schedule: Schedule | None = None,
     ) -> BulkReport:
         """Send *target* to any number of recipients, 50 per request.
 
@@ -415,6 +410,7 @@ class BrazeClient(Scheduling, DeprecatedSends):
         :param max_details: how many not-sent outcomes ``report.details`` keeps.
         :param priority: the rate limiter's lane: ``"bulk"`` leaves each budget's reserve
             (``RateLimits.reserve``) to interactive sends and waits behind them.
+        :param schedule: schedule the batches instead (see ``docs/scheduling.md``).
 
         ::
 
@@ -429,6 +425,7 @@ class BrazeClient(Scheduling, DeprecatedSends):
             self._in_lane(check_priority(priority)),
             recipients,
             target,
+            schedule=checked_schedule(schedule, self),
             concurrency=concurrency,
             journal=journal,
             input_fingerprint=input_fingerprint,
@@ -485,12 +482,15 @@ class BrazeClient(Scheduling, DeprecatedSends):
         riders: Callable[[], Sequence[Recipient]] | None = None,
         on_admitted: Callable[[], object] | None = None,
         stop: asyncio.Event | None = None,
-    ) -> SendResponse:
+        schedule: Schedule | None = None,
+    ) -> SendResponse | Scheduled:
         """One batch of a bulk job or of :meth:`send_one` (the ``Sender`` of _batching):
         *riders* says, each time an attempt is admitted, who of *recipients* still rides;
         *on_admitted* runs once, just before the first attempt that was admitted leaves (a
-        bulk job journals the batch there); *stop* ends every wait (see _stop.py)."""
+        bulk job journals the batch there); *stop* ends every wait; *schedule*: a create."""
         request = target.request(recipients)
+        if schedule is not None:
+            return await self._schedule_batch(request, target, schedule, on_admitted, stop)
         body = None if riders is None else boarding(target, request, riders)
         return await self._post(target.path, request, on_admitted, stop, body)
 

@@ -20,9 +20,13 @@ nothing                   sends it
 ========================  ====================================================================
 
 The first line is a header naming the job (endpoint, campaign or Canvas id, a hash of the
-request-level fields, a fingerprint of the input): a journal written for another job is
-refused. Each begin record also carries a 16-bit hash of every recipient's key, so a resumed
-job notices an input file whose rows moved or changed and stops instead of skipping the wrong
+request-level fields, a fingerprint of the input, and for a scheduled job its schedule): a
+journal written for another job is refused. A scheduled job's end records of created
+schedules carry each ``schedule_id`` (a key that older journals lack and that nothing needs
+to resume: it is read back for the report only).
+
+Each begin record also carries a 16-bit hash of every recipient's key, so a resumed job
+notices an input file whose rows moved or changed and stops instead of skipping the wrong
 people, or sending the wrong ones: every journaled position is checked, sent, failed and
 unknown alike, up to :attr:`Journal.journaled_end`, before the resumed job sends anything
 (a deleted row moves the rows after it up one place, so a failed position would otherwise
@@ -52,6 +56,7 @@ Records (one JSON object per line)::
     {"journal": "braze_async.bulk", "version": 1, "target": "campaign:weekly", ...}
     {"begin": 0, "pos": [0, 50], "keys": "9f3a...", "at": 1718000000.1}
     {"end": 0, "outcome": "sent", "dispatch_id": "..."}
+    {"end": 2, "outcome": "sent", "dispatch_id": "...", "schedule_id": "..."}
     {"end": 1, "outcome": "failed", "status": 400, "code": "invalid_recipients", ...}
     {"stopped": "HTTP 401: ...", "read": 2000, "first_not_attempted": 250, "line": 252, ...}
 """
@@ -166,9 +171,12 @@ class JournalHeader:
     input: str = ""
     #: Where the job sends (the REST endpoint); not secret, unlike the key.
     destination: str = ""
+    #: A scheduled job's schedule object as sent (JSON); empty for an immediate send, whose
+    #: header has no such key (so journals written before scheduling existed still match).
+    schedule: str = ""
 
     def record(self) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "journal": MAGIC,
             "version": VERSION,
             "target": self.target,
@@ -177,6 +185,9 @@ class JournalHeader:
             "destination": self.destination,
             "created": time.time(),
         }
+        if self.schedule:
+            record["schedule"] = self.schedule
+        return record
 
 
 class Journal:
@@ -206,6 +217,8 @@ class Journal:
         #: One past the highest position earlier runs journaled (0: none): a resumed job
         #: checks its input against every position below it before it sends anything.
         self.journaled_end = 0
+        #: The ``schedule_id`` of each batch earlier runs scheduled (when opened).
+        self.loaded_schedule_ids: list[str] = []
 
     @classmethod
     def open(
@@ -279,14 +292,16 @@ class Journal:
             "request": header.request,
             "input": header.input,
             "destination": header.destination,
+            "schedule": header.schedule,
         }
         for name, value in mine.items():
-            if record.get(name) != value:
+            if record.get(name, "" if name == "schedule" else None) != value:
                 what = {
                     "target": "campaign or Canvas",
                     "request": "request-level properties or send_id",
                     "input": "input file",
                     "destination": "Braze endpoint",
+                    "schedule": "schedule (--at, --in-local-time) or an immediate send",
                 }[name]
                 error = InputChangedError if name == "input" else JournalError
                 raise error(
@@ -296,6 +311,8 @@ class Journal:
                         "input": INPUT_CHANGED_ADVICE,
                         "request": "give the job the properties it was started with (a new "
                         "journal would message everyone already sent a second time)",
+                        "schedule": "give the job the schedule it was started with (a new "
+                        "journal would schedule everyone already scheduled a second time)",
                     }.get(name, "give this job a journal of its own")
                 )
 
@@ -325,6 +342,9 @@ class Journal:
                 state = {"sent": SENT, "failed": FAILED, "unknown": UNKNOWN}[record["outcome"]]
                 for position in expand(flat):
                     self._status[position] = state
+                schedule_id = record.get("schedule_id")
+                if state == SENT and isinstance(schedule_id, str):
+                    self.loaded_schedule_ids.append(schedule_id)
         except (KeyError, ValueError, TypeError, IndexError):
             raise JournalError(f"{self.path} line {number} is not a valid journal record") from None
 

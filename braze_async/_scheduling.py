@@ -19,14 +19,16 @@ endpoint                             budget                       unknown outcom
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from ._errors import BrazeValidationError
-from ._messages import Messages
-from ._models import Properties, Recipient
+from ._limits import Priority
+from ._messages import Messages, MessagesSendRequest
+from ._models import CampaignTriggerRequest, CanvasTriggerRequest, Properties, Recipient
 from ._request import Reader
 from ._schedule import (
     Schedule,
@@ -42,7 +44,7 @@ from ._schedule import (
 from ._targets import Target, check_target, named
 from ._wire import dumps
 
-__all__ = ["Scheduling"]
+__all__ = ["Scheduling", "checked_schedule"]
 
 T = TypeVar("T")
 
@@ -53,6 +55,8 @@ class _Client(Protocol):
 
     #: The request path; its ``clock`` is the client's.
     _path: Any
+    #: The rate limiter's lane of this client's (or view's) batches.
+    _lane: Priority
 
     async def _call(
         self,
@@ -62,7 +66,10 @@ class _Client(Protocol):
         *,
         audience: bool | None,
         retry_ambiguous: bool,
+        on_admitted: Callable[[], object] | None = None,
         recipients: int = 0,
+        stop: asyncio.Event | None = None,
+        priority: Priority = "interactive",
     ) -> T: ...
 
 
@@ -71,6 +78,12 @@ def _checked(schedule: object, client: _Client) -> Schedule:
         raise BrazeValidationError("schedule", f"must be a Schedule, not {type(schedule).__name__}")
     schedule.check_future(client._path.clock.time())
     return schedule
+
+
+def checked_schedule(schedule: object, client: Any) -> Schedule | None:
+    """A bulk job's ``schedule`` (None: an immediate send), refused before the job starts
+    when it is not a :class:`Schedule` or its time has passed by *client*'s clock."""
+    return None if schedule is None else _checked(schedule, client)
 
 
 def _scheduled(value: object) -> Scheduled:
@@ -118,6 +131,31 @@ class Scheduling:
             audience=request.targets_audience,
             retry_ambiguous=False,
             recipients=named(request.send),
+        )
+
+    async def _schedule_batch(
+        self: _Client,
+        send: CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest,
+        target: Target,
+        schedule: Schedule,
+        on_admitted: Callable[[], object] | None,
+        stop: asyncio.Event | None,
+    ) -> Scheduled:
+        """One batch of a scheduled bulk job (``_send_batch`` with a ``schedule``): the time
+        checked again by the clock (a long job can outlive it: a batch whose time has passed
+        leaves nothing and raises, field ``schedule.at``), then created like :meth:`schedule`,
+        journaled by *on_admitted* before it leaves, in the batch's lane."""
+        request = ScheduleCreateRequest(send=send, schedule=_checked(schedule, self))
+        return await self._call(
+            request.path,
+            dumps(request),
+            read_created(target),
+            audience=request.targets_audience,
+            retry_ambiguous=False,
+            on_admitted=on_admitted,
+            recipients=named(send),
+            stop=stop,
+            priority=self._lane,
         )
 
     async def update_schedule(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from braze_async import Campaign, Canvas, Recipient, SendResponse
+from braze_async import Campaign, Canvas, Recipient, Schedule, SendResponse
 from braze_async._messages import MessagesSendRequest
 from braze_async._models import CampaignTriggerRequest, CanvasTriggerRequest
 from braze_async._targets import Target
@@ -26,7 +26,9 @@ class RequestSender:
         riders: Callable[[], Sequence[Recipient]] | None = None,
         on_admitted: Callable[[], object] | None = None,
         stop: asyncio.Event | None = None,
+        schedule: Schedule | None = None,
     ) -> SendResponse:
+        assert schedule is None, "a scripted sender sends: it schedules nothing"
         if riders is not None:  # admitted at once: who rides is decided now
             recipients = riders()
         if isinstance(target, Campaign):

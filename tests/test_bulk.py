@@ -32,6 +32,7 @@ from braze_async import (
     RateLimits,
     Recipient,
     RetryPolicy,
+    Schedule,
     SendResponse,
     _bulk,
 )
@@ -578,6 +579,7 @@ class RefusesOne:
         riders: Callable[[], Sequence[Recipient]] | None = None,
         on_admitted: Admitted | None = None,
         stop: asyncio.Event | None = None,
+        schedule: Schedule | None = None,
     ) -> SendResponse:
         if any(r.key == self.bad for r in recipients):
             if on_admitted is not None:
@@ -587,7 +589,11 @@ class RefusesOne:
                 status_code=400,
                 errors=[ErrorDetail("invalid_recipients", "recipients[10] is invalid")],
             )
-        return await self.client._send_batch(target, recipients, on_admitted=on_admitted, stop=stop)
+        response = await self.client._send_batch(
+            target, recipients, on_admitted=on_admitted, stop=stop, schedule=schedule
+        )
+        assert isinstance(response, SendResponse)
+        return response
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

@@ -9,9 +9,11 @@ the rate budget. Exit status 0 when every row is valid, 1 otherwise.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from .._bulk import RecipientOutcome
@@ -30,8 +32,15 @@ def _per(seconds: float) -> str:
     return {60.0: "minute", 3600.0: "hour"}.get(seconds, f"{seconds:g} seconds")
 
 
-def dry_run(plan: Plan, rows: Iterable[InputRow], failures: FailuresFile, out: TextIO) -> int:
-    """Read ``rows`` to the end, write the rejected ones to ``failures``, report on ``out``.
+def dry_run(
+    plan: Plan,
+    rows: Iterable[InputRow],
+    failures: FailuresFile,
+    out: TextIO,
+    now: Callable[[], float] = time.time,
+) -> int:
+    """Read ``rows`` to the end, write the rejected ones to ``failures``, report on ``out``;
+    for ``--at``, whether every request can be made before the time by ``now``.
 
     Returns the exit status: 0 when every row is valid, 1 otherwise.
     """
@@ -76,6 +85,8 @@ def dry_run(plan: Plan, rows: Iterable[InputRow], failures: FailuresFile, out: T
         f"  lane        {_lane(rate.limit, reserved, limits.reserve)}",
         f"  duration    {_duration(estimate)}",
     ]
+    if plan.schedule is not None:
+        lines += _in_time(plan, estimate, now())
     if estimate.used is None and estimate.worst_wait > estimate.wait:
         lines += [
             "              (what the workspace spent already is unknown: Braze tells it only in",
@@ -89,6 +100,38 @@ def dry_run(plan: Plan, rows: Iterable[InputRow], failures: FailuresFile, out: T
     out.write("\n".join(lines) + "\n")
     out.flush()
     return 0 if rejected == 0 else 1
+
+
+#: The earliest time zone (UTC+14): a local time reaches it first.
+_EARLIEST_ZONE = dt.timedelta(hours=14)
+
+
+def _in_time(plan: Plan, estimate: Estimate, now: float) -> list[str]:
+    """Whether the last schedule create can be made before the time: at the instant, or for
+    a local time before it reaches the earliest zone (UTC+14), where its users would get it
+    late. The budget's wait is the least the job takes (the round trips come on top)."""
+    schedule = plan.schedule
+    assert schedule is not None
+    deadline = schedule.at.timestamp()
+    where = ""
+    if schedule.local:
+        deadline = (schedule.at.replace(tzinfo=dt.timezone.utc) - _EARLIEST_ZONE).timestamp()
+        where = " in the earliest time zone (UTC+14)"
+    margin = deadline - now - estimate.wait
+    head = f"  schedule    {estimate.requests:,} schedule creates for {plan.at}"
+    if margin > 0:
+        return [
+            head,
+            f"              in time: the budget lets the last one leave {duration(margin)} "
+            f"before the time{where}",
+        ]
+    return [
+        head,
+        f"              NOT in time: at this budget the last would leave {duration(-margin)} "
+        f"after the time{where}; the job stops once the time has passed"
+        + (" everywhere" if schedule.local else "")
+        + " (the rest not scheduled): start earlier or choose a later time",
+    ]
 
 
 def _lane(limit: int, reserved: int, reserve: float) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from .._errors import BrazeValidationError
 from .._journal import DEFAULT_FSYNC, FsyncPolicy
 from .._limits import Rate, RateLimits
 from .._readers import Format, detect_format
+from .._schedule import Schedule
 from .._targets import Campaign, Canvas
 
 __all__ = ["Plan", "UsageError", "make_plan"]
@@ -58,6 +60,8 @@ class Plan:
     journal_fsync: FsyncPolicy = DEFAULT_FSYNC
     #: The budget for sends by external ID (``--external-id-rate``); Braze's when None.
     external_id_rate: Rate | None = None
+    #: ``--at`` (and ``--in-local-time``): schedule each request instead of sending it.
+    schedule: Schedule | None = None
 
     @property
     def rate_limits(self) -> RateLimits:
@@ -79,6 +83,16 @@ class Plan:
         if self.campaign_id is not None:
             return f"campaign {self.campaign_id!r}"
         return f"Canvas {self.canvas_id!r}"
+
+    @property
+    def at(self) -> str:
+        """When a scheduled job's messages leave, for messages ("" for a send)."""
+        if self.schedule is None:
+            return ""
+        if self.schedule.in_local_time:
+            wall = self.schedule.at.replace(tzinfo=None).isoformat()
+            return f"{wall} in each recipient's time zone"
+        return self.schedule.at.isoformat()
 
 
 def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
@@ -111,7 +125,22 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         simulated=simulated,
         journal_fsync=args.journal_fsync,
         external_id_rate=args.external_id_rate,
+        schedule=_schedule(args),
     )
+
+
+def _schedule(args: argparse.Namespace) -> Schedule | None:
+    """``--at`` (``--in-local-time``): a time still ahead by this machine's clock."""
+    if args.at is None:
+        if args.in_local_time:
+            raise UsageError("--in-local-time needs --at")
+        return None
+    try:
+        schedule = Schedule(args.at, in_local_time=args.in_local_time)
+        schedule.check_future(time.time())
+    except BrazeValidationError as exc:
+        raise UsageError(f"--at: {exc.rule}") from None
+    return schedule
 
 
 def _context(args: argparse.Namespace) -> Mapping[str, Any] | None:

@@ -146,7 +146,8 @@ class _Job:
             client = await self._client(stack)
             stop = asyncio.Event()
             progress.say(
-                f"sending {plan.what} to ~{self.total:,} recipients of {plan.path} "
+                ("sending " if plan.schedule is None else f"scheduling for {plan.at} ")
+                + f"{plan.what} to ~{self.total:,} recipients of {plan.path} "
                 f"({plan.concurrency} requests at a time"
                 + (f", journal {plan.journal})" if plan.journal else ", no journal)")
             )
@@ -170,6 +171,7 @@ class _Job:
                         # Not-sent outcomes go to the failures file: keep only a few, for
                         # the samples of non-fatal errors the summary shows.
                         max_details=_SAMPLES,
+                        schedule=plan.schedule,
                     )
                 except (JournalError, InputError, BrazeError, OSError) as exc:
                     raise self._stopped_by(exc) from None
@@ -234,13 +236,18 @@ def _summary(plan: Plan, report: BulkReport, failures: FailuresFile, progress: P
     if plan.simulated:
         lines.append(f"{RULE}\n{BANNER}.")
     counts = (
-        f"{report.sent:,} sent"
+        f"{report.sent:,} {'sent' if plan.schedule is None else 'scheduled'}"
         + (f" (+{report.already_sent:,} by an earlier run)" if report.already_sent else "")
         + f", {report.rejected:,} rejected, {report.failed:,} failed, {report.unknown:,} unknown"
         + f" in {report.requests:,} request{'s' if report.requests != 1 else ''}, "
         + duration(report.elapsed)
     )
     lines.append(f"{plan.what} from {plan.path}: {counts}")
+    if report.schedule_ids:
+        lines.append(
+            f"{len(report.schedule_ids):,} schedules for {plan.at}"
+            + (f" (their schedule_id in {plan.journal})" if plan.journal else "")
+        )
     if report.interrupted:
         where = report.stopped_at_line
         lines.append(

@@ -7,6 +7,7 @@ together, and what comes from the environment, is :mod:`._plan`'s job.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 from typing import Any
 
@@ -49,6 +50,19 @@ def _rate(text: str) -> Rate:
         raise argparse.ArgumentTypeError(
             f"expected N/SECONDS (e.g. 250000/3600) with N >= 1 and SECONDS > 0, got {text!r}"
         ) from None
+
+
+def _aware_time(text: str) -> dt.datetime:
+    """An ISO 8601 time with its UTC offset: ``2026-12-24T09:00:00+01:00``."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    if value.utcoffset() is None:
+        raise argparse.ArgumentTypeError(
+            f"give the time's UTC offset (e.g. {text}+01:00, or Z for UTC): {text!r}"
+        )
+    return value
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -150,6 +164,18 @@ def _add_request_fields(parser: argparse.ArgumentParser) -> None:
         help="the older name of --context (also sent as context)",
     )
     parser.add_argument("--send-id", metavar="ID", help="the campaign send_id (campaigns)")
+    parser.add_argument(
+        "--at",
+        type=_aware_time,
+        metavar="TIME",
+        help="schedule the send instead, for this ISO 8601 time with its offset "
+        "(e.g. 2026-12-24T09:00:00+01:00): each request is a schedule create",
+    )
+    parser.add_argument(
+        "--in-local-time",
+        action="store_true",
+        help="with --at: its wall-clock time (9:00) in each recipient's time zone",
+    )
 
 
 def _add_endpoint(parser: argparse.ArgumentParser) -> None:
