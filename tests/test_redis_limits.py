@@ -467,33 +467,3 @@ def test_bulk_takes_its_whole_share_beside_interactive_slots(
             return await admitted_at_once(job, "bulk"), await admitted_at_once(web, "interactive")
 
     assert asyncio.run(main()) == (8, 0)
-
-
-def test_remaining_the_fleets_own_slots_explain_leaves_bulk_its_share(
-    redis_url: str, workspace: str
-) -> None:
-    """Braze's usage that the fleet's own slots explain (here: all of it) caps nothing, as in
-    one process: interactive slots within the reserve on one host cost another host's bulk
-    job nothing, and no cap idles it until the whole-second Reset."""
-
-    async def main() -> int:
-        async with (
-            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job,
-            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as web,
-        ):
-            for _ in range(2):
-                (await web.acquire(A)).release(sent=True)
-            for _ in range(4):
-                (await job.acquire(A, priority="bulk")).release(sent=True)
-            # Braze counted those six: 4 left of 10, all spent by the fleet.
-            headers = {
-                "X-RateLimit-Limit": "10",
-                "X-RateLimit-Remaining": "4",
-                "X-RateLimit-Reset": repr(time.time() + 30),
-            }
-            job.observe(A, 200, headers)
-            web.observe(A, 200, headers)
-            await asyncio.sleep(0.2)  # a cap, if any, travels to Redis in the background
-            return await admitted_at_once(job, "bulk")
-
-    assert asyncio.run(main()) == 4  # bulk's share is 8 of 10: 4 more

@@ -69,14 +69,12 @@ class SlotLog(Protocol):
         """Whether our own slots can explain *count* requests the server counted after the
         monotonic time *since*: at least *count* are in flight or were released after it.
 
-        None when the log cannot tell. True also when the log judges it where it is kept, as
-        :meth:`share` hears the cap (Redis: against the fleet's slots, in the cap script).
+        None when the log cannot tell (Redis: the fleet's slots are not ours alone to judge).
         """
 
-    def share(self, *, pause: float | None, cap: tuple[float, int, int | None] | None) -> None:
+    def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
         """Tell the log's other users: a 429 pause of *pause* s, or at most ``cap[1]`` more
-        admissions before Braze's Reset ``cap[0]`` (UTC epoch seconds, Braze's clock) of
-        Braze's limit ``cap[2]`` (None: unknown)."""
+        admissions before Braze's Reset ``cap[0]`` (UTC epoch seconds, Braze's clock)."""
 
 
 class Engine(Protocol):
