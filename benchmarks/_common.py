@@ -13,9 +13,12 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -73,11 +76,15 @@ def python_module(module: str, *args: str) -> list[str]:
 
 @contextlib.contextmanager
 def process(
-    cmd: Sequence[str], *, env: dict[str, str] | None = None
+    cmd: Sequence[str], *, env: dict[str, str] | None = None, stdin: int | None = None
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Start a helper process; yield it and the first line it prints (a port, a URL)."""
+    """Start a helper process; yield it and the first line it prints (a port, a URL).
+
+    ``stdin=subprocess.PIPE`` gives it a pipe to read (e.g. a start signal) at ``proc.stdin``.
+    """
     proc = subprocess.Popen(
         list(cmd),
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -104,6 +111,40 @@ def echo_server() -> Iterator[str]:
     """The minimal 201-at-once server in its own process; yields its base URL."""
     with process(python_module("benchmarks._echo_server")) as (_, port):
         yield f"http://127.0.0.1:{int(port)}"
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """A throw-away ``redis-server`` on a Unix socket (no TCP port to race for, nothing
+    saved); yields its ``unix://`` URL. ``.ci/ensure-redis`` installs the server."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (run .ci/ensure-redis)")
+    import redis
+
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
+        sock = os.path.join(tmp, "redis.sock")
+        options = ["--port", "0", "--unixsocket", sock, "--dir", tmp, "--save", ""]
+        server = subprocess.Popen(
+            [binary, *options, "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    with redis.Redis(unix_socket_path=sock) as client:
+                        client.ping()
+                    break
+                except redis.exceptions.ConnectionError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("redis-server did not start") from None
+                    time.sleep(0.02)
+            yield f"unix://{sock}"
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 class Simulator:

@@ -6,14 +6,23 @@ the same workspace (so the same limiter) sends one recipient every ``every`` sec
 twice, side by side: today's behaviour (``reserve=0``, the bulk job in the interactive lane:
 one FIFO line) and the new default (lanes, ``reserve=0.1``). Measured: the single sends'
 added wait in the limiter, the bulk job's use of its share, and the 429s.
+
+Then the same across a fleet: the bulk job in one process and the single sends in two others
+(each sending every ``2 * every`` s: the same pace in all), sharing the budget through a
+redis-server (``RateLimits(redis_url=..., workspace=...)``), against one simulator; today's
+behaviour there is every process in one lane with ``reserve=0``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
 import math
+import secrets
 import statistics
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -23,7 +32,16 @@ from braze_async import BrazeClient, Campaign, Rate, RateLimits, Recipient
 from braze_async._limits import Bucket, Priority
 from braze_async.events import AttemptStarted, BrazeEvent
 
-from ._common import Row, Simulator, line_plot, plot_dir, standalone
+from ._common import (
+    Row,
+    Simulator,
+    line_plot,
+    plot_dir,
+    process,
+    python_module,
+    redis_server,
+    standalone,
+)
 
 SECTION = "Priority lanes: a bulk job beside a web app's single sends"
 HOW_TO_READ = (
@@ -32,7 +50,9 @@ HOW_TO_READ = (
     "sends' wait for the limiter should stay under 50 ms (p99) while the bulk job still "
     "uses >= 97% of its share, and no 429."
 )
-PLOTS = ("lanes.png",)
+PLOTS = ("lanes.png", "lanes-redis.png")
+#: The web app's processes in the fleet run (with the bulk job's: three).
+WEB_PROCESSES = 2
 
 
 @attrs.define
@@ -124,6 +144,42 @@ def one_run(
     return outcome
 
 
+def fleet_run(
+    limit: int, period: float, reserve: float, bulk_lane: Priority, seconds: float, every: float
+) -> Outcome:
+    """The bulk job and the single sends in three processes, one budget in Redis."""
+    sim = Simulator(external_id_rate=f"{limit}/{period}", window="sliding", latency_ms=5)
+    try:
+        with redis_server() as redis_url, contextlib.ExitStack() as stack:
+            shared = [sim.url, redis_url, f"lanes-{secrets.token_hex(4)}", str(limit)]
+            shared += [f"{period:g}", f"{reserve:g}", bulk_lane, f"{seconds:g}"]
+            roles = ["bulk", *(f"web{i}" for i in range(WEB_PROCESSES))]
+            procs = []
+            for role in roles:
+                cmd = python_module("benchmarks._lanes_worker", role, *shared)
+                proc, ready = stack.enter_context(
+                    process([*cmd, f"{every * WEB_PROCESSES:g}"], stdin=subprocess.PIPE)
+                )
+                if ready != "ready":
+                    raise RuntimeError(f"lanes worker {role} printed {ready!r}")
+                procs.append(proc)
+            start = f"{time.monotonic()!r}\n"  # every process starts on this mark
+            for proc in procs:
+                assert proc.stdin is not None
+                proc.stdin.write(start)
+                proc.stdin.flush()
+            results = []
+            for role, proc in zip(roles, procs, strict=True):
+                out, _ = proc.communicate(timeout=seconds + 60)
+                if proc.returncode != 0 or not out.strip():
+                    raise RuntimeError(f"lanes worker {role} failed: exit code {proc.returncode}")
+                results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        stats = sim.stop()
+    waits = [(t, w) for result in results[1:] for t, w in result["waits"]]
+    return Outcome(waits, results[0]["times"], stats.get("rate_limited", -1))
+
+
 def rows_of(label: str, outcome: Outcome, share: int, period: float, new: bool) -> list[Row]:
     waits = sorted(w * 1000 for _, w in outcome.waits)
     p50 = statistics.median(waits)
@@ -162,8 +218,13 @@ def run(quick: bool) -> list[Row]:
     today = one_run(limit, period, 0.0, "interactive", seconds, every)
     lanes = one_run(limit, period, RateLimits().reserve, "bulk", seconds, every)
     share = limit - RateLimits(external_id=Rate(limit, period)).reserved(Bucket.EXTERNAL_ID)
+    fleet_today = fleet_run(limit, period, 0.0, "interactive", seconds, every)
+    fleet_lanes = fleet_run(limit, period, RateLimits().reserve, "bulk", seconds, every)
     rows = rows_of("today (one line, reserve=0)", today, limit, period, new=False)
     rows += rows_of("lanes, reserve=0.1 (default)", lanes, share, period, new=True)
+    fleet = "3 processes on Redis"
+    rows += rows_of(f"{fleet}, today", fleet_today, limit, period, new=False)
+    rows += rows_of(f"{fleet}, lanes (default)", fleet_lanes, share, period, new=True)
     for row in rows:
         if row.target:
             row.met = _met(row)
@@ -174,6 +235,18 @@ def run(quick: bool) -> list[Row]:
             "lanes + reserve 0.1 (default)": _curve(lanes),
         },
         title=f"Single sends' wait for the limiter beside a bulk job ({limit} per {period:g} s)",
+        xlabel="seconds since the bulk job started",
+        ylabel="wait (ms)",
+        hline=(50, "p99 target"),
+    )
+    line_plot(
+        plot_dir(quick) / "lanes-redis.png",
+        {
+            "today: one line, no reserve": _curve(fleet_today),
+            "lanes + reserve 0.1 (default)": _curve(fleet_lanes),
+        },
+        title=f"The same in three processes sharing the budget through Redis ({limit} per "
+        f"{period:g} s)",
         xlabel="seconds since the bulk job started",
         ylabel="wait (ms)",
         hline=(50, "p99 target"),
