@@ -39,14 +39,8 @@ from ._errors import BrazeError, BrazeValidationError
 from ._events import EventHook, Events
 from ._http import Route, Timeouts, open_exchange
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
-from ._limits import (
-    Bucket,
-    BucketStats,
-    LimiterShare,
-    Priority,
-    RateLimiter,
-    RateLimits,
-)
+from ._limits import Bucket, BucketStats, LimiterShare, Priority, RateLimiter, RateLimits
+from ._live_activities import LiveActivities
 from ._logs import log_event
 from ._messages import MessagesSendRequest
 from ._models import (
@@ -62,6 +56,7 @@ from ._redact import Redactor
 from ._request import Body, Reader, RequestPath
 from ._retry import RetryPolicy
 from ._scheduling import Scheduling
+from ._send_ids import SendIds
 from ._settings import KEEP, Keep, api_key_of, check_priority, check_settings, hooks_of
 from ._state import Shared
 from ._targets import Target, boarding, check_target, named
@@ -83,7 +78,7 @@ DEFAULT_MAX_RESPONSE_BYTES: Final = 1 << 20
 T = TypeVar("T")
 
 
-class BrazeClient(Scheduling, DeprecatedSends):
+class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
     """An asyncio client for Braze's messaging endpoints.
 
     Use it as an async context manager, or call :meth:`aclose` when done. Every send names
