@@ -18,7 +18,12 @@ from typing import Any, Protocol
 
 import attrs
 
-from ._errors import BrazeError, BrazeMalformedResponseError, BrazeRateLimitWaitError
+from ._errors import (
+    BrazeError,
+    BrazeMalformedResponseError,
+    BrazeRateLimitError,
+    BrazeRateLimitWaitError,
+)
 from ._limits import Bucket
 from ._retry import RetryPolicy
 from ._validate import check_str
@@ -98,28 +103,48 @@ class SendIds:
             raise BrazeError("the client is closed")
         self._check_loop()
         policy = self._retry
-        wait = min(policy.max_rate_limit_wait, SEND_ID_MAX_WAIT)
+        # A 429 here means the day's budget is spent (by another client of the workspace):
+        # one retry, on the limiter's pause when it is on, then the daily limit is named.
+        policy = attrs.evolve(
+            policy,
+            max_rate_limit_wait=min(policy.max_rate_limit_wait, SEND_ID_MAX_WAIT),
+            rate_limited_attempts=1,
+        )
         try:
             return await self._path.call(  # type: ignore[no-any-return]
                 "/sends/id/create",
                 dumps(request),
                 read_send_id,
-                policy=attrs.evolve(policy, max_rate_limit_wait=wait),
+                policy=policy,
                 timeouts=self._timeouts,
                 audience=Bucket.SEND_IDS,
                 retry_ambiguous=send_id is not None,
             )
-        except BrazeRateLimitWaitError as error:
+        except BrazeRateLimitError as error:
             raise _spent(error) from error
 
 
-def _spent(error: BrazeRateLimitWaitError) -> BrazeRateLimitWaitError:
+def _spent(error: BrazeRateLimitError) -> BrazeRateLimitError:
+    """The same error, its message naming the daily limit."""
     frees = "" if error.retry_after is None else f"; it frees in {error.retry_after / 3600:.1f} h"
-    return BrazeRateLimitWaitError(
+    message = (
         "the daily send ID budget is spent: Braze allows 100 send IDs a day per workspace "
-        f"(RateLimits.send_ids){frees}; nothing was sent",
-        max_wait=error.max_wait,
-        retry_after=error.retry_after,
+        f"(RateLimits.send_ids){frees}; "
+    )
+    if isinstance(error, BrazeRateLimitWaitError):
+        return BrazeRateLimitWaitError(
+            message + "nothing was sent",
+            max_wait=error.max_wait,
+            retry_after=error.retry_after,
+            endpoint=error.endpoint,
+            attempts=error.attempts,
+        )
+    return BrazeRateLimitError(
+        message + "Braze answered 429",
+        status_code=error.status_code,
+        errors=error.errors,
         endpoint=error.endpoint,
         attempts=error.attempts,
+        retry_after=error.retry_after,
+        headers=error.headers,
     )

@@ -388,7 +388,7 @@ async def test_each_endpoint_spends_its_budget(braze: BrazeClient, call: str, bu
     else:
         await braze.scheduled_broadcasts(until=dt.date(2023, 12, 1))
     after = braze.rate_limit_status()
-    spent = {b: after[b].counted - before[b].counted for b in after}  # type: ignore[operator]
+    spent = {b: after[b].counted - before[b].counted for b in ("audience", "external_id")}  # type: ignore[operator]
     assert spent == {bucket: 1, ({"audience", "external_id"} - {bucket}).pop(): 0}
 
 
