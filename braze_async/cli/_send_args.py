@@ -150,6 +150,12 @@ def _add_request_fields(parser: argparse.ArgumentParser) -> None:
         help="the older name of --context (also sent as context)",
     )
     parser.add_argument("--send-id", metavar="ID", help="the campaign send_id (campaigns)")
+    parser.add_argument(
+        "--new-send-id",
+        action="store_true",
+        help="create a send ID for the campaign first (/sends/id/create; Braze allows 100 a "
+        "day), print it and send with it; resume the job with --send-id and that ID",
+    )
 
 
 def _add_endpoint(parser: argparse.ArgumentParser) -> None:
