@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import attrs
 
@@ -24,13 +24,11 @@ from ._answers import read_send
 from ._errors import BrazeValidationError
 from ._messages import _check_external_user_ids, _check_user_aliases
 from ._models import MAX_RECIPIENTS, SendResponse, UserAlias
-from ._request import Reader
+from ._scheduling import _Client  # what a mixin uses of the client: _call
 from ._validate import check_properties, check_str
 from ._wire import converter, dumps
 
 __all__ = ["LiveActivities", "LiveActivityStart", "LiveActivityUpdate"]
-
-T = TypeVar("T")
 
 START = "/messages/live_activity/start"
 UPDATE = "/messages/live_activity/update"
@@ -215,21 +213,6 @@ def _unstructure(value: LiveActivityStart | LiveActivityUpdate) -> dict[str, Any
 
 converter.register_unstructure_hook(LiveActivityStart, _unstructure)
 converter.register_unstructure_hook(LiveActivityUpdate, _unstructure)
-
-
-class _Client(Protocol):
-    """What the Live Activity methods use of the client they are mixed into."""
-
-    async def _call(
-        self,
-        path: str,
-        body: bytes | None,
-        read: Reader[T],
-        *,
-        audience: bool | None,
-        retry_ambiguous: bool,
-        recipients: int = 0,
-    ) -> T: ...
 
 
 class LiveActivities:

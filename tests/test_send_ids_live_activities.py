@@ -10,7 +10,6 @@ endpoints/messaging/live_activity/start.md and update.md, api_limits.md).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -34,28 +33,11 @@ from braze_async.simulator import BrazeSimulator
 from braze_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
+pytest_plugins = ["sim_on_clock"]
 
 UTC = dt.timezone.utc
-START = 1_699_920_000.0  # 2023-11-14 00:00 UTC
+START = 1_699_920_000.0  # 2023-11-14 00:00 UTC, as sim_on_clock
 ALERT = {"alert": {"body": "The game is starting! Tune in soon!", "title": "Chiefs v. Bills"}}
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(epoch=START)
-
-
-@pytest.fixture
-def sim(clock: FakeClock) -> BrazeSimulator:
-    return BrazeSimulator(clock=clock)
-
-
-@pytest.fixture
-async def braze(sim: BrazeSimulator, clock: FakeClock) -> AsyncIterator[BrazeClient]:
-    async with BrazeClient(
-        api_key=sim.api_key, base_url="http://127.0.0.1", transport=sim.transport(), clock=clock
-    ) as client:
-        yield client
 
 
 def start(**changes: Any) -> LiveActivityStart:
