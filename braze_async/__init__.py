@@ -32,6 +32,7 @@ from ._events import (
 )
 from ._journal import JournalError
 from ._limits import BucketStats, Rate, RateLimiter, RateLimits
+from ._live_activities import LiveActivityStart, LiveActivityUpdate
 from ._logs import log_from_environment as _log_from_environment
 from ._messages import (
     AndroidPush,
@@ -98,6 +99,8 @@ __all__ = [
     "InputError",
     "InputRow",
     "JournalError",
+    "LiveActivityStart",
+    "LiveActivityUpdate",
     "Messages",
     "OpenTelemetry",
     "Rate",

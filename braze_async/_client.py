@@ -40,6 +40,7 @@ from ._events import EventHook, Events
 from ._http import Route, Timeouts, open_exchange
 from ._journal import DEFAULT_FSYNC, FsyncPolicy
 from ._limits import Bucket, BucketStats, LimiterShare, Priority, RateLimiter, RateLimits
+from ._live_activities import LiveActivities
 from ._logs import log_event
 from ._messages import MessagesSendRequest
 from ._models import (
@@ -56,6 +57,7 @@ from ._request import Body, Reader, RequestPath
 from ._retry import RetryPolicy
 from ._schedule import Schedule, Scheduled
 from ._scheduling import Scheduling, checked_schedule
+from ._send_ids import SendIds
 from ._settings import KEEP, Keep, api_key_of, check_priority, check_settings, hooks_of
 from ._state import Shared
 from ._targets import Target, boarding, check_target, named
@@ -77,7 +79,7 @@ DEFAULT_MAX_RESPONSE_BYTES: Final = 1 << 20
 T = TypeVar("T")
 
 
-class BrazeClient(Scheduling, DeprecatedSends):
+class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
     """An asyncio client for Braze's messaging endpoints.
 
     Use it as an async context manager, or call :meth:`aclose` when done. Every send names
@@ -102,12 +104,10 @@ class BrazeClient(Scheduling, DeprecatedSends):
         default; shared by a fleet with ``redis_url``; clients of one workspace share one
         budget in an event loop), a :class:`RateLimiter` to use (not closed by
         :meth:`aclose`), or ``None``: limiting off.
-    :param transport: what carries the requests: an httpx transport (closed by
-        :meth:`aclose`) or an ``httpx.AsyncClient`` (left open). By default our
-        :class:`AiohttpTransport`, 64 connections kept idle 30 s; pool and proxy settings
-        are a value you build: ``AiohttpTransport(limits=httpx.Limits(max_connections=128,
-        keepalive_expiry=30), proxy="http://proxy:3128")``. Keep the pool at or above your
-        concurrency.
+    :param transport: an httpx transport (closed by :meth:`aclose`) or ``httpx.AsyncClient``
+        (left open); by default our :class:`AiohttpTransport` (64 connections kept idle 30 s).
+        Pool and proxy settings are a value you build: ``AiohttpTransport(limits=httpx.Limits(
+        max_connections=128, keepalive_expiry=30), proxy="http://proxy:3128")``.
     :param max_response_bytes: answers larger than this are refused (default 1 MiB).
     :param batching: how :meth:`send_one` batches concurrent callers (:class:`Batching`).
     :param on_event: a hook, or hooks, called with each :class:`BrazeEvent` of each call,

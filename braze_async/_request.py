@@ -138,7 +138,7 @@ class RequestPath:
         *,
         policy: RetryPolicy,
         timeouts: Timeouts,
-        audience: bool | None,
+        audience: bool | Bucket | None,
         retry_ambiguous: bool,
         on_admitted: Callable[[], object] | None = None,
         recipients: int = 0,
@@ -149,15 +149,18 @@ class RequestPath:
         makes of the decoded 2xx body and the answer's headers.
 
         *audience* names the rate-limit bucket (``True``: segment / audience, ``False``:
-        recipients, ``None``: not rate limited); *on_admitted* runs once, before the first
-        attempt leaves; *recipients* (how many the request names) goes into logs, events and
-        spans; *body* may be made late, as each attempt is admitted (see :data:`Body`); once
-        *stop* is set, no attempt starts and every wait ends (see _stop.py); *priority* is the
-        rate limiter's lane the attempts wait in.
+        recipients, a :class:`Bucket`: that one, ``None``: not rate limited); *on_admitted*
+        runs once, before the first attempt leaves; *recipients* (how many the request
+        names) goes into logs, events and spans; *body* may be made late, as each attempt is
+        admitted (see :data:`Body`); once *stop* is set, no attempt starts and every wait
+        ends (see _stop.py); *priority* is the rate limiter's lane the attempts wait in.
         Answers are handled in :meth:`_step`, so that no frame of an error's traceback holds
         what a server sent (a hostile one may echo the key).
         """
-        bucket = None if audience is None else Bucket.AUDIENCE if audience else Bucket.EXTERNAL_ID
+        if audience is None or isinstance(audience, Bucket):
+            bucket = audience
+        else:
+            bucket = Bucket.AUDIENCE if audience else Bucket.EXTERNAL_ID
         attempts = Attempts(
             policy,
             endpoint=path,

@@ -280,3 +280,27 @@ async def scheduling(braze: BrazeClient) -> None:
     listed = await braze.scheduled_broadcasts(until=dt.date(2026, 12, 31))
     assert_type(listed, list[ScheduledBroadcast])
     assert_type(listed[0].next_send_time, dt.datetime | None)
+
+
+async def send_ids_and_live_activities(braze: BrazeClient) -> None:
+    import datetime as dt
+
+    from braze_async import LiveActivityStart, LiveActivityUpdate
+
+    assert_type(await braze.create_send_id("c"), str)
+    assert_type(await braze.create_send_id("c", send_id="s"), str)
+    start = LiveActivityStart(
+        app_id="a",
+        activity_id="game",
+        activity_attributes_type="Game",
+        activity_attributes={"home": "A"},
+        content_state={"score": 0},
+        notification={"alert": {"title": "t", "body": "b"}},
+        segment_id="s",
+        stale_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+    )
+    assert_type(await braze.start_live_activity(start), SendResponse)
+    update = LiveActivityUpdate(app_id="a", activity_id="game", content_state={}, end_activity=True)
+    assert_type(await braze.update_live_activity(update), SendResponse)
+    assert_type(update.dismissal_date, dt.datetime | None)
+    await braze.start_live_activity(update)  # type: ignore[arg-type]

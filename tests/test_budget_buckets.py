@@ -102,9 +102,9 @@ async def test_the_client_waits_on_the_bucket_the_simulator_charges(
             await braze._post("/canvas/trigger/send", request)
         assert braze._limiter is not None
         admitted = {b.value: braze._limiter.snapshot(b).admitted for b in Bucket}
-    expected = {b: int(b == bucket) for b in ("audience", "external_id")}
+    expected = {b.value: int(b.value == bucket) for b in Bucket}
     assert admitted == expected
-    assert spent(sim) == expected
+    assert spent(sim) == {b: expected[b] for b in ("audience", "external_id")}
 
 
 async def test_the_client_sends_transactional_outside_both_buckets() -> None:

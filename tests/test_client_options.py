@@ -117,7 +117,7 @@ async def test_rate_limit_status_tells_the_rate_the_slots_and_what_braze_said() 
     ):
         await braze.send(Campaign("c"), recipients=ONE)
         status = braze.rate_limit_status()
-    assert set(status) == {"audience", "external_id"}
+    assert set(status) == {"audience", "external_id", "send_ids"}
     ext = status["external_id"]
     assert isinstance(ext, BucketStats)
     assert ext.rate == Rate(250_000, 3600.0)

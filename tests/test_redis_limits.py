@@ -467,3 +467,21 @@ def test_bulk_takes_its_whole_share_beside_interactive_slots(
             return await admitted_at_once(job, "bulk"), await admitted_at_once(web, "interactive")
 
     assert asyncio.run(main()) == (8, 0)
+
+
+def test_the_daily_send_id_budget_is_shared_through_redis(redis_url: str, workspace: str) -> None:
+    """RateLimits.send_ids (100 a day, api_limits.md) in Redis: two processes' limiters
+    share it; the 101st send ID is refused at once (it frees in about a day), never waited."""
+
+    async def main() -> WaitTooLong:
+        limits = RateLimits(redis_url=redis_url, workspace=workspace)
+        async with RateLimiter(limits) as one, RateLimiter(limits) as two:
+            for n in range(100):
+                (await (one if n % 2 else two).acquire(Bucket.SEND_IDS)).release()
+            with pytest.raises(WaitTooLong) as caught:
+                await two.acquire(Bucket.SEND_IDS, max_wait=60.0)
+            (await one.acquire(Bucket.EXTERNAL_ID)).release()  # the other budgets are apart
+            return caught.value
+
+    refused = asyncio.run(main())
+    assert refused.wait is not None and refused.wait > 86_000

@@ -724,3 +724,54 @@ def test_a_complete_journal_says_so_and_that_a_new_run_needs_a_new_journal(
         "this journal's job is complete: nothing to send; use a new journal for a new run "
         "(e.g. --journal weekly-$(date +%F).journal)"
     ) in err
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_new_send_id_creates_one_prints_it_and_sends_with_it(
+    tmp_path: Path, sim: ThreadedSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--new-send-id: a send ID is created first (/sends/id/create), printed with how to
+    resume, and the job carries it."""
+    users = write_jsonl(tmp_path / "users.jsonl", 60)
+    creds = ("--api-key", KEY, "--base-url", sim.base_url)
+    assert run("--campaign-id", "weekly", "--new-send-id", "--recipients", users, *creds) == 0
+    [(campaign_id, send_id)] = sim.send_ids()
+    assert campaign_id == "weekly"
+    assert f"send ID {send_id} created" in capsys.readouterr().err
+    assert len(sim.delivered()) == 60
+    # The journal holds the job's send_id: the same job resumes with it, and only with it.
+    assert run("--campaign-id", "weekly", "--send-id", send_id, "--recipients", users, *creds) == 0
+    assert "0 sent (+60 by an earlier run)" in capsys.readouterr().err
+    assert run("--campaign-id", "weekly", "--send-id", "other", "--recipients", users, *creds) == 2
+    assert len(sim.delivered()) == 60
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["--campaign-id", "c", "--send-id", "s", "--new-send-id"],
+            "give one of --send-id, --new-send-id",
+            id="both",
+        ),
+        pytest.param(["--canvas-id", "c", "--new-send-id"], "are for campaign sends", id="canvas"),
+    ],
+)
+def test_new_send_id_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    """--new-send-id with --send-id, or for a Canvas: exit 2, one line."""
+    users = write_jsonl(tmp_path / "users.jsonl", 3)
+    assert main(["send", *args, "--recipients", str(users), "--simulate"]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_a_dry_run_with_new_send_id_creates_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dry-run --new-send-id says a send would create one, and creates none."""
+    users = write_jsonl(tmp_path / "users.jsonl", 3)
+    args = ("--campaign-id", "c", "--new-send-id", "--dry-run", "--simulate")
+    assert run(*args, "--recipients", users) == 0
+    assert "a send would create one first" in capsys.readouterr().out

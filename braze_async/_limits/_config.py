@@ -1,7 +1,8 @@
 """What the rate limiter is told (:class:`RateLimits`, :class:`Rate`) and what it reports.
 
-Braze counts requests per workspace in two budgets (:class:`Bucket`): 250 per minute for
-segment and Connected Audience sends, 250,000 per hour for sends by external ID. Values are
+Braze counts requests per workspace in budgets (:class:`Bucket`): 250 per minute for
+segment and Connected Audience sends, 250,000 per hour for sends by external ID (and the
+endpoints without a limit of their own), 100 a day for ``/sends/id/create``. Values are
 checked when built, so a limiter never starts from a nonsensical configuration.
 """
 
@@ -28,10 +29,12 @@ PRIORITIES: tuple[Priority, ...] = ("interactive", "bulk")
 
 
 class Bucket(enum.Enum):
-    """The two request budgets Braze enforces on sends."""
+    """The request budgets Braze enforces on the endpoints this client calls."""
 
     AUDIENCE = "audience"
     EXTERNAL_ID = "external_id"
+    #: ``/sends/id/create``: send IDs created a day (api_limits.md).
+    SEND_IDS = "send_ids"
 
 
 def _check_limit(instance: Rate, attribute: attrs.Attribute[int], value: object) -> None:
@@ -105,6 +108,9 @@ class RateLimits:
     audience: Rate = attrs.field(default=Rate(250, 60.0), validator=_is_rate)
     #: Sends by external ID and every endpoint without a limit of its own: 250,000 per hour.
     external_id: Rate = attrs.field(default=Rate(250_000, 3600.0), validator=_is_rate)
+    #: Send IDs created (``/sends/id/create``): 100 a day per workspace (api_limits.md,
+    #: post_create_send_ids.md), counted here over any 24 hours.
+    send_ids: Rate = attrs.field(default=Rate(100, 86400.0), validator=_is_rate)
     #: When set, the budgets are shared by every process using the same Redis and workspace.
     #: Its password never appears in a repr, log line or error.
     redis_url: str | None = attrs.field(default=None, validator=_optional_name, repr=_url_repr)
@@ -131,6 +137,8 @@ class RateLimits:
 
     def rate(self, bucket: Bucket) -> Rate:
         """The :class:`Rate` configured for *bucket*."""
+        if bucket is Bucket.SEND_IDS:
+            return self.send_ids
         return self.audience if bucket is Bucket.AUDIENCE else self.external_id
 
     def reserved(self, bucket: Bucket) -> int:

@@ -97,6 +97,8 @@ def dry_run(
         lines.append(
             f"  journal     {plan.journal} exists: a send resumes from it (fewer requests)"
         )
+    if plan.new_send_id:
+        lines.append("  send ID     a send would create one first (1 of Braze's 100 a day)")
     out.write("\n".join(lines) + "\n")
     out.flush()
     return 0 if rejected == 0 else 1

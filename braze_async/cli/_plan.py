@@ -58,6 +58,8 @@ class Plan:
     simulated: bool = False
     #: When journal records reach the disk (``--journal-fsync``).
     journal_fsync: FsyncPolicy = DEFAULT_FSYNC
+    #: ``--new-send-id``: create a send ID first and send with it (see _runner).
+    new_send_id: bool = False
     #: The budget for sends by external ID (``--external-id-rate``); Braze's when None.
     external_id_rate: Rate | None = None
     #: ``--at`` (and ``--in-local-time``): schedule each request instead of sending it.
@@ -126,6 +128,7 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         journal_fsync=args.journal_fsync,
         external_id_rate=args.external_id_rate,
         schedule=_schedule(args),
+        new_send_id=args.new_send_id,
     )
 
 
@@ -156,8 +159,12 @@ def _context(args: argparse.Namespace) -> Mapping[str, Any] | None:
     if campaign_id is not None and context is not None:
         flag = "--context" if args.context is not None else "--canvas-entry-properties"
         raise UsageError(f"{flag} is for Canvas sends")
-    if canvas_id is not None and (args.trigger_properties is not None or args.send_id):
+    if canvas_id is not None and (
+        args.trigger_properties is not None or args.send_id or args.new_send_id
+    ):
         raise UsageError("--trigger-properties and --send-id are for campaign sends")
+    if args.send_id is not None and args.new_send_id:
+        raise UsageError("give one of --send-id, --new-send-id")
     _check_request_fields(args, context)
     return context
 

@@ -34,6 +34,8 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
+import attrs
+
 from .._bulk import BulkReport
 from .._client import BrazeClient
 from .._errors import BrazeError
@@ -141,9 +143,10 @@ class _Job:
         Returns the exit status: the signal's after a stop by signal, else whether every
         recipient was sent.
         """
-        plan, progress = self.plan, self.progress
+        progress = self.progress
         async with contextlib.AsyncExitStack() as stack:
             client = await self._client(stack)
+            plan = self.plan = await self._with_new_send_id(client)
             stop = asyncio.Event()
             progress.say(
                 ("sending " if plan.schedule is None else f"scheduling for {plan.at} ")
@@ -184,6 +187,23 @@ class _Job:
         if received:
             return _signal_exit(received[0])
         return EXIT_OK if report.ok else EXIT_NOT_ALL_SENT
+
+    async def _with_new_send_id(self, client: BrazeClient) -> Plan:
+        """The plan, with the send ID ``--new-send-id`` asks for created now and printed (a
+        resumed job must name it: ``--send-id``, which the journal checks)."""
+        plan = self.plan
+        if not plan.new_send_id:
+            return plan
+        assert plan.campaign_id is not None  # _plan refuses --new-send-id for a Canvas
+        try:
+            send_id = await client.create_send_id(plan.campaign_id)
+        except BrazeError as exc:
+            raise UsageError(f"could not create a send ID: {exc}") from None
+        self.progress.say(
+            f"send ID {send_id} created for {plan.what}; to resume this job, give "
+            f"--send-id {send_id}"
+        )
+        return attrs.evolve(plan, send_id=send_id, new_send_id=False)
 
     async def _client(self, stack: contextlib.AsyncExitStack) -> BrazeClient:
         """The client, open in ``stack``: to Braze, or to a simulator started in ``stack``."""

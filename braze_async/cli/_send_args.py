@@ -176,6 +176,12 @@ def _add_request_fields(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --at: its wall-clock time (9:00) in each recipient's time zone",
     )
+    parser.add_argument(
+        "--new-send-id",
+        action="store_true",
+        help="create a send ID for the campaign first (/sends/id/create; Braze allows 100 a "
+        "day), print it and send with it; resume the job with --send-id and that ID",
+    )
 
 
 def _add_endpoint(parser: argparse.ArgumentParser) -> None:

@@ -32,6 +32,14 @@ from urllib.parse import parse_qs
 import attrs
 import orjson
 
+from ._activities import (
+    LIVE_ACTIVITY_START,
+    LIVE_ACTIVITY_UPDATE,
+    SEND_ID_CREATE,
+    check_live_activity_start,
+    check_live_activity_update,
+    check_send_id_create,
+)
 from ._clock import Clock
 from ._faults import Fault, FaultPlan
 from ._models import Delivery, SimulatorRate, SimulatorStats
@@ -56,7 +64,7 @@ from ._rules import (
 )
 from ._schedules import Schedules
 
-__all__ = ["AUDIENCE", "BUCKETS", "EXTERNAL_ID", "Action", "Reply", "SimulatorCore"]
+__all__ = ["AUDIENCE", "BUCKETS", "EXTERNAL_ID", "SEND_IDS", "Action", "Reply", "SimulatorCore"]
 
 #: The bucket of sends to explicit recipients (external ids, aliases, emails), with or
 #: without an audience filter: 250,000 an hour by default (api_limits.md).
@@ -64,7 +72,9 @@ EXTERNAL_ID = "external_id"
 #: The bucket of broadcast sends, "when only specifying a segment or Connected Audience":
 #: 250 a minute by default (api_limits.md).
 AUDIENCE = "audience"
-BUCKETS = (EXTERNAL_ID, AUDIENCE)
+#: The bucket of ``/sends/id/create``: 100 send IDs a day per workspace (api_limits.md).
+SEND_IDS = "send_ids"
+BUCKETS = (EXTERNAL_ID, AUDIENCE, SEND_IDS)
 #: What a paused or archived Canvas answers (post_send_triggered_canvases.md, "Example
 #: success response").
 CANVAS_NOTICES = {
@@ -108,6 +118,8 @@ _SHARED = frozenset(
     {
         SCHEDULED_BROADCASTS,
         "/messages/schedule/create",
+        LIVE_ACTIVITY_START,  # the "default" limit of start.md and update.md
+        LIVE_ACTIVITY_UPDATE,
         *(f"{kind}/{verb}" for kind in SCHEDULE_SENDS for verb in ("update", "delete")),
     }
 )
@@ -116,6 +128,9 @@ _STATIC_ROUTES = {
     CANVAS: CANVAS,
     MESSAGES: MESSAGES,
     SCHEDULED_BROADCASTS: SCHEDULED_BROADCASTS,
+    SEND_ID_CREATE: SEND_ID_CREATE,
+    LIVE_ACTIVITY_START: LIVE_ACTIVITY_START,
+    LIVE_ACTIVITY_UPDATE: LIVE_ACTIVITY_UPDATE,
     **{f"{kind}/{verb}": f"{kind}/{verb}" for kind in SCHEDULE_SENDS for verb in _VERBS},
 }
 _TRANSACTIONAL_PREFIXES = ("/transactional/v1/campaigns/", "/v2/transactional/campaigns/")
@@ -128,6 +143,10 @@ _RATE_LIMITED_BODY = orjson.dumps(
         ],
     }
 )
+_ACTIVITIES = {
+    LIVE_ACTIVITY_START: check_live_activity_start,
+    LIVE_ACTIVITY_UPDATE: check_live_activity_update,
+}
 _INVALID = object()  # marks a body that is not JSON
 
 
@@ -157,6 +176,8 @@ def _bucket(endpoint: str, body: object) -> str:
     """Which window a request spends (api_limits.md): the broadcast one "when only
     specifying a segment or Connected Audience" (or the whole segment), else the
     recipients' one, an audience filter or not."""
+    if endpoint == SEND_ID_CREATE:
+        return SEND_IDS
     if type(body) is not dict or endpoint in _SHARED:
         return EXTERNAL_ID
     if endpoint == MESSAGES:
@@ -225,6 +246,7 @@ class SimulatorCore:
         clock: Clock,
         record: bool = True,
         dedup_ttl: float = 86400.0,
+        send_id_rate: SimulatorRate = SimulatorRate(100, 86400.0),  # noqa: B008 - frozen
     ) -> None:
         self._authorization = f"Bearer {api_key}"
         self._faults = faults
@@ -234,7 +256,10 @@ class SimulatorCore:
         self._windows: dict[str, Window] = {
             EXTERNAL_ID: make_window(window, external_id_rate, clock),
             AUDIENCE: make_window(window, audience_rate, clock),
+            SEND_IDS: make_window(window, send_id_rate, clock),
         }
+        #: The send IDs created: (campaign_id, send_id), in order.
+        self.send_ids: list[tuple[str, str]] = []
         #: external_send_id -> (dispatch_id, monotonic time first accepted), oldest first.
         self._dedup: dict[str, tuple[str, float]] = {}
         #: Canvas id -> "paused" or "archived" (absent: active).
@@ -291,6 +316,7 @@ class SimulatorCore:
             self._dedup.clear()
             self._canvas_status.clear()
             self._schedules.clear()
+            self.send_ids.clear()
 
     def consume_budget(self, bucket: str, n: int) -> int:
         """Spend up to ``n`` requests of ``bucket``'s window; return how many were spent."""
@@ -426,6 +452,8 @@ class SimulatorCore:
         quota: Quota | None,
     ) -> Reply:
         """The answer to an admitted request: the 400 of a broken rule, or its acceptance."""
+        if endpoint == SEND_ID_CREATE or endpoint in _ACTIVITIES:
+            return self._activity_answer(endpoint, parsed, quota)
         if endpoint not in _CHECKS and endpoint != TRANSACTIONAL:
             return self._schedule_answer(endpoint, parsed, body, quota)
         try:
@@ -463,6 +491,29 @@ class SimulatorCore:
             return Reply(400, _quota_headers(quota), _error(error.code, error.message))
         self.stats.accepted += 1
         return Reply(status, _quota_headers(quota), orjson.dumps(answer))
+
+    def _activity_answer(self, endpoint: str, parsed: dict[str, Any], quota: Quota | None) -> Reply:
+        """A send ID's ``{"message": "success", "send_id"}`` or a Live Activity's
+        ``{"message": "success"}`` (see _activities.py); a started or updated activity is
+        recorded, one delivery per target."""
+        answer: dict[str, Any] = {"message": "success"}
+        try:
+            if endpoint == SEND_ID_CREATE:
+                campaign_id, answer["send_id"] = check_send_id_create(parsed)
+                self.send_ids.append((campaign_id, answer["send_id"]))
+            else:
+                targets = _ACTIVITIES[endpoint](parsed)
+                if self._record:
+                    dispatch_id = uuid.uuid4().hex
+                    self._deliveries.extend(
+                        Delivery(endpoint, None, None, dispatch_id, key, data)
+                        for key, data in targets
+                    )
+        except RuleError as error:
+            self.stats.rejected_400 += 1
+            return Reply(400, _quota_headers(quota), _error(error.code, error.message))
+        self.stats.accepted += 1
+        return Reply(201, _quota_headers(quota), orjson.dumps(answer))
 
     def _fault(self, fault: Fault, window: Window | None, delay: float) -> Reply:
         stats = self.stats

@@ -148,12 +148,17 @@ class SimulatorState:
         statuses."""
         self._core.reset()
 
-    def consume_budget(self, bucket: Literal["external_id", "audience"], n: int) -> int:
+    def send_ids(self) -> list[tuple[str, str]]:
+        """The send IDs created (``/sends/id/create``): ``(campaign_id, send_id)``, in order."""
+        with self._core._lock:
+            return list(self._core.send_ids)
+
+    def consume_budget(self, bucket: Literal["external_id", "audience", "send_ids"], n: int) -> int:
         """Spend ``n`` requests of a window as another consumer of the workspace would.
 
         Only what fits is spent (Braze does not count refused requests).
 
-        :param bucket: ``"external_id"`` or ``"audience"``.
+        :param bucket: ``"external_id"``, ``"audience"`` or ``"send_ids"`` (100 a day).
         :returns: how many requests were actually spent.
         :raises ValueError: for an unknown bucket or a negative ``n``.
         """
