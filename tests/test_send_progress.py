@@ -21,10 +21,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pyte
 import pytest
+from _send import begins
 
 from braze_async._bulk import BulkProgress
+from braze_async._journal import SENT, Journal, JournalHeader
 from braze_async.cli._progress import Progress, progress_line
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -210,3 +213,51 @@ def test_a_send_on_a_terminal_of(columns: int, tmp_path: Path) -> None:
     words = " ".join(text.split())  # rich wraps long messages at the terminal's width
     assert "995 sent, 5 rejected, 0 failed, 0 unknown in 20 requests" in words
     assert "Traceback" not in text
+
+
+# -- a reader that goes away (`braze-async send ... 2>&1 | head`) ------------------------------
+
+
+@pytest.mark.parametrize("display", ["plain", "live"])
+def test_a_closed_pipe_stops_the_display_not_the_job(display: str, tmp_path: Path) -> None:
+    """stdout and stderr on one pipe whose reader takes a line and goes away, as ``| head``
+    does: the job sends everyone (its journal says so)
+    and exits with its own status, 0, with no error from Python's flush at exit. "live" is
+    rich's display forced onto the pipe (``TTY_COMPATIBLE=1``), so its writes meet the EPIPE.
+    """
+    n = 3_000
+    users = tmp_path / "users.csv"
+    users.write_text("external_user_id\n" + "".join(f"u{i}\n" for i in range(n)))
+    journal = tmp_path / "J"
+    env = {k: v for k, v in os.environ.items() if k not in {"BRAZE_API_KEY", "BRAZE_REST_URL"}}
+    env["TERM"] = "xterm-256color"
+    if display == "live":
+        env["TTY_COMPATIBLE"] = "1"
+    command = [sys.executable, "-m", "braze_async", "send", "--simulate"]
+    command += ["--campaign-id", "weekly", "--recipients", str(users), "--journal", str(journal)]
+    command += ["--progress-interval", "0.001"]  # plain lines all along the job
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=tmp_path
+    )
+    assert proc.stdout is not None
+    try:
+        first = proc.stdout.readline()
+        proc.stdout.close()  # the reader is gone: every later write meets EPIPE
+        # The premise: the pipe closed before the job sent anyone (the first line is the
+        # simulator's banner, written before the journal is opened).
+        assert b"=====" in first and begins(journal) == 0
+        code = proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (code, journal.exists()) == (0, True)
+    # The journal, read as a resumed job reads it: everyone sent, nobody unknown. (The same
+    # command again cannot be the check: each --simulate run has its own simulator, on its
+    # own port, and the journal belongs to the endpoint it names.)
+    header = orjson.loads(journal.read_bytes().partition(b"\n")[0])
+    fields = {name: header[name] for name in ("target", "request", "input", "destination")}
+    with Journal.open(journal, JournalHeader(**fields)) as record:
+        assert (record.loaded_sent, record.loaded_unknown) == (n, 0)
+        assert all(record.status(i) == SENT for i in range(n))
+    assert not (tmp_path / "users.csv.failures.jsonl").exists()  # nobody left unsent

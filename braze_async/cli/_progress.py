@@ -11,14 +11,20 @@ Why rich: it is what pip draws its own progress with, so it is already on most m
 knows terminals (width, resize, cursor control, ``NO_COLOR``) so that this module only decides
 what to show; and its live display lets log lines through above the bar, which tqdm's
 ``write`` does only for lines printed through it.
+
+A reader that goes away (``braze-async send ... 2>&1 | head``) stops the display, not the job:
+the first write that meets a closed pipe (EPIPE) points the stream at ``os.devnull`` and
+nothing more is shown; the job goes on, its journal and failures file keep the record, and the
+exit status is the job's (Python's own flush of the stream at exit then has nowhere to fail).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import IO, TextIO
 
 import attrs
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -29,12 +35,42 @@ from rich.text import Text
 
 from .._bulk import BulkProgress
 
-__all__ = ["Progress", "duration", "progress_line"]
+__all__ = ["Progress", "duration", "progress_line", "write_line"]
 
 #: Seconds between two redraws of the live display at most.
 REFRESH = 0.1
 #: A bar narrower than this is not worth drawing next to the counts: they go on a line below.
 _MIN_BAR = 20
+
+
+def silence(stream: IO[str]) -> None:
+    """Point ``stream``'s file descriptor at ``os.devnull``: its reader went away (EPIPE).
+
+    What is still buffered, and Python's own flush at exit, then goes nowhere instead of
+    raising (https://docs.python.org/3/library/signal.html#note-on-sigpipe). A stream that is
+    not a file (a ``StringIO``) has nothing to redirect.
+    """
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def write_line(stream: IO[str], text: str) -> bool:
+    """Write ``text`` and a newline to ``stream`` and flush it; ``False`` (and the stream
+    silenced) when its reader went away: what cannot be shown is not an error of the job."""
+    try:
+        stream.write(f"{text}\n")
+        stream.flush()
+    except BrokenPipeError:
+        silence(stream)
+        return False
+    return True
 
 
 def duration(seconds: float) -> str:
@@ -107,12 +143,22 @@ class _Frame:
             yield counts
 
 
+class _Console(Console):
+    """A console that goes quiet when its reader goes away, instead of rich's default (exit
+    the process with status 1, which here would stop the job)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        silence(self.file)
+
+
 class Progress:
     """A live display on a terminal, periodic plain lines otherwise.
 
     Call it with each :class:`~braze_async.BulkProgress` (it is an ``on_progress`` hook) while
     in :meth:`shown`; print anything else through :meth:`say`, which puts it above the
-    display. ``clock`` times the redraws and the plain lines.
+    display. ``clock`` times the redraws and the plain lines. Once the stream's reader went
+    away (EPIPE), nothing more is written (:attr:`closed`).
     """
 
     def __init__(
@@ -123,7 +169,7 @@ class Progress:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stream = stream
-        self._console = Console(file=stream, highlight=False)
+        self._console = _Console(file=stream, highlight=False)
         #: rich's judgement: a terminal that can take cursor movements.
         self.live = self._console.is_terminal and not self._console.is_dumb_terminal
         self._interval = REFRESH if self.live else interval
@@ -131,6 +177,19 @@ class Progress:
         self._last = clock()
         self._frame = _Frame()
         self._display: Live | None = None
+
+    @property
+    def closed(self) -> bool:
+        """The stream's reader went away: nothing more is shown."""
+        return self._console.quiet
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Where a write may meet a closed pipe (a rich without ``on_broken_pipe`` raises)."""
+        try:
+            yield
+        except BrokenPipeError:
+            self._console.on_broken_pipe()
 
     @contextlib.contextmanager
     def shown(self) -> Iterator[None]:
@@ -149,14 +208,17 @@ class Progress:
             redirect_stderr=True,  # stray writes to stderr go above the display
             transient=False,
         )
-        display.start()
-        self._display = display
         try:
+            with self._writing():
+                display.start()
+            self._display = display
             yield
         finally:
             self._display = None
-            display.refresh()
-            display.stop()
+            with self._writing():
+                display.refresh()
+            with self._writing():
+                display.stop()  # puts sys.stderr back even when its writes fail
 
     def finished(self) -> None:
         """The job read its whole input: from now on the total is what it read (the line
@@ -169,19 +231,25 @@ class Progress:
     def __call__(self, progress: BulkProgress) -> None:
         self._frame.progress = progress
         now = self._clock()
-        if now - self._last < self._interval:
+        if self.closed or now - self._last < self._interval:
             return
         self._last = now
         if self._display is not None:
-            self._display.refresh()
+            with self._writing():
+                self._display.refresh()
         elif not self.live:
-            self._stream.write(f"{progress_line(progress)}\n")
-            self._stream.flush()
+            self._write(progress_line(progress))
 
     def say(self, message: str) -> None:
         """Print ``message`` on its own line(s), above the live display if there is one."""
+        if self.closed:
+            return
         if self.live:
-            self._console.print(Text(message))  # a Text: [brackets] are not markup
+            with self._writing():
+                self._console.print(Text(message))  # a Text: [brackets] are not markup
         else:
-            self._stream.write(f"{message}\n")
-            self._stream.flush()
+            self._write(message)
+
+    def _write(self, line: str) -> None:
+        if not write_line(self._stream, line):
+            self._console.quiet = True

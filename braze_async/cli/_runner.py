@@ -20,7 +20,9 @@ makes that skip whoever was sent; without one, which rows to send to finish the 
 failed ones, and the input from the first line not attempted on).
 
 Exit status: 0 when every recipient was sent, 1 when some were not (or the file holds none),
-2 for bad arguments or an unreadable input, 130 after Ctrl-C (143 after SIGTERM).
+2 for bad arguments or an unreadable input, 130 after Ctrl-C (143 after SIGTERM); the same when
+stderr's reader went away (``... 2>&1 | head``): a summary that cannot be shown loses nobody,
+the failures file and the journal are the record.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from ._failures import FailuresFile
 from ._in_flight import tasks_started
 from ._input import open_input
 from ._plan import Plan, UsageError, make_plan
-from ._progress import Progress, duration
+from ._progress import Progress, duration, write_line
 from ._signals import stop_on_signals
 from ._simulator import BANNER, RULE, embedded_simulator
 
@@ -68,7 +70,7 @@ def run_send(args: argparse.Namespace) -> int:
         with contextlib.ExitStack() as stack:
             source = open_input(plan, stack)
             if source.rows is None:
-                print(f"{PROG}: warning: {source.empty_reason}", file=sys.stderr)
+                write_line(sys.stderr, f"{PROG}: warning: {source.empty_reason}")
                 return EXIT_NOT_ALL_SENT
             failures = FailuresFile(plan.failures, canvas=plan.canvas_id is not None)
             stack.callback(_put_in_place, failures)
@@ -84,10 +86,10 @@ def run_send(args: argparse.Namespace) -> int:
             try:
                 return asyncio.run(job.run())
             except KeyboardInterrupt:  # before the job's own handler was installed
-                print(f"{PROG}: interrupted", file=sys.stderr)
+                write_line(sys.stderr, f"{PROG}: interrupted")
                 return EXIT_SIGINT
     except UsageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        write_line(sys.stderr, f"{PROG}: error: {exc}")
         return EXIT_USAGE
 
 
