@@ -14,6 +14,7 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from braze_async import RateLimits
 from braze_async._redact import Redactor, redact_url, url_password
 
 KEY = "sk-REDACT-0123456789abcdef"
@@ -278,3 +279,15 @@ def test_redact_url_and_url_password() -> None:
     assert redact_url("redis://a:b@cache\u2100/0") == "<unparsable URL>"
     assert url_password("redis://app:s3cret@cache:6379/0") == "s3cret"
     assert url_password("redis://app@cache") is None
+
+
+def test_a_redis_url_password_in_the_query_is_in_no_repr() -> None:
+    """redis-py also reads a password (and an SSL key's password) from the URL's query:
+    RateLimits' repr hides those values as it hides userinfo (before, the repr showed
+    ``?password=...`` whole)."""
+    password = "pw-QUERY-secret-7781"
+    url = f"redis://cache.internal:6379/0?password={password}&ssl_password={password}x&db=1"
+    limits = RateLimits(redis_url=url)
+    shown = repr(limits) + str(limits)
+    assert password not in shown
+    assert "redis://cache.internal:6379/0?password=***&ssl_password=***&db=1" in repr(limits)

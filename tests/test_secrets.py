@@ -334,16 +334,6 @@ def test_a_redis_url_password_is_in_no_repr() -> None:
     assert "redis://***@cache.internal:6379/0" in repr(limits)
 
 
-def test_a_redis_url_password_in_the_query_is_in_no_repr() -> None:
-    """redis-py also reads a password (and an SSL key's password) from the URL's query:
-    RateLimits' repr hides those values as it hides userinfo (before, the repr showed
-    ``?password=...`` whole)."""
-    url = f"redis://cache.internal:6379/0?password={PASSWORD}&ssl_password={PASSWORD}x&db=1"
-    limits = RateLimits(redis_url=url)
-    assert_clean(repr(limits) + str(limits), "the RateLimits repr")
-    assert "redis://cache.internal:6379/0?password=***&ssl_password=***&db=1" in repr(limits)
-
-
 def test_an_unparsable_redis_url_leaks_no_password() -> None:
     """A Redis URL that Python cannot parse (a host with a character NFKC turns into '/'):
     RateLimits shows it as <unparsable URL>, and the limiter refuses it with a ValueError that
