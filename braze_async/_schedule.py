@@ -30,7 +30,7 @@ from ._messages import Messages, MessagesSendRequest
 from ._models import CampaignTriggerRequest, CanvasTriggerRequest
 from ._request import Reader
 from ._targets import Campaign, Canvas, Target, check_target
-from ._validate import check_str
+from ._validate import check_str, iso_time
 from ._wire import converter
 
 __all__ = [
@@ -369,10 +369,8 @@ class ScheduledBroadcast:
 def _parse_time(value: object) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
-    if value.endswith(("Z", "z")):  # (Python 3.10's fromisoformat refuses the Z)
-        value = value[:-1] + "+00:00"
     try:
-        return dt.datetime.fromisoformat(value)
+        return iso_time(value)
     except ValueError:
         return None
 

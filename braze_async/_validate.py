@@ -8,7 +8,9 @@ Kept apart from the models so the rules read in one place. Every failure raises
 from __future__ import annotations
 
 import datetime
+import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -175,3 +177,17 @@ def check_flag(value: object, field: str) -> bool:
     if not isinstance(value, bool):
         raise BrazeValidationError(field, f"must be True or False, not {value!r}")
     return value
+
+
+#: An ISO 8601 offset written without its colon (``+0000``), or ``Z``.
+_BARE_OFFSET = re.compile(r"(?:[Zz]|([+-]\d\d)(\d\d))$")
+
+
+def iso_time(text: str) -> dt.datetime:
+    """An ISO 8601 time, its offset also written ``Z`` or ``+0000`` (Braze writes both;
+    Python 3.10's ``fromisoformat`` takes neither). Raises ``ValueError``."""
+    match = _BARE_OFFSET.search(text)
+    if match is not None:
+        offset = "+00:00" if match.group(1) is None else f"{match.group(1)}:{match.group(2)}"
+        text = text[: match.start()] + offset
+    return dt.datetime.fromisoformat(text)

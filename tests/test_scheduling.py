@@ -569,3 +569,21 @@ async def test_list_request_is_the_pages_example(clock: FakeClock) -> None:
     assert request.method == "GET" and not request.content
     assert request.url.path == "/messages/scheduled_broadcasts"
     assert request.url.params["end_time"] == "2018-09-01T00:00:00-04:00"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("2026-12-24T09:00:00Z", id="z"),
+        pytest.param("2026-12-24T09:00:00+0000", id="bare-offset"),
+        pytest.param("2026-12-24T10:00:00+01:00", id="offset"),
+    ],
+)
+def test_iso_times_are_read_alike_on_every_python(text: str) -> None:
+    """Braze writes UTC as ``Z`` and offsets without a colon; Python 3.10's fromisoformat
+    takes neither, so both sides read them through one helper."""
+    from braze_async._validate import iso_time
+    from braze_async.simulator._rules import iso_time as simulator_iso_time
+
+    expected = dt.datetime(2026, 12, 24, 9, tzinfo=dt.timezone.utc)
+    assert iso_time(text) == simulator_iso_time(text) == expected

@@ -15,6 +15,7 @@ import orjson
 
 from .._journal import DEFAULT_FSYNC, FSYNC_POLICIES
 from .._limits import Rate
+from .._validate import iso_time
 
 __all__ = ["add_send_parser"]
 
@@ -55,7 +56,7 @@ def _rate(text: str) -> Rate:
 def _aware_time(text: str) -> dt.datetime:
     """An ISO 8601 time with its UTC offset: ``2026-12-24T09:00:00+01:00``."""
     try:
-        value = dt.datetime.fromisoformat(text)
+        value = iso_time(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
     if value.utcoffset() is None:

@@ -13,7 +13,6 @@ activity, ``live_activity:<activity_id>``).
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -26,6 +25,7 @@ from ._rules import (
     _check_keys,
     _external_id_key,
     _non_empty_string,
+    iso_time,
 )
 
 __all__ = [
@@ -79,7 +79,7 @@ def _date(body: JSONObject, key: str) -> None:
     try:
         if type(value) is not str:
             raise ValueError
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = iso_time(value)
     except ValueError:
         raise RuleError(f"invalid_{key}", f"{key} must be an ISO 8601 datetime") from None
     if parsed.tzinfo is None:

@@ -198,9 +198,18 @@ def _check_keys(obj: JSONObject, allowed: frozenset[str], where: str) -> None:
         raise RuleError("null_value", f"{where}{key} must not be null")
 
 
-def _iso_time(text: str) -> dt.datetime:
-    """An ISO 8601 time; a ``Z`` suffix too (Python 3.10's ``fromisoformat`` refuses it)."""
-    return dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+#: An ISO 8601 offset written without its colon (``+0000``), or ``Z``.
+_BARE_OFFSET = re.compile(r"(?:[Zz]|([+-]\d\d)(\d\d))$")
+
+
+def iso_time(text: str) -> dt.datetime:
+    """An ISO 8601 time, its offset also written ``Z`` or ``+0000`` (the pages' examples use
+    both; Python 3.10's ``fromisoformat`` takes neither). Raises ``ValueError``."""
+    match = _BARE_OFFSET.search(text)
+    if match is not None:
+        offset = "+00:00" if match.group(1) is None else f"{match.group(1)}:{match.group(2)}"
+        text = text[: match.start()] + offset
+    return dt.datetime.fromisoformat(text)
 
 
 def _non_empty_string(value: object, code: str, what: str) -> str:
@@ -700,7 +709,7 @@ def check_schedule(value: object, now: dt.datetime) -> ScheduleSpec:
             raise RuleError("invalid_schedule", f"schedule.{key} must be a boolean")
         flags.append(flag)
     try:
-        time = _iso_time(text)
+        time = iso_time(text)
     except ValueError:
         raise RuleError("invalid_schedule", "schedule.time must be an ISO 8601 time") from None
     in_local_time, at_optimal_time = flags
@@ -791,7 +800,7 @@ def check_end_time(query: dict[str, list[str]]) -> dt.datetime:
     if not values:
         raise RuleError("invalid_end_time", "end_time is required")
     try:
-        end = _iso_time(values[0])
+        end = iso_time(values[0])
     except ValueError:
         raise RuleError("invalid_end_time", "end_time must be an ISO 8601 time") from None
     return dt.datetime.combine(end.date(), dt.time(), tzinfo=dt.timezone.utc)
