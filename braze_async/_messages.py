@@ -33,7 +33,7 @@ from ._models import (
     check_attachments,
     check_targeting,
 )
-from ._validate import check_properties, check_str, json_default
+from ._validate import check_properties, check_send_id, check_str, json_default
 
 __all__ = [
     "AndroidPush",
@@ -648,11 +648,12 @@ def check_tracking(
     """The request-level fields of ``/messages/send`` besides its targeting and messages."""
     for name, value in (
         ("campaign_id", campaign_id),
-        ("send_id", send_id),
         ("message_variation_id", message_variation_id),
     ):
         if value is not None:
             check_str(value, name)
+    if send_id is not None:
+        check_send_id(send_id)
     if override_frequency_capping is not None and type(override_frequency_capping) is not bool:
         raise BrazeValidationError("override_frequency_capping", "must be a boolean")
     _optional_choice(

@@ -28,10 +28,12 @@ from ._errors import BrazeValidationError, ErrorDetail, request_id_in
 from ._validate import (
     INT_MAX,
     INT_MIN,
+    check_alias_part,
     check_json_size,
     check_object,
     check_personalization,
     check_properties,
+    check_send_id,
     check_str,
 )
 
@@ -105,7 +107,7 @@ class UserAlias:
     """A user alias: the pair Braze uses to name users that have no external ID.
 
     objects_filters/user_alias_object.md: ``alias_name`` and ``alias_label``, both required
-    strings.
+    non-empty strings of at most 236 bytes (UTF-8).
     """
 
     #: The alias itself, e.g. a CRM id.
@@ -114,8 +116,8 @@ class UserAlias:
     alias_label: str
 
     def __attrs_post_init__(self) -> None:
-        check_str(self.alias_name, "user_alias.alias_name")
-        check_str(self.alias_label, "user_alias.alias_label")
+        check_alias_part(self.alias_name, "user_alias.alias_name")
+        check_alias_part(self.alias_label, "user_alias.alias_label")
 
 
 @attrs.define(slots=True, init=False)
@@ -456,7 +458,7 @@ class CampaignTriggerRequest:
     def __attrs_post_init__(self) -> None:
         check_str(self.campaign_id, "campaign_id")
         if self.send_id is not None:
-            check_str(self.send_id, "send_id")
+            check_send_id(self.send_id)
         if self.trigger_properties is not None:
             check_personalization(self.trigger_properties, "trigger_properties")
         check_attachments(self.attachments, "attachments")

@@ -26,7 +26,7 @@ from ._errors import (
 )
 from ._limits import Bucket
 from ._retry import RetryPolicy
-from ._validate import check_str
+from ._validate import check_send_id, check_str
 from ._wire import dumps
 
 __all__ = ["SEND_ID_MAX_WAIT", "SendIdCreateRequest", "SendIds", "read_send_id"]
@@ -43,7 +43,7 @@ def _check_campaign_id(instance: object, attribute: attrs.Attribute[str], value:
 
 def _check_send_id(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
     if value is not None:
-        check_str(value, "send_id")
+        check_send_id(value)
 
 
 @attrs.frozen(kw_only=True)

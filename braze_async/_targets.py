@@ -33,7 +33,7 @@ from ._models import (
     canvas_context,
     check_attachments,
 )
-from ._validate import check_personalization, check_str
+from ._validate import check_personalization, check_send_id, check_str
 from ._wire import converter, dumps, json_default
 
 __all__ = ["Campaign", "Canvas", "Target", "boarding", "canonical", "check_target", "named"]
@@ -75,7 +75,7 @@ class Campaign:
     campaign_id: str
     #: Personalization for every recipient, at most 50 KB of JSON.
     trigger_properties: Properties | None = attrs.field(default=None, kw_only=True, eq=_json_key)
-    #: Groups the send's statistics (sends/send_id/post_create_send_id.md).
+    #: Groups the send's statistics: ASCII, at most 64 characters (identifier_types.md).
     send_id: str | None = attrs.field(default=None, kw_only=True)
     #: Files attached to the campaign's emails; not with a broadcast.
     attachments: Sequence[Attachment] | None = attrs.field(
@@ -85,7 +85,7 @@ class Campaign:
     def __attrs_post_init__(self) -> None:
         check_str(self.campaign_id, "campaign_id")
         if self.send_id is not None:
-            check_str(self.send_id, "send_id")
+            check_send_id(self.send_id)
         if self.trigger_properties is not None:
             check_personalization(self.trigger_properties, "trigger_properties")
         check_attachments(self.attachments, "attachments")

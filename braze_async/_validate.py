@@ -47,6 +47,42 @@ def check_str(value: object, field: str, *, allow_empty: bool = False) -> str:
     return value
 
 
+#: identifier_types.md, "Send identifier": "The identifier must be all ASCII characters and
+#: at most 64 characters long."
+MAX_SEND_ID_CHARS = 64
+
+#: objects_filters/user_alias_object.md: ``alias_name`` and ``alias_label`` are non-empty and
+#: "236 bytes or less", counted in UTF-8 as they travel.
+MAX_ALIAS_BYTES = 236
+
+
+def check_send_id(value: object, field: str = "send_id") -> str:
+    """Return *value* if it is a send identifier Braze accepts (ASCII, at most 64
+    characters), else raise."""
+    send_id = check_str(value, field)
+    if not send_id.isascii() or len(send_id) > MAX_SEND_ID_CHARS:
+        raise BrazeValidationError(
+            field,
+            f"must be ASCII and at most {MAX_SEND_ID_CHARS} characters, got "
+            f"{len(send_id)} characters (identifier_types.md, 'Send identifier')",
+        )
+    return send_id
+
+
+def check_alias_part(value: object, field: str) -> str:
+    """Return *value* if it is an ``alias_name`` or ``alias_label`` Braze accepts (a
+    non-empty string of at most 236 bytes of UTF-8), else raise."""
+    text = check_str(value, field)
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    if size > MAX_ALIAS_BYTES:
+        raise BrazeValidationError(
+            field,
+            f"must be at most {MAX_ALIAS_BYTES} bytes of UTF-8, got {size} "
+            "(objects_filters/user_alias_object.md)",
+        )
+    return text
+
+
 def _check_utf8(value: str, field: str) -> None:
     try:
         value.encode("utf-8")

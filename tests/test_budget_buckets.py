@@ -76,7 +76,7 @@ async def test_the_simulator_charges_the_bucket_of_the_limits_page(
     path: str, body: dict[str, Any], bucket: BucketName
 ) -> None:
     """The simulator spends the row's bucket, and only that one."""
-    sim = BrazeSimulator(KEY, external_id_rate=(100, 60), audience_rate=(100, 60))
+    sim = BrazeSimulator(KEY, external_id_rate=(100, 60), audience_rate=(100, 60), window="sliding")
     auth = {"Authorization": f"Bearer {KEY}"}
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://b") as http:
         response = await http.post(path, json=body, headers=auth)
@@ -91,7 +91,7 @@ async def test_the_client_waits_on_the_bucket_the_simulator_charges(
     """The client's limiter admits the row on the bucket the simulator charges."""
     model: type[CampaignTriggerRequest | CanvasTriggerRequest]
     model = CampaignTriggerRequest if path == CAMPAIGNS else CanvasTriggerRequest
-    sim = BrazeSimulator(KEY, external_id_rate=(100, 60), audience_rate=(100, 60))
+    sim = BrazeSimulator(KEY, external_id_rate=(100, 60), audience_rate=(100, 60), window="sliding")
     request = converter.structure(body, model)
     async with BrazeClient(
         api_key=KEY, base_url="https://rest.iad-01.braze.com", transport=sim.transport()
@@ -109,7 +109,7 @@ async def test_the_client_waits_on_the_bucket_the_simulator_charges(
 
 async def test_the_client_sends_transactional_outside_both_buckets() -> None:
     """The transactional row, through the client: neither bucket, on either side."""
-    sim = BrazeSimulator(KEY, external_id_rate=(100, 60), audience_rate=(100, 60))
+    sim = BrazeSimulator(KEY, external_id_rate=(100, 60), audience_rate=(100, 60), window="sliding")
     async with BrazeClient(
         api_key=KEY, base_url="https://rest.iad-01.braze.com", transport=sim.transport()
     ) as braze:

@@ -71,7 +71,9 @@ async def test_client_and_simulator_charge_the_same_budget(
     assert request_.targets_audience == (budget == "audience")
     other: Budget = "audience" if budget == "external_id" else "external_id"
     async with (
-        BrazeSimulator(external_id_rate="1000/3600", audience_rate="1000/3600") as sim,
+        BrazeSimulator(
+            external_id_rate="1000/3600", audience_rate="1000/3600", window="sliding"
+        ) as sim,
         BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
     ):
         await send(braze, request_)

@@ -773,7 +773,7 @@ async def test_a_stop_ends_the_retries_waiting_out_a_429_and_reports_them_failed
     journal = tmp_path / "job.journal"
     outcomes: list[RecipientOutcome] = []
     stop = asyncio.Event()
-    async with BrazeSimulator(KEY, external_id_rate="1/3600") as sim:
+    async with BrazeSimulator(KEY, external_id_rate="1/3600", window="sliding") as sim:
         async with BrazeClient(api_key=KEY, base_url=sim.base_url) as braze:
             job = asyncio.ensure_future(
                 braze.send_bulk(

@@ -183,7 +183,7 @@ async def test_clients_of_one_workspace_share_one_budget() -> None:
     """Two clients with the same key and endpoint spend one budget: two sends of a budget of
     two leave nothing for a third, whichever client sends it (before: each had its own, and
     together they earned 429s)."""
-    sim = BrazeSimulator(external_id_rate=(2, 3600))
+    sim = BrazeSimulator(external_id_rate=(2, 3600), window="sliding")
     limits = RateLimits(external_id=Rate(2, 3600.0))
     impatient = RetryPolicy(max_rate_limit_wait=1.0)
     async with (
@@ -213,7 +213,7 @@ async def test_one_endpoint_spelt_two_ways_is_one_budget(spelling: str) -> None:
     """``instance="iad-01"`` and the same endpoint written another way (case, default port,
     trailing slash) name one budget: one limiter, and a budget of two spent by both leaves
     nothing for a third (before: two budgets, and the third send earned a 429)."""
-    sim = BrazeSimulator(external_id_rate=(2, 3600))
+    sim = BrazeSimulator(external_id_rate=(2, 3600), window="sliding")
     limits = RateLimits(external_id=Rate(2, 3600.0))
     impatient = RetryPolicy(max_rate_limit_wait=1.0)
     shared: dict[str, Any] = {"api_key": sim.api_key, "rate_limits": limits, "retry": impatient}
@@ -236,7 +236,7 @@ def test_a_status_read_before_the_event_loop_does_not_split_the_budget() -> None
     budget and takes no limiter: in the loop the client then shares its workspace's budget
     with the other clients (before, that status read bound it to a limiter of its own, and
     the two clients spent a budget of one twice)."""
-    sim = BrazeSimulator(external_id_rate=(1, 3600))
+    sim = BrazeSimulator(external_id_rate=(1, 3600), window="sliding")
     limits = RateLimits(external_id=Rate(1, 3600.0))
     impatient = RetryPolicy(max_rate_limit_wait=1.0)
     early = sim_client(sim, rate_limits=limits, retry=impatient)

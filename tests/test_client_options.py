@@ -112,7 +112,7 @@ async def test_rate_limit_status_tells_the_rate_the_slots_and_what_braze_said() 
     """After a send: the configured rate, one slot counted, none in flight or waiting, and
     Braze's last X-RateLimit-Remaining / Reset."""
     async with (
-        BrazeSimulator(external_id_rate="100/3600") as sim,
+        BrazeSimulator(external_id_rate="100/3600", window="sliding") as sim,
         BrazeClient(api_key=sim.api_key, base_url=sim.base_url) as braze,
     ):
         await braze.send(Campaign("c"), recipients=ONE)
@@ -138,7 +138,7 @@ async def eventually(condition: Callable[[], bool], what: str) -> None:
 
 async def test_rate_limit_status_shows_callers_waiting_and_a_429_pause() -> None:
     """Callers in line are counted while they wait; a 429 shows as paused_until."""
-    async with BrazeSimulator(external_id_rate="1/30") as sim:
+    async with BrazeSimulator(external_id_rate="1/30", window="sliding") as sim:
         one_an_hour = RateLimits(external_id=Rate(1, 3600.0))
         async with BrazeClient(
             api_key=sim.api_key, base_url=sim.base_url, rate_limits=one_an_hour

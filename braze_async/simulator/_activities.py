@@ -25,6 +25,7 @@ from ._rules import (
     _check_keys,
     _external_id_key,
     _non_empty_string,
+    check_send_id,
     iso_time,
 )
 
@@ -56,12 +57,12 @@ _UPDATE_KEYS = _COMMON | {"end_activity", "dismissal_date"}
 
 def check_send_id_create(body: JSONObject) -> tuple[str, str]:
     """``(campaign_id, send_id)`` of a valid request (post_create_send_ids.md: campaign_id
-    required, send_id optional, both strings); a send ID is made when none is given."""
+    required, send_id optional, both strings; the send_id as identifier_types.md says); a
+    send ID is made when none is given."""
     _check_keys(body, _SEND_ID_KEYS, "")
     campaign_id = _non_empty_string(body.get("campaign_id"), "invalid_campaign_id", "campaign_id")
-    if "send_id" not in body:
-        return campaign_id, uuid.uuid4().hex
-    return campaign_id, _non_empty_string(body["send_id"], "invalid_send_id", "send_id")
+    send_id = check_send_id(body)
+    return campaign_id, uuid.uuid4().hex if send_id is None else send_id
 
 
 def _object(body: JSONObject, key: str, *, required: bool = True) -> None:

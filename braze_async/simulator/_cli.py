@@ -81,8 +81,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     add(
         "--window",
         choices=("fixed", "sliding"),
-        default="sliding",
-        help="rate-limit window kind (default sliding)",
+        default="fixed",
+        help="rate-limit window kind (default fixed: budgets reset on the clock's minute/hour)",
     )
     add(
         "--latency-ms",

@@ -10,7 +10,7 @@ Order of processing, which decides what is counted where:
 
 1. route (404 / 405 are answered at once, without faults);
 2. injected faults: drop before, 5xx, 429 (nothing processed, nothing counted);
-3. ``Authorization: Bearer <key>`` (401), ``Content-Type`` and JSON parsing (400);
+3. ``Authorization: Bearer <key>`` (401), ``Content-Type`` (415) and JSON parsing (400);
 4. the rate-limit window of the request's bucket (429 when full; otherwise counted, so later
    400s spend budget as they do at Braze);
 5. the endpoint's rules (400), then delivery and the 201 answer (for a Canvas marked paused
@@ -61,6 +61,7 @@ from ._rules import (
     check_schedule_delete,
     check_schedule_update,
     check_transactional,
+    one_per_user,
 )
 from ._schedules import Schedules
 
@@ -206,9 +207,10 @@ def _quota_headers(quota: Quota | None) -> dict[str, str]:
 def _check(
     endpoint: str, path_campaign_id: str | None, body: dict[str, Any], size: int
 ) -> Accepted:
-    """Apply the endpoint's rules to a parsed JSON object (``size``: of the raw body)."""
+    """Apply the endpoint's rules to a parsed JSON object (``size``: of the raw body); a user
+    named twice is messaged once."""
     if path_campaign_id is None:
-        return _CHECKS[endpoint](body, size)
+        return one_per_user(_CHECKS[endpoint](body, size))
     return check_transactional(path_campaign_id, body, size)
 
 
@@ -417,7 +419,8 @@ class SimulatorCore:
         *,
         get: bool = False,
     ) -> Reply | None:
-        """The 401 of a wrong API key, or the 400 of a body that is not a JSON object."""
+        """The 401 of a wrong API key, the 415 of a body not declared JSON, or the 400 of a
+        body that is not a JSON object."""
         stats = self.stats
         if _header(headers, "Authorization") != self._authorization:
             stats.unauthorized += 1
@@ -434,14 +437,23 @@ class SimulatorCore:
         content_type = _header(headers, "Content-Type") or ""
         if get:  # a GET has no body: its parameters are in the query
             return None
+        # errors.md: a fatal error answers {"message": <fatal error message>, "errors": [...]};
+        # "400 Bad Request: Bad syntax" for a body that is not JSON, and 415 for a body not
+        # declared JSON (every endpoint's page: "Content-Type: application/json").
         if not content_type.startswith(_JSON):
-            problem = ("invalid_content_type", "Content-Type must be application/json")
+            status = 415
+            body = _error(
+                "invalid_content_type",
+                "Content-Type must be application/json",
+                "Unsupported Media Type",
+            )
         elif type(parsed) is not dict:
-            problem = ("invalid_json", "the body must be a JSON object")
+            status = 400
+            body = _error("invalid_json", "the body must be a JSON object", "Bad Request")
         else:
             return None
         stats.rejected_400 += 1
-        return Reply(400, _quota_headers(_peek(window)), _error(*problem), delay=delay)
+        return Reply(status, _quota_headers(_peek(window)), body, delay=delay)
 
     def _answer(
         self,

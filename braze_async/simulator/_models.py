@@ -101,7 +101,8 @@ class SimulatorStats:
     requests: int = 0
     #: Requests answered with success (deduplicated transactional sends and notices included).
     accepted: int = 0
-    #: Requests refused with 400 (invalid JSON or a broken rule).
+    #: Requests refused as malformed: 400 (invalid JSON or a broken rule) or 415 (a body not
+    #: declared ``application/json``).
     rejected_400: int = 0
     #: Requests refused with 401 (missing or wrong API key).
     unauthorized: int = 0

@@ -1,10 +1,11 @@
 """Server-side rate-limit windows, as Braze applies them to the send endpoints.
 
-Braze does not say whether its windows are fixed (reset on the clock boundary) or rolling, so
-the simulator offers both and a client must survive both:
+api_limits.md counts its budgets per hour and per minute (and per day for send IDs): the
+simulator's default reads them as fixed windows on the wall clock, reset on the hour and on
+the minute. A rolling reading stays available, and a client must survive both:
 
-* :class:`FixedWindow` counts requests in windows aligned to the Unix epoch (an hour window
-  resets on the hour); ``Reset`` is the next boundary.
+* :class:`FixedWindow` (the default) counts requests in windows aligned to the Unix epoch,
+  so to the UTC clock (an hour window resets on the hour); ``Reset`` is the next boundary.
 * :class:`SlidingWindow` keeps an exact log of admission times; a request is admitted while
   fewer than ``limit`` were counted in the last ``period`` seconds. ``Reset`` is the moment the
   oldest counted request leaves the window, rounded up.

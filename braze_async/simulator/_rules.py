@@ -71,6 +71,12 @@ MAX_RECIPIENTS = 50
 #: the same for trigger_properties_object.md and canvas_entry_properties_object.md), read as
 #: 50 KiB of JSON: the lenient one of the two readings of a KB.
 MAX_PROPERTIES_BYTES = 50 * 1024
+#: identifier_types.md, "Send identifier": "The identifier must be all ASCII characters and
+#: at most 64 characters long."
+MAX_SEND_ID_CHARS = 64
+#: objects_filters/user_alias_object.md: ``alias_name`` (and ``alias_label``) "must be 236
+#: bytes or less", counted here in UTF-8 as the body carries them.
+MAX_ALIAS_BYTES = 236
 
 JSONObject = dict[str, Any]
 Recipient = tuple[str, JSONObject]
@@ -185,6 +191,21 @@ class Accepted(NamedTuple):
     external_send_id: str | None = None
 
 
+def one_per_user(accepted: Accepted) -> Accepted:
+    """*accepted* with each user messaged once: objects_filters/recipient_object.md,
+    "Recipient object deduping": a recipient named twice in one request "will be deduped,
+    meaning identical users will be removed, leaving one". The page does not say which one
+    is left; the simulator keeps the last occurrence's properties, at the first one's place.
+    """
+    recipients = accepted.recipients
+    if len(recipients) < 2:
+        return accepted
+    unique = dict(recipients)
+    if len(unique) == len(recipients):
+        return accepted
+    return accepted._replace(recipients=list(unique.items()))
+
+
 # -- small checks ---------------------------------------------------------------------------
 
 
@@ -216,6 +237,29 @@ def _non_empty_string(value: object, code: str, what: str) -> str:
     if type(value) is not str or not value:
         raise RuleError(code, f"{what} must be a non-empty string")
     return value
+
+
+def check_send_id(body: JSONObject) -> str | None:
+    """The request's ``send_id``, if any: a non-empty ASCII string of at most 64 characters
+    (:data:`MAX_SEND_ID_CHARS`)."""
+    if "send_id" not in body:
+        return None
+    send_id = _non_empty_string(body["send_id"], "invalid_send_id", "send_id")
+    if not send_id.isascii() or len(send_id) > MAX_SEND_ID_CHARS:
+        raise RuleError(
+            "invalid_send_id",
+            f"send_id must be ASCII and at most {MAX_SEND_ID_CHARS} characters long",
+        )
+    return send_id
+
+
+def _alias_part(alias: JSONObject, key: str, where: str) -> str:
+    text = _non_empty_string(alias.get(key), "invalid_user_alias", f"{where}.{key}")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_ALIAS_BYTES:
+        raise RuleError(
+            "invalid_user_alias", f"{where}.{key} must be at most {MAX_ALIAS_BYTES} bytes"
+        )
+    return text
 
 
 def _optional_object(obj: JSONObject, key: str, where: str = "") -> None:
@@ -253,10 +297,8 @@ def _alias_key(alias: object, where: str) -> str:
     if type(alias) is not dict:
         raise RuleError("invalid_user_alias", f"{where} must be an object")
     _check_keys(alias, _ALIAS_KEYS, f"{where}.")
-    name = _non_empty_string(alias.get("alias_name"), "invalid_user_alias", f"{where}.alias_name")
-    label = _non_empty_string(
-        alias.get("alias_label"), "invalid_user_alias", f"{where}.alias_label"
-    )
+    name = _alias_part(alias, "alias_name", where)
+    label = _alias_part(alias, "alias_label", where)
     return f"user_alias:{name}/{label}"
 
 
@@ -516,8 +558,7 @@ def check_campaign(body: JSONObject, size: int = 0) -> Accepted:
     small = 0 < size <= MAX_PROPERTIES_BYTES // 2
     _check_keys(body, _CAMPAIGN_KEYS, "")
     campaign_id = _non_empty_string(body.get("campaign_id"), "invalid_campaign_id", "campaign_id")
-    if "send_id" in body:
-        _non_empty_string(body["send_id"], "invalid_send_id", "send_id")
+    check_send_id(body)
     _properties(body, "trigger_properties", "", small)
     recipients = _recipient_list(body)
     _check_targeting(body, has_recipients=recipients is not None, what="recipients")
@@ -563,8 +604,7 @@ def check_messages(body: JSONObject, size: int = 0) -> Accepted:
     campaign_id = body.get("campaign_id")
     if campaign_id is not None:
         _non_empty_string(campaign_id, "invalid_campaign_id", "campaign_id")
-    if "send_id" in body:
-        _non_empty_string(body["send_id"], "invalid_send_id", "send_id")
+    check_send_id(body)
     if "message_variation_id" in body:
         _non_empty_string(
             body["message_variation_id"], "invalid_message_variation_id", "message_variation_id"

@@ -218,7 +218,8 @@ class BrazeSimulator(SimulatorState):
         ``(limit, seconds)`` or ``"N/S"``.
     :param audience_rate: budget of broadcast sends: a segment, a Connected Audience or the
         whole segment, without recipients.
-    :param window: ``"sliding"`` (exact log) or ``"fixed"`` (epoch-aligned boundaries).
+    :param window: ``"fixed"`` (the default: budgets come back on the clock's minute and hour,
+        as api_limits.md counts them) or ``"sliding"`` (an exact log of the last period).
     :param latency: seconds to wait before every answer.
     :param latency_jitter: up to this many seconds more, drawn uniformly per request.
     :param fault_5xx: probability of a 500/503 answer, nothing delivered.
@@ -241,7 +242,7 @@ class BrazeSimulator(SimulatorState):
         *,
         external_id_rate: RateSpec = DEFAULT_EXTERNAL_ID_RATE,
         audience_rate: RateSpec = DEFAULT_AUDIENCE_RATE,
-        window: WindowKind = "sliding",
+        window: WindowKind = "fixed",
         latency: float = 0.0,
         latency_jitter: float = 0.0,
         fault_5xx: float = 0.0,
@@ -267,7 +268,7 @@ class BrazeSimulator(SimulatorState):
         self.external_id_rate: SimulatorRate = SimulatorRate.parse(external_id_rate)
         #: Budget of segment / Connected Audience / broadcast sends.
         self.audience_rate: SimulatorRate = SimulatorRate.parse(audience_rate)
-        #: ``"sliding"`` or ``"fixed"``.
+        #: ``"fixed"`` (default) or ``"sliding"``.
         self.window: WindowKind = window
         self._host = host
         self._port = _settings.port(port)

@@ -46,7 +46,7 @@ class ThreadedSimulator(SimulatorState):
         *,
         external_id_rate: RateSpec = DEFAULT_EXTERNAL_ID_RATE,
         audience_rate: RateSpec = DEFAULT_AUDIENCE_RATE,
-        window: WindowKind = "sliding",
+        window: WindowKind = "fixed",
         latency: float = 0.0,
         latency_jitter: float = 0.0,
         fault_5xx: float = 0.0,

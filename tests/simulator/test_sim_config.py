@@ -87,7 +87,7 @@ def test_defaults_are_brazes() -> None:
     assert sim.api_key == "sim-key"
     assert sim.external_id_rate == SimulatorRate(250_000, 3600)
     assert sim.audience_rate == SimulatorRate(250, 60)
-    assert sim.window == "sliding"
+    assert sim.window == "fixed"
 
 
 def test_keyword_only_after_the_key() -> None:

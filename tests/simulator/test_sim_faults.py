@@ -41,7 +41,9 @@ async def post_raw(base_url: str, body: bytes) -> bytes:
 
 async def test_fault_5xx_answers_an_error_and_delivers_nothing() -> None:
     """fault_5xx: 500 or 503 in Braze's error shape; nothing delivered, no budget spent."""
-    async with BrazeSimulator(KEY, fault_5xx=1.0, seed=1, external_id_rate="5/60") as sim:
+    async with BrazeSimulator(
+        KEY, fault_5xx=1.0, seed=1, external_id_rate="5/60", window="sliding"
+    ) as sim:
         async with httpx.AsyncClient(base_url=sim.base_url, headers=AUTH) as http:
             answers = [await http.post(CAMPAIGNS, json=campaign()) for _ in range(20)]
         assert {r.status_code for r in answers} == {500, 503}
@@ -54,7 +56,9 @@ async def test_fault_5xx_answers_an_error_and_delivers_nothing() -> None:
 
 async def test_fault_429_looks_like_braze_and_counts_nothing() -> None:
     """fault_429: the documented 429 body and headers; nothing delivered or counted."""
-    async with BrazeSimulator(KEY, fault_429=1.0, seed=1, external_id_rate="5/60") as sim:
+    async with BrazeSimulator(
+        KEY, fault_429=1.0, seed=1, external_id_rate="5/60", window="sliding"
+    ) as sim:
         async with httpx.AsyncClient(base_url=sim.base_url, headers=AUTH) as http:
             response = await http.post(CAMPAIGNS, json=campaign())
             tx = await http.post(TRANSACTIONAL, json={"recipient": {"external_user_id": "u"}})
@@ -128,7 +132,9 @@ async def test_drop_before_delivers_nothing() -> None:
 
 async def test_drop_after_delivers_but_does_not_answer() -> None:
     """drop_after: the ambiguous case, delivered although the client saw no answer."""
-    async with BrazeSimulator(KEY, drop_after=1.0, seed=1, external_id_rate="5/60") as sim:
+    async with BrazeSimulator(
+        KEY, drop_after=1.0, seed=1, external_id_rate="5/60", window="sliding"
+    ) as sim:
         async with httpx.AsyncClient(base_url=sim.base_url, headers=AUTH) as http:
             with pytest.raises(httpx.RemoteProtocolError):
                 await http.post(CAMPAIGNS, json=campaign(2))

@@ -418,11 +418,12 @@ async def test_body_must_be_a_json_object(client: httpx.AsyncClient, content: by
 
 
 async def test_content_type_must_be_json(client: httpx.AsyncClient) -> None:
-    """A JSON body sent with another Content-Type is refused: Braze documents the header."""
+    """A JSON body sent with another Content-Type is refused (415): Braze documents the
+    header."""
     response = await client.post(
         CAMPAIGNS, content=b'{"campaign_id": "c"}', headers={"Content-Type": "text/plain"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 415
     assert response.json()["errors"][0]["code"] == "invalid_content_type"
 
 

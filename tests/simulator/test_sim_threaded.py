@@ -15,7 +15,7 @@ from braze_async.simulator import ThreadedSimulator
 
 def test_sync_code_can_use_it() -> None:
     """A blocking httpx client talks to the threaded simulator over real sockets."""
-    with ThreadedSimulator(KEY, external_id_rate="2/60") as sim:
+    with ThreadedSimulator(KEY, external_id_rate="2/60", window="sliding") as sim:
         assert sim.api_key == KEY
         with httpx.Client(base_url=sim.base_url, headers=AUTH) as http:
             statuses = [http.post(CAMPAIGNS, json=campaign()).status_code for _ in range(3)]

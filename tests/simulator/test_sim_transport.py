@@ -32,7 +32,7 @@ async def test_transport_needs_no_server() -> None:
 async def test_transport_and_server_share_state() -> None:
     """Requests over sockets and in process spend one budget and fill one record."""
     async with (
-        BrazeSimulator(KEY, external_id_rate="3/60") as sim,
+        BrazeSimulator(KEY, external_id_rate="3/60", window="sliding") as sim,
         httpx.AsyncClient(base_url=sim.base_url, headers=AUTH) as wire,
         httpx.AsyncClient(transport=sim.transport(), base_url="http://b", headers=AUTH) as local,
     ):
