@@ -25,6 +25,7 @@ from braze_async import (
     AndroidPush,
     ApplePush,
     Attachment,
+    BrazeAPIError,
     BrazeAuthenticationError,
     BrazeBadRequestError,
     BrazeClient,
@@ -32,6 +33,7 @@ from braze_async import (
     BrazePermissionError,
     BrazeRateLimitError,
     BrazeServerError,
+    BrazeUnknownOutcomeError,
     BrazeValidationError,
     Campaign,
     Canvas,
@@ -610,6 +612,7 @@ FATAL_ERRORS = [
     ("403 Forbidden", 403, BrazePermissionError),
     ("403 Access Denied", 403, BrazePermissionError),
     ("404 Not Found", 404, BrazeNotFoundError),
+    ("415 Unsupported Media Type", 415, BrazeAPIError),
     ("429 Rate Limited", 429, BrazeRateLimitError),
 ]  # fmt: skip
 
@@ -628,6 +631,45 @@ async def test_each_fatal_error_of_the_errors_page(
             await client.send(Campaign("c"), broadcast=True)
     assert info.value.status_code == status  # type: ignore[attr-defined]
     assert row.split(" ", 1)[1] in str(info.value)
+
+
+# errors.md, "Errors": the 5XX class, "we recommend you retry your request with exponential
+# backoff", and what each gateway status says about the request: a 502 "is a failure before
+# it reaches the destination server" (not processed: retried like a 500 or 503); a 504 "indicates
+# a server didn't receive a response from another server upstream" (it may have been
+# processed: unknown, not retried unless duplicates are acceptable).
+SERVER_ERRORS = [
+    pytest.param(500, 4, BrazeServerError, id="500"),
+    pytest.param(502, 4, BrazeServerError, id="502-failed-before-reaching-braze"),
+    pytest.param(503, 4, BrazeServerError, id="503-reached-braze-not-completed"),
+    pytest.param(504, 1, BrazeUnknownOutcomeError, id="504-no-answer-from-upstream"),
+]
+
+
+@pytest.mark.parametrize(("status", "attempts", "error"), SERVER_ERRORS)
+async def test_each_5xx_of_the_errors_page_is_retried_or_unknown_as_the_page_says(
+    status: int, attempts: int, error: type[Exception]
+) -> None:
+    """A 5xx that was not processed is retried with backoff (all the policy's 4 attempts);
+    a 504 is reported unknown after one."""
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(status, json={"message": "x"})
+
+    client = BrazeClient(
+        api_key="k",
+        instance="iad-01",
+        transport=httpx.MockTransport(handler),
+        rate_limits=None,
+        retry=RetryPolicy(attempts=4),
+        clock=FakeClock(),  # retry waits take no time
+    )
+    async with client:
+        with pytest.raises(error):
+            await client.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
+    assert len(requests) == attempts
 
 
 _FIFTY = [f"u{i}" for i in range(50)]
