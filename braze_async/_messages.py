@@ -479,6 +479,7 @@ class Messages:
         Messages(
             email=EmailMessage(app_id="a", from_="Shop <shop@example.com>", body="Hi"),
             campaign_id="receipts",            # tracks the send's stats under a campaign
+            message_variation_id="receipts-a", # and its variation (required with it)
         )
 
     Its recipients go on the wire as ``external_user_ids`` and ``user_aliases``: each must be
@@ -500,7 +501,8 @@ class Messages:
     #: Tracks the send's stats under a dashboard campaign ("required if you wish to track
     #: campaign stats"); request level, not inside ``messages``.
     campaign_id: str | None = attrs.field(default=None, metadata={NOT_IN_BODY: True})
-    #: The campaign's message variation the stats go under (with ``campaign_id``).
+    #: The campaign's message variation the stats go under: required with ``campaign_id``
+    #: unless every message names its own (errors.md, "Message Variant Unspecified").
     message_variation_id: str | None = attrs.field(default=None, metadata={NOT_IN_BODY: True})
     #: Groups the send's statistics (sends/send_id/post_create_send_id.md).
     send_id: str | None = attrs.field(default=None, metadata={NOT_IN_BODY: True})
@@ -533,6 +535,7 @@ class Messages:
             self.recipient_subscription_state,
             self.message_variation_id,
         )
+        check_variation(self.campaign_id, self.message_variation_id, self)
 
     @classmethod
     def of(cls, value: Messages | Mapping[str, Any]) -> Messages:
@@ -661,6 +664,44 @@ def check_tracking(
     )
 
 
+def check_variation(
+    campaign_id: str | None, message_variation_id: str | None, messages: Messages
+) -> None:
+    """errors.md, "Fatal errors": "400 Message Variant Unspecified | You provide a campaign ID
+    but no message variation ID." With a ``campaign_id``, the request's
+    ``message_variation_id`` or one in every message (each messaging object's page: "used when
+    providing a campaign_id to specify which message variation this message should be tracked
+    under"). The client's reading is the strict one: without the request's, every message
+    names its own, and one message without it is refused; the simulator accepts a variation
+    anywhere in the request (errors.md asks for "a message variation ID", one)."""
+    if campaign_id is None or message_variation_id is not None:
+        return
+    given: list[str] = []
+    missing: list[str] = []
+    for name in CHANNELS:
+        value = getattr(messages, name)
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            variation = value.get("message_variation_id")
+        else:
+            variation = getattr(value, "message_variation_id", None)
+        (missing if variation is None else given).append(name)
+    if not missing:
+        return
+    page = 'errors.md: "400 Message Variant Unspecified", a campaign ID but no message variation ID'
+    if not given:
+        raise BrazeValidationError(
+            "message_variation_id",
+            f"is required with campaign_id {campaign_id!r}: give the request one, or each "
+            f"message its own ({page})",
+        )
+    raise BrazeValidationError(
+        f"messages.{missing[0]}.message_variation_id",
+        f"is required with campaign_id {campaign_id!r}, as the other messages have ({page})",
+    )
+
+
 @attrs.frozen(slots=True, kw_only=True)
 class MessagesSendRequest:
     """The body of ``POST /messages/send`` (post_send_messages.md).
@@ -721,6 +762,7 @@ class MessagesSendRequest:
         object.__setattr__(self, "broadcast", broadcast)
         if not isinstance(self.messages, Messages):
             raise BrazeValidationError("messages", "must be a Messages (see Messages.of)")
+        check_variation(self.campaign_id, self.message_variation_id, self.messages)
 
     @property
     def targets_audience(self) -> bool:

@@ -253,7 +253,8 @@ class RequestPath:
         except BaseException:
             permit.release(outcome_unknown=True)  # cancelled mid-flight: it may reach Braze
             raise
-        # A gateway's 502/504 may come before Braze counts the request: counted longer.
+        # A gateway's 504 may come before Braze counts the request: counted longer (a 502
+        # failed before reaching Braze, errors.md: an ordinary answer).
         permit.release(sent=True, outcome_unknown=answer.status in AMBIGUOUS_STATUSES)
         limiter.observe(bucket, answer.status, answer.headers)
         return answer

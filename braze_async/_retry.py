@@ -66,13 +66,14 @@ class RetryPolicy:
     failure                             what happens
     ==================================  ======================================================
     never sent (connect error/timeout)  retried with exponential backoff and full jitter
-    500, 503 and other 5xx              retried with backoff (Braze refused it: sent nothing)
+    500, 502, 503 and other 5xx         retried with backoff (not processed: a 502 failed
+                                        before reaching Braze, errors.md)
     429 rate limited                    retried after ``X-RateLimit-Retry-After`` /
                                         ``Retry-After`` / ``X-RateLimit-Reset``; these
                                         retries have their own count, ``rate_limited_attempts``
     maybe processed (read timeout,      trigger sends: **not** retried, raises
     connection dropped after sending,   ``BrazeUnknownOutcomeError`` (a retry could message
-    502 or 504 from a gateway)          users twice) unless ``retry_ambiguous=True``;
+    504 from a gateway)                 users twice) unless ``retry_ambiguous=True``;
                                         transactional sends with ``external_send_id``: retried
                                         (Braze deduplicates on it)
     other 4xx                           never retried
@@ -138,12 +139,13 @@ def rate_limit_delay(
     return None
 
 
-#: Gateway answers that may come after Braze's backend accepted the request: a proxy gave up
-#: waiting (504) or lost the backend's answer (502). Retrying them could message people twice,
-#: so they are "maybe processed" (retried only with ``retry_ambiguous``). Other 5xx (500 from
-#: Braze's application, 503 while it is unavailable) mean the send was refused: retried, as
-#: Braze's errors page advises.
-AMBIGUOUS_STATUSES: frozenset[int] = frozenset({502, 504})
+#: Gateway answers that may come after Braze's backend accepted the request: a 504 "indicates
+#: a server didn't receive a response from another server upstream" (errors.md, "Errors").
+#: Retrying it could message people twice, so it is "maybe processed" (retried only with
+#: ``retry_ambiguous``). Every other 5xx was not processed and is retried with backoff, as the
+#: page advises: a 502 "is a failure before it reaches the destination server", a 503 "made it
+#: to the destination server, but we can't complete the request", a 500 is Braze refusing it.
+AMBIGUOUS_STATUSES: frozenset[int] = frozenset({504})
 
 
 @attrs.frozen

@@ -207,8 +207,14 @@ class ScheduleCreateRequest:
             # post_schedule_triggered_campaigns.md lists no attachments.
             raise BrazeValidationError("attachments", "cannot be scheduled (only sent at once)")
         if isinstance(send, MessagesSendRequest) and send.message_variation_id is not None:
+            # post_schedule_messages.md lists no request-level message_variation_id, while
+            # errors.md refuses a campaign ID without a variation ("Message Variant
+            # Unspecified"): a scheduled campaign_id takes its variation in each message (each
+            # messaging object's page has the field), which is what both pages allow.
             raise BrazeValidationError(
-                "message_variation_id", "is not a field of /messages/schedule/create"
+                "message_variation_id",
+                "is not a field of /messages/schedule/create (post_schedule_messages.md): "
+                "give each message its message_variation_id",
             )
 
     @property

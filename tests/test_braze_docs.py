@@ -25,6 +25,7 @@ from braze_async import (
     AndroidPush,
     ApplePush,
     Attachment,
+    BrazeAPIError,
     BrazeAuthenticationError,
     BrazeBadRequestError,
     BrazeClient,
@@ -32,6 +33,7 @@ from braze_async import (
     BrazePermissionError,
     BrazeRateLimitError,
     BrazeServerError,
+    BrazeUnknownOutcomeError,
     BrazeValidationError,
     Campaign,
     Canvas,
@@ -338,7 +340,10 @@ async def test_the_messages_send_example_filled_in(sim: BrazeSimulator) -> None:
     The page prints a template: ``"broadcast": "false"``, ``"external_user_ids":
     "external_user_identifiers"``, one alias object for the array, and each channel as a
     string naming its object. Filled in with the documented types, and each channel with a
-    small message of its object's page, it is accepted and the client writes it as is.
+    small message of its object's page, it is accepted and the client writes it as is. The
+    example has a ``campaign_id``, so each message names its ``message_variation_id`` (a field
+    of each messaging object's page): errors.md refuses a campaign ID without one ("400 Message
+    Variant Unspecified").
     """
     example: dict[str, Any] = {
         "broadcast": False,
@@ -351,21 +356,36 @@ async def test_the_messages_send_example_filled_in(sim: BrazeSimulator) -> None:
         "override_frequency_capping": False,
         "recipient_subscription_state": "all",
         "messages": {
-            "android_push": {"alert": "Hi", "title": "Hello"},
-            "apple_push": {"alert": "Hi"},
-            "content_card": {"type": "CLASSIC", "title": "Hello", "description": "Hi"},
-            "email": {"app_id": "app", "from": "Shop <shop@example.com>", "body": "<p>Hi</p>"},
-            "kindle_push": {"alert": "Hi", "title": "Hello"},
-            "web_push": {"alert": "Hi", "title": "Hello"},
+            "android_push": {"alert": "Hi", "title": "Hello", "message_variation_id": "v-a"},
+            "apple_push": {"alert": "Hi", "message_variation_id": "v-i"},
+            "content_card": {
+                "type": "CLASSIC",
+                "title": "Hello",
+                "description": "Hi",
+                "message_variation_id": "v-c",
+            },
+            "email": {
+                "app_id": "app",
+                "from": "Shop <shop@example.com>",
+                "body": "<p>Hi</p>",
+                "message_variation_id": "v-e",
+            },
+            "kindle_push": {"alert": "Hi", "title": "Hello", "message_variation_id": "v-k"},
+            "web_push": {"alert": "Hi", "title": "Hello", "message_variation_id": "v-w"},
         },
     }
     assert (await post(sim, MESSAGES, example)).status_code == 201
     channels = example["messages"]
     messages = Messages(
-        android_push=AndroidPush(alert="Hi", title="Hello"),
-        apple_push=ApplePush(alert="Hi"),
+        android_push=AndroidPush(alert="Hi", title="Hello", message_variation_id="v-a"),
+        apple_push=ApplePush(alert="Hi", message_variation_id="v-i"),
         content_card=channels["content_card"],
-        email=EmailMessage(app_id="app", from_="Shop <shop@example.com>", body="<p>Hi</p>"),
+        email=EmailMessage(
+            app_id="app",
+            from_="Shop <shop@example.com>",
+            body="<p>Hi</p>",
+            message_variation_id="v-e",
+        ),
         kindle_push=channels["kindle_push"],
         web_push=channels["web_push"],
     )
@@ -610,6 +630,7 @@ FATAL_ERRORS = [
     ("403 Forbidden", 403, BrazePermissionError),
     ("403 Access Denied", 403, BrazePermissionError),
     ("404 Not Found", 404, BrazeNotFoundError),
+    ("415 Unsupported Media Type", 415, BrazeAPIError),
     ("429 Rate Limited", 429, BrazeRateLimitError),
 ]  # fmt: skip
 
@@ -628,6 +649,45 @@ async def test_each_fatal_error_of_the_errors_page(
             await client.send(Campaign("c"), broadcast=True)
     assert info.value.status_code == status  # type: ignore[attr-defined]
     assert row.split(" ", 1)[1] in str(info.value)
+
+
+# errors.md, "Errors": the 5XX class, "we recommend you retry your request with exponential
+# backoff", and what each gateway status says about the request: a 502 "is a failure before
+# it reaches the destination server" (not processed: retried like a 500 or 503); a 504 "indicates
+# a server didn't receive a response from another server upstream" (it may have been
+# processed: unknown, not retried unless duplicates are acceptable).
+SERVER_ERRORS = [
+    pytest.param(500, 4, BrazeServerError, id="500"),
+    pytest.param(502, 4, BrazeServerError, id="502-failed-before-reaching-braze"),
+    pytest.param(503, 4, BrazeServerError, id="503-reached-braze-not-completed"),
+    pytest.param(504, 1, BrazeUnknownOutcomeError, id="504-no-answer-from-upstream"),
+]
+
+
+@pytest.mark.parametrize(("status", "attempts", "error"), SERVER_ERRORS)
+async def test_each_5xx_of_the_errors_page_is_retried_or_unknown_as_the_page_says(
+    status: int, attempts: int, error: type[Exception]
+) -> None:
+    """A 5xx that was not processed is retried with backoff (all the policy's 4 attempts);
+    a 504 is reported unknown after one."""
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(status, json={"message": "x"})
+
+    client = BrazeClient(
+        api_key="k",
+        instance="iad-01",
+        transport=httpx.MockTransport(handler),
+        rate_limits=None,
+        retry=RetryPolicy(attempts=4),
+        clock=FakeClock(),  # retry waits take no time
+    )
+    async with client:
+        with pytest.raises(error):
+            await client.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
+    assert len(requests) == attempts
 
 
 _FIFTY = [f"u{i}" for i in range(50)]
@@ -650,6 +710,11 @@ FORESEEABLE: list[tuple[str, Callable[[], object], str]] = [
         "recipients",
     ),
     ("400 No message to send", lambda: Messages(), "messages"),
+    (
+        "400 Message Variant Unspecified",
+        lambda: Messages(sms={"body": "x"}, campaign_id="c"),
+        "message_variation_id",
+    ),
     (
         "400 Invalid Extra Push Payload",
         lambda: ApplePush(alert="a", extra=[1]),  # type: ignore[arg-type]
@@ -679,6 +744,80 @@ def test_the_fatal_errors_the_client_can_see_coming_are_refused_before_the_netwo
     with pytest.raises(BrazeValidationError) as info:
         build()
     assert info.value.field == field
+
+
+# errors.md, "Fatal errors": "400 Message Variant Unspecified | You provide a campaign ID but
+# no message variation ID." The variation is each message's (objects_filters/messaging/: "used
+# when providing a campaign_id to specify which message variation this message should be
+# tracked under"), or the request's own ``message_variation_id``.
+VARIANT_UNSPECIFIED: list[tuple[Callable[[], object], str]] = [
+    (lambda: Messages(email=EmailMessage(app_id="a", from_="S <s@x.io>", body="b"),
+                      campaign_id="c"), "message_variation_id"),
+    (lambda: MessagesSendRequest(segment_id="s", campaign_id="c", messages=_SMS),
+     "message_variation_id"),
+    (lambda: Messages(apple_push=ApplePush(alert="a", message_variation_id="v"),
+                      sms={"body": "x"}, campaign_id="c"), "messages.sms.message_variation_id"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        pytest.param(*case, id=name)
+        for case, name in zip(
+            VARIANT_UNSPECIFIED, ["messages", "request", "one-message"], strict=True
+        )
+    ],
+)
+def test_a_campaign_id_without_a_message_variation_is_refused_before_the_network(
+    build: Callable[[], object], field: str
+) -> None:
+    """A tracking campaign_id needs the variation its stats go under: refused, naming the
+    field and the errors page's row."""
+    with pytest.raises(BrazeValidationError) as info:
+        build()
+    assert info.value.field == field
+    assert "Message Variant Unspecified" in info.value.rule and "errors.md" in info.value.rule
+
+
+def test_a_campaign_id_with_its_message_variation_is_accepted() -> None:
+    """The variation given for the request, or in every message (typed or a mapping)."""
+    Messages(sms={"body": "x"}, campaign_id="c", message_variation_id="v")
+    Messages(
+        apple_push=ApplePush(alert="a", message_variation_id="v"),
+        sms={"body": "x", "message_variation_id": "w"},
+        campaign_id="c",
+    )
+    Messages(sms={"body": "x"})  # no campaign: no variation needed
+
+
+_SIM_SMS = {"subscription_group_id": "g", "body": "Hi", "app_id": "app"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        pytest.param({"messages": {"sms": _SIM_SMS}}, 400, id="no-variation"),
+        pytest.param(
+            {"message_variation_id": "v", "messages": {"sms": _SIM_SMS}}, 201, id="request-level"
+        ),
+        pytest.param(
+            {"messages": {"sms": {**_SIM_SMS, "message_variation_id": "v"}}}, 201, id="in-message"
+        ),
+    ],
+)
+async def test_the_simulator_refuses_a_campaign_id_without_a_message_variation(
+    sim: BrazeSimulator, body: dict[str, Any], status: int
+) -> None:
+    """The simulator answers Braze's 400 "Message Variant Unspecified", shaped as the errors
+    page shows (``message`` and ``errors``), and accepts the variation where it is given."""
+    answer = await post(
+        sim, "/messages/send", {"campaign_id": "c", "external_user_ids": ["u1"], **body}
+    )
+    assert answer.status_code == status, answer.text
+    if status == 400:
+        assert "Message Variant Unspecified" in answer.json()["message"]
+        assert answer.json()["errors"][0]["code"] == "message_variant_unspecified"
 
 
 # -- transactional postbacks ------------------------------------------------------------------
@@ -767,3 +906,28 @@ def test_the_older_postbacks_still_parse(older: str, current: str) -> None:
     )
     assert (event.dispatch_id, event.status, event.current_status) == ("guid", older, current)
     assert event.external_send_id == "order-1"
+
+
+@pytest.mark.parametrize(
+    ("sms", "status"),
+    [
+        pytest.param(_SIM_SMS, 400, id="no-variation"),
+        pytest.param({**_SIM_SMS, "message_variation_id": "v"}, 201, id="in-message"),
+    ],
+)
+async def test_a_scheduled_campaign_id_needs_its_message_variation_too(
+    sim: BrazeSimulator, sms: dict[str, Any], status: int
+) -> None:
+    """post_schedule_messages.md has no request-level message_variation_id (refused), and
+    errors.md refuses a campaign ID without a variation: the simulator takes it in the
+    message, where each messaging object's page puts it."""
+    body = {
+        "campaign_id": "c",
+        "external_user_ids": ["u1"],
+        "messages": {"sms": sms},
+        "schedule": {"time": "2099-01-01T00:00:00Z"},
+    }
+    answer = await post(sim, "/messages/schedule/create", body)
+    assert answer.status_code == status, answer.text
+    if status == 400:
+        assert "Message Variant Unspecified" in answer.json()["message"]

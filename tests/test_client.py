@@ -34,6 +34,7 @@ from braze_async import (
     RetryPolicy,
     UserAlias,
 )
+from braze_async._limits._limiter import Permit
 from braze_async._models import CampaignTriggerRequest
 from braze_async.testing import FakeClock
 
@@ -214,14 +215,53 @@ async def test_html_error_page_gives_a_clear_error() -> None:
             await braze.send(Campaign("c"), broadcast=True)
 
 
-@pytest.mark.parametrize("status", [502, 504])
-async def test_gateway_error_is_an_unknown_outcome_not_retried(status: int) -> None:
-    """A 502/504 may follow a send Braze accepted: reported unknown, never retried."""
-    rec = Recorder(httpx.Response(status, text="<html><h1>Bad Gateway</h1></html>"), ok())
+async def test_gateway_timeout_is_an_unknown_outcome_not_retried() -> None:
+    """A 504 ("a server didn't receive a response from another server upstream", errors.md)
+    may follow a send Braze accepted: reported unknown, never retried."""
+    rec = Recorder(httpx.Response(504, text="<html><h1>Gateway Timeout</h1></html>"), ok())
     async with client(rec) as braze:
-        with pytest.raises(BrazeUnknownOutcomeError, match=f"HTTP {status} from a gateway"):
+        with pytest.raises(BrazeUnknownOutcomeError, match="HTTP 504 from a gateway"):
             await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
     assert len(rec.requests) == 1
+
+
+async def test_bad_gateway_is_retried_like_any_refused_request() -> None:
+    """A 502 is "a failure before it reaches the destination server" (errors.md): nothing
+    was processed, so it is retried with backoff and the retry's answer is the result."""
+    rec = Recorder(httpx.Response(502, text="<html><h1>Bad Gateway</h1></html>"), ok())
+    async with client(rec) as braze:
+        response = await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
+    assert response.dispatch_id is not None
+    assert len(rec.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "released"),
+    [
+        pytest.param(502, [(True, False), (True, False)], id="502-never-reached-braze"),
+        pytest.param(504, [(True, True)], id="504-may-reach-braze-late"),
+    ],
+)
+async def test_the_limiter_counts_only_a_504_as_maybe_processed(
+    monkeypatch: pytest.MonkeyPatch, status: int, released: list[tuple[bool, bool]]
+) -> None:
+    """The rate limiter keeps a slot "one period longer" only for an answer Braze may still
+    count: a 504's, not a 502's (which failed before reaching Braze, errors.md)."""
+    seen: list[tuple[bool, bool]] = []
+    release = Permit.release
+
+    def spy(self: Permit, *, sent: bool = True, outcome_unknown: bool = False) -> None:
+        seen.append((sent, outcome_unknown))
+        release(self, sent=sent, outcome_unknown=outcome_unknown)
+
+    monkeypatch.setattr(Permit, "release", spy)
+    rec = Recorder(httpx.Response(status, text="gateway"), ok())
+    async with client(rec, rate_limits=RateLimits()) as braze:
+        try:
+            await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
+        except BrazeUnknownOutcomeError:
+            assert status == 504
+    assert seen == released
 
 
 async def test_gateway_error_is_retried_for_deduplicated_transactional_sends() -> None:

@@ -227,14 +227,14 @@ CASES = [
     pytest.param(
         fixed(
             answer(
-                "502 Bad Gateway",
-                b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>"
-                b"502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
+                "504 Gateway Time-out",
+                b"<html><head><title>504 Gateway Time-out</title></head><body><center><h1>"
+                b"504 Gateway Time-out</h1></center><hr><center>nginx</center></body></html>",
                 content_type="text/html",
             )
         ),
-        BrazeUnknownOutcomeError,  # a gateway's 502 may follow a send Braze accepted
-        "HTTP 502 with a non-JSON body: '502 Bad Gateway 502 Bad Gateway nginx'",
+        BrazeUnknownOutcomeError,  # a gateway's 504 may follow a send Braze accepted
+        "HTTP 504 with a non-JSON body: '504 Gateway Time-out 504 Gateway Time-out nginx'",
         id="html-error-page",
     ),
     pytest.param(

@@ -47,6 +47,7 @@ async def test_send_messages_to_ids_and_aliases_and_to_a_segment() -> None:
                 email=EMAIL,
                 webhook=WebhookMessage(url="https://example.com/h", request_method="POST"),
                 campaign_id="tracked",
+                message_variation_id="tracked-a",
                 recipient_subscription_state="opted_in",
             ),
             recipients=[
@@ -81,7 +82,10 @@ async def test_bulk_send_batches_messages_by_50_and_rejects_what_it_cannot_carry
     )
     async with BrazeSimulator() as sim, client(sim) as braze:
         report = await braze.send_bulk(
-            attrs.evolve(Messages.of({"email": EMAIL}), campaign_id="c"), recipients
+            attrs.evolve(
+                Messages.of({"email": EMAIL}), campaign_id="c", message_variation_id="c-a"
+            ),
+            recipients,
         )
     assert (report.sent, report.rejected, report.requests) == (120, 2, 3)
     assert sorted(sim.stats.recipients_per_request.elements()) == [20, 50, 50]

@@ -84,9 +84,15 @@ def kinds(history: Attempts, outcomes: list[Outcome]) -> list[str]:
         ),
         pytest.param(
             {},
-            [answer(502)],
-            ["Unknown:BrazeUnknownOutcomeError"],
-            id="502-from-a-gateway-is-maybe-processed",
+            [answer(502), answer(502), answer(502), answer(502)],
+            ["retry", "retry", "retry", "GiveUp:BrazeServerError"],
+            id="502-failed-before-reaching-braze-is-retried",
+        ),
+        pytest.param(
+            {"retry_ambiguous": True, "attempts": 2},
+            [answer(502), answer(500)],
+            ["retry", "GiveUp:BrazeServerError"],
+            id="5xx-after-a-502-is-still-a-plain-failure",
         ),
         pytest.param(
             {},

@@ -486,7 +486,8 @@ async def test_wire_of_each_endpoint_is_the_pages_example(clock: FakeClock) -> N
     got = await _wire_of(
         lambda b: b.schedule(
             Messages(
-                email=EMAIL,
+                # The variation in the message: the schedule page has no request-level one.
+                email={**EMAIL, "message_variation_id": "variation_identifier"},
                 campaign_id="campaign_identifier",
                 send_id="send_identifier",
                 override_frequency_capping=False,
@@ -505,7 +506,7 @@ async def test_wire_of_each_endpoint_is_the_pages_example(clock: FakeClock) -> N
             "send_id": "send_identifier",
             "override_messaging_limits": False,
             "recipient_subscription_state": "subscribed",
-            "messages": {"email": EMAIL},
+            "messages": {"email": {**EMAIL, "message_variation_id": "variation_identifier"}},
             "schedule": {"time": "2023-11-15T09:00:00", "at_optimal_time": True},
         },
     )

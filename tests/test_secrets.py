@@ -227,11 +227,11 @@ async def test_a_faulty_bulk_job_in_process_leaks_the_key_nowhere(
         ),
         pytest.param(
             echo(
-                "502 Bad Gateway",
+                "504 Gateway Timeout",
                 f"<html><pre>Authorization: Bearer {KEY}</pre></html>",
                 "text/html",
             ),
-            "BrazeUnknownOutcomeError",  # a gateway's 502: maybe processed
+            "BrazeUnknownOutcomeError",  # a gateway's 504: maybe processed
             id="html-echo",
         ),
         pytest.param(

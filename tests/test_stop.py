@@ -191,9 +191,9 @@ async def test_a_stop_ends_a_retrys_sleep_and_the_request_fails_unsent() -> None
 
 
 async def test_a_stop_after_an_ambiguous_answer_leaves_the_request_unknown() -> None:
-    """A 502 retried (retry_ambiguous), the stop during the sleep: unknown, never failed."""
+    """A 504 retried (retry_ambiguous), the stop during the sleep: unknown, never failed."""
     sleep = Forever()
-    answers = [httpx.Response(502, json={"message": "bad gateway"})]
+    answers = [httpx.Response(504, json={"message": "gateway timeout"})]
     policy = RetryPolicy(retry_ambiguous=True)
     async with client(answers, sleep, retry=policy) as braze:
         error = await stopped_while_sleeping(braze, sleep)

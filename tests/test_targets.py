@@ -31,6 +31,8 @@ from braze_async.simulator import BrazeSimulator
 pytestmark = pytest.mark.anyio
 
 EMAIL = EmailMessage(app_id="app", from_="Shop <shop@example.com>", body="<p>Hi</p>")
+#: EMAIL tracked under a variation of campaign "t" (errors.md: "Message Variant Unspecified").
+EMAIL_T = attrs.evolve(EMAIL, message_variation_id="t-email")
 U1 = Recipient(external_user_id="u1")
 
 
@@ -136,9 +138,10 @@ def test_the_journal_names_a_target_as_the_first_journal_format_did() -> None:
         b'["campaign","w","s",{"a":1}]'
     )
     assert canonical(Canvas("cv", context={"a": 1})) == b'["canvas","cv",null,{"a":1}]'
-    sms = {"body": "hi", "app_id": "a"}
+    sms = {"body": "hi", "app_id": "a", "message_variation_id": "v"}
     assert canonical(Messages(sms=sms, campaign_id="c")) == (
-        b'["messages","c",null,{"sms":{"app_id":"a","body":"hi"}},null,null]'
+        b'["messages","c",null,{"sms":{"app_id":"a","body":"hi","message_variation_id":"v"}},'
+        b"null,null]"
     )
 
 
@@ -223,7 +226,7 @@ async def test_send_one_and_send_bulk_against_the_simulator() -> None:
             *(braze.send_one(welcome, Recipient(external_user_id=f"w{i}")) for i in range(60))
         )
         report = await braze.send_bulk(
-            Messages(email=EMAIL, campaign_id="weekly"),
+            Messages(email=EMAIL, campaign_id="weekly", message_variation_id="weekly-a"),
             (Recipient(external_user_id=f"b{i}") for i in range(120)),
         )
     assert {r.dispatch_id for r in results} and sum(r.batch_size == 1 for r in results) < 60
@@ -245,17 +248,17 @@ async def test_the_0x_send_methods_warn_and_send_the_same_request() -> None:
         with pytest.warns(DeprecationWarning, match=r"trigger_canvas\(\)"):
             await braze.trigger_canvas("cv", broadcast=True, context={"p": 1})
         with pytest.warns(DeprecationWarning, match=r"send_messages\(\)"):
-            await braze.send_messages({"email": EMAIL}, external_user_ids=["u1"], campaign_id="t")
+            await braze.send_messages({"email": EMAIL_T}, external_user_ids=["u1"], campaign_id="t")
         with pytest.warns(DeprecationWarning, match=r"send_to_user\(\).*send_one"):
             await braze.send_to_user(U1, canvas_id="cv")
         with pytest.warns(DeprecationWarning, match=r"bulk_send\(\).*send_bulk"):
-            await braze.bulk_send([U1], messages={"email": EMAIL}, campaign_id="t")
+            await braze.bulk_send([U1], messages={"email": EMAIL_T}, campaign_id="t")
     async with client(new) as braze:
         await braze.send(Campaign("c", trigger_properties={"a": 1}), recipients=[U1])
         await braze.send(Canvas("cv", context={"p": 1}), broadcast=True)
-        await braze.send(Messages(email=EMAIL, campaign_id="t"), recipients=[U1])
+        await braze.send(Messages(email=EMAIL_T, campaign_id="t"), recipients=[U1])
         await braze.send_one(Canvas("cv"), U1)
-        await braze.send_bulk(Messages(email=EMAIL, campaign_id="t"), [U1])
+        await braze.send_bulk(Messages(email=EMAIL_T, campaign_id="t"), [U1])
     assert old.sent == new.sent
 
 

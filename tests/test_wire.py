@@ -117,6 +117,7 @@ WIRE_BYTES = [
             external_user_ids=["u1"],
             user_aliases=[UserAlias("n", "l")],
             campaign_id="c",
+            message_variation_id="v",
             recipient_subscription_state="all",
             messages=Messages(
                 email=EmailMessage(app_id="a", from_="Shop <s@example.com>", body="<p>Hi</p>"),
@@ -127,7 +128,8 @@ WIRE_BYTES = [
         b'{"messages":{"apple_push":{"content-available":true},"email":{"app_id":"a",'
         b'"from":"Shop <s@example.com>","body":"<p>Hi</p>"},"web_push":{"alert":"hi",'
         b'"title":"t"}},"external_user_ids":["u1"],"user_aliases":[{"alias_name":"n",'
-        b'"alias_label":"l"}],"campaign_id":"c","recipient_subscription_state":"all"}',
+        b'"alias_label":"l"}],"campaign_id":"c","message_variation_id":"v",'
+        b'"recipient_subscription_state":"all"}',
         id="messages",
     ),
     pytest.param(

@@ -86,7 +86,13 @@ VALID = [
     pytest.param(MESSAGES, messages(), id="messages-external-ids"),
     pytest.param(
         MESSAGES,
-        messages(external_user_ids=["u"] * 49, user_aliases=[ALIAS], campaign_id="c", send_id="s"),
+        messages(
+            external_user_ids=["u"] * 49,
+            user_aliases=[ALIAS],
+            campaign_id="c",
+            message_variation_id="v",
+            send_id="s",
+        ),
         id="messages-ids-aliases-campaign",
     ),
     # -- both readings of the pages (see _rules.py) --
