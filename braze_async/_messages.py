@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 import attrs
 import orjson
 
+from ._audience import Audience, audience_body
 from ._errors import BrazeValidationError
 from ._models import (
     MAX_RECIPIENTS,
@@ -572,7 +573,7 @@ class Messages:
         self,
         recipients: Sequence[Recipient] | None = None,
         *,
-        audience: Properties | None = None,
+        audience: Properties | Audience | None = None,
         broadcast: bool | None = None,
         segment_id: str | None = None,
     ) -> MessagesSendRequest:
@@ -598,7 +599,7 @@ class Messages:
             external_user_ids=ids or None,
             user_aliases=aliases or None,
             segment_id=segment_id,
-            audience=audience,
+            audience=audience_body(audience),
             campaign_id=self.campaign_id,
             message_variation_id=self.message_variation_id,
             send_id=self.send_id,
