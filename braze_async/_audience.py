@@ -102,7 +102,7 @@ _ISO_8601 = re.compile(
 )
 
 
-def _is_time(value: object) -> bool:
+def is_iso_8601(value: object) -> bool:
     if type(value) is not str:
         return False
     match = _ISO_8601.fullmatch(value)
@@ -123,7 +123,7 @@ def _is(kind: str, value: object) -> bool:
         return type(value) is bool
     if kind == _NUMBER:
         return type(value) in (int, float) and math.isfinite(value)  # type: ignore[arg-type]
-    return _is_time(value)
+    return is_iso_8601(value)
 
 
 def _check_keys(body: Mapping[str, Any], allowed: Sequence[str], field: str) -> None:
@@ -177,7 +177,7 @@ def _check_last_used_app(value: object, field: str) -> None:
     body = _object(value, field)
     _check_keys(body, ("comparison", "value"), field)
     _check_choice(body, "comparison", LAST_USED_APP_COMPARISONS, field)
-    if not _is_time(body.get("value")):
+    if not is_iso_8601(body.get("value")):
         raise BrazeValidationError(f"{field}.value", f"must be {_TIME} string ({_PAGE})")
 
 
@@ -243,7 +243,7 @@ def _time(when: When, field: str) -> str:
         if when.tzinfo is None:
             raise BrazeValidationError(field, "must be a timezone-aware datetime")
         return when.isoformat()
-    if not _is_time(when):
+    if not is_iso_8601(when):
         raise BrazeValidationError(field, f"must be {_TIME} string ({_PAGE})")
     return when
 

@@ -93,7 +93,7 @@ def test_the_builder_writes_the_pages_examples() -> None:
     [
         pytest.param(lambda: CustomAttribute(""), "custom_attribute_name", "empty", id="no-name"),
         pytest.param(
-            lambda: CustomAttribute("n").greater_than("3"),
+            lambda: CustomAttribute("n").greater_than("3"),  # type: ignore[arg-type]
             "custom_attribute.value",
             "a number",
             id="gt-string",
@@ -105,13 +105,13 @@ def test_the_builder_writes_the_pages_examples() -> None:
             id="gt-bool",
         ),
         pytest.param(
-            lambda: CustomAttribute("n").matches_regex(1),
+            lambda: CustomAttribute("n").matches_regex(1),  # type: ignore[arg-type]
             "custom_attribute.value",
             "a string",
             id="regex-number",
         ),
         pytest.param(
-            lambda: CustomAttribute("n").does_not_equal("x"),
+            lambda: CustomAttribute("n").does_not_equal("x"),  # type: ignore[arg-type]
             "custom_attribute.value",
             "a boolean",
             id="does-not-equal-string",
@@ -141,7 +141,7 @@ def test_the_builder_writes_the_pages_examples() -> None:
             id="nan",
         ),
         pytest.param(
-            lambda: PushSubscription.is_("maybe"),
+            lambda: PushSubscription.is_("maybe"),  # type: ignore[arg-type]
             "push_subscription_status.value",
             "opted_in, subscribed, unsubscribed",
             id="push-value",
@@ -154,7 +154,7 @@ def test_the_builder_writes_the_pages_examples() -> None:
         ),
         pytest.param(lambda: Audience.all_of(), "audience.AND", "at least one", id="empty-and"),
         pytest.param(
-            lambda: Audience.any_of(EYES),
+            lambda: Audience.any_of(EYES),  # type: ignore[arg-type]
             "audience.OR[0]",
             "a filter or an Audience",
             id="raw-part",
