@@ -32,17 +32,6 @@ import orjson
 from ._errors import BrazeValidationError
 from ._validate import check_str
 
-__all__ = [
-    "Audience",
-    "CustomAttribute",
-    "EmailSubscription",
-    "Filter",
-    "LastUsedApp",
-    "PushSubscription",
-    "audience_body",
-    "check_audience",
-]
-
 _PAGE = "connected_audience.md"
 
 #: The custom attribute comparisons and the values each takes, from the page's table of

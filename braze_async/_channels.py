@@ -21,24 +21,6 @@ from ._audience import is_iso_8601
 from ._errors import BrazeValidationError
 from ._validate import check_properties, check_str
 
-__all__ = [
-    "ContentCard",
-    "KindlePush",
-    "WebPush",
-    "WebPushButton",
-    "WhatsApp",
-    "WhatsAppButton",
-    "WhatsAppImage",
-    "WhatsAppList",
-    "WhatsAppListRow",
-    "WhatsAppListSection",
-    "WhatsAppQuickReply",
-    "WhatsAppTemplate",
-    "WhatsAppText",
-    "channel_mapping",
-    "check_channel",
-]
-
 Properties: TypeAlias = Mapping[str, Any]
 Rule: TypeAlias = Callable[[Mapping[str, Any], str], None]
 

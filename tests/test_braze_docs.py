@@ -353,7 +353,12 @@ async def test_the_messages_send_example_filled_in(sim: BrazeSimulator) -> None:
         "messages": {
             "android_push": {"alert": "Hi", "title": "Hello"},
             "apple_push": {"alert": "Hi"},
-            "content_card": {"type": "CLASSIC", "title": "Hello", "description": "Hi"},
+            "content_card": {
+                "type": "CLASSIC",
+                "title": "Hello",
+                "description": "Hi",
+                "time_to_live": 86400,
+            },
             "email": {"app_id": "app", "from": "Shop <shop@example.com>", "body": "<p>Hi</p>"},
             "kindle_push": {"alert": "Hi", "title": "Hello"},
             "web_push": {"alert": "Hi", "title": "Hello"},
