@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ._audience import Audience
 from ._batching import Batching, SendResult
 from ._bulk import BulkProgress, BulkReport, RecipientOutcome
 from ._client import DEFAULT_TIMEOUT, BrazeClient
@@ -70,6 +71,7 @@ __all__ = [
     "AndroidPush",
     "ApplePush",
     "Attachment",
+    "Audience",
     "Batching",
     "BrazeAPIError",
     "BrazeAuthenticationError",

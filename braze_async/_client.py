@@ -23,6 +23,7 @@ import attrs
 import httpx
 
 from ._answers import AnswerReader, read_send, read_transactional
+from ._audience import Audience
 from ._batching import Batching, SendResult
 from ._bulk import (
     DEFAULT_BULK_CONCURRENCY,
@@ -311,7 +312,7 @@ class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
         target: Target,
         *,
         recipients: Sequence[Recipient] | None = None,
-        audience: Properties | None = None,
+        audience: Properties | Audience | None = None,
         broadcast: bool | None = None,
         segment_id: str | None = None,
         priority: Priority = "interactive",

@@ -21,6 +21,8 @@ from typing import Any, ClassVar, Literal
 import attrs
 import orjson
 
+from ._audience import Audience, audience_body
+from ._channels import ContentCard, KindlePush, WebPush, WhatsApp, channel_mapping
 from ._errors import BrazeValidationError
 from ._models import (
     MAX_RECIPIENTS,
@@ -462,7 +464,11 @@ class WebhookMessage:
 _TYPED = {
     "android_push": AndroidPush,
     "apple_push": ApplePush,
+    "content_card": ContentCard,
     "email": EmailMessage,
+    "kindle_push": KindlePush,
+    "web_push": WebPush,
+    "whats_app": WhatsApp,
     "sms": SmsMessage,
     "webhook": WebhookMessage,
 }
@@ -491,12 +497,16 @@ class Messages:
 
     android_push: AndroidPush | Properties | None = None
     apple_push: ApplePush | Properties | None = None
-    content_card: Properties | None = None
+    content_card: ContentCard | Properties | None = attrs.field(
+        default=None, validator=channel_mapping
+    )
     email: EmailMessage | Properties | None = None
-    kindle_push: Properties | None = None
-    web_push: Properties | None = None
+    kindle_push: KindlePush | Properties | None = attrs.field(
+        default=None, validator=channel_mapping
+    )
+    web_push: WebPush | Properties | None = attrs.field(default=None, validator=channel_mapping)
     webhook: WebhookMessage | Properties | None = None
-    whats_app: Properties | None = None
+    whats_app: WhatsApp | Properties | None = attrs.field(default=None, validator=channel_mapping)
     sms: SmsMessage | Properties | None = None
     #: Tracks the send's stats under a dashboard campaign ("required if you wish to track
     #: campaign stats"); request level, not inside ``messages``.
@@ -575,7 +585,7 @@ class Messages:
         self,
         recipients: Sequence[Recipient] | None = None,
         *,
-        audience: Properties | None = None,
+        audience: Properties | Audience | None = None,
         broadcast: bool | None = None,
         segment_id: str | None = None,
     ) -> MessagesSendRequest:
@@ -601,7 +611,7 @@ class Messages:
             external_user_ids=ids or None,
             user_aliases=aliases or None,
             segment_id=segment_id,
-            audience=audience,
+            audience=audience_body(audience),
             campaign_id=self.campaign_id,
             message_variation_id=self.message_variation_id,
             send_id=self.send_id,

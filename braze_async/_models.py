@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import attrs
 
+from ._audience import check_audience
 from ._errors import BrazeValidationError, ErrorDetail, request_id_in
 from ._validate import (
     INT_MAX,
@@ -383,6 +384,7 @@ def check_targeting(
         check_properties(audience, "audience")
         if not audience:
             raise BrazeValidationError("audience", "must not be empty")
+        check_audience(audience)
     if recipients is not None:
         if broadcast:
             raise BrazeValidationError("broadcast", f"true cannot be combined with {what}")

@@ -22,6 +22,7 @@ from typing import ClassVar, Literal, TypeAlias
 import attrs
 import orjson
 
+from ._audience import Audience, audience_body
 from ._errors import BrazeValidationError
 from ._messages import Messages, MessagesSendRequest
 from ._models import (
@@ -99,7 +100,7 @@ class Campaign:
         self,
         recipients: Sequence[Recipient] | None = None,
         *,
-        audience: Properties | None = None,
+        audience: Properties | Audience | None = None,
         broadcast: bool | None = None,
         segment_id: str | None = None,
     ) -> CampaignTriggerRequest:
@@ -111,7 +112,7 @@ class Campaign:
             send_id=self.send_id,
             trigger_properties=self.trigger_properties,
             broadcast=broadcast,
-            audience=audience,
+            audience=audience_body(audience),
             recipients=recipients,
             attachments=self.attachments,
         )
@@ -172,7 +173,7 @@ class Canvas:
         self,
         recipients: Sequence[Recipient] | None = None,
         *,
-        audience: Properties | None = None,
+        audience: Properties | Audience | None = None,
         broadcast: bool | None = None,
         segment_id: str | None = None,
     ) -> CanvasTriggerRequest:
@@ -183,7 +184,7 @@ class Canvas:
             canvas_id=self.canvas_id,
             context=self.context,
             broadcast=broadcast,
-            audience=audience,
+            audience=audience_body(audience),
             recipients=recipients,
         )
 

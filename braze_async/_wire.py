@@ -31,6 +31,7 @@ import orjson
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._channels import ContentCard, KindlePush, WebPush, WebPushButton, WhatsApp
 from ._errors import BrazeValidationError, ErrorDetail
 from ._messages import (
     AndroidPush,
@@ -165,8 +166,20 @@ converter.register_unstructure_hook(
 
 
 # /messages/send: the typed channel objects, and the container that also takes mappings.
-for _message_class in (AndroidPush, ApplePush, EmailMessage, SmsMessage, WebhookMessage):
+for _message_class in (
+    AndroidPush,
+    ApplePush,
+    ContentCard,
+    EmailMessage,
+    KindlePush,
+    SmsMessage,
+    WebPush,
+    WebPushButton,
+    WebhookMessage,
+):
     converter.register_unstructure_hook(_message_class, _write_hook(_message_class))
+# whats_app: its message object's type decides its shape (and a list's nesting).
+converter.register_unstructure_hook(WhatsApp, WhatsApp.wire)
 
 
 def _typed_or_mapping(value: Any) -> Any:

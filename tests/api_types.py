@@ -83,7 +83,22 @@ async def client_api(key: str) -> None:
         assert_type(r.send_id, str | None)
         assert_type(r.will_send, bool)
         assert_type(await braze.send(Campaign("c"), broadcast=True), SendResponse)
-        assert_type(await braze.send(Campaign("c"), audience={"AND": []}), SendResponse)
+        assert_type(
+            await braze.send(
+                Campaign("c"),
+                audience={
+                    "AND": [
+                        {
+                            "custom_attribute": {
+                                "custom_attribute_name": "eye_color",
+                                "comparison": "exists",
+                            }
+                        }
+                    ]
+                },
+            ),
+            SendResponse,
+        )
         assert_type(
             await braze.send(Canvas("cv"), recipients=[Recipient(user_alias=UserAlias("n", "l"))]),
             SendResponse,

@@ -363,6 +363,7 @@ async def test_the_messages_send_example_filled_in(sim: BrazeSimulator) -> None:
                 "title": "Hello",
                 "description": "Hi",
                 "message_variation_id": "v-c",
+                "time_to_live": 86400,
             },
             "email": {
                 "app_id": "app",

@@ -24,7 +24,11 @@ Request = CampaignTriggerRequest | CanvasTriggerRequest | MessagesSendRequest
 Budget = Literal["external_id", "audience"]
 
 ONE = [Recipient(external_user_id="u")]
-AUDIENCE = {"AND": [{"custom_attribute": {"custom_attribute_name": "a", "value": 1}}]}
+AUDIENCE = {
+    "AND": [
+        {"custom_attribute": {"custom_attribute_name": "a", "comparison": "equals", "value": 1}}
+    ]
+}
 SMS = Messages(sms={"body": "hi"})
 
 WHOSE_BUDGET: list[tuple[str, Request, Budget]] = [

@@ -117,7 +117,19 @@ async def test_broadcast_audience_and_canvas() -> None:
     rec = Recorder(ok())
     async with client(rec) as braze:
         await braze.send(Campaign("weekly"), broadcast=True)
-        await braze.send(Campaign("vip"), audience={"AND": [{"x": 1}]})
+        await braze.send(
+            Campaign("vip"),
+            audience={
+                "AND": [
+                    {
+                        "custom_attribute": {
+                            "custom_attribute_name": "eye_color",
+                            "comparison": "exists",
+                        }
+                    }
+                ]
+            },
+        )
         await braze.send(
             Canvas("onboarding", canvas_entry_properties={"a": 1}),
             recipients=[Recipient(external_user_id="u")],
@@ -129,7 +141,11 @@ async def test_broadcast_audience_and_canvas() -> None:
     assert rec.bodies()[1] == {
         "campaign_id": "vip",
         "broadcast": True,
-        "audience": {"AND": [{"x": 1}]},
+        "audience": {
+            "AND": [
+                {"custom_attribute": {"custom_attribute_name": "eye_color", "comparison": "exists"}}
+            ]
+        },
     }
     assert rec.bodies()[2]["context"] == {"a": 1}
 

@@ -53,7 +53,19 @@ async def test_every_send_endpoint_is_accepted_by_the_simulator() -> None:
         )
         assert r.dispatch_id
         await braze.send(Campaign("c", trigger_properties={"a": 1}), broadcast=True)
-        await braze.send(Campaign("c"), audience={"AND": [{"x": 1}]})
+        await braze.send(
+            Campaign("c"),
+            audience={
+                "AND": [
+                    {
+                        "custom_attribute": {
+                            "custom_attribute_name": "eye_color",
+                            "comparison": "exists",
+                        }
+                    }
+                ]
+            },
+        )
         await braze.send(
             Canvas("cv", canvas_entry_properties={"a": 1}),
             recipients=[Recipient(external_user_id="u2", trigger_properties={"b": 2})],

@@ -57,7 +57,19 @@ async def test_requests_are_classified_into_buckets() -> None:
 
     async with make(handler) as braze:
         await braze.send(Campaign("c"), broadcast=True)
-        await braze.send(Campaign("c"), audience={"AND": [{"x": 1}]})
+        await braze.send(
+            Campaign("c"),
+            audience={
+                "AND": [
+                    {
+                        "custom_attribute": {
+                            "custom_attribute_name": "eye_color",
+                            "comparison": "exists",
+                        }
+                    }
+                ]
+            },
+        )
         await braze.send(Canvas("cv"), broadcast=True)
         await braze.send(Campaign("c"), recipients=[Recipient(external_user_id="u")])
         await braze.send(Canvas("cv"), recipients=[Recipient(external_user_id="u")])

@@ -48,7 +48,11 @@ def test_every_campaign_field_reaches_the_wire() -> None:
         campaign_id="c",
         send_id="s",
         trigger_properties={"brand": "x"},
-        audience={"AND": [{"custom_attribute": {"custom_attribute_name": "eye_color"}}]},
+        audience={
+            "AND": [
+                {"custom_attribute": {"custom_attribute_name": "eye_color", "comparison": "exists"}}
+            ]
+        },
         recipients=[
             Recipient(
                 external_user_id="u1",
@@ -72,7 +76,11 @@ def test_every_campaign_field_reaches_the_wire() -> None:
         "campaign_id": "c",
         "send_id": "s",
         "trigger_properties": {"brand": "x"},
-        "audience": {"AND": [{"custom_attribute": {"custom_attribute_name": "eye_color"}}]},
+        "audience": {
+            "AND": [
+                {"custom_attribute": {"custom_attribute_name": "eye_color", "comparison": "exists"}}
+            ]
+        },
         "recipients": [
             {
                 "external_user_id": "u1",
@@ -498,13 +506,37 @@ def test_external_send_id_has_brazes_regex_and_no_length_cap() -> None:
 def test_an_audience_send_without_recipients_carries_broadcast_true() -> None:
     """The campaign and Canvas pages: broadcast "must be set to true if recipients is
     omitted"; an audience send is written so, and broadcast=False there is refused."""
-    campaign = CampaignTriggerRequest(campaign_id="c", audience={"AND": []})
+    campaign = CampaignTriggerRequest(
+        campaign_id="c",
+        audience={
+            "AND": [
+                {"custom_attribute": {"custom_attribute_name": "eye_color", "comparison": "exists"}}
+            ]
+        },
+    )
     assert campaign.broadcast is True and campaign.targets_audience
     with pytest.raises(BrazeValidationError, match="attachments"):
         CampaignTriggerRequest(
-            campaign_id="c", audience={"AND": []}, attachments=[Attachment("f", "https://x/f")]
+            campaign_id="c",
+            audience={
+                "AND": [
+                    {
+                        "custom_attribute": {
+                            "custom_attribute_name": "eye_color",
+                            "comparison": "exists",
+                        }
+                    }
+                ]
+            },
+            attachments=[Attachment("f", "https://x/f")],
         )
     with_recipients = CampaignTriggerRequest(
-        campaign_id="c", audience={"AND": []}, recipients=[u(1)]
+        campaign_id="c",
+        audience={
+            "AND": [
+                {"custom_attribute": {"custom_attribute_name": "eye_color", "comparison": "exists"}}
+            ]
+        },
+        recipients=[u(1)],
     )
     assert with_recipients.broadcast is None and not with_recipients.targets_audience

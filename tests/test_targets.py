@@ -126,7 +126,18 @@ def test_each_target_knows_its_endpoint_and_its_bucket() -> None:
     ):
         assert target.path == path
         assert not target.request([U1]).targets_audience
-        assert target.request(audience={"AND": [{"x": 1}]}).targets_audience
+        assert target.request(
+            audience={
+                "AND": [
+                    {
+                        "custom_attribute": {
+                            "custom_attribute_name": "eye_color",
+                            "comparison": "exists",
+                        }
+                    }
+                ]
+            }
+        ).targets_audience
         whole = {"segment_id": "s"} if isinstance(target, Messages) else {"broadcast": True}
         assert target.request(**whole).targets_audience
 

@@ -54,7 +54,16 @@ WIRE_BYTES = [
         CampaignTriggerRequest(
             campaign_id="c",
             send_id="s",
-            audience={"AND": [{"custom_attribute": {"custom_attribute_name": "eye_color"}}]},
+            audience={
+                "AND": [
+                    {
+                        "custom_attribute": {
+                            "custom_attribute_name": "eye_color",
+                            "comparison": "exists",
+                        }
+                    }
+                ]
+            },
             recipients=[
                 Recipient(
                     external_user_id="u1",
@@ -68,7 +77,7 @@ WIRE_BYTES = [
             attachments=[Attachment("invoice", "https://example.com/invoice.pdf")],
         ),
         b'{"campaign_id":"c","send_id":"s","audience":{"AND":[{"custom_attribute":'
-        b'{"custom_attribute_name":"eye_color"}}]},"recipients":[{"external_user_id":"u1",'
+        b'{"custom_attribute_name":"eye_color","comparison":"exists"}}]},"recipients":[{"external_user_id":"u1",'
         b'"trigger_properties":{"coupon":"SAVE20"},"send_to_existing_only":false,'
         b'"attributes":{"first_name":"Alex"}},{"user_alias":{"alias_name":"n",'
         b'"alias_label":"l"},"send_to_existing_only":true},{"email":"a@example.com",'
@@ -101,8 +110,14 @@ WIRE_BYTES = [
         id="canvas",
     ),
     pytest.param(
-        CanvasTriggerRequest(canvas_id="cv", audience={"OR": []}),
-        b'{"canvas_id":"cv","broadcast":true,"audience":{"OR":[]}}',
+        CanvasTriggerRequest(
+            canvas_id="cv",
+            audience={
+                "OR": [{"push_subscription_status": {"comparison": "is", "value": "opted_in"}}]
+            },
+        ),
+        b'{"canvas_id":"cv","broadcast":true,"audience":{"OR":[{"push_subscription_status":'
+        b'{"comparison":"is","value":"opted_in"}}]}}',
         id="canvas-audience-is-a-broadcast",
     ),
     pytest.param(
