@@ -98,8 +98,7 @@ class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
     :param base_url: the REST endpoint, e.g. ``"https://rest.iad-01.braze.com"``; defaults to
         ``$BRAZE_REST_URL``. ``http://`` is refused except for loopback hosts.
     :param timeout: httpx timeouts (seconds or ``httpx.Timeout``); default :data:`DEFAULT_TIMEOUT`.
-    :param attempt_timeout: ceiling on one attempt, first byte sent to last byte read; both
-        bounds apply on every transport (see :mod:`braze_async._http`).
+    :param attempt_timeout: ceiling on one attempt, first byte sent to last byte read.
     :param retry: the :class:`RetryPolicy`.
     :param rate_limits: the client-side :class:`RateLimits` (Braze's published limits by
         default; shared by a fleet with ``redis_url``; clients of one workspace share one
