@@ -485,3 +485,61 @@ def test_the_daily_send_id_budget_is_shared_through_redis(redis_url: str, worksp
 
     refused = asyncio.run(main())
     assert refused.wait is not None and refused.wait > 86_000
+
+
+def braze_saw(remaining: int, limit: int = 10) -> dict[str, str]:
+    """Headers of an answer: *remaining* of Braze's *limit* left for 30 s more."""
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": repr(time.time() + 30),
+    }
+
+
+def test_interactive_sends_braze_counted_leave_another_hosts_bulk_its_share(
+    redis_url: str, workspace: str
+) -> None:
+    """Braze counted two interactive sends of one host and four bulk ones of another: 4 of 10
+    left, and every process caps at that. The two interactive sends took their part of the
+    reserve already: bulk still gets its whole share (8 of 10: 4 more), not 4 - reserve."""
+    key = f"braze_async:{{{workspace}}}:audience"
+
+    async def main() -> int:
+        async with (
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job,
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as web,
+        ):
+            for _ in range(2):
+                (await web.acquire(A)).release(sent=True)
+            for _ in range(4):
+                (await job.acquire(A, priority="bulk")).release(sent=True)
+            job.observe(A, 200, braze_saw(4))
+            web.observe(A, 200, braze_saw(4))
+            await asyncio.to_thread(in_redis, redis_url, f"{key}:caps")
+            return await admitted_at_once(job, "bulk")
+
+    assert asyncio.run(main()) == 4
+
+
+def test_another_consumers_usage_still_shrinks_the_bulk_lane_first(
+    redis_url: str, workspace: str
+) -> None:
+    """One interactive send of the fleet, four bulk ones, and two of another consumer: 3 of 10
+    left. The reserve (2) less the fleet's interactive send already counted leaves 1 to
+    interactive requests: bulk takes 2 more (its share less the other consumer's 2), the web
+    host the last one."""
+    key = f"braze_async:{{{workspace}}}:audience"
+
+    async def main() -> tuple[int, int]:
+        async with (
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job,
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as web,
+        ):
+            (await web.acquire(A)).release(sent=True)
+            for _ in range(4):
+                (await job.acquire(A, priority="bulk")).release(sent=True)
+            job.observe(A, 200, braze_saw(3))
+            await asyncio.to_thread(in_redis, redis_url, f"{key}:caps")
+            return await admitted_at_once(job, "bulk"), await admitted_at_once(web, "interactive")
+
+    assert asyncio.run(main()) == (2, 1)

@@ -45,6 +45,13 @@ class Wait(NamedTuple):
 class SlotLog(Protocol):
     """One bucket's sliding log of release times, wherever it is kept."""
 
+    @property
+    def checks_reserve_in_caps(self) -> bool:
+        """Whether :meth:`try_admit` checks a bulk request's reserve against the Remaining
+        caps itself, where all their users' interactive slots are known (Redis: the fleet's
+        caps, in the acquire script). The limiter's local caps then hold each lane at their
+        allowance only; else they also keep the reserve."""
+
     async def try_admit(self, reserve: int = 0) -> Slot | Wait:
         """Take a slot now (its name) while fewer than ``limit - reserve`` are counted, and
         every Remaining cap in force allows more than *reserve*; or say how long to wait

@@ -141,6 +141,9 @@ class LocalLog:
 
     __slots__ = ("_all", "_bulk", "_clock", "_keep", "_limit", "_on_release", "_period")
 
+    #: The limiter's own caps keep the reserve: they are this log's only caps.
+    checks_reserve_in_caps = False
+
     def __init__(
         self, rate: Rate, clock: Callable[[], float], margin: float, on_release: Callable[[], None]
     ) -> None:

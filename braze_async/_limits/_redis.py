@@ -24,10 +24,13 @@ matter. Every step is one atomic Lua script:
 * the lanes: a bulk request's acquire passes ``reserve`` (``RateLimits.reserved``; 0 for an
   interactive one); its slot (a member named ``b:...``) is kept in ``...:bulk`` too, and it
   is admitted only while that set holds fewer than ``limit - reserve`` (and the whole set
-  fewer than ``limit``) and every live cap allows more than ``reserve``: in the same atomic
-  script, the same round trip; its release rescores it in both sets. Which waiter of a process asks
-  first is the limiter's business (interactive first); across processes the reserve is what
-  keeps a web process's request from waiting behind another host's bulk job.
+  fewer than ``limit``) and every live cap allows more than ``max(reserve - ours, 0)``,
+  *ours* being the fleet's interactive slots Braze can have counted in that cap's window
+  (scored after its Reset + margin - 1 s: in flight, or released after Reset - period, less
+  Reset's whole-second rounding; they spent their part of the reserve already): in the same
+  atomic script, the same round trip; its release rescores it in both sets. Which waiter of
+  a process asks first is the limiter's business (interactive first); across processes the
+  reserve is what keeps a web process's request from waiting behind another host's bulk job.
 
 Every key has a PEXPIRE (slots: the longest a slot can count, ``max(lease, period) + period +
 margin``; caps: until the last Reset), so idle budgets vanish. The pause and caps use Braze's
@@ -103,7 +106,10 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
 # KEYS: slots, pause, caps, bulk slots. ARGV: limit, hold (µs: lease + period), key ttl (ms),
 # member, margin (µs), reserve (slots a bulk request leaves to interactive ones; 0 for those:
-# then the bulk set is not touched; else the bulk set may hold limit - reserve at most).
+# then the bulk set is not touched; else the bulk set may hold limit - reserve at most, and
+# every live cap must allow 1 + max(reserve - ours, 0) more, `ours` being the fleet's
+# interactive slots Braze can have counted in the cap's window: scored after its Reset +
+# margin - 1 s, i.e. in flight or released after Reset - period - 1 s, Reset's rounding).
 # Returns {1, now} when admitted, else {0, µs to wait}. Scores are integers of µs, formatted
 # with %.0f because Lua's default number formatting keeps 14 digits only.
 _ACQUIRE = (
@@ -124,7 +130,15 @@ for i = 1, #caps, 2 do
     redis.call('HDEL', KEYS[3], caps[i])
   else
     live[#live + 1] = caps[i]
-    if tonumber(caps[i + 1]) < 1 + reserve then wait = math.max(wait, ends - now) end
+    local allow = tonumber(caps[i + 1])
+    local need = 1 + reserve
+    if allow < need and allow >= 1 then
+      local since = '(' .. string.format('%.0f', math.max(ends - 1000000, now))
+      local ours = redis.call('ZCOUNT', KEYS[1], since, '+inf')
+        - redis.call('ZCOUNT', KEYS[4], since, '+inf')
+      need = 1 + math.max(reserve - ours, 0)
+    end
+    if allow < need then wait = math.max(wait, ends - now) end
   end
 end
 if wait > 0 then
@@ -427,6 +441,9 @@ class RedisLog:
 
     Built by :meth:`RedisEngine.open`, which hands it the engine's shared parts.
     """
+
+    #: The acquire script checks a bulk request's reserve against the fleet's caps.
+    checks_reserve_in_caps = True
 
     def __init__(
         self,
