@@ -500,9 +500,8 @@ def test_interactive_sends_braze_counted_leave_another_hosts_bulk_its_share(
     redis_url: str, workspace: str
 ) -> None:
     """Braze counted two interactive sends of one host and four bulk ones of another: 4 of 10
-    left, and every process caps at that. The two interactive sends took their part of the
+    left, and each process caps at that. The two interactive sends took their part of the
     reserve already: bulk still gets its whole share (8 of 10: 4 more), not 4 - reserve."""
-    key = f"braze_async:{{{workspace}}}:audience"
 
     async def main() -> int:
         async with (
@@ -513,9 +512,10 @@ def test_interactive_sends_braze_counted_leave_another_hosts_bulk_its_share(
                 (await web.acquire(A)).release(sent=True)
             for _ in range(4):
                 (await job.acquire(A, priority="bulk")).release(sent=True)
-            job.observe(A, 200, braze_saw(4))
-            web.observe(A, 200, braze_saw(4))
-            await asyncio.to_thread(in_redis, redis_url, f"{key}:caps")
+            job.observe(A, 200, braze_saw(4))  # the job's own cap: 4 left
+            heard = lanes(redis_url, workspace, Rate(10, 60.0), 0.2)
+            heard.observe(A, 200, braze_saw(4))
+            await heard.aclose()  # what it shares is in Redis now
             return await admitted_at_once(job, "bulk")
 
     assert asyncio.run(main()) == 4
@@ -543,3 +543,27 @@ def test_another_consumers_usage_still_shrinks_the_bulk_lane_first(
             return await admitted_at_once(job, "bulk"), await admitted_at_once(web, "interactive")
 
     assert asyncio.run(main()) == (2, 1)
+
+
+def test_no_fleet_cap_where_the_fleets_own_slots_explain_brazes_usage(
+    redis_url: str, workspace: str
+) -> None:
+    """Braze counted six, all the fleet's bulk slots, one of them still in flight when its
+    answer was heard (so a cap would charge it twice: 4 left less 1 in flight). As in one
+    process, usage the fleet's own slots explain sets no fleet cap: the log governs, and the
+    bulk job gets its whole share (8 of 10: 2 more), not one less and a wait for Reset."""
+
+    async def main() -> int:
+        async with lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job:
+            for _ in range(5):
+                (await job.acquire(A, priority="bulk")).release(sent=True)
+            flying = await job.acquire(A, priority="bulk")
+            heard = lanes(redis_url, workspace, Rate(10, 60.0), 0.2)
+            heard.observe(A, 200, braze_saw(4))
+            await heard.aclose()  # its cap, if any, is in Redis now
+            flying.release(sent=True)
+        # Closing waited for the release; a fresh process has no caps of its own.
+        async with lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as later:
+            return await admitted_at_once(later, "bulk")
+
+    assert asyncio.run(main()) == 2

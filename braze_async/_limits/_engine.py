@@ -76,12 +76,14 @@ class SlotLog(Protocol):
         """Whether our own slots can explain *count* requests the server counted after the
         monotonic time *since*: at least *count* are in flight or were released after it.
 
-        None when the log cannot tell (Redis: the fleet's slots are not ours alone to judge).
+        None when the log cannot tell (Redis: the fleet's slots are not ours alone to judge;
+        its cap script judges them for the fleet's caps, as :meth:`share` hears the cap).
         """
 
-    def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
+    def share(self, *, pause: float | None, cap: tuple[float, int, int | None] | None) -> None:
         """Tell the log's other users: a 429 pause of *pause* s, or at most ``cap[1]`` more
-        admissions before Braze's Reset ``cap[0]`` (UTC epoch seconds, Braze's clock)."""
+        admissions before Braze's Reset ``cap[0]`` (UTC epoch seconds, Braze's clock) of
+        Braze's limit ``cap[2]`` (None: unknown)."""
 
 
 class Engine(Protocol):

@@ -59,9 +59,10 @@ class Update(NamedTuple):
 
     #: Seconds, from now, of a 429 pause that outlasts the one already in force.
     pause: float | None
-    #: The answer's valid ``(reset, remaining)``: at most *remaining* more before Braze's
-    #: *reset* (UTC epoch seconds, as Braze sent it).
-    cap: tuple[float, int] | None
+    #: The answer's valid ``(reset, remaining, limit)``: at most *remaining* more before
+    #: Braze's *reset* (UTC epoch seconds, as Braze sent it), of Braze's last *limit* (None
+    #: when never sent: then every usage is someone else's).
+    cap: tuple[float, int, int | None] | None
 
 
 class _Cap:
@@ -158,7 +159,7 @@ class Feedback:
         cap = None
         if ends is not None and headers.remaining is not None:
             assert headers.reset is not None
-            cap = (headers.reset, headers.remaining)
+            cap = (headers.reset, headers.remaining, self.server_limit)
             if not self._explained(accounts_for, headers.remaining, ends):
                 # Someone else spends this budget too. Our in-flight requests may not be
                 # counted yet: they will spend from r as well.

@@ -219,5 +219,5 @@ class LocalLog:
         expiries = slots.expiries
         return len(expiries) >= need and expiries[-need] - self._keep > since
 
-    def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
+    def share(self, *, pause: float | None, cap: tuple[float, int, int | None] | None) -> None:
         """Nothing to share: this process is the log's only user."""

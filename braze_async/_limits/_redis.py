@@ -20,7 +20,14 @@ matter. Every step is one atomic Lua script:
 * ``X-RateLimit-Remaining: r`` and ``Reset: t`` set ``...:caps`` field ``t`` to ``r`` minus the
   fleet's requests Braze may not have counted yet (slots scored beyond ``now + period +
   margin``: in flight, or of unknown outcome); each admission spends one from every live cap,
-  and none is admitted while one is spent, until ``t + margin``.
+  and none is admitted while one is spent, until ``t + margin``. As in one process (see
+  :mod:`._feedback`), no cap is set when the fleet's slots Braze can have counted in its
+  current window explain all of its usage (``Limit - r``; the script counts them): the exact
+  log governs those, and a cap would only be rougher (it counts a request whose answer came
+  but whose release has not landed twice) and idle the fleet until the whole-second Reset.
+  (A slot of unknown outcome counts as explaining usage while it is kept: Braze may have
+  counted it late.) Each process still keeps its own caps (:mod:`._feedback`: it cannot
+  tell the fleet's usage from others'), which hold each lane at their allowance.
 * the lanes: a bulk request's acquire passes ``reserve`` (``RateLimits.reserved``; 0 for an
   interactive one); its slot (a member named ``b:...``) is kept in ``...:bulk`` too, and it
   is admitted only while that set holds fewer than ``limit - reserve`` (and the whole set
@@ -52,8 +59,9 @@ error, never the URL's password.
 
 After a restart without persistence (or a ``FLUSHDB``) the log is empty: until the slots of the
 requests made before it would have expired, the fleet may admit up to one more window of
-budget, held back only by Braze's own Remaining caps and 429 pauses, which each process also
-keeps locally. Persistence (``appendonly yes``) keeps the log across a restart.
+budget, held back only by Braze's own Remaining caps (the next answers set them again: an
+empty log explains none of Braze's usage) and 429 pauses, which each process also keeps
+locally. Persistence (``appendonly yes``) keeps the log across a restart.
 
 Why not the ``limits`` library's moving window? Its Redis script keeps a list of *admission*
 timestamps pushed by LPUSH and trimmed to ``limit``: entries have no identity, so a slot
@@ -169,14 +177,27 @@ return {0, string.format('%.0f', tonumber(first[2]) - now)}
 """
 )
 
-# KEYS: slots, caps. ARGV: reset (epoch s), remaining, keep (µs: period + margin), margin (µs).
-# At most `remaining` more admissions before `reset`, less the fleet's requests in flight
+# KEYS: slots, caps. ARGV: reset (epoch s), remaining, keep (µs: period + margin), margin (µs),
+# Braze's limit ('' when unknown), period (µs). When the fleet's slots Braze can have counted
+# in its current window (in flight, or released after it began: Reset - period, less Reset's
+# whole-second rounding; Reset at most one period and that rounding away) explain all of
+# Braze's usage, limit - remaining, nothing is capped: the log already governs them (a cap
+# would count answered slots not yet released twice and idle until the rounded Reset). Else
+# at most `remaining` more admissions before `reset`, less the fleet's requests in flight
 # (slots still scored by their lease, i.e. above now + keep). Caps only tighten; beyond 8
 # distinct resets they fold into the latest one with the lowest allowance.
 _CAP = (
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     + _NOW
     + """
+if ARGV[5] ~= '' then
+  local rounding = 1000000
+  local period = tonumber(ARGV[6])
+  local ends = math.min(tonumber(ARGV[1]) * 1000000, now + period + rounding)
+  local since = '(' .. string.format('%.0f', ends - period - rounding + tonumber(ARGV[3]))
+  local ours = redis.call('ZCOUNT', KEYS[1], since, '+inf')
+  if ours >= tonumber(ARGV[5]) - tonumber(ARGV[2]) then return -1 end
+end
 local released = '(' .. string.format('%.0f', now + tonumber(ARGV[3]))
 local flying = redis.call('ZCOUNT', KEYS[1], released, '+inf')
 local allow = math.max(tonumber(ARGV[2]) - flying, 0)
@@ -469,6 +490,7 @@ class RedisLog:
         self._on_release = on_release
         self._hold_us = math.ceil((lease + rate.period) * _US)
         self._keep_us = math.ceil((rate.period + margin) * _US)
+        self._period_us = math.ceil(rate.period * _US)
         self._keep_unknown_us = math.ceil((2 * rate.period + margin) * _US)
         self._margin_us = math.ceil(margin * _US)
         # Long enough for any slot: held (lease + period), answered (period + margin), or of
@@ -575,11 +597,13 @@ class RedisLog:
         return None
 
     def accounts_for(self, count: int, since: float) -> None:
-        """Unknown here: the fleet's usage is not ours alone to explain."""
+        """Unknown here: the fleet's usage is not ours alone to explain. (The cap script
+        judges it against the fleet's slots, for the fleet's caps; this process keeps its
+        own caps, which hold the fleet back after Redis restarted empty.)"""
         del count, since
         return None
 
-    def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
+    def share(self, *, pause: float | None, cap: tuple[float, int, int | None] | None) -> None:
         """Publish a 429 pause or a Remaining cap to the fleet, in the background."""
         if pause is not None:
             self._spawn(self._run_pause(pause))
@@ -595,12 +619,19 @@ class RedisLog:
                 self._trouble.redact.describe(exc),
             )
 
-    async def _run_cap(self, reset: float, remaining: int) -> None:
+    async def _run_cap(self, reset: float, remaining: int, limit: int | None) -> None:
         key = self._key
         try:
             await self._scripts.cap(
                 keys=[key, key + ":caps"],
-                args=[repr(reset), remaining, self._keep_us, self._margin_us],
+                args=[
+                    repr(reset),
+                    remaining,
+                    self._keep_us,
+                    self._margin_us,
+                    "" if limit is None else limit,
+                    self._period_us,
+                ],
             )
         except Exception as exc:
             logger.warning(
