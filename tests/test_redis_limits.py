@@ -567,3 +567,31 @@ def test_no_fleet_cap_where_the_fleets_own_slots_explain_brazes_usage(
             return await admitted_at_once(later, "bulk")
 
     assert asyncio.run(main()) == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: each process's own Remaining caps (kept as the backstop for a Redis restart) "
+    "only tighten within one whole-second Reset, so in a steady run they idle the bulk job "
+    "after Braze's sliding window and the fleet's log have freed its slots",
+)
+def test_a_processs_own_cap_does_not_idle_bulk_once_braze_and_the_log_freed_the_window(
+    redis_url: str, workspace: str
+) -> None:
+    """The job spent its share (8 of 10), Braze said 2 left until its (rounded) Reset; a
+    period later the log has freed every slot and Braze, sliding, says 10 left under the same
+    Reset. Nothing
+    but the process's own cap from the first answer holds the job: it should get its share
+    again (8), as in one process, not the 2 the first answer left."""
+
+    async def main() -> int:
+        async with lanes(redis_url, workspace, Rate(10, 1.0), 0.2) as job:
+            for _ in range(8):
+                (await job.acquire(A, priority="bulk")).release(sent=True)
+            reset = repr(time.time() + 1.9)  # Braze's whole-second rounding: past the period
+            job.observe(A, 200, {**braze_saw(2), "X-RateLimit-Reset": reset})
+            await asyncio.sleep(1.2)  # the period: Redis's clock expires the 8 slots
+            job.observe(A, 200, {**braze_saw(10), "X-RateLimit-Reset": reset})
+            return await admitted_at_once(job, "bulk")
+
+    assert asyncio.run(main()) == 8
