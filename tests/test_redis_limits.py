@@ -569,12 +569,6 @@ def test_no_fleet_cap_where_the_fleets_own_slots_explain_brazes_usage(
     assert asyncio.run(main()) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: each process's own Remaining caps (kept as the backstop for a Redis restart) "
-    "only tighten within one whole-second Reset, so in a steady run they idle the bulk job "
-    "after Braze's sliding window and the fleet's log have freed its slots",
-)
 def test_a_processs_own_cap_does_not_idle_bulk_once_braze_and_the_log_freed_the_window(
     redis_url: str, workspace: str
 ) -> None:

@@ -52,6 +52,12 @@ class SlotLog(Protocol):
         caps, in the acquire script). The limiter's local caps then hold each lane at their
         allowance only; else they also keep the reserve."""
 
+    def backstop(self) -> bool:
+        """Whether the limiter's own Remaining caps must hold admissions now. The local log:
+        always (they are its only caps). Redis: only after it saw the store lose the fleet's
+        log (a restart without persistence, a FLUSHDB), for as long as a lost slot could
+        still count; meanwhile the fleet's caps in Redis govern."""
+
     async def try_admit(self, reserve: int = 0) -> Slot | Wait:
         """Take a slot now (its name) while fewer than ``limit - reserve`` are counted, and
         every Remaining cap in force allows more than *reserve*; or say how long to wait

@@ -112,15 +112,16 @@ class Feedback:
         self.server_remaining: int | None = None
         self.server_reset: float | None = None
 
-    def delay(self, now: float, reserve: int = 0) -> float:
+    def delay(self, now: float, reserve: int = 0, *, capped: bool = True) -> float:
         """Seconds to wait before the next admission (0: go), dropping caps that ended.
 
         *reserve*: allowance the admission must leave in every cap (a bulk request leaves
-        the reserve of what Braze says is left to interactive ones).
+        the reserve of what Braze says is left to interactive ones). *capped* False: only a
+        pause holds (the caps are kept and spent, but the log's own caps govern).
         """
         wait = self.paused_until - now
         caps = self.caps
-        if caps:
+        if caps and capped:
             for reset in [r for r, cap in caps.items() if cap.until <= now]:
                 del caps[reset]
             for cap in caps.values():

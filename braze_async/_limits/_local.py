@@ -144,6 +144,10 @@ class LocalLog:
     #: The limiter's own caps keep the reserve: they are this log's only caps.
     checks_reserve_in_caps = False
 
+    def backstop(self) -> bool:
+        """Always: the limiter's own caps are this log's only caps."""
+        return True
+
     def __init__(
         self, rate: Rate, clock: Callable[[], float], margin: float, on_release: Callable[[], None]
     ) -> None:

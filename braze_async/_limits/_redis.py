@@ -61,7 +61,12 @@ After a restart without persistence (or a ``FLUSHDB``) the log is empty: until t
 requests made before it would have expired, the fleet may admit up to one more window of
 budget, held back only by Braze's own Remaining caps (the next answers set them again: an
 empty log explains none of Braze's usage) and 429 pauses, which each process also keeps
-locally. Persistence (``appendonly yes``) keeps the log across a restart.
+locally. Each process keeps the caps it heard itself, but they hold it only as a backstop:
+from the first admission at which Redis holds fewer slots than the process's own live ones
+(the acquire script answers the count; that admission is given back when a cap forbids it)
+until ``2 * period + margin`` later. Otherwise they would idle the fleet in a steady run:
+they only tighten within one of Braze's whole-second Resets, and a process cannot tell the
+fleet's usage from others'. Persistence (``appendonly yes``) keeps the log across a restart.
 
 Why not the ``limits`` library's moving window? Its Redis script keeps a list of *admission*
 timestamps pushed by LPUSH and trimmed to ``limit``: entries have no identity, so a slot
@@ -99,6 +104,7 @@ from .._redact import Redactor
 from ._config import Bucket, Rate
 from ._engine import Slot, Wait
 from ._errors import LimiterUnavailable
+from ._local import _Slots
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
@@ -118,8 +124,8 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 # every live cap must allow 1 + max(reserve - ours, 0) more, `ours` being the fleet's
 # interactive slots Braze can have counted in the cap's window: scored after its Reset +
 # margin - 1 s, i.e. in flight or released after Reset - period - 1 s, Reset's rounding).
-# Returns {1, now} when admitted, else {0, µs to wait}. Scores are integers of µs, formatted
-# with %.0f because Lua's default number formatting keeps 14 digits only.
+# Returns {1, slots counted before this one} when admitted, else {0, µs to wait}. Scores are
+# integers of µs, formatted with %.0f because Lua's default number formatting keeps 14 digits.
 _ACQUIRE = (
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     + _NOW
@@ -155,7 +161,8 @@ end
 local expired = string.format('%.0f', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', expired)
 local full = nil
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+local count = redis.call('ZCARD', KEYS[1])
+if count >= tonumber(ARGV[1]) then
   full = KEYS[1]
 elseif reserve > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', expired)
@@ -170,7 +177,7 @@ if not full then
     redis.call('PEXPIRE', KEYS[4], ARGV[3])
   end
   for _, reset in ipairs(live) do redis.call('HINCRBY', KEYS[3], reset, -1) end
-  return {1, string.format('%.0f', now)}
+  return {1, count}
 end
 local first = redis.call('ZRANGE', full, 0, 0, 'WITHSCORES')
 return {0, string.format('%.0f', tonumber(first[2]) - now)}
@@ -466,6 +473,14 @@ class RedisLog:
     #: The acquire script checks a bulk request's reserve against the fleet's caps.
     checks_reserve_in_caps = True
 
+    def backstop(self) -> bool:
+        """Whether Redis was seen to lose the fleet's log (fewer slots there than this
+        process's own live ones) less than ``2 * period + margin`` ago: then the process's
+        own caps hold it back too. Otherwise the fleet's caps in Redis govern: the process's
+        own (which only tighten within one of Braze's whole-second Resets, and cannot tell
+        the fleet's usage from others') would idle it after the log freed the window."""
+        return self._trouble.clock() < self._lost_until
+
     def __init__(
         self,
         scripts: _Scripts,
@@ -493,6 +508,13 @@ class RedisLog:
         self._period_us = math.ceil(rate.period * _US)
         self._keep_unknown_us = math.ceil((2 * rate.period + margin) * _US)
         self._margin_us = math.ceil(margin * _US)
+        self._keep = rate.period + margin
+        self._keep_unknown = 2 * rate.period + margin
+        #: This process's own slots (held, and released but unexpired, on its clock): more of
+        #: them than Redis holds means Redis lost the log.
+        self._own = _Slots()
+        #: Until when the limiter's own caps hold (monotonic; Redis lost the log).
+        self._lost_until = -math.inf
         # Long enough for any slot: held (lease + period), answered (period + margin), or of
         # unknown outcome (2 * period + margin).
         self._ttl_ms = math.ceil((max(lease, rate.period) + rate.period + margin) * 1000) + 1000
@@ -526,6 +548,18 @@ class RedisLog:
                 raise unavailable from None
         self._trouble.outage.ended()
         if int(admitted) == 1:
+            now = self._trouble.clock()
+            self._own.prune(now)
+            if int(value) < self._own.count():
+                # Fewer slots in Redis than our own live ones: it lost the fleet's log.
+                if now >= self._lost_until:
+                    logger.warning(
+                        "rate limiter: Redis lost the fleet's log (restarted empty?); this "
+                        "process's own Remaining caps hold it back for %g s",
+                        self._keep_unknown,
+                    )
+                self._lost_until = now + self._keep_unknown
+            self._own.held += 1
             return member
         wait = max(int(value), 1_000) / _US
         # Other hosts' releases are not announced: look again soon, at jittered times.
@@ -561,6 +595,11 @@ class RedisLog:
 
     def release(self, slot: Slot, *, sent: bool, outcome_unknown: bool = False) -> None:
         """Rescore or remove *slot* in the background; *on_release* is called when done."""
+        # Our own count: dated from now, before Redis dates it (it never outlives Redis's).
+        expiry = None
+        if sent or outcome_unknown:
+            expiry = self._trouble.clock() + (self._keep_unknown if outcome_unknown else self._keep)
+        self._own.release(expiry, outcome_unknown)
         keep = self._keep_unknown_us if outcome_unknown else self._keep_us
         self._spawn(self._run_release(slot, sent=sent or outcome_unknown, keep=keep))
 
