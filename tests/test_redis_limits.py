@@ -485,3 +485,107 @@ def test_the_daily_send_id_budget_is_shared_through_redis(redis_url: str, worksp
 
     refused = asyncio.run(main())
     assert refused.wait is not None and refused.wait > 86_000
+
+
+def braze_saw(remaining: int, limit: int = 10) -> dict[str, str]:
+    """Headers of an answer: *remaining* of Braze's *limit* left for 30 s more."""
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": repr(time.time() + 30),
+    }
+
+
+def test_interactive_sends_braze_counted_leave_another_hosts_bulk_its_share(
+    redis_url: str, workspace: str
+) -> None:
+    """Braze counted two interactive sends of one host and four bulk ones of another: 4 of 10
+    left, and each process caps at that. The two interactive sends took their part of the
+    reserve already: bulk still gets its whole share (8 of 10: 4 more), not 4 - reserve."""
+
+    async def main() -> int:
+        async with (
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job,
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as web,
+        ):
+            for _ in range(2):
+                (await web.acquire(A)).release(sent=True)
+            for _ in range(4):
+                (await job.acquire(A, priority="bulk")).release(sent=True)
+            job.observe(A, 200, braze_saw(4))  # the job's own cap: 4 left
+            heard = lanes(redis_url, workspace, Rate(10, 60.0), 0.2)
+            heard.observe(A, 200, braze_saw(4))
+            await heard.aclose()  # what it shares is in Redis now
+            return await admitted_at_once(job, "bulk")
+
+    assert asyncio.run(main()) == 4
+
+
+def test_another_consumers_usage_still_shrinks_the_bulk_lane_first(
+    redis_url: str, workspace: str
+) -> None:
+    """One interactive send of the fleet, four bulk ones, and two of another consumer: 3 of 10
+    left. The reserve (2) less the fleet's interactive send already counted leaves 1 to
+    interactive requests: bulk takes 2 more (its share less the other consumer's 2), the web
+    host the last one."""
+    key = f"braze_async:{{{workspace}}}:audience"
+
+    async def main() -> tuple[int, int]:
+        async with (
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job,
+            lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as web,
+        ):
+            (await web.acquire(A)).release(sent=True)
+            for _ in range(4):
+                (await job.acquire(A, priority="bulk")).release(sent=True)
+            job.observe(A, 200, braze_saw(3))
+            await asyncio.to_thread(in_redis, redis_url, f"{key}:caps")
+            return await admitted_at_once(job, "bulk"), await admitted_at_once(web, "interactive")
+
+    assert asyncio.run(main()) == (2, 1)
+
+
+def test_no_fleet_cap_where_the_fleets_own_slots_explain_brazes_usage(
+    redis_url: str, workspace: str
+) -> None:
+    """Braze counted six, all the fleet's bulk slots, one of them still in flight when its
+    answer was heard (so a cap would charge it twice: 4 left less 1 in flight). As in one
+    process, usage the fleet's own slots explain sets no fleet cap: the log governs, and the
+    bulk job gets its whole share (8 of 10: 2 more), not one less and a wait for Reset."""
+
+    async def main() -> int:
+        async with lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as job:
+            for _ in range(5):
+                (await job.acquire(A, priority="bulk")).release(sent=True)
+            flying = await job.acquire(A, priority="bulk")
+            heard = lanes(redis_url, workspace, Rate(10, 60.0), 0.2)
+            heard.observe(A, 200, braze_saw(4))
+            await heard.aclose()  # its cap, if any, is in Redis now
+            flying.release(sent=True)
+        # Closing waited for the release; a fresh process has no caps of its own.
+        async with lanes(redis_url, workspace, Rate(10, 60.0), 0.2) as later:
+            return await admitted_at_once(later, "bulk")
+
+    assert asyncio.run(main()) == 2
+
+
+def test_a_processs_own_cap_does_not_idle_bulk_once_braze_and_the_log_freed_the_window(
+    redis_url: str, workspace: str
+) -> None:
+    """The job spent its share (8 of 10), Braze said 2 left until its (rounded) Reset; a
+    period later the log has freed every slot and Braze, sliding, says 10 left under the same
+    Reset. Nothing
+    but the process's own cap from the first answer holds the job: it should get its share
+    again (8), as in one process, not the 2 the first answer left."""
+
+    async def main() -> int:
+        async with lanes(redis_url, workspace, Rate(10, 1.0), 0.2) as job:
+            for _ in range(8):
+                (await job.acquire(A, priority="bulk")).release(sent=True)
+            reset = repr(time.time() + 1.9)  # Braze's whole-second rounding: past the period
+            job.observe(A, 200, {**braze_saw(2), "X-RateLimit-Reset": reset})
+            await asyncio.sleep(1.2)  # the period: Redis's clock expires the 8 slots
+            job.observe(A, 200, {**braze_saw(10), "X-RateLimit-Reset": reset})
+            return await admitted_at_once(job, "bulk")
+
+    assert asyncio.run(main()) == 8

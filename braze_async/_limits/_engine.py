@@ -45,6 +45,19 @@ class Wait(NamedTuple):
 class SlotLog(Protocol):
     """One bucket's sliding log of release times, wherever it is kept."""
 
+    @property
+    def checks_reserve_in_caps(self) -> bool:
+        """Whether :meth:`try_admit` checks a bulk request's reserve against the Remaining
+        caps itself, where all their users' interactive slots are known (Redis: the fleet's
+        caps, in the acquire script). The limiter's local caps then hold each lane at their
+        allowance only; else they also keep the reserve."""
+
+    def backstop(self) -> bool:
+        """Whether the limiter's own Remaining caps must hold admissions now. The local log:
+        always (they are its only caps). Redis: only after it saw the store lose the fleet's
+        log (a restart without persistence, a FLUSHDB), for as long as a lost slot could
+        still count; meanwhile the fleet's caps in Redis govern."""
+
     async def try_admit(self, reserve: int = 0) -> Slot | Wait:
         """Take a slot now (its name) while fewer than ``limit - reserve`` are counted, and
         every Remaining cap in force allows more than *reserve*; or say how long to wait
@@ -69,12 +82,14 @@ class SlotLog(Protocol):
         """Whether our own slots can explain *count* requests the server counted after the
         monotonic time *since*: at least *count* are in flight or were released after it.
 
-        None when the log cannot tell (Redis: the fleet's slots are not ours alone to judge).
+        None when the log cannot tell (Redis: the fleet's slots are not ours alone to judge;
+        its cap script judges them for the fleet's caps, as :meth:`share` hears the cap).
         """
 
-    def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
+    def share(self, *, pause: float | None, cap: tuple[float, int, int | None] | None) -> None:
         """Tell the log's other users: a 429 pause of *pause* s, or at most ``cap[1]`` more
-        admissions before Braze's Reset ``cap[0]`` (UTC epoch seconds, Braze's clock)."""
+        admissions before Braze's Reset ``cap[0]`` (UTC epoch seconds, Braze's clock) of
+        Braze's limit ``cap[2]`` (None: unknown)."""
 
 
 class Engine(Protocol):

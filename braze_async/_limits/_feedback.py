@@ -59,9 +59,10 @@ class Update(NamedTuple):
 
     #: Seconds, from now, of a 429 pause that outlasts the one already in force.
     pause: float | None
-    #: The answer's valid ``(reset, remaining)``: at most *remaining* more before Braze's
-    #: *reset* (UTC epoch seconds, as Braze sent it).
-    cap: tuple[float, int] | None
+    #: The answer's valid ``(reset, remaining, limit)``: at most *remaining* more before
+    #: Braze's *reset* (UTC epoch seconds, as Braze sent it), of Braze's last *limit* (None
+    #: when never sent: then every usage is someone else's).
+    cap: tuple[float, int, int | None] | None
 
 
 class _Cap:
@@ -111,15 +112,16 @@ class Feedback:
         self.server_remaining: int | None = None
         self.server_reset: float | None = None
 
-    def delay(self, now: float, reserve: int = 0) -> float:
+    def delay(self, now: float, reserve: int = 0, *, capped: bool = True) -> float:
         """Seconds to wait before the next admission (0: go), dropping caps that ended.
 
         *reserve*: allowance the admission must leave in every cap (a bulk request leaves
-        the reserve of what Braze says is left to interactive ones).
+        the reserve of what Braze says is left to interactive ones). *capped* False: only a
+        pause holds (the caps are kept and spent, but the log's own caps govern).
         """
         wait = self.paused_until - now
         caps = self.caps
-        if caps:
+        if caps and capped:
             for reset in [r for r, cap in caps.items() if cap.until <= now]:
                 del caps[reset]
             for cap in caps.values():
@@ -158,7 +160,7 @@ class Feedback:
         cap = None
         if ends is not None and headers.remaining is not None:
             assert headers.reset is not None
-            cap = (headers.reset, headers.remaining)
+            cap = (headers.reset, headers.remaining, self.server_limit)
             if not self._explained(accounts_for, headers.remaining, ends):
                 # Someone else spends this budget too. Our in-flight requests may not be
                 # counted yet: they will spend from r as well.

@@ -14,8 +14,25 @@ interactive requests are admitted before waiting bulk ones, each lane first come
 served; and a bulk request is admitted only while ``RateLimits.reserved(bucket)`` slots of the
 window stay free (in the log, and in Braze's Remaining when a cap is in force), so that an
 interactive request arriving while a bulk job runs finds a slot at once. Pauses after a 429
-hold both lanes. Priority is strict: interactive requests beyond the reserve wait ahead of
-every bulk one (a web app's burst delays a bulk job, never the reverse).
+hold both lanes.
+
+The reserve under a cap is taken from what Braze says is left, less nothing our own
+interactive requests explain: a bulk request needs ``1 + max(reserve - ours, 0)`` of every
+cap's allowance, *ours* being the interactive slots Braze can have counted in the cap's
+window (in flight, or released after it began). Interactive requests already sent spent
+their part of the reserve; charging them again would stop bulk at ``limit - reserve - ours``.
+So another consumer's spending shrinks the bulk lane first, our own web traffic never does.
+With the Redis engine the fleet's interactive slots are known only in Redis: the acquire
+script checks the reserve against the fleet's caps (:attr:`.SlotLog.checks_reserve_in_caps`),
+and each process's own caps hold both lanes at their allowance only, and only as a backstop,
+once the log says it lost the fleet's slots (:meth:`.SlotLog.backstop`: after Redis restarts
+empty they are what holds the fleet back; in a steady run they would idle it, see
+:mod:`._redis`). The local engine's caps (set only when another consumer spends) still
+charge this process's interactive slots to the reserve: its log does not count them per
+window.
+
+Priority is strict: interactive requests beyond the reserve wait ahead of every bulk one (a
+web app's burst delays a bulk job, never the reverse).
 
 Waking up
 =========
@@ -385,9 +402,12 @@ class RateLimiter:
     async def _look(self, budget: _Budget, waiter: _Waiter, now: float) -> Slot | _NotYet:
         """One look at time *now*: a slot when *waiter* is admitted, else why not yet (what
         the engine is retrying through, if anything, is left on the budget)."""
-        # A pause holds everyone in line; a spent Remaining holds bulk at the reserve.
+        # A pause holds everyone in line; a spent Remaining holds bulk at the reserve (in the
+        # log's caps instead when it keeps them for a fleet: see the lanes above).
         reserve = budget.reserved if waiter.bulk else 0
-        delay = free_in = budget.feedback.delay(now, reserve)
+        local_reserve = 0 if budget.log.checks_reserve_in_caps else reserve
+        capped = budget.log.backstop()
+        delay = free_in = budget.feedback.delay(now, local_reserve, capped=capped)
         if budget.head() is not waiter:
             return _NotYet(math.inf, free_in, now)  # behind the head: until the line moves
         if delay > 0:
@@ -398,6 +418,14 @@ class RateLimiter:
             budget.fail_line(str(exc))  # they all wait for the same store
             raise
         if isinstance(answer, str):
+            if not capped and budget.log.backstop():
+                # This very look found that the store lost the fleet's log: our own caps
+                # hold from now on, this admission included.
+                now = self._monotonic()
+                later = budget.feedback.delay(now, local_reserve)
+                if later > 0:
+                    budget.log.release(answer, sent=False)
+                    return _NotYet(later, later, now)
             return answer
         budget.trouble = answer.trouble
         return _NotYet(answer.look_again_in, answer.free_in, self._monotonic())

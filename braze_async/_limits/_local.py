@@ -141,6 +141,13 @@ class LocalLog:
 
     __slots__ = ("_all", "_bulk", "_clock", "_keep", "_limit", "_on_release", "_period")
 
+    #: The limiter's own caps keep the reserve: they are this log's only caps.
+    checks_reserve_in_caps = False
+
+    def backstop(self) -> bool:
+        """Always: the limiter's own caps are this log's only caps."""
+        return True
+
     def __init__(
         self, rate: Rate, clock: Callable[[], float], margin: float, on_release: Callable[[], None]
     ) -> None:
@@ -216,5 +223,5 @@ class LocalLog:
         expiries = slots.expiries
         return len(expiries) >= need and expiries[-need] - self._keep > since
 
-    def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
+    def share(self, *, pause: float | None, cap: tuple[float, int, int | None] | None) -> None:
         """Nothing to share: this process is the log's only user."""

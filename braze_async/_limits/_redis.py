@@ -20,14 +20,24 @@ matter. Every step is one atomic Lua script:
 * ``X-RateLimit-Remaining: r`` and ``Reset: t`` set ``...:caps`` field ``t`` to ``r`` minus the
   fleet's requests Braze may not have counted yet (slots scored beyond ``now + period +
   margin``: in flight, or of unknown outcome); each admission spends one from every live cap,
-  and none is admitted while one is spent, until ``t + margin``.
+  and none is admitted while one is spent, until ``t + margin``. As in one process (see
+  :mod:`._feedback`), no cap is set when the fleet's slots Braze can have counted in its
+  current window explain all of its usage (``Limit - r``; the script counts them): the exact
+  log governs those, and a cap would only be rougher (it counts a request whose answer came
+  but whose release has not landed twice) and idle the fleet until the whole-second Reset.
+  (A slot of unknown outcome counts as explaining usage while it is kept: Braze may have
+  counted it late.) Each process still keeps its own caps (:mod:`._feedback`: it cannot
+  tell the fleet's usage from others'), which hold each lane at their allowance.
 * the lanes: a bulk request's acquire passes ``reserve`` (``RateLimits.reserved``; 0 for an
   interactive one); its slot (a member named ``b:...``) is kept in ``...:bulk`` too, and it
   is admitted only while that set holds fewer than ``limit - reserve`` (and the whole set
-  fewer than ``limit``) and every live cap allows more than ``reserve``: in the same atomic
-  script, the same round trip; its release rescores it in both sets. Which waiter of a process asks
-  first is the limiter's business (interactive first); across processes the reserve is what
-  keeps a web process's request from waiting behind another host's bulk job.
+  fewer than ``limit``) and every live cap allows more than ``max(reserve - ours, 0)``,
+  *ours* being the fleet's interactive slots Braze can have counted in that cap's window
+  (scored after its Reset + margin - 1 s: in flight, or released after Reset - period, less
+  Reset's whole-second rounding; they spent their part of the reserve already): in the same
+  atomic script, the same round trip; its release rescores it in both sets. Which waiter of
+  a process asks first is the limiter's business (interactive first); across processes the
+  reserve is what keeps a web process's request from waiting behind another host's bulk job.
 
 Every key has a PEXPIRE (slots: the longest a slot can count, ``max(lease, period) + period +
 margin``; caps: until the last Reset), so idle budgets vanish. The pause and caps use Braze's
@@ -49,8 +59,14 @@ error, never the URL's password.
 
 After a restart without persistence (or a ``FLUSHDB``) the log is empty: until the slots of the
 requests made before it would have expired, the fleet may admit up to one more window of
-budget, held back only by Braze's own Remaining caps and 429 pauses, which each process also
-keeps locally. Persistence (``appendonly yes``) keeps the log across a restart.
+budget, held back only by Braze's own Remaining caps (the next answers set them again: an
+empty log explains none of Braze's usage) and 429 pauses, which each process also keeps
+locally. Each process keeps the caps it heard itself, but they hold it only as a backstop:
+from the first admission at which Redis holds fewer slots than the process's own live ones
+(the acquire script answers the count; that admission is given back when a cap forbids it)
+until ``2 * period + margin`` later. Otherwise they would idle the fleet in a steady run:
+they only tighten within one of Braze's whole-second Resets, and a process cannot tell the
+fleet's usage from others'. Persistence (``appendonly yes``) keeps the log across a restart.
 
 Why not the ``limits`` library's moving window? Its Redis script keeps a list of *admission*
 timestamps pushed by LPUSH and trimmed to ``limit``: entries have no identity, so a slot
@@ -88,6 +104,7 @@ from .._redact import Redactor
 from ._config import Bucket, Rate
 from ._engine import Slot, Wait
 from ._errors import LimiterUnavailable
+from ._local import _Slots
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
@@ -103,9 +120,12 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
 # KEYS: slots, pause, caps, bulk slots. ARGV: limit, hold (µs: lease + period), key ttl (ms),
 # member, margin (µs), reserve (slots a bulk request leaves to interactive ones; 0 for those:
-# then the bulk set is not touched; else the bulk set may hold limit - reserve at most).
-# Returns {1, now} when admitted, else {0, µs to wait}. Scores are integers of µs, formatted
-# with %.0f because Lua's default number formatting keeps 14 digits only.
+# then the bulk set is not touched; else the bulk set may hold limit - reserve at most, and
+# every live cap must allow 1 + max(reserve - ours, 0) more, `ours` being the fleet's
+# interactive slots Braze can have counted in the cap's window: scored after its Reset +
+# margin - 1 s, i.e. in flight or released after Reset - period - 1 s, Reset's rounding).
+# Returns {1, slots counted before this one} when admitted, else {0, µs to wait}. Scores are
+# integers of µs, formatted with %.0f because Lua's default number formatting keeps 14 digits.
 _ACQUIRE = (
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     + _NOW
@@ -124,7 +144,15 @@ for i = 1, #caps, 2 do
     redis.call('HDEL', KEYS[3], caps[i])
   else
     live[#live + 1] = caps[i]
-    if tonumber(caps[i + 1]) < 1 + reserve then wait = math.max(wait, ends - now) end
+    local allow = tonumber(caps[i + 1])
+    local need = 1 + reserve
+    if allow < need and allow >= 1 then
+      local since = '(' .. string.format('%.0f', math.max(ends - 1000000, now))
+      local ours = redis.call('ZCOUNT', KEYS[1], since, '+inf')
+        - redis.call('ZCOUNT', KEYS[4], since, '+inf')
+      need = 1 + math.max(reserve - ours, 0)
+    end
+    if allow < need then wait = math.max(wait, ends - now) end
   end
 end
 if wait > 0 then
@@ -133,7 +161,8 @@ end
 local expired = string.format('%.0f', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', expired)
 local full = nil
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+local count = redis.call('ZCARD', KEYS[1])
+if count >= tonumber(ARGV[1]) then
   full = KEYS[1]
 elseif reserve > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', expired)
@@ -148,21 +177,34 @@ if not full then
     redis.call('PEXPIRE', KEYS[4], ARGV[3])
   end
   for _, reset in ipairs(live) do redis.call('HINCRBY', KEYS[3], reset, -1) end
-  return {1, string.format('%.0f', now)}
+  return {1, count}
 end
 local first = redis.call('ZRANGE', full, 0, 0, 'WITHSCORES')
 return {0, string.format('%.0f', tonumber(first[2]) - now)}
 """
 )
 
-# KEYS: slots, caps. ARGV: reset (epoch s), remaining, keep (µs: period + margin), margin (µs).
-# At most `remaining` more admissions before `reset`, less the fleet's requests in flight
+# KEYS: slots, caps. ARGV: reset (epoch s), remaining, keep (µs: period + margin), margin (µs),
+# Braze's limit ('' when unknown), period (µs). When the fleet's slots Braze can have counted
+# in its current window (in flight, or released after it began: Reset - period, less Reset's
+# whole-second rounding; Reset at most one period and that rounding away) explain all of
+# Braze's usage, limit - remaining, nothing is capped: the log already governs them (a cap
+# would count answered slots not yet released twice and idle until the rounded Reset). Else
+# at most `remaining` more admissions before `reset`, less the fleet's requests in flight
 # (slots still scored by their lease, i.e. above now + keep). Caps only tighten; beyond 8
 # distinct resets they fold into the latest one with the lowest allowance.
 _CAP = (
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     + _NOW
     + """
+if ARGV[5] ~= '' then
+  local rounding = 1000000
+  local period = tonumber(ARGV[6])
+  local ends = math.min(tonumber(ARGV[1]) * 1000000, now + period + rounding)
+  local since = '(' .. string.format('%.0f', ends - period - rounding + tonumber(ARGV[3]))
+  local ours = redis.call('ZCOUNT', KEYS[1], since, '+inf')
+  if ours >= tonumber(ARGV[5]) - tonumber(ARGV[2]) then return -1 end
+end
 local released = '(' .. string.format('%.0f', now + tonumber(ARGV[3]))
 local flying = redis.call('ZCOUNT', KEYS[1], released, '+inf')
 local allow = math.max(tonumber(ARGV[2]) - flying, 0)
@@ -428,6 +470,17 @@ class RedisLog:
     Built by :meth:`RedisEngine.open`, which hands it the engine's shared parts.
     """
 
+    #: The acquire script checks a bulk request's reserve against the fleet's caps.
+    checks_reserve_in_caps = True
+
+    def backstop(self) -> bool:
+        """Whether Redis was seen to lose the fleet's log (fewer slots there than this
+        process's own live ones) less than ``2 * period + margin`` ago: then the process's
+        own caps hold it back too. Otherwise the fleet's caps in Redis govern: the process's
+        own (which only tighten within one of Braze's whole-second Resets, and cannot tell
+        the fleet's usage from others') would idle it after the log freed the window."""
+        return self._trouble.clock() < self._lost_until
+
     def __init__(
         self,
         scripts: _Scripts,
@@ -452,8 +505,16 @@ class RedisLog:
         self._on_release = on_release
         self._hold_us = math.ceil((lease + rate.period) * _US)
         self._keep_us = math.ceil((rate.period + margin) * _US)
+        self._period_us = math.ceil(rate.period * _US)
         self._keep_unknown_us = math.ceil((2 * rate.period + margin) * _US)
         self._margin_us = math.ceil(margin * _US)
+        self._keep = rate.period + margin
+        self._keep_unknown = 2 * rate.period + margin
+        #: This process's own slots (held, and released but unexpired, on its clock): more of
+        #: them than Redis holds means Redis lost the log.
+        self._own = _Slots()
+        #: Until when the limiter's own caps hold (monotonic; Redis lost the log).
+        self._lost_until = -math.inf
         # Long enough for any slot: held (lease + period), answered (period + margin), or of
         # unknown outcome (2 * period + margin).
         self._ttl_ms = math.ceil((max(lease, rate.period) + rate.period + margin) * 1000) + 1000
@@ -487,6 +548,18 @@ class RedisLog:
                 raise unavailable from None
         self._trouble.outage.ended()
         if int(admitted) == 1:
+            now = self._trouble.clock()
+            self._own.prune(now)
+            if int(value) < self._own.count():
+                # Fewer slots in Redis than our own live ones: it lost the fleet's log.
+                if now >= self._lost_until:
+                    logger.warning(
+                        "rate limiter: Redis lost the fleet's log (restarted empty?); this "
+                        "process's own Remaining caps hold it back for %g s",
+                        self._keep_unknown,
+                    )
+                self._lost_until = now + self._keep_unknown
+            self._own.held += 1
             return member
         wait = max(int(value), 1_000) / _US
         # Other hosts' releases are not announced: look again soon, at jittered times.
@@ -522,6 +595,11 @@ class RedisLog:
 
     def release(self, slot: Slot, *, sent: bool, outcome_unknown: bool = False) -> None:
         """Rescore or remove *slot* in the background; *on_release* is called when done."""
+        # Our own count: dated from now, before Redis dates it (it never outlives Redis's).
+        expiry = None
+        if sent or outcome_unknown:
+            expiry = self._trouble.clock() + (self._keep_unknown if outcome_unknown else self._keep)
+        self._own.release(expiry, outcome_unknown)
         keep = self._keep_unknown_us if outcome_unknown else self._keep_us
         self._spawn(self._run_release(slot, sent=sent or outcome_unknown, keep=keep))
 
@@ -558,11 +636,13 @@ class RedisLog:
         return None
 
     def accounts_for(self, count: int, since: float) -> None:
-        """Unknown here: the fleet's usage is not ours alone to explain."""
+        """Unknown here: the fleet's usage is not ours alone to explain. (The cap script
+        judges it against the fleet's slots, for the fleet's caps; this process keeps its
+        own caps, which hold the fleet back after Redis restarted empty.)"""
         del count, since
         return None
 
-    def share(self, *, pause: float | None, cap: tuple[float, int] | None) -> None:
+    def share(self, *, pause: float | None, cap: tuple[float, int, int | None] | None) -> None:
         """Publish a 429 pause or a Remaining cap to the fleet, in the background."""
         if pause is not None:
             self._spawn(self._run_pause(pause))
@@ -578,12 +658,19 @@ class RedisLog:
                 self._trouble.redact.describe(exc),
             )
 
-    async def _run_cap(self, reset: float, remaining: int) -> None:
+    async def _run_cap(self, reset: float, remaining: int, limit: int | None) -> None:
         key = self._key
         try:
             await self._scripts.cap(
                 keys=[key, key + ":caps"],
-                args=[repr(reset), remaining, self._keep_us, self._margin_us],
+                args=[
+                    repr(reset),
+                    remaining,
+                    self._keep_us,
+                    self._margin_us,
+                    "" if limit is None else limit,
+                    self._period_us,
+                ],
             )
         except Exception as exc:
             logger.warning(
