@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,9 @@ pytestmark = pytest.mark.anyio
 
 UTC = dt.timezone.utc
 #: The fake clock's start: 2023-11-14 00:00 UTC.
+pytest_plugins = ["sim_on_clock"]
+
+#: The fake clock's start (sim_on_clock's clock, braze and sim fixtures): 2023-11-14 00:00 UTC.
 START = 1_699_920_000.0
 NOW = dt.datetime.fromtimestamp(START, UTC)
 TOMORROW_9 = dt.datetime(2023, 11, 15, 9, tzinfo=UTC)
@@ -47,24 +50,6 @@ def users(n: int) -> list[Recipient]:
 
 def records(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(epoch=START)
-
-
-@pytest.fixture
-def sim(clock: FakeClock) -> BrazeSimulator:
-    return BrazeSimulator(clock=clock)
-
-
-@pytest.fixture
-async def braze(sim: BrazeSimulator, clock: FakeClock) -> AsyncIterator[BrazeClient]:
-    async with BrazeClient(
-        api_key=sim.api_key, base_url="http://127.0.0.1", transport=sim.transport(), clock=clock
-    ) as client:
-        yield client
 
 
 def delivered_count(sim: BrazeSimulator) -> Counter[str]:
