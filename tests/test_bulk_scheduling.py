@@ -33,11 +33,11 @@ from braze_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 
-UTC = dt.timezone.utc
-#: The fake clock's start: 2023-11-14 00:00 UTC.
+#: The clock, sim and braze fixtures: a simulator and a client on one fake clock.
 pytest_plugins = ["sim_on_clock"]
 
-#: The fake clock's start (sim_on_clock's clock, braze and sim fixtures): 2023-11-14 00:00 UTC.
+UTC = dt.timezone.utc
+#: The fake clock's start (as sim_on_clock's): 2023-11-14 00:00 UTC.
 START = 1_699_920_000.0
 NOW = dt.datetime.fromtimestamp(START, UTC)
 TOMORROW_9 = dt.datetime(2023, 11, 15, 9, tzinfo=UTC)
