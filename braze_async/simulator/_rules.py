@@ -34,6 +34,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from ._audience_rules import check_audience_object
+
 __all__ = [
     "CAMPAIGNS",
     "CANVAS",
@@ -428,12 +430,13 @@ def _check_prioritization(recipient: JSONObject, where: str) -> None:
 
 
 def _check_audience(body: JSONObject) -> None:
-    """objects_filters/connected_audience.md: a Connected Audience object."""
-    audience = body.get("audience")
-    if audience is not None and (type(audience) is not dict or not audience):
-        raise RuleError(
-            "invalid_audience", "audience must be a non-empty Connected Audience object"
-        )
+    """objects_filters/connected_audience.md: a Connected Audience object (its rules are in
+    ``_audience_rules.py``)."""
+    if "audience" in body:
+        try:
+            check_audience_object(body["audience"])
+        except ValueError as error:
+            raise RuleError("invalid_audience", str(error)) from None
 
 
 def _audience_target(body: JSONObject) -> Recipient:
