@@ -456,7 +456,7 @@ def _check_targeting(
     "If broadcast is set to true, a recipients list cannot be included", nor attachments
     (post_send_triggered_campaigns.md). Without recipients, ``broadcast`` omitted reads as the
     whole segment on the trigger pages (``segment_by_default``, see the module docstring);
-    ``false`` without recipients or an audience targets nobody.
+    ``false`` without recipients is refused, with an audience or a segment too.
     """
     broadcast = body.get("broadcast")
     if broadcast is not None and type(broadcast) is not bool:
@@ -469,11 +469,17 @@ def _check_targeting(
             raise RuleError(
                 "invalid_broadcast", "broadcast: true cannot be combined with attachments"
             )
+    elif broadcast is False and not has_recipients:
+        # Both readings agree here: broadcast "must be set to true if recipients is omitted",
+        # and the segment default holds only if "broadcast is not set to false"
+        # (post_send_triggered_campaigns.md); an audience or segment_id narrows a broadcast,
+        # it does not replace one.
+        raise RuleError("invalid_broadcast", f"broadcast must be true when no {what} are given")
     elif (
         not has_recipients
         and "audience" not in body
         and "segment_id" not in body
-        and (broadcast is False or not segment_by_default)
+        and not segment_by_default
     ):
         raise RuleError(
             "invalid_broadcast",
