@@ -664,15 +664,20 @@ def check_messages(body: JSONObject, size: int = 0) -> Accepted:
             f"external_user_ids and user_aliases must name at most {MAX_RECIPIENTS} users "
             f"together, got {named}",
         )
-    # "You will need to include at least one of 'segment_id', 'external_user_ids', and
-    # 'audience'" (or broadcast: true, "must be set to true if no external_user_ids or aliases
-    # are provided").
+    # "broadcast ... must be set to true if no external_user_ids or aliases are provided".
     _check_targeting(
         body,
         has_recipients=bool(named),
         what="external_user_ids or user_aliases",
         segment_by_default=False,
     )
+    if not named and "segment_id" not in body and "audience" not in body:
+        # And broadcast: true alone names no one: "You will need to include at least one of
+        # 'segment_id', 'external_user_ids', and 'audience'" (post_send_messages.md).
+        raise RuleError(
+            "invalid_broadcast",
+            "broadcast: true needs a segment_id or an audience on /messages/send",
+        )
     targets: list[Recipient] = []
     for index, external_id in enumerate(external_ids or ()):
         key = _external_id_key(external_id, f"external_user_ids[{index}]")

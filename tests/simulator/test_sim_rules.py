@@ -163,7 +163,12 @@ VALID = [
     ),
     pytest.param(
         MESSAGES,
-        {"broadcast": True, "messages": {"sms": {}}, "recipient_subscription_state": "all"},
+        {
+            "broadcast": True,
+            "segment_id": "seg",
+            "messages": {"sms": {}},
+            "recipient_subscription_state": "all",
+        },
         id="messages-broadcast",
     ),
     pytest.param(TRANSACTIONAL, tx(), id="transactional-external-id"),
@@ -410,6 +415,8 @@ INVALID = [
                  id="messages-broadcast-with-ids"),
     pytest.param(MESSAGES, {"messages": {"sms": {}}}, "invalid_broadcast",
                  id="messages-no-target"),
+    pytest.param(MESSAGES, {"broadcast": True, "messages": {"sms": {}}}, "invalid_broadcast",
+                 id="messages-broadcast-no-target"),
     pytest.param(MESSAGES, messages(recipients=[]), "unknown_field", id="messages-recipients"),
     pytest.param(MESSAGES, messages(recipient_subscription_state="maybe"),
                  "invalid_recipient_subscription_state", id="messages-subscription-state"),
