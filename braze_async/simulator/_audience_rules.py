@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["check_audience_object"]
@@ -76,8 +77,9 @@ _SUBSCRIPTION = {
 #: ISO 8601 in its extended form, as the pages write it: a date, or a date and a time with
 #: optional seconds, fraction and offset (``Z``, ``+00:00``, ``+0000``, ``+00``).
 _ISO_8601 = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)"
-    r"(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,]\d+)?)?(?:[Zz]|[+-]\d\d(?::?\d\d)?)?)?"
+    r"(?P<date>\d{4}-\d\d-\d\d)"
+    r"(?:[T ](?P<hour>\d\d):(?P<minute>\d\d)(?::(?P<second>\d\d)(?:[.,]\d+)?)?"
+    r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)?)?"
 )
 
 
@@ -86,26 +88,31 @@ def _fail(where: str, rule: str) -> ValueError:
 
 
 def _is_time(value: object) -> bool:
-    match = _ISO_8601.fullmatch(value) if type(value) is str else None
+    """An ISO 8601 datetime string naming a real day and time of day."""
+    match = _ISO_8601.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         return False
-    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
     try:
-        dt.datetime(year, month, day, hour, minute, second)
+        dt.date.fromisoformat(match["date"])  # the day exists (no 30 February)
     except ValueError:
         return False
-    return True
+    limits = {"hour": 24, "minute": 60, "second": 60}
+    return all(int(match[name] or 0) < limit for name, limit in limits.items())
+
+
+#: Each kind of value as JSON carries it (orjson reads integers and finite floats only).
+_KINDS: dict[str, Callable[[object], bool]] = {
+    _STRING: lambda value: isinstance(value, str),
+    _BOOLEAN: lambda value: value is True or value is False,
+    _NUMBER: lambda value: (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ),
+    _TIME: _is_time,
+}
 
 
 def _is_kind(kind: str, value: object) -> bool:
-    if kind == _STRING:
-        return type(value) is str
-    if kind == _BOOLEAN:
-        return type(value) is bool
-    if kind == _NUMBER:
-        # JSON numbers: orjson reads integers and finite floats only.
-        return type(value) is int or (type(value) is float and math.isfinite(value))
-    return _is_time(value)
+    return _KINDS[kind](value)
 
 
 def _fields(value: object, allowed: tuple[str, ...], where: str) -> dict[str, Any]:
