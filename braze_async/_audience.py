@@ -145,7 +145,12 @@ def _check_custom_attribute(value: object, field: str) -> None:
     comparison = _check_choice(body, "comparison", tuple(CUSTOM_ATTRIBUTE_COMPARISONS), field)
     kinds = CUSTOM_ATTRIBUTE_COMPARISONS[comparison]
     if not kinds:
-        # "The value is not required when using the exists or does_not_exist comparisons."
+        # "The value is not required when using the exists or does_not_exist comparisons";
+        # one given is still "(String, Numeric, Boolean)", as the filter body says.
+        if "value" in body and not any(_is(k, body["value"]) for k in (_STRING, _NUMBER, _BOOLEAN)):
+            raise BrazeValidationError(
+                f"{field}.value", f"must be a string, a number or a boolean if given ({_PAGE})"
+            )
         return
     if "value" not in body:
         raise BrazeValidationError(f"{field}.value", f"is required with {comparison} ({_PAGE})")

@@ -183,6 +183,18 @@ def ca(comparison: str, **value: Any) -> dict[str, Any]:
         pytest.param({"AND": EYES}, "audience.AND", "an array", id="and-not-array"),
         pytest.param({"OR": []}, "audience.OR", "at least one", id="or-empty"),
         pytest.param(
+            ca("exists", value={"a": 1}),
+            "audience.custom_attribute.value",
+            "a string, a number or a boolean",
+            id="exists-object-value",
+        ),
+        pytest.param(
+            ca("does_not_exist", value=None),
+            "audience.custom_attribute.value",
+            "a string, a number or a boolean",
+            id="does-not-exist-null-value",
+        ),
+        pytest.param(
             {"AND": [{"x": 1}]}, "audience.AND[0].x", "is not a filter", id="unknown-filter"
         ),
         pytest.param(

@@ -34,6 +34,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from ._audience_rules import check_audience_object
+
 __all__ = [
     "CAMPAIGNS",
     "CANVAS",
@@ -428,12 +430,13 @@ def _check_prioritization(recipient: JSONObject, where: str) -> None:
 
 
 def _check_audience(body: JSONObject) -> None:
-    """objects_filters/connected_audience.md: a Connected Audience object."""
-    audience = body.get("audience")
-    if audience is not None and (type(audience) is not dict or not audience):
-        raise RuleError(
-            "invalid_audience", "audience must be a non-empty Connected Audience object"
-        )
+    """objects_filters/connected_audience.md: a Connected Audience object (its rules are in
+    ``_audience_rules.py``)."""
+    if "audience" in body:
+        try:
+            check_audience_object(body["audience"])
+        except ValueError as error:
+            raise RuleError("invalid_audience", str(error)) from None
 
 
 def _audience_target(body: JSONObject) -> Recipient:
@@ -453,7 +456,7 @@ def _check_targeting(
     "If broadcast is set to true, a recipients list cannot be included", nor attachments
     (post_send_triggered_campaigns.md). Without recipients, ``broadcast`` omitted reads as the
     whole segment on the trigger pages (``segment_by_default``, see the module docstring);
-    ``false`` without recipients or an audience targets nobody.
+    ``false`` without recipients is refused, with an audience or a segment too.
     """
     broadcast = body.get("broadcast")
     if broadcast is not None and type(broadcast) is not bool:
@@ -466,11 +469,17 @@ def _check_targeting(
             raise RuleError(
                 "invalid_broadcast", "broadcast: true cannot be combined with attachments"
             )
+    elif broadcast is False and not has_recipients:
+        # Both readings agree here: broadcast "must be set to true if recipients is omitted",
+        # and the segment default holds only if "broadcast is not set to false"
+        # (post_send_triggered_campaigns.md); an audience or segment_id narrows a broadcast,
+        # it does not replace one.
+        raise RuleError("invalid_broadcast", f"broadcast must be true when no {what} are given")
     elif (
         not has_recipients
         and "audience" not in body
         and "segment_id" not in body
-        and (broadcast is False or not segment_by_default)
+        and not segment_by_default
     ):
         raise RuleError(
             "invalid_broadcast",
@@ -655,15 +664,20 @@ def check_messages(body: JSONObject, size: int = 0) -> Accepted:
             f"external_user_ids and user_aliases must name at most {MAX_RECIPIENTS} users "
             f"together, got {named}",
         )
-    # "You will need to include at least one of 'segment_id', 'external_user_ids', and
-    # 'audience'" (or broadcast: true, "must be set to true if no external_user_ids or aliases
-    # are provided").
+    # "broadcast ... must be set to true if no external_user_ids or aliases are provided".
     _check_targeting(
         body,
         has_recipients=bool(named),
         what="external_user_ids or user_aliases",
         segment_by_default=False,
     )
+    if not named and "segment_id" not in body and "audience" not in body:
+        # And broadcast: true alone names no one: "You will need to include at least one of
+        # 'segment_id', 'external_user_ids', and 'audience'" (post_send_messages.md).
+        raise RuleError(
+            "invalid_broadcast",
+            "broadcast: true needs a segment_id or an audience on /messages/send",
+        )
     targets: list[Recipient] = []
     for index, external_id in enumerate(external_ids or ()):
         key = _external_id_key(external_id, f"external_user_ids[{index}]")

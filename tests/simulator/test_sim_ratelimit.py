@@ -199,7 +199,16 @@ async def test_trigger_endpoints_share_the_recipient_bucket(clock: FakeClock) ->
     ("path", "body"),
     [
         pytest.param(CAMPAIGNS, BROADCAST, id="broadcast"),
-        pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": {"OR": []}}, id="audience"),
+        pytest.param(
+            CAMPAIGNS,
+            {
+                "campaign_id": "c",
+                "audience": {
+                    "last_used_app": {"comparison": "after", "value": "2020-01-01T00:00:00Z"}
+                },
+            },
+            id="audience",
+        ),
         pytest.param(MESSAGES, {"segment_id": "s", "messages": {"sms": {}}}, id="segment"),
     ],
 )

@@ -24,6 +24,8 @@ pytest_plugins = ["simulator_fixtures"]
 pytestmark = pytest.mark.anyio
 
 ALIAS = {"alias_name": "n", "alias_label": "l"}
+#: A connected audience filter (objects_filters/connected_audience.md).
+RECENT = {"last_used_app": {"comparison": "after", "value": "2020-01-01T00:00:00Z"}}
 
 
 async def test_every_accepted_recipient_is_recorded(
@@ -84,7 +86,7 @@ async def test_every_accepted_recipient_is_recorded(
     [
         pytest.param(CAMPAIGNS, {"campaign_id": "c", "broadcast": True}, "broadcast",
                      id="broadcast"),
-        pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": {"OR": []}}, "audience",
+        pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": {"OR": [RECENT]}}, "audience",
                      id="audience"),
         pytest.param(MESSAGES, {"segment_id": "s9", "messages": {"sms": {}}}, "segment:s9",
                      id="segment"),

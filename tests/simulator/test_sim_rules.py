@@ -19,6 +19,15 @@ ALIAS = {"alias_name": "n", "alias_label": "l"}
 EMAIL = {"email": "a@b.co", "prioritization": ["identified"]}
 
 
+def custom(name: str, comparison: str, *value: Any) -> dict[str, Any]:
+    """A custom attribute filter (objects_filters/connected_audience.md)."""
+    body = {"custom_attribute_name": name, "comparison": comparison}
+    return {"custom_attribute": {**body, **({"value": value[0]} if value else {})}}
+
+
+BLUE = custom("eye_color", "equals", "blue")
+
+
 def canvas(**extra: Any) -> dict[str, Any]:
     return {"canvas_id": "canv-1", "recipients": [{"external_user_id": "u0"}], **extra}
 
@@ -67,8 +76,34 @@ VALID = [
         id="campaign-attachments",
     ),
     pytest.param(CAMPAIGNS, {"campaign_id": "c", "broadcast": True}, id="campaign-broadcast"),
-    pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": {"AND": []}}, id="campaign-audience"),
-    pytest.param(CAMPAIGNS, campaign(audience={"AND": []}), id="campaign-audience-recipients"),
+    pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": BLUE}, id="campaign-audience"),
+    pytest.param(CAMPAIGNS, campaign(audience=BLUE), id="campaign-audience-recipients"),
+    pytest.param(
+        CAMPAIGNS,
+        {
+            "campaign_id": "c",
+            "audience": {
+                "AND": [
+                    BLUE,
+                    {
+                        "OR": [
+                            {"push_subscription_status": {"comparison": "is", "value": "opted_in"}},
+                            {
+                                "last_used_app": {
+                                    "comparison": "after",
+                                    "value": "2019-07-22T13:17:55+0000",
+                                }
+                            },
+                        ]
+                    },
+                    custom("last_purchase_time", "less_than_x_days_ago", 2),
+                    custom("favorite_foods", "includes_value", "pizza"),
+                    custom("vip", "exists"),
+                ]
+            },
+        },
+        id="campaign-audience-nested",
+    ),
     pytest.param(CANVAS, canvas(), id="canvas-external-id"),
     pytest.param(
         CANVAS,
@@ -128,7 +163,12 @@ VALID = [
     ),
     pytest.param(
         MESSAGES,
-        {"broadcast": True, "messages": {"sms": {}}, "recipient_subscription_state": "all"},
+        {
+            "broadcast": True,
+            "segment_id": "seg",
+            "messages": {"sms": {}},
+            "recipient_subscription_state": "all",
+        },
         id="messages-broadcast",
     ),
     pytest.param(TRANSACTIONAL, tx(), id="transactional-external-id"),
@@ -274,10 +314,43 @@ INVALID = [
                  "invalid_trigger_properties", id="recipient-trigger-properties-over-50-kib"),
     pytest.param(CAMPAIGNS, {"campaign_id": "c", "broadcast": False}, "invalid_broadcast",
                  id="broadcast-false-no-target"),
+    pytest.param(CAMPAIGNS, {"campaign_id": "c", "broadcast": False, "audience": BLUE},
+                 "invalid_broadcast", id="broadcast-false-audience-no-recipients"),
+    pytest.param(MESSAGES, {"segment_id": "s", "broadcast": False,
+                            "messages": {"email": {"app_id": "a"}}},
+                 "invalid_broadcast", id="broadcast-false-segment"),
     pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": []}, "invalid_audience",
                  id="audience-array"),
     pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": {}}, "invalid_audience",
                  id="audience-empty"),
+    *(
+        pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": audience}, "invalid_audience",
+                     id=f"audience-{name}")
+        for name, audience in [
+            ("and-empty", {"AND": []}),
+            ("or-object", {"OR": BLUE}),
+            ("two-keys", {**BLUE, "last_used_app": {"comparison": "after",
+                                                   "value": "2020-01-01T00:00:00Z"}}),
+            ("unknown-filter", {"segment": {"id": "s"}}),
+            ("unknown-comparison", custom("eye_color", "contains", "b")),
+            ("greater-than-string", custom("age", "greater_than", "3")),
+            ("days-ago-string", custom("t", "less_than_x_days_ago", "2")),
+            ("after-not-iso", custom("t", "after", "yesterday")),
+            ("after-bad-date", custom("t", "after", "2020-02-30T00:00:00Z")),
+            ("regex-number", custom("name", "matches_regex", 1)),
+            ("does-not-equal-string", custom("vip", "does_not_equal", "yes")),
+            ("value-missing", custom("eye_color", "equals")),
+            ("exists-object-value", custom("vip", "exists", {"a": 1})),
+            ("name-empty", custom("", "exists")),
+            ("filter-extra-field", {"custom_attribute": {**BLUE["custom_attribute"], "x": 1}}),
+            ("push-bad-value", {"push_subscription_status": {"comparison": "is",
+                                                             "value": "yes"}}),
+            ("email-bad-comparison", {"email_subscription_status": {"comparison": "equals",
+                                                                    "value": "opted_in"}}),
+            ("last-used-app-number", {"last_used_app": {"comparison": "after", "value": 1}}),
+            ("nested-invalid", {"AND": [BLUE, {"OR": [custom("a", "before", 3)]}]}),
+        ]
+    ),
     # -- attachments
     pytest.param(CAMPAIGNS, campaign(attachments={}), "invalid_attachments",
                  id="attachments-object"),
@@ -342,6 +415,8 @@ INVALID = [
                  id="messages-broadcast-with-ids"),
     pytest.param(MESSAGES, {"messages": {"sms": {}}}, "invalid_broadcast",
                  id="messages-no-target"),
+    pytest.param(MESSAGES, {"broadcast": True, "messages": {"sms": {}}}, "invalid_broadcast",
+                 id="messages-broadcast-no-target"),
     pytest.param(MESSAGES, messages(recipients=[]), "unknown_field", id="messages-recipients"),
     pytest.param(MESSAGES, messages(recipient_subscription_state="maybe"),
                  "invalid_recipient_subscription_state", id="messages-subscription-state"),
