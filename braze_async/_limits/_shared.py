@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from .._clock import SYSTEM_CLOCK, Clock
@@ -169,20 +169,12 @@ class LimiterShare:
         *,
         priority: Priority = "interactive",
         max_wait: float | None = None,
-        give_up: Callable[[], bool] | None = None,
     ) -> Permit:
         """:meth:`RateLimiter.acquire` in *priority*'s lane; fails instead of waiting once
-        :meth:`stop_waiting` was called, or once *give_up* answers True (then call
-        :meth:`nudge`)."""
-        stopped = self._give_up if give_up is None else _either(self._give_up, give_up)
+        :meth:`stop_waiting` was called."""
         return await self.limiter.acquire(
-            bucket, priority=priority, max_wait=max_wait, give_up=stopped
+            bucket, priority=priority, max_wait=max_wait, give_up=self._give_up
         )
-
-    def nudge(self) -> None:
-        """Make this share's waiters look again (a *give_up* of theirs turned true)."""
-        if self._limiter is not None:
-            self._limiter.nudge()
 
     def observe(self, bucket: Bucket, status_code: int, headers: Mapping[str, str]) -> None:
         """:meth:`RateLimiter.observe`."""
@@ -217,12 +209,3 @@ class LimiterShare:
         budget, limiter = taken[2]
         if _give_back(budget, limiter):
             await limiter.aclose()
-
-
-def _either(first: Callable[[], bool], second: Callable[[], bool]) -> Callable[[], bool]:
-    """A ``give_up`` predicate true once either of two is."""
-
-    def stopped() -> bool:
-        return first() or second()
-
-    return stopped
