@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import math
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -58,6 +57,7 @@ from ._errors import (
 from ._models import MAX_RECIPIENTS, Recipient, SendResponse
 from ._schedule import Schedule, Scheduled
 from ._targets import Target, canonical, check_target
+from ._validate import check_count, check_seconds
 
 __all__ = [
     "DEFAULT_LINGER",
@@ -131,15 +131,9 @@ class Batching:
     max_pending: int = DEFAULT_MAX_PENDING
 
     def __attrs_post_init__(self) -> None:
-        concurrency, linger, pending = self.max_concurrency, self.linger, self.max_pending
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int):
-            raise BrazeValidationError("max_concurrency", "must be an integer")
-        if concurrency < 1:
-            raise BrazeValidationError("max_concurrency", "must be at least 1")
-        if not isinstance(linger, (int, float)) or not (math.isfinite(linger) and linger >= 0):
-            raise BrazeValidationError("linger", "must be a finite number of seconds >= 0")
-        if isinstance(pending, bool) or not isinstance(pending, int) or pending < 1:
-            raise BrazeValidationError("max_pending", "must be an integer >= 1")
+        check_count(self.max_concurrency, "max_concurrency")
+        check_seconds(self.linger, "linger", zero=True)
+        check_count(self.max_pending, "max_pending")
 
 
 @attrs.frozen(slots=True, kw_only=True)
