@@ -522,7 +522,7 @@ class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
         body: Body | None,
         read: Reader[T],
         *,
-        audience: bool | None,
+        audience: bool | Bucket | None,
         retry_ambiguous: bool,
         on_admitted: Callable[[], object] | None = None,
         recipients: int = 0,

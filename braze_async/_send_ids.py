@@ -19,7 +19,6 @@ from typing import Any, Protocol
 import attrs
 
 from ._errors import (
-    BrazeError,
     BrazeMalformedResponseError,
     BrazeRateLimitError,
     BrazeRateLimitWaitError,
@@ -74,12 +73,9 @@ def read_send_id(
 class _Client(Protocol):
     """What ``create_send_id`` uses of the client it is mixed into."""
 
-    _path: Any
     _retry: RetryPolicy
-    _timeouts: Any
-    _shared: Any
 
-    def _check_loop(self) -> None: ...
+    def with_options(self, *, retry: RetryPolicy) -> Any: ...
 
 
 class SendIds:
@@ -99,9 +95,6 @@ class SendIds:
         harmless; without one, a repeat would make, and spend, a second).
         """
         request = SendIdCreateRequest(campaign_id=campaign_id, send_id=send_id)
-        if self._shared.closed:
-            raise BrazeError("the client is closed")
-        self._check_loop()
         policy = self._retry
         # A 429 here means the day's budget is spent (by another client of the workspace):
         # one retry, on the limiter's pause when it is on, then the daily limit is named.
@@ -111,12 +104,10 @@ class SendIds:
             rate_limited_attempts=1,
         )
         try:
-            return await self._path.call(  # type: ignore[no-any-return]
+            return await self.with_options(retry=policy)._call(  # type: ignore[no-any-return]
                 "/sends/id/create",
                 dumps(request),
                 read_send_id,
-                policy=policy,
-                timeouts=self._timeouts,
                 audience=Bucket.SEND_IDS,
                 retry_ambiguous=send_id is not None,
             )
