@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from ._audience_rules import check_audience_object
+from ._channel_rules import check_channel_object
 
 __all__ = [
     "CAMPAIGNS",
@@ -603,8 +604,13 @@ def _check_messages_object(messages: object) -> None:
     if type(messages) is not dict or not messages:
         raise RuleError("invalid_messages", "messages must be a non-empty object")
     _check_keys(messages, _CHANNELS, "messages.")
-    if any(type(message) is not dict for message in messages.values()):
-        raise RuleError("invalid_messages", "every entry of messages must be an object")
+    for channel, message in messages.items():
+        if type(message) is not dict:
+            raise RuleError("invalid_messages", "every entry of messages must be an object")
+        try:
+            check_channel_object(channel, message)
+        except ValueError as error:
+            raise RuleError(f"invalid_{channel}", str(error)) from None
 
 
 def _names_a_variation(body: JSONObject) -> bool:
