@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
@@ -30,7 +29,7 @@ import attrs
 import orjson
 
 from ._errors import BrazeValidationError
-from ._validate import check_str
+from ._validate import check_str, is_iso_time
 
 _PAGE = "connected_audience.md"
 
@@ -83,28 +82,6 @@ Number: TypeAlias = "int | float"
 When: TypeAlias = "dt.datetime | str"
 
 
-#: An ISO 8601 date and time as the pages write them (``2019-07-22T13:17:55+0000``,
-#: ``...Z``, ``...+00:00``, fractions of a second), read without Python's version quirks.
-_ISO_8601 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?"
-    r"(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?"
-)
-
-
-def is_iso_8601(value: object) -> bool:
-    if type(value) is not str:
-        return False
-    match = _ISO_8601.fullmatch(value)
-    if match is None:
-        return False
-    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
-    try:
-        dt.datetime(year, month, day, hour, minute, second)
-    except ValueError:
-        return False
-    return True
-
-
 def _is(kind: str, value: object) -> bool:
     if kind == _STRING:
         return type(value) is str
@@ -112,7 +89,7 @@ def _is(kind: str, value: object) -> bool:
         return type(value) is bool
     if kind == _NUMBER:
         return type(value) in (int, float) and math.isfinite(value)  # type: ignore[arg-type]
-    return is_iso_8601(value)
+    return is_iso_time(value)
 
 
 def _check_keys(body: Mapping[str, Any], allowed: Sequence[str], field: str) -> None:
@@ -171,7 +148,7 @@ def _check_last_used_app(value: object, field: str) -> None:
     body = _object(value, field)
     _check_keys(body, ("comparison", "value"), field)
     _check_choice(body, "comparison", LAST_USED_APP_COMPARISONS, field)
-    if not is_iso_8601(body.get("value")):
+    if not is_iso_time(body.get("value")):
         raise BrazeValidationError(f"{field}.value", f"must be {_TIME} string ({_PAGE})")
 
 
@@ -237,7 +214,7 @@ def _time(when: When, field: str) -> str:
         if when.tzinfo is None:
             raise BrazeValidationError(field, "must be a timezone-aware datetime")
         return when.isoformat()
-    if not is_iso_8601(when):
+    if not is_iso_time(when):
         raise BrazeValidationError(field, f"must be {_TIME} string ({_PAGE})")
     return when
 

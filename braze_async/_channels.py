@@ -17,9 +17,8 @@ from typing import Any, ClassVar, Literal, TypeAlias
 
 import attrs
 
-from ._audience import is_iso_8601
 from ._errors import BrazeValidationError
-from ._validate import check_properties, check_str
+from ._validate import check_properties, check_str, is_iso_time
 
 Properties: TypeAlias = Mapping[str, Any]
 Rule: TypeAlias = Callable[[Mapping[str, Any], str], None]
@@ -54,7 +53,7 @@ def _check_field(spec: _Field, value: object, field: str, page: str) -> None:
     elif kind == "object":
         check_properties(value, field)
     elif kind == "time":
-        if not is_iso_8601(value):
+        if not is_iso_time(value):
             raise BrazeValidationError(field, f"must be an ISO 8601 date string ({page})")
     elif kind == "choice":
         if type(value) is not str or value not in spec.choices:

@@ -215,15 +215,54 @@ def check_flag(value: object, field: str) -> bool:
     return value
 
 
-#: An ISO 8601 offset written without its colon (``+0000``), or ``Z``.
-_BARE_OFFSET = re.compile(r"(?:[Zz]|([+-]\d\d)(\d\d))$")
+#: An ISO 8601 date, or date and time, as Braze's pages write them: ``2019-07-22T13:17:55+0000``,
+#: ``...Z``, ``...+00:00``, ``...+01``, fractions of a second (``.`` or ``,``), a space for the
+#: ``T``, or a date alone. Read by this grammar rather than by ``fromisoformat``, which takes
+#: more forms on Python 3.11+ than on 3.10: a time valid on one Python is valid on all.
+_ISO_8601 = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?"
+    r"(?P<offset>[Zz]|(?P<sign>[+-])(?P<oh>\d{2})(?::?(?P<om>\d{2}))?)?)?"
+)
 
 
 def iso_time(text: str) -> dt.datetime:
-    """An ISO 8601 time, its offset also written ``Z`` or ``+0000`` (Braze writes both;
-    Python 3.10's ``fromisoformat`` takes neither). Raises ``ValueError``."""
-    match = _BARE_OFFSET.search(text)
-    if match is not None:
-        offset = "+00:00" if match.group(1) is None else f"{match.group(1)}:{match.group(2)}"
-        text = text[: match.start()] + offset
-    return dt.datetime.fromisoformat(text)
+    """The time *text* writes in ISO 8601 (see :data:`_ISO_8601`): aware when it names an
+    offset, naive when not. Raises ``ValueError`` for any other text, or a day, hour or
+    offset that does not exist."""
+    match = _ISO_8601.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not an ISO 8601 time")
+    try:
+        day = dt.date.fromisoformat(match["date"])
+        fraction = (match["fraction"] or "")[:6].ljust(6, "0")
+        tz = None
+        if match["offset"] is not None:
+            minutes = int(match["om"] or 0)
+            if minutes > 59:
+                raise ValueError("no such offset")
+            size = dt.timedelta(hours=int(match["oh"] or 0), minutes=minutes)
+            tz = dt.timezone(-size if match["sign"] == "-" else size)
+        return dt.datetime(
+            day.year,
+            day.month,
+            day.day,
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+            int(fraction),
+            tz,
+        )
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 time: no such day, hour or offset") from None
+
+
+def is_iso_time(value: object) -> bool:
+    """Whether *value* is a string :func:`iso_time` reads."""
+    if type(value) is not str:
+        return False
+    try:
+        iso_time(value)
+    except ValueError:
+        return False
+    return True
