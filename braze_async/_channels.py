@@ -1,5 +1,5 @@
-"""The ``/messages/send`` channels beside the common ones: Content Cards, Kindle/FireOS push,
-web push and WhatsApp (objects_filters/messaging/).
+"""The ``/messages/send`` channels beside email, SMS and webhooks: Apple, Android, Kindle/FireOS
+and web push, Content Cards and WhatsApp (objects_filters/messaging/).
 
 Each page's rules (required fields, enumerations, sizes, formats) are written once, as a
 :class:`_Shape` of the object's JSON, and :func:`check_channel` applies them to the body a
@@ -16,9 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypeAlias
 
 import attrs
+import orjson
 
 from ._errors import BrazeValidationError
-from ._validate import check_properties, check_str, is_iso_time
+from ._models import WIRE_KEY
+from ._validate import check_properties, check_str, is_iso_time, json_default
 
 Properties: TypeAlias = Mapping[str, Any]
 Rule: TypeAlias = Callable[[Mapping[str, Any], str], None]
@@ -26,10 +28,12 @@ Rule: TypeAlias = Callable[[Mapping[str, Any], str], None]
 
 @attrs.frozen
 class _Field:
-    kind: str  # str, bool, int, object, time, choice, list, shape
+    kind: str  # str, bool, int, number, object, time, choice, strings, list, shape, str|shape
     required: bool = False
     choices: tuple[str, ...] = ()
     shape: _Shape | None = None
+    #: The range of an int or a number: (lowest, highest or None).
+    bounds: tuple[float, float | None] | None = None
 
 
 @attrs.frozen
@@ -43,13 +47,15 @@ class _Shape:
 
 def _check_field(spec: _Field, value: object, field: str, page: str) -> None:
     kind = spec.kind
-    if kind == "str":
+    if kind == "str|shape" and not isinstance(value, str):
+        kind = "shape"
+    if kind in ("str", "str|shape"):
         check_str(value, field)
-    elif kind in ("bool", "int"):
-        if type(value) is not {"bool": bool, "int": int}[kind]:
-            raise BrazeValidationError(
-                field, f"must be {'a boolean' if kind == 'bool' else 'an integer'} ({page})"
-            )
+    elif kind in ("bool", "int", "number"):
+        if type(value) not in _TYPES[kind]:
+            raise BrazeValidationError(field, f"must be {_KIND_NAMES[kind]} ({page})")
+        if spec.bounds is not None:
+            _check_bounds(spec.bounds, value, field, page)
     elif kind == "object":
         check_properties(value, field)
     elif kind == "time":
@@ -58,15 +64,29 @@ def _check_field(spec: _Field, value: object, field: str, page: str) -> None:
     elif kind == "choice":
         if type(value) is not str or value not in spec.choices:
             raise BrazeValidationError(field, f"must be one of {', '.join(spec.choices)} ({page})")
-    elif kind == "list":
+    elif kind in ("list", "strings"):
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
             raise BrazeValidationError(field, f"must be an array ({page})")
-        assert spec.shape is not None
         for index, item in enumerate(value):
-            check_shape(spec.shape, item, f"{field}[{index}]")
+            if spec.shape is None:
+                check_str(item, f"{field}[{index}]")
+            else:
+                check_shape(spec.shape, item, f"{field}[{index}]")
     else:
         assert spec.shape is not None
         check_shape(spec.shape, value, field)
+
+
+_TYPES = {"bool": (bool,), "int": (int,), "number": (int, float)}
+_KIND_NAMES = {"bool": "a boolean", "int": "an integer", "number": "a number"}
+
+
+def _check_bounds(bounds: tuple[float, float | None], value: Any, field: str, page: str) -> None:
+    low, high = bounds
+    if high is None and value < low:
+        raise BrazeValidationError(field, f"must be at least {low} ({page})")
+    if high is not None and not low <= value <= high:
+        raise BrazeValidationError(field, f"must be {low} to {high:,} ({page})")
 
 
 def check_shape(shape: _Shape, value: object, where: str) -> Mapping[str, Any]:
@@ -85,8 +105,19 @@ def check_shape(shape: _Shape, value: object, where: str) -> Mapping[str, Any]:
     return value
 
 
-def _f(kind: str, *choices: str, required: bool = False, shape: _Shape | None = None) -> _Field:
-    return _Field(kind, required, choices, shape)
+def _f(
+    kind: str,
+    *choices: str,
+    required: bool = False,
+    shape: _Shape | None = None,
+    bounds: tuple[float, float | None] | None = None,
+) -> _Field:
+    return _Field(kind, required, choices, shape, bounds)
+
+
+def _json_size(value: object) -> int:
+    """The bytes of *value* as JSON on the wire (compact, UTF-8)."""
+    return len(orjson.dumps(value, default=json_default))
 
 
 REQ = True
@@ -140,19 +171,252 @@ CONTENT_CARD = _Shape(
     (_card_rules,),
 )
 
+# -- apple_object.md ---------------------------------------------------------------------
+
+_APPLE_PAGE = "apple_object.md"
+#: "The total number of bytes in your alert string, extra object and other optional
+#: parameters should not exceed 1912" (apple_object.md). The client counts the whole object
+#: as it is sent (keys included), the strict reading; the simulator takes the values alone.
+MAX_APPLE_PUSH_BYTES = 1912
+#: apple_object.md, the Apple push action button object for Braze default buttons: each
+#: category's buttons, and the actions each allows.
+APPLE_DEFAULT_BUTTONS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    category: {
+        f"ab_pb_{yes}": ("OPEN_APP", "URI", "DEEP_LINK"),
+        **({f"ab_pb_{no}": ("CLOSE",)} if no else {}),
+    }
+    for category, yes, no in (
+        ("ab_cat_accept_decline", "accept", "decline"),
+        ("ab_cat_yes_no", "yes", "no"),
+        ("ab_cat_confirm_cancel", "confirm", "cancel"),
+        ("ab_cat_more", "more", ""),
+    )
+}
+InterruptionLevel: TypeAlias = Literal["passive", "active", "time-sensitive", "critical"]
+AssetFileType: TypeAlias = Literal["aif", "gif", "jpg", "m4a", "mp3", "mp4", "png", "wav"]
+PushAction: TypeAlias = Literal["OPEN_APP", "URI", "DEEP_LINK", "CLOSE"]
+_PUSH_ACTIONS = ("OPEN_APP", "URI", "DEEP_LINK", "CLOSE")
+
+APPLE_ALERT = _Shape(
+    _APPLE_PAGE,
+    {
+        # body: "required unless content-available is true in the Apple Push Object", a rule
+        # of the push object (_apple_rules).
+        "body": _STR,
+        "title": _STR,
+        "title_loc_key": _STR,
+        "title_loc_args": _f("strings"),
+        "action_loc_key": _STR,
+        "loc_key": _STR,
+        "loc_args": _f("strings"),
+        "sound": _STR,
+    },
+)
+APPLE_PUSH_BUTTON = _Shape(
+    _APPLE_PAGE,
+    {
+        "action_id": _REQUIRED_STR,
+        "action": _f("choice", *_PUSH_ACTIONS),
+        "uri": _STR,
+        "use_webview": _BOOL,
+    },
+)
+
+
+def _apple_rules(body: Mapping[str, Any], where: str) -> None:
+    silent = body.get("content-available") is True
+    alert = body.get("alert")
+    # "alert": "required unless content-available is true"; the alert object's "body" too.
+    if alert is None and not silent:
+        raise BrazeValidationError(
+            f"{where}.alert", f"is required unless content-available is true ({_APPLE_PAGE})"
+        )
+    if isinstance(alert, Mapping) and alert.get("body") is None and not silent:
+        raise BrazeValidationError(
+            f"{where}.alert.body",
+            f"is required unless content-available is true ({_APPLE_PAGE})",
+        )
+    # "Messages that include the keys ab or aps in the extra object will be rejected."
+    for key in ("ab", "aps"):
+        if key in (body.get("extra") or {}):
+            raise BrazeValidationError(
+                f"{where}.extra", f"must not hold the key {key!r} ({_APPLE_PAGE})"
+            )
+    # asset_file_type: "required if asset_url is present".
+    if body.get("asset_url") is not None and body.get("asset_file_type") is None:
+        raise BrazeValidationError(
+            f"{where}.asset_file_type", f"is required when asset_url is given ({_APPLE_PAGE})"
+        )
+    _apple_buttons(body, where)
+    size = _json_size(body)
+    if size > MAX_APPLE_PUSH_BYTES:
+        raise BrazeValidationError(
+            where,
+            f"is {size:,} bytes of JSON; Braze allows {MAX_APPLE_PUSH_BYTES:,} ({_APPLE_PAGE})",
+        )
+
+
+def _apple_buttons(body: Mapping[str, Any], where: str) -> None:
+    """The Apple push action button objects against their category (apple_object.md)."""
+    buttons = body.get("buttons")
+    if not buttons:
+        return
+    category = body.get("category")
+    # "You must include the category field in the Apple push object to use iOS push action
+    # buttons."
+    if category is None:
+        raise BrazeValidationError(f"{where}.category", f"is required with buttons ({_APPLE_PAGE})")
+    defaults = APPLE_DEFAULT_BUTTONS.get(category)
+    for index, button in enumerate(buttons):
+        at, action = f"{where}.buttons[{index}]", button.get("action")
+        if defaults is not None:
+            # Braze default buttons: the table's action identifiers and "Allowed Actions".
+            allowed = defaults.get(button["action_id"])
+            if allowed is None:
+                raise BrazeValidationError(
+                    f"{at}.action_id",
+                    f"must be one of {', '.join(defaults)} in {category} ({_APPLE_PAGE})",
+                )
+            if action is not None and action not in allowed:
+                raise BrazeValidationError(
+                    f"{at}.action",
+                    f"must be one of {', '.join(allowed)} for this button ({_APPLE_PAGE})",
+                )
+        else:
+            # "for categories defined by your app": action "one of URI or DEEP_LINK" and uri,
+            # both required.
+            if action not in ("URI", "DEEP_LINK"):
+                raise BrazeValidationError(
+                    f"{at}.action",
+                    f"must be URI or DEEP_LINK in a category of your app ({_APPLE_PAGE})",
+                )
+            if button.get("uri") is None:
+                raise BrazeValidationError(
+                    f"{at}.uri", f"is required in a category of your app ({_APPLE_PAGE})"
+                )
+
+
+APPLE_PUSH = _Shape(
+    _APPLE_PAGE,
+    {
+        "badge": _INT,
+        "alert": _f("str|shape", shape=APPLE_ALERT),
+        "sound": _STR,
+        "extra": _OBJ,
+        "content-available": _BOOL,
+        "interruption_level": _f("choice", "passive", "active", "time-sensitive", "critical"),
+        # "(optional, float) ... between 0.0 and 1.0": a whole 0 or 1 is the same number.
+        "relevance_score": _f("number", bounds=(0.0, 1.0)),
+        "expiry": _TIME,
+        "custom_uri": _STR,
+        "use_webview": _BOOL,
+        "message_variation_id": _STR,
+        "notification_group_thread_id": _STR,
+        "asset_url": _STR,
+        "asset_file_type": _f("choice", "aif", "gif", "jpg", "m4a", "mp3", "mp4", "png", "wav"),
+        "collapse_id": _STR,
+        "mutable_content": _BOOL,
+        "send_to_most_recent_device_only": _BOOL,
+        "category": _STR,
+        "buttons": _f("list", shape=APPLE_PUSH_BUTTON),
+        # "an integer between 1 and 10".
+        "apns_priority": _f("int", bounds=(1, 10)),
+    },
+    (_apple_rules,),
+)
+
+# -- android_object.md -------------------------------------------------------------------
+
+_ANDROID_PAGE = "android_object.md"
+#: "The total number of bytes in your alert string and extra object should not exceed 4,000"
+#: (android_object.md; errors.md: "Android Push Length Exceeded"): the alert's UTF-8 bytes
+#: and the extra object's JSON.
+MAX_ANDROID_PUSH_BYTES = 4000
+#: ``time_to_live``: "integer (maximum of 2,419,200 seconds)" (android_object.md).
+MAX_ANDROID_TIME_TO_LIVE = 2_419_200
+
+ANDROID_PUSH_BUTTON = _Shape(
+    _ANDROID_PAGE,
+    {
+        "text": _REQUIRED_STR,
+        "action": _f("choice", *_PUSH_ACTIONS),
+        "uri": _STR,
+        "use_webview": _BOOL,
+    },
+)
+ANDROID_CONVERSATION_MESSAGE = _Shape(
+    _ANDROID_PAGE,
+    {"text": _REQUIRED_STR, "timestamp": _f("int", required=REQ), "person_id": _REQUIRED_STR},
+)
+ANDROID_CONVERSATION_PERSON = _Shape(_ANDROID_PAGE, {"id": _REQUIRED_STR, "name": _REQUIRED_STR})
+ANDROID_CONVERSATION = _Shape(
+    _ANDROID_PAGE,
+    {
+        "shortcut_id": _REQUIRED_STR,
+        "reply_person_id": _REQUIRED_STR,
+        "messages": _f("list", required=REQ, shape=ANDROID_CONVERSATION_MESSAGE),
+        "persons": _f("list", required=REQ, shape=ANDROID_CONVERSATION_PERSON),
+    },
+)
+
+
+def _android_rules(body: Mapping[str, Any], where: str) -> None:
+    for name in ("alert", "title"):
+        if body.get("send_to_sync") is True:
+            # "send_to_sync: if set to true we throw an error if alert or title is set".
+            if body.get(name) is not None:
+                raise BrazeValidationError(
+                    f"{where}.{name}",
+                    f"must not be set when send_to_sync is true ({_ANDROID_PAGE})",
+                )
+        elif body.get(name) is None:
+            raise BrazeValidationError(
+                f"{where}.{name}", f"is required unless send_to_sync is true ({_ANDROID_PAGE})"
+            )
+    alert, extra = body.get("alert") or "", body.get("extra")
+    size = len(alert.encode()) + (_json_size(extra) if extra is not None else 0)
+    if size > MAX_ANDROID_PUSH_BYTES:
+        raise BrazeValidationError(
+            where,
+            f"alert and extra are {size:,} bytes; Braze allows {MAX_ANDROID_PUSH_BYTES:,} "
+            f"({_ANDROID_PAGE})",
+        )
+
+
+ANDROID_PUSH = _Shape(
+    _ANDROID_PAGE,
+    {
+        "alert": _STR,
+        "title": _STR,
+        "extra": _OBJ,
+        "message_variation_id": _STR,
+        "notification_channel_id": _STR,
+        # "accepts values from -2 to 2 ... Any values sent outside of that range default to 0":
+        # Braze takes them and ignores them; the client refuses them (the simulator takes them).
+        "priority": _f("int", bounds=(-2, 2)),
+        "android_priority": _f("choice", "normal", "high"),
+        # The page gives no type ("if set to true we throw an error..."): a boolean.
+        "send_to_sync": _BOOL,
+        "collapse_key": _STR,
+        "sound": _STR,
+        "custom_uri": _STR,
+        "use_webview": _BOOL,
+        "summary_text": _STR,
+        # Seconds: not negative, at most 2,419,200.
+        "time_to_live": _f("int", bounds=(0, MAX_ANDROID_TIME_TO_LIVE)),
+        "notification_id": _INT,
+        "push_icon_image_url": _STR,
+        "accent_color": _INT,
+        "send_to_most_recent_device_only": _BOOL,
+        "buttons": _f("list", shape=ANDROID_PUSH_BUTTON),
+        "conversation_data": _f("shape", shape=ANDROID_CONVERSATION),
+    },
+    (_android_rules,),
+)
+
 # -- kindle_and_fireos_object.md --------------------------------------------------------
 
 _KINDLE_PAGE = "kindle_and_fireos_object.md"
-
-
-def _kindle_rules(body: Mapping[str, Any], where: str) -> None:
-    # "Any values sent that outside of that integer range will default to 0": Braze takes
-    # them and ignores them; the client refuses them rather than send what will be ignored.
-    priority = body.get("priority")
-    if priority is not None and not -2 <= priority <= 2:
-        raise BrazeValidationError(f"{where}.priority", f"must be -2 to 2 ({_KINDLE_PAGE})")
-
-
 KINDLE_PUSH = _Shape(
     _KINDLE_PAGE,
     {
@@ -160,12 +424,13 @@ KINDLE_PUSH = _Shape(
         "title": _REQUIRED_STR,
         "extra": _OBJ,
         "message_variation_id": _STR,
-        "priority": _INT,
+        # "Any values sent that outside of that integer range will default to 0": Braze takes
+        # them and ignores them; the client refuses them (the simulator takes them).
+        "priority": _f("int", bounds=(-2, 2)),
         "collapse_key": _STR,
         "sound": _STR,
         "custom_uri": _STR,
     },
-    (_kindle_rules,),
 )
 
 # -- web_objects.md ---------------------------------------------------------------------
@@ -175,16 +440,6 @@ WEB_PUSH_BUTTON = _Shape(
     _WEB_PAGE,
     {"text": _REQUIRED_STR, "action": _f("choice", "OPEN_APP", "URI", "CLOSE"), "uri": _STR},
 )
-
-
-def _web_rules(body: Mapping[str, Any], where: str) -> None:
-    ttl = body.get("time_to_live")
-    if ttl is not None and ttl < 0:
-        raise BrazeValidationError(
-            f"{where}.time_to_live", f"must be seconds, not negative ({_WEB_PAGE})"
-        )
-
-
 WEB_PUSH = _Shape(
     _WEB_PAGE,
     {
@@ -196,11 +451,11 @@ WEB_PUSH = _Shape(
         "image_url": _STR,
         "large_image_url": _STR,
         "require_interaction": _BOOL,
-        "time_to_live": _INT,
+        # "integer (seconds)": not negative.
+        "time_to_live": _f("int", bounds=(0, None)),
         "send_to_most_recent_device_only": _BOOL,
         "buttons": _f("list", shape=WEB_PUSH_BUTTON),
     },
-    (_web_rules,),
 )
 
 # -- whats_app_object.md ----------------------------------------------------------------
@@ -347,6 +602,8 @@ WHATS_APP = _Shape(
 
 #: The shape of each channel of this module, by its key in ``messages``.
 SHAPES: Mapping[str, _Shape] = {
+    "android_push": ANDROID_PUSH,
+    "apple_push": APPLE_PUSH,
     "content_card": CONTENT_CARD,
     "kindle_push": KINDLE_PUSH,
     "web_push": WEB_PUSH,
@@ -372,7 +629,7 @@ def _body(value: object) -> Any:
     cls = type(value)
     if attrs.has(cls):
         return {
-            a.name: _body(getattr(value, a.name))
+            a.metadata.get(WIRE_KEY, a.name): _body(getattr(value, a.name))
             for a in attrs.fields(cls)
             if getattr(value, a.name) is not None
         }
@@ -389,6 +646,181 @@ class _Checked:
 
     def __attrs_post_init__(self) -> None:
         check_channel(self._channel, _body(self))
+
+
+class _Part:
+    """A typed object inside a channel's object (a button, an alert...): it checks its own
+    fields on creation; the channel's object checks the rules that tie it to the rest."""
+
+    __slots__ = ()
+    _shape: ClassVar[_Shape]
+    _where: ClassVar[str]
+
+    def __attrs_post_init__(self) -> None:
+        check_shape(self._shape, _body(self), self._where)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class AppleAlert(_Part):
+    """An Apple push alert object (apple_object.md): ``body`` is required unless the push
+    object's ``content_available`` is true."""
+
+    _shape: ClassVar[_Shape] = APPLE_ALERT
+    _where: ClassVar[str] = "messages.apple_push.alert"
+
+    body: str | None = None
+    title: str | None = None
+    title_loc_key: str | None = None
+    title_loc_args: Sequence[str] | None = None
+    action_loc_key: str | None = None
+    loc_key: str | None = None
+    loc_args: Sequence[str] | None = None
+    #: Live Activities only.
+    sound: str | None = None
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class ApplePushButton(_Part):
+    """An Apple push action button object (apple_object.md). With a Braze default category
+    (``ab_cat_yes_no``...) ``action_id`` is one of its buttons (``ab_pb_yes``...) and
+    ``action`` one its table allows; with a category of your app, ``action`` is ``"URI"`` or
+    ``"DEEP_LINK"`` and ``uri`` is required."""
+
+    _shape: ClassVar[_Shape] = APPLE_PUSH_BUTTON
+    _where: ClassVar[str] = "messages.apple_push.buttons[]"
+
+    action_id: str
+    action: PushAction | None = None
+    uri: str | None = None
+    use_webview: bool | None = None
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class ApplePush(_Checked):
+    """The ``apple_push`` object (objects_filters/messaging/apple_object.md); at most 1,912
+    bytes of JSON."""
+
+    _channel: ClassVar[str] = "apple_push"
+
+    #: The notification: a string, or an Apple push alert object; required unless
+    #: ``content_available`` is true.
+    alert: str | AppleAlert | Properties | None = None
+    badge: int | None = None
+    #: ``"default"`` plays the standard sound.
+    sound: str | None = None
+    #: Additional keys and values; ``ab`` and ``aps`` are refused by Braze.
+    extra: Properties | None = None
+    #: JSON key ``content-available``.
+    content_available: bool | None = attrs.field(
+        default=None, metadata={WIRE_KEY: "content-available"}
+    )
+    interruption_level: InterruptionLevel | None = None
+    #: Between 0.0 and 1.0.
+    relevance_score: float | None = None
+    #: An ISO 8601 date string.
+    expiry: str | None = None
+    custom_uri: str | None = None
+    use_webview: bool | None = None
+    message_variation_id: str | None = None
+    notification_group_thread_id: str | None = None
+    asset_url: str | None = None
+    #: Required with ``asset_url``.
+    asset_file_type: AssetFileType | None = None
+    collapse_id: str | None = None
+    mutable_content: bool | None = None
+    send_to_most_recent_device_only: bool | None = None
+    #: The iOS notification category; required with ``buttons``.
+    category: str | None = None
+    buttons: Sequence[ApplePushButton | Properties] | None = None
+    #: Between 1 and 10.
+    apns_priority: int | None = None
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class AndroidPushButton(_Part):
+    """An Android push action button object (android_object.md)."""
+
+    _shape: ClassVar[_Shape] = ANDROID_PUSH_BUTTON
+    _where: ClassVar[str] = "messages.android_push.buttons[]"
+
+    text: str
+    #: ``"OPEN_APP"`` (Braze's default), ``"URI"``, ``"DEEP_LINK"`` or ``"CLOSE"``.
+    action: PushAction | None = None
+    uri: str | None = None
+    use_webview: bool | None = None
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class AndroidConversationMessage(_Part):
+    """An Android conversation push message object (android_object.md)."""
+
+    _shape: ClassVar[_Shape] = ANDROID_CONVERSATION_MESSAGE
+    _where: ClassVar[str] = "messages.android_push.conversation_data.messages[]"
+
+    text: str
+    #: A Unix timestamp (seconds).
+    timestamp: int
+    person_id: str
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class AndroidConversationPerson(_Part):
+    """An Android conversation push person object (android_object.md)."""
+
+    _shape: ClassVar[_Shape] = ANDROID_CONVERSATION_PERSON
+    _where: ClassVar[str] = "messages.android_push.conversation_data.persons[]"
+
+    id: str
+    name: str
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class AndroidConversation(_Part):
+    """An Android conversation push object (android_object.md)."""
+
+    _shape: ClassVar[_Shape] = ANDROID_CONVERSATION
+    _where: ClassVar[str] = "messages.android_push.conversation_data"
+
+    shortcut_id: str
+    reply_person_id: str
+    messages: Sequence[AndroidConversationMessage | Properties]
+    persons: Sequence[AndroidConversationPerson | Properties]
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class AndroidPush(_Checked):
+    """The ``android_push`` object (objects_filters/messaging/android_object.md): ``alert``
+    and ``extra`` at most 4,000 bytes together."""
+
+    _channel: ClassVar[str] = "android_push"
+
+    #: The notification message; required unless ``send_to_sync`` is true.
+    alert: str | None = None
+    #: The title in the notification drawer; required unless ``send_to_sync`` is true.
+    title: str | None = None
+    extra: Properties | None = None
+    message_variation_id: str | None = None
+    notification_channel_id: str | None = None
+    #: From -2 (MIN) to 2 (MAX).
+    priority: int | None = None
+    #: The FCM sender priority.
+    android_priority: Literal["normal", "high"] | None = None
+    #: A silent push: ``alert`` and ``title`` must then be absent.
+    send_to_sync: bool | None = None
+    collapse_key: str | None = None
+    sound: str | None = None
+    custom_uri: str | None = None
+    use_webview: bool | None = None
+    summary_text: str | None = None
+    #: Seconds, at most 2,419,200.
+    time_to_live: int | None = None
+    notification_id: int | None = None
+    push_icon_image_url: str | None = None
+    #: An RGB integer.
+    accent_color: int | None = None
+    send_to_most_recent_device_only: bool | None = None
+    buttons: Sequence[AndroidPushButton | Properties] | None = None
+    conversation_data: AndroidConversation | Properties | None = None
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -437,16 +869,16 @@ class KindlePush(_Checked):
 
 
 @attrs.frozen(slots=True, kw_only=True)
-class WebPushButton:
+class WebPushButton(_Part):
     """A web push action button object (web_objects.md)."""
+
+    _shape: ClassVar[_Shape] = WEB_PUSH_BUTTON
+    _where: ClassVar[str] = "messages.web_push.buttons[]"
 
     text: str
     #: ``"OPEN_APP"`` (Braze's default), ``"URI"`` or ``"CLOSE"``.
     action: Literal["OPEN_APP", "URI", "CLOSE"] | None = None
     uri: str | None = None
-
-    def __attrs_post_init__(self) -> None:
-        check_shape(WEB_PUSH_BUTTON, _body(self), "messages.web_push.buttons[]")
 
 
 @attrs.frozen(slots=True, kw_only=True)

@@ -19,10 +19,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import attrs
-import orjson
 
 from ._audience import Audience, audience_body
-from ._channels import ContentCard, KindlePush, WebPush, WhatsApp, channel_mapping
+from ._channels import (
+    AndroidPush,
+    ApplePush,
+    ContentCard,
+    KindlePush,
+    WebPush,
+    WhatsApp,
+    channel_mapping,
+)
 from ._errors import BrazeValidationError
 from ._models import (
     MAX_RECIPIENTS,
@@ -35,7 +42,7 @@ from ._models import (
     check_attachments,
     check_targeting,
 )
-from ._validate import check_properties, check_send_id, check_str, json_default
+from ._validate import check_properties, check_send_id, check_str
 
 __all__ = [
     "AndroidPush",
@@ -87,13 +94,6 @@ def _optional_bool(obj: object, names: Sequence[str], where: str) -> None:
             raise BrazeValidationError(_at(where, name), "must be a boolean")
 
 
-def _optional_int(obj: object, names: Sequence[str], where: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if value is not None and type(value) is not int:
-            raise BrazeValidationError(f"{where}.{name}", "must be an integer")
-
-
 def _optional_objects(obj: object, names: Sequence[str], where: str) -> None:
     for name in names:
         value = getattr(obj, name)
@@ -104,29 +104,6 @@ def _optional_objects(obj: object, names: Sequence[str], where: str) -> None:
 def _optional_choice(value: object, choices: Sequence[str], field: str) -> None:
     if value is not None and value not in choices:
         raise BrazeValidationError(field, f"must be one of {', '.join(choices)}")
-
-
-def _optional_list_of_objects(value: object, field: str) -> None:
-    if value is None:
-        return
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
-        raise BrazeValidationError(field, "must be a list of objects")
-    for index, item in enumerate(value):
-        check_properties(item, f"{field}[{index}]")
-
-
-def _json_size(value: object) -> int:
-    return len(orjson.dumps(value, default=json_default))
-
-
-def _body_size(obj: attrs.AttrsInstance) -> int:
-    """The JSON size of a flat message object as it is sent (unset fields left out)."""
-    body = {}
-    for a in attrs.fields(type(obj)):
-        value = getattr(obj, a.name)
-        if value is not None:
-            body[a.metadata.get(WIRE_KEY, a.name)] = value
-    return _json_size(body)
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -188,219 +165,6 @@ class EmailMessage:
         _optional_objects(self, ("extras", "headers"), where)
         _optional_bool(self, ("should_inline_css",), where)
         check_attachments(self.attachments, f"{where}.attachments")
-
-
-#: ``interruption_level`` values (objects_filters/messaging/apple_object.md).
-InterruptionLevel = Literal["passive", "active", "time-sensitive", "critical"]
-_INTERRUPTION_LEVELS = ("passive", "active", "time-sensitive", "critical")
-_ASSET_FILE_TYPES = ("aif", "gif", "jpg", "m4a", "mp3", "mp4", "png", "wav")
-#: "The total number of bytes in your alert string, extra object and other optional
-#: parameters should not exceed 1912" (apple_object.md; errors.md: "Apple Push Length
-#: Exceeded"). Measured, strictly, as the JSON of the whole object.
-MAX_APPLE_PUSH_BYTES = 1912
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class ApplePush:
-    """The ``apple_push`` object (objects_filters/messaging/apple_object.md)."""
-
-    #: The notification: a string, or an Apple push alert object (``{"title", "body"...}``);
-    #: required unless ``content_available`` is true.
-    alert: str | Properties | None = None
-    badge: int | None = None
-    sound: str | None = None
-    #: Additional keys and values; ``ab`` and ``aps`` are refused by Braze.
-    extra: Properties | None = None
-    #: JSON key ``content-available``.
-    content_available: bool | None = attrs.field(
-        default=None, metadata={WIRE_KEY: "content-available"}
-    )
-    interruption_level: InterruptionLevel | None = None
-    #: Between 0.0 and 1.0.
-    relevance_score: float | None = None
-    #: An ISO 8601 date string.
-    expiry: str | None = None
-    custom_uri: str | None = None
-    use_webview: bool | None = None
-    message_variation_id: str | None = None
-    notification_group_thread_id: str | None = None
-    asset_url: str | None = None
-    #: Required with ``asset_url``.
-    asset_file_type: str | None = None
-    collapse_id: str | None = None
-    mutable_content: bool | None = None
-    send_to_most_recent_device_only: bool | None = None
-    category: str | None = None
-    #: Apple push action button objects.
-    buttons: Sequence[Properties] | None = None
-    #: Between 1 and 10.
-    apns_priority: int | None = None
-
-    def __attrs_post_init__(self) -> None:
-        where = "messages.apple_push"
-        self._check_alert(where)
-        _optional_str(
-            self,
-            (
-                "sound",
-                "expiry",
-                "custom_uri",
-                "message_variation_id",
-                "notification_group_thread_id",
-                "asset_url",
-                "collapse_id",
-                "category",
-            ),
-            where,
-        )
-        _optional_int(self, ("badge", "apns_priority"), where)
-        _optional_bool(
-            self,
-            (
-                "content_available",
-                "use_webview",
-                "mutable_content",
-                "send_to_most_recent_device_only",
-            ),
-            where,
-        )
-        self._check_extra(where)
-        self._check_values(where)
-        _optional_list_of_objects(self.buttons, f"{where}.buttons")
-        size = _body_size(self)
-        if size > MAX_APPLE_PUSH_BYTES:
-            raise BrazeValidationError(
-                where, f"is {size:,} bytes of JSON; Braze allows {MAX_APPLE_PUSH_BYTES:,}"
-            )
-
-    def _check_alert(self, where: str) -> None:
-        """``alert``: a string or an alert object; absent only for a silent push."""
-        if self.alert is None:
-            if self.content_available is not True:
-                raise BrazeValidationError(
-                    f"{where}.alert", "is required unless content_available is true"
-                )
-        elif isinstance(self.alert, str):
-            check_str(self.alert, f"{where}.alert")
-        else:
-            check_properties(self.alert, f"{where}.alert")
-
-    def _check_extra(self, where: str) -> None:
-        """``extra``: an object without the keys Braze keeps for itself."""
-        if self.extra is None:
-            return
-        check_properties(self.extra, f"{where}.extra")
-        # "Messages that include the keys ab or aps in the extra object will be rejected."
-        for key in ("ab", "aps"):
-            if key in self.extra:
-                raise BrazeValidationError(f"{where}.extra", f"must not hold the key {key!r}")
-
-    def _check_values(self, where: str) -> None:
-        """The fields limited to a list of values or a range, and the asset's pair of fields."""
-        _optional_choice(
-            self.interruption_level, _INTERRUPTION_LEVELS, f"{where}.interruption_level"
-        )
-        score = self.relevance_score
-        if score is not None and (type(score) not in (int, float) or not 0.0 <= score <= 1.0):
-            raise BrazeValidationError(
-                f"{where}.relevance_score", "must be a number between 0.0 and 1.0"
-            )
-        if self.asset_url is not None and self.asset_file_type is None:
-            raise BrazeValidationError(
-                f"{where}.asset_file_type", "is required when asset_url is given"
-            )
-        _optional_choice(self.asset_file_type, _ASSET_FILE_TYPES, f"{where}.asset_file_type")
-        if self.apns_priority is not None and not 1 <= self.apns_priority <= 10:
-            raise BrazeValidationError(f"{where}.apns_priority", "must be between 1 and 10")
-
-
-#: "The total number of bytes in your alert string and extra object should not exceed 4,000"
-#: (objects_filters/messaging/android_object.md; errors.md: "Android Push Length Exceeded").
-MAX_ANDROID_PUSH_BYTES = 4000
-#: ``time_to_live``: "maximum of 2,419,200 seconds" (android_object.md).
-MAX_ANDROID_TIME_TO_LIVE = 2_419_200
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class AndroidPush:
-    """The ``android_push`` object (objects_filters/messaging/android_object.md)."""
-
-    #: The notification message; required unless ``send_to_sync`` is true.
-    alert: str | None = None
-    #: The title in the notification drawer; required unless ``send_to_sync`` is true.
-    title: str | None = None
-    extra: Properties | None = None
-    message_variation_id: str | None = None
-    notification_channel_id: str | None = None
-    #: From -2 (MIN) to 2 (MAX).
-    priority: int | None = None
-    #: ``"normal"`` or ``"high"`` (the FCM sender priority).
-    android_priority: str | None = None
-    #: A silent push: ``alert`` and ``title`` must then be absent.
-    send_to_sync: bool | None = None
-    collapse_key: str | None = None
-    sound: str | None = None
-    custom_uri: str | None = None
-    use_webview: bool | None = None
-    summary_text: str | None = None
-    #: Seconds, at most 2,419,200.
-    time_to_live: int | None = None
-    notification_id: int | None = None
-    push_icon_image_url: str | None = None
-    #: An RGB integer.
-    accent_color: int | None = None
-    send_to_most_recent_device_only: bool | None = None
-    #: Android push action button objects.
-    buttons: Sequence[Properties] | None = None
-    #: An Android conversation push object.
-    conversation_data: Properties | None = None
-
-    def __attrs_post_init__(self) -> None:
-        where = "messages.android_push"
-        _optional_bool(
-            self, ("send_to_sync", "use_webview", "send_to_most_recent_device_only"), where
-        )
-        if self.send_to_sync:
-            # "send_to_sync: if set to true we throw an error if alert or title is set".
-            for name in ("alert", "title"):
-                if getattr(self, name) is not None:
-                    raise BrazeValidationError(
-                        f"{where}.{name}", "must not be set when send_to_sync is true"
-                    )
-        else:
-            check_str(self.alert, f"{where}.alert")
-            check_str(self.title, f"{where}.title")
-        _optional_str(
-            self,
-            (
-                "message_variation_id",
-                "notification_channel_id",
-                "android_priority",
-                "collapse_key",
-                "sound",
-                "custom_uri",
-                "summary_text",
-                "push_icon_image_url",
-            ),
-            where,
-        )
-        _optional_int(self, ("priority", "time_to_live", "notification_id", "accent_color"), where)
-        _optional_objects(self, ("extra", "conversation_data"), where)
-        if self.android_priority is not None and self.android_priority not in ("normal", "high"):
-            raise BrazeValidationError(f"{where}.android_priority", "must be 'normal' or 'high'")
-        if self.time_to_live is not None and not 0 <= self.time_to_live <= MAX_ANDROID_TIME_TO_LIVE:
-            raise BrazeValidationError(
-                f"{where}.time_to_live", f"must be 0 to {MAX_ANDROID_TIME_TO_LIVE:,} seconds"
-            )
-        _optional_list_of_objects(self.buttons, f"{where}.buttons")
-        size = len((self.alert or "").encode()) + (
-            _json_size(self.extra) if self.extra is not None else 0
-        )
-        if size > MAX_ANDROID_PUSH_BYTES:
-            raise BrazeValidationError(
-                where,
-                f"alert and extra are {size:,} bytes; Braze allows {MAX_ANDROID_PUSH_BYTES:,}",
-            )
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -495,8 +259,10 @@ class Messages:
     kind: ClassVar[Literal["messages"]] = "messages"
     path: ClassVar[str] = "/messages/send"
 
-    android_push: AndroidPush | Properties | None = None
-    apple_push: ApplePush | Properties | None = None
+    android_push: AndroidPush | Properties | None = attrs.field(
+        default=None, validator=channel_mapping
+    )
+    apple_push: ApplePush | Properties | None = attrs.field(default=None, validator=channel_mapping)
     content_card: ContentCard | Properties | None = attrs.field(
         default=None, validator=channel_mapping
     )

@@ -31,7 +31,19 @@ import orjson
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._channels import ContentCard, KindlePush, WebPush, WebPushButton, WhatsApp
+from ._channels import (
+    AndroidConversation,
+    AndroidConversationMessage,
+    AndroidConversationPerson,
+    AndroidPushButton,
+    AppleAlert,
+    ApplePushButton,
+    ContentCard,
+    KindlePush,
+    WebPush,
+    WebPushButton,
+    WhatsApp,
+)
 from ._errors import BrazeValidationError, ErrorDetail
 from ._messages import (
     AndroidPush,
@@ -167,8 +179,14 @@ converter.register_unstructure_hook(
 
 # /messages/send: the typed channel objects, and the container that also takes mappings.
 for _message_class in (
+    AndroidConversation,
+    AndroidConversationMessage,
+    AndroidConversationPerson,
     AndroidPush,
+    AndroidPushButton,
+    AppleAlert,
     ApplePush,
+    ApplePushButton,
     ContentCard,
     EmailMessage,
     KindlePush,

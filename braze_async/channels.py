@@ -1,5 +1,6 @@
-"""The typed ``/messages/send`` channels beside the common ones (objects_filters/messaging/):
-Content Cards, Kindle/FireOS push, web push and WhatsApp::
+"""The typed ``/messages/send`` channels beside email, SMS and webhooks
+(objects_filters/messaging/): Apple, Android, Kindle/FireOS and web push with their buttons,
+alert and conversation objects, Content Cards and WhatsApp::
 
     from braze_async import Messages
     from braze_async.channels import WebPush, WhatsApp, WhatsAppText
@@ -16,6 +17,14 @@ same rules (:func:`check_channel`).
 from __future__ import annotations
 
 from ._channels import (
+    AndroidConversation,
+    AndroidConversationMessage,
+    AndroidConversationPerson,
+    AndroidPush,
+    AndroidPushButton,
+    AppleAlert,
+    ApplePush,
+    ApplePushButton,
     ContentCard,
     KindlePush,
     WebPush,
@@ -33,6 +42,14 @@ from ._channels import (
 )
 
 __all__ = [
+    "AndroidConversation",
+    "AndroidConversationMessage",
+    "AndroidConversationPerson",
+    "AndroidPush",
+    "AndroidPushButton",
+    "AppleAlert",
+    "ApplePush",
+    "ApplePushButton",
     "ContentCard",
     "KindlePush",
     "WebPush",
