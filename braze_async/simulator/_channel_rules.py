@@ -17,13 +17,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._push_rules import check_android_push, check_apple_push, check_kindle_push, check_web_push
+
 __all__ = ["CHANNEL_RULES", "check_channel_object"]
 
 #: A channel's check: the object and where it is (``"messages.apple_push"``).
 ChannelRule = Callable[[dict[str, Any], str], None]
 
 #: The check of each channel's object.
-CHANNEL_RULES: Mapping[str, ChannelRule] = {}
+CHANNEL_RULES: Mapping[str, ChannelRule] = {
+    "android_push": check_android_push,
+    "apple_push": check_apple_push,
+    "kindle_push": check_kindle_push,
+    "web_push": check_web_push,
+}
 
 
 def check_channel_object(channel: str, message: dict[str, Any]) -> None:
