@@ -209,7 +209,7 @@ CHANNEL_RULES = [
                  "messages.android_push.alert", id="android-sync-with-alert"),
     pytest.param(lambda: AndroidPush(alert="a", title="t", time_to_live=2_419_201),
                  "messages.android_push.time_to_live", id="android-time-to-live"),
-    pytest.param(lambda: AndroidPush(alert="a", title="t", android_priority="urgent"),
+    pytest.param(lambda: AndroidPush(alert="a", title="t", android_priority="urgent"),  # type: ignore[arg-type]
                  "messages.android_push.android_priority", id="android-priority"),
     # objects_filters/messaging/sms_object.md and webhook_object.md
     pytest.param(lambda: SmsMessage(subscription_group_id="g", body="", app_id="a"),

@@ -4,6 +4,7 @@ refused for the typed class and for a plain mapping alike, the error naming the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -148,9 +149,10 @@ def test_each_rule_refuses_the_class_and_the_mapping(
     """The typed class, check_channel and a mapping given to Messages refuse the same body,
     naming the field and the page."""
     where = "messages" if field == channel else f"messages.{channel}"
-    builds = [
+    given: dict[str, Any] = {channel: body}
+    builds: list[Callable[[], object]] = [
         lambda: check_channel(channel, body),
-        lambda: Messages(**{channel: body}),
+        lambda: Messages(**given),
         lambda: Messages.of({channel: body}),
         lambda: typed(channel, body),
     ]
@@ -196,7 +198,8 @@ VALID: list[tuple[str, dict[str, Any]]] = [
 def test_what_the_pages_allow_passes_unchanged(channel: str, body: dict[str, Any]) -> None:
     """A body the page allows goes on the wire as it is, from a mapping or from the class."""
     for message in (body, typed(channel, body)):
-        request = Messages(**{channel: message}).request(segment_id="s")
+        given: dict[str, Any] = {channel: message}
+        request = Messages(**given).request(segment_id="s")
         assert orjson.loads(dumps(request))["messages"][channel] == body
 
 
@@ -238,13 +241,13 @@ def test_the_typed_sub_objects_write_the_pages_objects() -> None:
     [
         (lambda: AppleAlert(body="b", loc_args="x"), "messages.apple_push.alert.loc_args"),
         (lambda: ApplePushButton(action_id=""), "messages.apple_push.buttons[].action_id"),
-        (lambda: AndroidPushButton(text="t", action="GO"),
+        (lambda: AndroidPushButton(text="t", action="GO"),  # type: ignore[arg-type]
          "messages.android_push.buttons[].action"),
-        (lambda: AndroidConversationPerson(id="p", name=1),
+        (lambda: AndroidConversationPerson(id="p", name=1),  # type: ignore[arg-type]
          "messages.android_push.conversation_data.persons[].name"),
-        (lambda: AndroidConversationMessage(text="t", timestamp=1.5, person_id="p"),
+        (lambda: AndroidConversationMessage(text="t", timestamp=1.5, person_id="p"),  # type: ignore[arg-type]
          "messages.android_push.conversation_data.messages[].timestamp"),
-        (lambda: AndroidConversation(shortcut_id="s", reply_person_id="p", messages={}, persons=[]),
+        (lambda: AndroidConversation(shortcut_id="s", reply_person_id="p", messages={}, persons=[]),  # type: ignore[arg-type]
          "messages.android_push.conversation_data.messages"),
         (lambda: WebPushButton(text=""), "messages.web_push.buttons[].text"),
     ],

@@ -108,7 +108,7 @@ def android_pushes(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 3)) == 0:
         message = {"text": TEXT, "timestamp": st.integers(0, 9), "person_id": TEXT}
         person = {"id": TEXT, "name": TEXT}
-        talk = {"shortcut_id": "s", "reply_person_id": "p"}
+        talk: dict[str, Any] = {"shortcut_id": "s", "reply_person_id": "p"}
         talk |= {"messages": buttons(draw, message), "persons": buttons(draw, person)}
         body["conversation_data"] = {k: v for k, v in talk.items() if draw(st.integers(0, 5))}
     return body
@@ -161,7 +161,7 @@ def test_client_and_simulator_agree_on_push_objects(push: tuple[str, dict[str, A
     readings); whatever the client sends, the simulator accepts."""
     channel, body = push
     try:
-        sent = dumps(Messages(**{channel: body}).request(segment_id="s"))
+        sent = dumps(Messages.of({channel: body}).request(segment_id="s"))
     except BrazeValidationError as exc:
         refusal: BrazeValidationError | None = exc
     else:

@@ -24,7 +24,7 @@ How the pages are read here:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import _rules
@@ -72,7 +72,7 @@ def _iso(value: Any) -> bool:
     return True
 
 
-_WORDS = {
+_WORDS: dict[Check, str] = {
     _text: "a non-empty string",
     _flag: "a boolean",
     _whole: "an integer",
@@ -83,7 +83,7 @@ _WORDS = {
 }
 
 
-def _fields(obj: Any, where: str, spec: dict[str, Check], required: tuple[str, ...]) -> None:
+def _fields(obj: Any, where: str, spec: Mapping[str, Check], required: tuple[str, ...]) -> None:
     """*obj* is an object; each field of *spec* it holds (``null`` counts as absent) passes
     its check; each of *required* is there."""
     if type(obj) is not dict:
@@ -158,7 +158,7 @@ _APPLE_BUTTON = {
 #: "Apple push action button object for Braze default buttons": category, its buttons' action
 #: identifiers, and the "Allowed Actions" of each.
 _OPEN = ("OPEN_APP", "URI", "DEEP_LINK")
-_DEFAULT_CATEGORIES = {
+_DEFAULT_CATEGORIES: dict[str, dict[str, tuple[str, ...]]] = {
     "ab_cat_accept_decline": {"ab_pb_accept": _OPEN, "ab_pb_decline": ("CLOSE",)},
     "ab_cat_yes_no": {"ab_pb_yes": _OPEN, "ab_pb_no": ("CLOSE",)},
     "ab_cat_confirm_cancel": {"ab_pb_confirm": _OPEN, "ab_pb_cancel": ("CLOSE",)},
@@ -204,7 +204,7 @@ def _apple_buttons(obj: dict[str, Any], where: str) -> None:
     category = obj.get("category")
     if category is None:
         raise ValueError(f"{where}.category is required to use buttons")
-    defaults = _DEFAULT_CATEGORIES.get(category)
+    defaults: dict[str, tuple[str, ...]] | None = _DEFAULT_CATEGORIES.get(category)
     for index, button in enumerate(buttons):
         at = f"{where}.buttons[{index}]"
         _fields(button, at, _APPLE_BUTTON, ("action_id",))
@@ -281,12 +281,14 @@ def check_android_push(obj: dict[str, Any], where: str) -> None:
 def _conversation(data: Any, where: str) -> None:
     """The Android conversation push object and its message and person objects."""
     names = ("shortcut_id", "reply_person_id", "messages", "persons")
-    _fields(data, where, {"shortcut_id": _text, "reply_person_id": _text}, names)
+    ids: dict[str, Check] = {"shortcut_id": _text, "reply_person_id": _text}
+    _fields(data, where, ids, names)
     for index, message in enumerate(_array(data, "messages", where)):
-        spec = {"text": _text, "timestamp": _whole, "person_id": _text}
+        spec: dict[str, Check] = {"text": _text, "timestamp": _whole, "person_id": _text}
         _fields(message, f"{where}.messages[{index}]", spec, tuple(spec))
     for index, person in enumerate(_array(data, "persons", where)):
-        _fields(person, f"{where}.persons[{index}]", {"id": _text, "name": _text}, ("id", "name"))
+        person_spec: dict[str, Check] = {"id": _text, "name": _text}
+        _fields(person, f"{where}.persons[{index}]", person_spec, ("id", "name"))
 
 
 # -- kindle_and_fireos_object.md and web_objects.md -----------------------------------------
@@ -295,7 +297,7 @@ def _conversation(data: Any, where: str) -> None:
 def check_kindle_push(obj: dict[str, Any], where: str) -> None:
     """The Kindle and FireOS push object (kindle_and_fireos_object.md); any integer priority
     ("values sent outside of that integer range will default to 0")."""
-    spec = {
+    spec: dict[str, Check] = {
         "alert": _text,
         "title": _text,
         "extra": _dict,
@@ -310,7 +312,7 @@ def check_kindle_push(obj: dict[str, Any], where: str) -> None:
 
 def check_web_push(obj: dict[str, Any], where: str) -> None:
     """The web push object and its action buttons (web_objects.md)."""
-    spec = {
+    spec: dict[str, Check] = {
         "alert": _text,
         "title": _text,
         "extra": _dict,
@@ -325,6 +327,10 @@ def check_web_push(obj: dict[str, Any], where: str) -> None:
     _fields(obj, where, spec, ("alert", "title"))
     if (obj.get("time_to_live") or 0) < 0:  # "integer (seconds)"
         raise ValueError(f"{where}.time_to_live must not be negative")
-    button_spec = {"text": _text, "action": _one_of("OPEN_APP", "URI", "CLOSE"), "uri": _text}
+    button_spec: dict[str, Check] = {
+        "text": _text,
+        "action": _one_of("OPEN_APP", "URI", "CLOSE"),
+        "uri": _text,
+    }
     for index, button in enumerate(_array(obj, "buttons", where)):
         _fields(button, f"{where}.buttons[{index}]", button_spec, ("text",))
