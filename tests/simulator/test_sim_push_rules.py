@@ -37,6 +37,7 @@ REFUSED: list[tuple[str, Any, str]] = [
     ("apple_push", {**APPLE, "interruption_level": "loud"}, "interruption_level"),
     ("apple_push", {**APPLE, "relevance_score": -0.1}, "relevance_score"),
     ("apple_push", {**APPLE, "expiry": "soon"}, "expiry"),
+    ("apple_push", {**APPLE, "expiry": "20250101T000000Z"}, "expiry"),
     ("apple_push", {**APPLE, "asset_url": "u"}, "asset_file_type"),
     ("apple_push", {**APPLE, "asset_url": "u", "asset_file_type": "bmp"}, "asset_file_type"),
     ("apple_push", {**APPLE, "apns_priority": 11}, "apns_priority"),
