@@ -79,6 +79,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="segment / audience / broadcast budget (default 250/60)",
     )
     add(
+        "--per-audience-rate",
+        type=_rate,
+        default=SimulatorRate(10, 60),
+        metavar="N/SECONDS",
+        help="broadcasts to one unique audience, on top of --audience-rate (default 10/60)",
+    )
+    add(
         "--window",
         choices=("fixed", "sliding"),
         default="fixed",
@@ -112,6 +119,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "external_id_rate": args.external_id_rate,
         "audience_rate": args.audience_rate,
+        "per_audience_rate": args.per_audience_rate,
         "window": args.window,
         "latency": args.latency_ms,
         "latency_jitter": args.latency_jitter_ms,
