@@ -29,7 +29,6 @@ import orjson
 from ._audience import check_audience
 from ._errors import BrazeValidationError, ErrorDetail, request_id_in
 from ._validate import (
-    json_default,
     INT_MAX,
     INT_MIN,
     check_alias_part,
@@ -39,6 +38,7 @@ from ._validate import (
     check_properties,
     check_send_id,
     check_str,
+    json_default,
 )
 
 __all__ = [
