@@ -425,8 +425,8 @@ def unique_audience(
     campaigns, the segment_id [...])", "the connected audience filters (the audience object
     [...], if specified)"), nothing else: not the endpoint, not the personalization. The
     same filters in another key order give the same key."""
-    fields = {"campaign_id": campaign_id, "canvas_id": canvas_id, "segment_id": segment_id}
-    fields["audience"] = audience
+    fields: dict[str, object] = {"campaign_id": campaign_id, "canvas_id": canvas_id}
+    fields.update(segment_id=segment_id, audience=audience)
     canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS, default=json_default)
     return hashlib.sha256(canonical).hexdigest()
 

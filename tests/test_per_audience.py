@@ -9,25 +9,32 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from _fake_time import FakeTime
 
 from braze_async import (
+    BrazeClient,
     Campaign,
     Canvas,
     Messages,
     Rate,
     RateLimits,
     Recipient,
+    RetryPolicy,
     Schedule,
     SmsMessage,
 )
 from braze_async._models import CampaignTriggerRequest, CanvasTriggerRequest
 from braze_async._schedule import ScheduleCreateRequest
+from braze_async.simulator import BrazeSimulator
+from braze_async.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 
 FILTER = {"last_used_app": {"comparison": "after", "value": "2020-01-01T00:00:00Z"}}
 REORDERED = {"last_used_app": {"value": "2020-01-01T00:00:00Z", "comparison": "after"}}
 OTHER = {"last_used_app": {"comparison": "before", "value": "2020-01-01T00:00:00Z"}}
+#: Every wait of a test on the code under test: far above any bound it should meet.
+GUARD = 30.0
 SMS = Messages.of({"sms": SmsMessage(subscription_group_id="g", body="Hi", app_id="app")})
 
 
@@ -98,5 +105,66 @@ def test_the_setting_is_checked() -> None:
         RateLimits(per_audience=(10, 60))  # type: ignore[arg-type]
 
 
-async def test_placeholder_for_asyncio() -> None:
-    await asyncio.sleep(0)
+# -- end to end: the client against the simulator, over loopback HTTP, on one fake clock ----
+
+
+async def broadcast_35_times(limits: RateLimits) -> tuple[int, float]:
+    """35 sends of one broadcast, one after the other, over loopback HTTP on one fake clock
+    (a FakeClock's sleeps move it at once: one sender at a time keeps it exact); the
+    simulator's 429s and the fake time it took."""
+    clock = FakeClock()
+    async with (
+        BrazeSimulator(clock=clock) as sim,
+        BrazeClient(
+            api_key=sim.api_key,
+            base_url=sim.base_url,
+            clock=clock,
+            rate_limits=limits,
+            retry=RetryPolicy(rate_limited_attempts=50),
+        ) as braze,
+    ):
+        for _ in range(35):
+            sent = await asyncio.wait_for(braze.send(Campaign("c"), audience=FILTER), GUARD)
+            assert sent.dispatch_id
+        assert sim.stats.accepted == 35
+        return sim.stats.rate_limited, clock.now
+
+
+async def test_one_broadcast_repeated_earns_no_429() -> None:
+    """The must-show: repeating ONE broadcast (35 sends of one campaign and filter) is held
+    to Braze's 10 a minute per unique audience by the client: all sent, 0 x 429, in the
+    three more minutes it must take."""
+    throttled, took = await broadcast_35_times(RateLimits())
+    assert throttled == 0
+    assert took >= 3 * 60
+
+
+async def test_without_the_per_audience_limit_braze_answers_429() -> None:
+    """The same run with the client's per-audience limit out of the way: the simulator
+    (Braze) refuses with 429s (so the test above can fail); all are sent after retries."""
+    throttled, _ = await broadcast_35_times(RateLimits(per_audience=Rate(10**6, 60)))
+    assert throttled > 0
+
+
+def test_concurrent_broadcasts_of_one_audience_earn_no_429() -> None:
+    """35 sends of one broadcast at once (on FakeTime, whose timers overlap as real ones
+    do, through the simulator's in-process transport): 0 x 429, all sent."""
+
+    async def main(ft: FakeTime) -> int:
+        sim = BrazeSimulator(clock=ft.simulator_clock())
+        braze = BrazeClient(
+            api_key=sim.api_key,
+            base_url="https://rest.iad-01.braze.com",
+            transport=sim.transport(),
+            retry=RetryPolicy(rate_limited_attempts=50),
+            clock=ft,
+        )
+        async with braze:
+            sends = [
+                asyncio.ensure_future(braze.send(Canvas("k"), audience=FILTER)) for _ in range(35)
+            ]
+            await ft.run(sends)
+        assert sim.stats.accepted == 35
+        return sim.stats.rate_limited
+
+    assert asyncio.run(main(FakeTime())) == 0

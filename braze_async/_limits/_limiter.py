@@ -81,6 +81,7 @@ from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from .._clock import SYSTEM_CLOCK, Clock, SystemClock
+from ._audiences import Audiences, Held
 from ._config import PRIORITIES, Bucket, BucketStats, Priority, RateLimits
 from ._engine import Engine, Slot
 from ._errors import LimiterClosed, LimiterError, LimiterUnavailable, WaitTooLong
@@ -229,18 +230,24 @@ class Permit:
     (0.0 when it was admitted at its first look).
     """
 
-    __slots__ = ("_budget", "_slot", "waited")
+    __slots__ = ("_budget", "_held", "_slot", "waited")
 
-    def __init__(self, budget: _Budget, slot: Slot, waited: float = 0.0) -> None:
+    def __init__(
+        self, budget: _Budget, slot: Slot, waited: float = 0.0, held: Held | None = None
+    ) -> None:
         self._budget: _Budget | None = budget
         self._slot = slot
         self.waited = waited
+        #: The slot of its audience's own log, if it was given one (:mod:`._audiences`).
+        self._held = held
 
     def release(self, *, sent: bool = True, outcome_unknown: bool = False) -> None:
         """Give the slot back (idempotent); ``outcome_unknown`` implies it was sent."""
         budget, self._budget = self._budget, None
         if budget is not None:
             budget.release(self._slot, sent, outcome_unknown)
+            if self._held is not None:
+                self._held.release(sent=sent, outcome_unknown=outcome_unknown)
 
     @property
     def released(self) -> bool:
@@ -289,6 +296,9 @@ class RateLimiter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine = _engine_for(limits, namespace, clock)
         self._budgets = {b: _Budget(b, limits, self._engine) for b in Bucket}
+        self._audiences = Audiences(
+            self._engine, limits.per_audience, self._monotonic, self._sleep, self._check_usable
+        )
 
     async def acquire(
         self,
@@ -297,9 +307,14 @@ class RateLimiter:
         priority: Priority = "interactive",
         max_wait: float | None = None,
         give_up: Callable[[], bool] | None = None,
+        audience: str | None = None,
     ) -> Permit:
         """Wait for the right to send one request of *bucket*: waiting interactive requests
         first, then bulk ones, first come first served within a lane.
+
+        With an *audience* key (a broadcast's ``audience_key``; :attr:`.Bucket.AUDIENCE`
+        only), a slot of that audience's own log is taken first, within the same *max_wait*
+        (``RateLimits.per_audience``, see :mod:`._audiences`); the permit releases both.
 
         Cancelling the wait (task cancellation, a cancel scope, ``asyncio.timeout``) gives the
         place in line back and consumes nothing.
@@ -316,21 +331,45 @@ class RateLimiter:
         """
         if priority not in PRIORITIES:
             raise ValueError(f"priority must be 'interactive' or 'bulk', not {priority!r}")
+        if audience is None:
+            return await self._acquire(bucket, priority, max_wait, give_up, None)
+        if bucket is not Bucket.AUDIENCE:
+            raise ValueError(f"an audience key goes with Bucket.AUDIENCE, not {bucket}")
+        start = self._monotonic()
+        held = await self._audiences.take(audience, max_wait, give_up)
+        try:
+            if max_wait is not None:
+                max_wait = max(max_wait - (self._monotonic() - start), 0.0)
+            return await self._acquire(bucket, priority, max_wait, give_up, held)
+        except BaseException:
+            held.release(sent=False)  # nothing was sent: the audience's slot is given back
+            raise
+
+    async def _acquire(
+        self,
+        bucket: Bucket,
+        priority: Priority,
+        max_wait: float | None,
+        give_up: Callable[[], bool] | None,
+        held: Held | None,
+    ) -> Permit:
+        """:meth:`acquire` of *bucket*'s permit, once *held* (if any) was taken."""
         budget = self._budgets[bucket]
         waiter = budget.join(bulk=priority == "bulk")
         deadline = math.inf
-        since: float | None = None  # when the first wait began (None: not waited yet)
+        # When the first wait began (None: not waited yet), the audience's wait included.
+        since = None if held is None else held.since
         try:
             while True:
                 self._check_open(budget, waiter)
                 now = self._monotonic()
-                if max_wait is not None and since is None:
+                if max_wait is not None and deadline == math.inf:
                     deadline = now + max_wait
                 look = await self._look(budget, waiter, now)
                 if isinstance(look, str):
                     budget.admit(waiter, waited=since is not None)
                     waited = 0.0 if since is None else self._monotonic() - since
-                    return Permit(budget, look, waited)
+                    return Permit(budget, look, waited, held)
                 delay, free_in, now = look
                 # Behind the head, only a pause says for sure that this caller must wait;
                 # otherwise the head decides first and the line moves on at once.
@@ -349,6 +388,13 @@ class RateLimiter:
         except BaseException:
             budget.leave(waiter)
             raise
+
+    def _check_usable(self, waiting: bool) -> None:
+        """Raise when this limiter admits nothing: closed, or (*waiting*) in another loop."""
+        if self._closed:
+            raise LimiterClosed("RateLimiter is closed")
+        if waiting:
+            self._check_loop()
 
     def _check_open(self, budget: _Budget, waiter: Waiter) -> None:
         """Raise when nothing may be admitted any more: closed, or the engine gave up on the
@@ -437,6 +483,7 @@ class RateLimiter:
         """Make every waiter look again (e.g. a ``give_up`` predicate turned true)."""
         for budget in self._budgets.values():
             budget.wake_all()
+        self._audiences.wake_all()
 
     @property
     def closed(self) -> bool:
