@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from braze_async import (
     Schedule,
     SmsMessage,
 )
+from braze_async._limits import Bucket, LimiterClosed, RateLimiter, WaitTooLong
 from braze_async._models import CampaignTriggerRequest, CanvasTriggerRequest
 from braze_async._schedule import ScheduleCreateRequest
 from braze_async.simulator import BrazeSimulator
@@ -33,6 +35,8 @@ pytestmark = pytest.mark.anyio
 FILTER = {"last_used_app": {"comparison": "after", "value": "2020-01-01T00:00:00Z"}}
 REORDERED = {"last_used_app": {"value": "2020-01-01T00:00:00Z", "comparison": "after"}}
 OTHER = {"last_used_app": {"comparison": "before", "value": "2020-01-01T00:00:00Z"}}
+A = Bucket.AUDIENCE
+E = Bucket.EXTERNAL_ID
 #: Every wait of a test on the code under test: far above any bound it should meet.
 GUARD = 30.0
 SMS = Messages.of({"sms": SmsMessage(subscription_group_id="g", body="Hi", app_id="app")})
@@ -168,3 +172,160 @@ def test_concurrent_broadcasts_of_one_audience_earn_no_429() -> None:
         return sim.stats.rate_limited
 
     assert asyncio.run(main(FakeTime())) == 0
+
+
+# -- the limiter's per-audience logs, in this process ---------------------------------------
+
+PER = Rate(3, 10.0)
+
+
+def limiter(ft: FakeTime, **rates: Rate) -> RateLimiter:
+    return RateLimiter(RateLimits(per_audience=PER, **rates), clock=ft)
+
+
+def run(main: Callable[[FakeTime], Coroutine[Any, Any, None]]) -> None:
+    asyncio.run(main(FakeTime()))
+
+
+def test_one_key_is_held_to_its_rate_and_others_go_on() -> None:
+    """Three slots of key k; the fourth waits until the first released slot expired
+    (release + period), while key j goes at once; the wait shows as a wait."""
+
+    async def main(ft: FakeTime) -> None:
+        lim = limiter(ft)
+        permits = [await lim.acquire(A, audience="k") for _ in range(3)]
+        fourth = asyncio.ensure_future(lim.acquire(A, audience="k"))
+        await ft.settle()
+        assert not fourth.done()
+        other = await lim.acquire(A, audience="j")  # another audience: at once
+        await ft.advance(2.0)
+        for permit in permits:
+            permit.release(sent=True)  # counted until 12.0
+        await ft.run([fourth])
+        assert ft.now == pytest.approx(12.0)
+        assert fourth.result().waited == pytest.approx(12.0)
+        assert lim.snapshot(A).waited == 1
+        other.release()
+        fourth.result().release()
+
+    run(main)
+
+
+def test_unsent_frees_the_key_at_once_unknown_counts_longer() -> None:
+    """``sent=False`` gives the audience's slot back at once; an unknown outcome keeps it
+    one period more (Braze may count the request late)."""
+
+    async def main(ft: FakeTime) -> None:
+        lim = limiter(ft)
+        permits = [await lim.acquire(A, audience="k") for _ in range(3)]
+        permits[0].release(sent=False)
+        again = await asyncio.wait_for(lim.acquire(A, audience="k", max_wait=0), GUARD)
+        permits[1].release(outcome_unknown=True)  # counted until 20.0
+        permits[2].release(sent=True)  # until 10.0
+        again.release(sent=True)  # until 10.0
+        await ft.advance(10.0)
+        await lim.acquire(A, audience="k", max_wait=0)
+        await lim.acquire(A, audience="k", max_wait=0)
+        with pytest.raises(WaitTooLong):
+            await lim.acquire(A, audience="k", max_wait=9.0)
+        late = asyncio.ensure_future(lim.acquire(A, audience="k"))
+        await ft.run([late])
+        assert ft.now == pytest.approx(20.0)
+
+    run(main)
+
+
+def test_max_wait_fails_at_once_when_the_key_frees_later() -> None:
+    """When the audience's log frees later than ``max_wait``: WaitTooLong at once, saying
+    when; nothing is taken (the bucket's permit neither)."""
+
+    async def main(ft: FakeTime) -> None:
+        lim = limiter(ft)
+        for _ in range(3):
+            (await lim.acquire(A, audience="k")).release(sent=True)
+        with pytest.raises(WaitTooLong) as caught:
+            await lim.acquire(A, audience="k", max_wait=5.0)
+        assert ft.now == 0.0
+        assert caught.value.wait == pytest.approx(10.0)
+        assert lim.snapshot(A).in_flight == 0
+
+    run(main)
+
+
+def test_cancelled_while_waiting_for_the_key_or_the_budget_leaves_no_slot() -> None:
+    """A caller cancelled in the audience's line leaves no slot and no place; one cancelled
+    while it held the audience's slot and waited for the budget gives that slot back."""
+
+    async def main(ft: FakeTime) -> None:
+        lim = limiter(ft, audience=Rate(1, 60.0))
+        first = await lim.acquire(A, audience="k")  # k: 1 of 3, the budget: 1 of 1
+        in_key_line = [asyncio.ensure_future(lim.acquire(A, audience="j")) for _ in range(3)]
+        await ft.settle()  # j: 3 slots taken, all waiting for the budget
+        for task in in_key_line:
+            task.cancel()
+        await asyncio.gather(*in_key_line, return_exceptions=True)
+        first.release(sent=False)
+        assert len(lim._audiences) == 0  # j's three slots were given back: nothing counts
+        (await lim.acquire(A, audience="j", max_wait=0)).release(sent=False)
+
+    run(main)
+
+
+def test_cancelled_in_the_keys_line_leaves_nothing() -> None:
+    """Waiters queued for a full audience, cancelled: the key's three slots are the only
+    ones counted, and the line is empty."""
+
+    async def main(ft: FakeTime) -> None:
+        lim = limiter(ft)
+        permits = [await lim.acquire(A, audience="k") for _ in range(3)]
+        waiting = [asyncio.ensure_future(lim.acquire(A, audience="k")) for _ in range(4)]
+        await ft.settle()
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+        for permit in permits:
+            permit.release(sent=False)
+        for _ in range(3):
+            await lim.acquire(A, audience="k", max_wait=0)  # all three free again
+        assert lim.snapshot(A).in_flight == 3
+
+    run(main)
+
+
+def test_closing_fails_the_keys_waiters() -> None:
+    """aclose() wakes a caller waiting for its audience and fails it (nothing sent)."""
+
+    async def main(ft: FakeTime) -> None:
+        lim = limiter(ft)
+        for _ in range(3):
+            await lim.acquire(A, audience="k")
+        waiting = asyncio.ensure_future(lim.acquire(A, audience="k"))
+        await ft.settle()
+        await lim.aclose()
+        with pytest.raises(LimiterClosed):
+            await asyncio.wait_for(waiting, GUARD)
+
+    run(main)
+
+
+def test_many_keys_leave_no_growing_state() -> None:
+    """1,000 audiences over time: the logs that count nothing any more are dropped."""
+
+    async def main(ft: FakeTime) -> None:
+        lim = limiter(ft, audience=Rate(10**6, 60.0))
+        for i in range(1000):
+            (await lim.acquire(A, audience=f"k{i}")).release(sent=True)
+            await ft.advance(0.1)  # 100 audiences counted per period of 10 s
+        assert len(lim._audiences) <= 110
+
+    run(main)
+
+
+def test_an_audience_key_goes_with_the_audience_budget_only() -> None:
+    """A key with another bucket is a programming error."""
+
+    async def main(ft: FakeTime) -> None:
+        with pytest.raises(ValueError, match="AUDIENCE"):
+            await limiter(ft).acquire(E, audience="k")
+
+    run(main)
