@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Coroutine
-from typing import Any
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, cast
 
+import _redis_server
 import pytest
+import redis
 from _fake_time import FakeTime
 
 from braze_async import (
@@ -329,3 +333,63 @@ def test_an_audience_key_goes_with_the_audience_budget_only() -> None:
             await limiter(ft).acquire(E, audience="k")
 
     run(main)
+
+
+# -- the per-audience logs in Redis, shared by a fleet ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private redis-server for these tests."""
+    with _redis_server.redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+def fleet_limiter(url: str, workspace: str) -> RateLimiter:
+    return RateLimiter(RateLimits(per_audience=Rate(3, 1.0), redis_url=url, workspace=workspace))
+
+
+def test_two_processes_share_one_audiences_budget_in_redis(redis_url: str) -> None:
+    """Two limiters on one Redis (two processes of one workspace) send one broadcast 8
+    times between them: no window of the period holds more than 3 of it, as the server
+    could count them; another audience goes at once; the key is the workspace's, and
+    expires in Redis."""
+    workspace = f"test-{uuid.uuid4().hex[:12]}"
+
+    async def main() -> tuple[list[tuple[float, float]], float]:
+        async with (
+            fleet_limiter(redis_url, workspace) as one,
+            fleet_limiter(redis_url, workspace) as two,
+        ):
+            intervals: list[tuple[float, float]] = []
+
+            async def send(lim: RateLimiter) -> None:
+                permit = await lim.acquire(A, audience="k")
+                admitted = time.monotonic()
+                await asyncio.sleep(0.01)  # the request in flight
+                permit.release(sent=True)
+                intervals.append((admitted, time.monotonic()))
+
+            start = time.monotonic()
+            await asyncio.wait_for(asyncio.gather(*(send((one, two)[i % 2]) for i in range(8))), 60)
+            other = time.monotonic()
+            (await asyncio.wait_for(two.acquire(A, audience="other", max_wait=0), 60)).release()
+            return intervals, other - start
+
+    intervals, took = asyncio.run(main())
+    assert len(intervals) == 8
+    assert worst_window(intervals, 1.0) <= 3
+    assert took >= 1.8  # 8 at 3 per second: two more periods at least
+    client = redis.Redis.from_url(redis_url)
+    key = f"braze_async:{{{workspace}}}:audience:k"
+    assert client.exists(key)
+    assert 0 < cast("int", client.pttl(key)) <= 130_000
+
+
+def worst_window(intervals: list[tuple[float, float]], period: float) -> int:
+    """Most requests one server window of *period* could count, each counted at some moment
+    between its admission and its release (see tests/test_limits.py)."""
+    best = 0
+    for _, done in intervals:
+        best = max(best, sum(1 for t, c in intervals if c >= done and t < done + period))
+    return best

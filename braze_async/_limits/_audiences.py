@@ -12,7 +12,9 @@ log is an engine's ordinary sliding log of release times (:meth:`.Engine.open_au
 this process, or a sorted set per key in Redis, shared by the fleet), held to
 ``RateLimits.per_audience``, so the guarantee and proof of :mod:`._local` hold per key: a slot
 counts from admission (through the wait for the budget) until ``period + margin`` after its
-release, longer for an unknown outcome; ``sent=False`` frees it at once.
+release, longer for an unknown outcome; ``sent=False`` frees it at once. (In Redis a held
+slot is scored by its lease, like a budget's: one held longer than ``lease + period``, the
+wait for the budget included, expires as a dead holder's would.)
 
 Here, in front of the logs: one first-come-first-served line of this process's waiters per
 key (only its head looks; the others know when the key frees at the earliest, from the head's
