@@ -59,7 +59,7 @@ class _Key:
 class Held:
     """A slot of one audience's log, held by an acquisition until its permit is released."""
 
-    __slots__ = ("_audiences", "_key", "_slot", "since", "taken_at")
+    __slots__ = ("_audiences", "_key", "_slot", "since")
 
     def __init__(self, audiences: Audiences, key: str, slot: Slot, since: float | None) -> None:
         self._audiences: Audiences | None = audiences
@@ -67,8 +67,6 @@ class Held:
         self._slot = slot
         #: When its first wait began (None: it did not wait).
         self.since = since
-        #: When the slot was taken (monotonic).
-        self.taken_at = audiences.monotonic()
 
     def release(self, *, sent: bool, outcome_unknown: bool = False) -> None:
         """Give the slot back, as the permit's (idempotent)."""
@@ -86,7 +84,7 @@ class Audiences:
         ``waiting=True``, also when the wait would be in another event loop.
     """
 
-    __slots__ = ("_check", "_engine", "_expiring", "_keys", "_rate", "_sleep", "monotonic")
+    __slots__ = ("_check", "_engine", "_expiring", "_keys", "_monotonic", "_rate", "_sleep")
 
     def __init__(
         self,
@@ -98,7 +96,7 @@ class Audiences:
     ) -> None:
         self._engine = engine
         self._rate = rate
-        self.monotonic = monotonic
+        self._monotonic = monotonic
         self._sleep = sleep
         self._check = check
         self._keys: dict[str, _Key] = {}
@@ -124,18 +122,18 @@ class Audiences:
         waiter = Waiter(0, bulk=False)
         entry.line.append(waiter)
         since: float | None = None
-        deadline = math.inf if max_wait is None else self.monotonic() + max_wait
+        deadline = math.inf if max_wait is None else self._monotonic() + max_wait
         try:
             while True:
                 self._check(False)
-                now = self.monotonic()
+                now = self._monotonic()
                 trouble = None
                 if entry.line[0] is waiter:
                     answer = await entry.log.try_admit()
                     if isinstance(answer, str):
                         entry.held += 1
                         return Held(self, key, answer, since)
-                    now = self.monotonic()
+                    now = self._monotonic()
                     delay, free_in, trouble = answer
                     entry.free_at = now + free_in if free_in > 0 else 0.0
                 else:  # behind the head: until the line moves
@@ -162,7 +160,7 @@ class Audiences:
         entry.held -= 1
         entry.log.release(slot, sent=sent, outcome_unknown=outcome_unknown)
         if sent or outcome_unknown:
-            self._expiring.append((self.monotonic() + self._rate.period, key))
+            self._expiring.append((self._monotonic() + self._rate.period, key))
         self._drop_if_idle(key)
 
     def waker(self, key: str) -> Callable[[], None]:
@@ -195,7 +193,7 @@ class Audiences:
     def _sweep(self) -> None:
         """Look again at the keys whose released slots may have expired; a key still counting
         some (kept longer: an unknown outcome, the margin) is looked at a period later."""
-        now = self.monotonic()
+        now = self._monotonic()
         expiring = self._expiring
         while expiring and expiring[0][0] <= now:
             key = expiring.popleft()[1]
