@@ -195,10 +195,12 @@ class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
     # -- lifecycle -------------------------------------------------------------------------
 
     def _check_loop(self) -> None:
-        """A client belongs to the event loop it was first used in: its pool, limiter and
-        batcher hold that loop's futures, which another loop cannot await."""
+        """Refuse a closed client; a client belongs to the event loop it was first used in:
+        its pool, limiter and batcher hold that loop's futures, which another cannot await."""
         loop = asyncio.get_running_loop()
         shared = self._shared
+        if shared.closed:
+            raise BrazeError("the client is closed")
         if shared.loop is None:
             shared.loop = loop
         elif shared.loop is not loop:
@@ -354,12 +356,9 @@ class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
 
         ``priority="bulk"`` batches it with the other bulk callers, in the limiter's bulk lane.
         """
-        shared = self._shared
-        if shared.closed:
-            raise BrazeError("the client is closed")
         self._check_loop()
         lane = check_priority(priority)
-        batcher = shared.batchers.of(lane, lambda: self._root._in_lane(lane))
+        batcher = self._shared.batchers.of(lane, lambda: self._root._in_lane(lane))
         return await batcher.send(recipient, target)
 
     def _in_lane(self, priority: Priority) -> BrazeClient:
@@ -417,8 +416,6 @@ class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
             report = await braze.send_bulk(Campaign("weekly"), recipients, journal="w.journal")
             print(report.sent, report.rejected, report.failed, report.unknown)
         """
-        if self._shared.closed:
-            raise BrazeError("the client is closed")
         self._check_loop()
         check_target(target)
         return await _bulk_send(
@@ -509,6 +506,7 @@ class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
             dumps(request) if body is None else body,
             read_send,
             audience=request.targets_audience,
+            audience_key=request.audience_key,
             retry_ambiguous=self._retry.retry_ambiguous,
             on_admitted=on_admitted,
             recipients=named(request),
@@ -528,11 +526,10 @@ class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
         recipients: int = 0,
         stop: asyncio.Event | None = None,
         priority: Priority = "interactive",
+        audience_key: str | None = None,
     ) -> T:
         """POST *body* (None: GET) to *path* through the request path (:mod:`braze_async._request`),
         under this client's (or view's) retry policy and timeouts."""
-        if self._shared.closed:
-            raise BrazeError("the client is closed")
         self._check_loop()
         return await self._path.call(
             path,
@@ -546,4 +543,5 @@ class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
             recipients=recipients,
             stop=stop,
             priority=priority,
+            audience_key=audience_key,
         )

@@ -41,6 +41,7 @@ from ._models import (
     UserAlias,
     check_attachments,
     check_targeting,
+    unique_audience,
 )
 from ._validate import check_properties, check_send_id, check_str
 
@@ -545,3 +546,13 @@ class MessagesSendRequest:
         """True when Braze counts this request against the broadcast budget: "when only
         specifying a segment or Connected Audience" (api_limits.md)."""
         return self.external_user_ids is None and self.user_aliases is None
+
+    @property
+    def audience_key(self) -> str | None:
+        """The unique audience of a broadcast (api_limits.md names /messages/send: its
+        ``campaign_id``, ``segment_id`` and ``audience``), else None."""
+        if not self.targets_audience:
+            return None
+        return unique_audience(
+            campaign_id=self.campaign_id, segment_id=self.segment_id, audience=self.audience
+        )

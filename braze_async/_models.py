@@ -17,12 +17,14 @@ where the pages contradict themselves we keep to the stricter reading. The bodie
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote
 
 import attrs
+import orjson
 
 from ._audience import check_audience
 from ._errors import BrazeValidationError, ErrorDetail, request_id_in
@@ -36,6 +38,7 @@ from ._validate import (
     check_properties,
     check_send_id,
     check_str,
+    json_default,
 )
 
 __all__ = [
@@ -58,6 +61,7 @@ __all__ = [
     "check_attachments",
     "check_recipients",
     "check_targeting",
+    "unique_audience",
     "validate_recipient",
 ]
 
@@ -407,6 +411,26 @@ def check_targeting(
     return True
 
 
+def unique_audience(
+    *,
+    campaign_id: str | None = None,
+    canvas_id: str | None = None,
+    segment_id: str | None = None,
+    audience: Properties | None = None,
+) -> str:
+    """The key of the unique audience a broadcast targets: a sha256 of the canonical JSON
+    (sorted keys) of the fields api_limits.md names ("What counts as the same unique
+    audience?": "the campaign or Canvas being triggered (the campaign_id or canvas_id [...],
+    if specified)", "the audience being targeted (the segments or filters, or for API
+    campaigns, the segment_id [...])", "the connected audience filters (the audience object
+    [...], if specified)"), nothing else: not the endpoint, not the personalization. The
+    same filters in another key order give the same key."""
+    fields: dict[str, object] = {"campaign_id": campaign_id, "canvas_id": canvas_id}
+    fields.update(segment_id=segment_id, audience=audience)
+    canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS, default=json_default)
+    return hashlib.sha256(canonical).hexdigest()
+
+
 def check_recipients(recipients: Sequence[Recipient]) -> None:
     """1 to :data:`MAX_RECIPIENTS` :class:`Recipient` objects."""
     if isinstance(recipients, (str, bytes)) or not isinstance(recipients, Sequence):
@@ -477,6 +501,13 @@ class CampaignTriggerRequest:
         specifying a segment or Connected Audience" (api_limits.md)."""
         return self.recipients is None
 
+    @property
+    def audience_key(self) -> str | None:
+        """The unique audience of a broadcast (:func:`unique_audience`), else None."""
+        if not self.targets_audience:
+            return None
+        return unique_audience(campaign_id=self.campaign_id, audience=self.audience)
+
 
 @attrs.frozen(slots=True, kw_only=True, init=False)
 class CanvasTriggerRequest:
@@ -532,6 +563,13 @@ class CanvasTriggerRequest:
     def targets_audience(self) -> bool:
         """True when Braze counts this request against the broadcast budget (api_limits.md)."""
         return self.recipients is None
+
+    @property
+    def audience_key(self) -> str | None:
+        """The unique audience of a broadcast (:func:`unique_audience`), else None."""
+        if not self.targets_audience:
+            return None
+        return unique_audience(canvas_id=self.canvas_id, audience=self.audience)
 
 
 def canvas_context(

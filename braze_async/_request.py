@@ -77,6 +77,8 @@ class _Call:
     body: Body | None
     #: The budget it spends (None: not rate limited).
     bucket: Bucket | None
+    #: A broadcast's unique audience (``audience_key``): its own budget too (None: none).
+    audience_key: str | None
     timeouts: Timeouts
     #: The rate limiter's lane it waits in.
     priority: Priority
@@ -144,12 +146,15 @@ class RequestPath:
         recipients: int = 0,
         stop: asyncio.Event | None = None,
         priority: Priority = "interactive",
+        audience_key: str | None = None,
     ) -> T:
         """POST *body* to *path* (``None``: GET *path*) under *policy*; return what *read*
         makes of the decoded 2xx body and the answer's headers.
 
         *audience* names the rate-limit bucket (``True``: segment / audience, ``False``:
-        recipients, a :class:`Bucket`: that one, ``None``: not rate limited); *on_admitted*
+        recipients, a :class:`Bucket`: that one, ``None``: not rate limited), and
+        *audience_key* a broadcast's unique audience, whose own budget each attempt also
+        waits for (``RateLimits.per_audience``; None: not a broadcast); *on_admitted*
         runs once, before the first attempt leaves; *recipients* (how many the request
         names) goes into logs, events and spans; *body* may be made late, as each attempt is
         admitted (see :data:`Body`); once *stop* is set, no attempt starts and every wait
@@ -173,6 +178,7 @@ class RequestPath:
             path=path,
             body=body,
             bucket=bucket,
+            audience_key=audience_key if bucket is Bucket.AUDIENCE else None,
             timeouts=timeouts,
             priority=priority,
             max_wait=policy.max_rate_limit_wait,
@@ -226,7 +232,12 @@ class RequestPath:
         try:
             permit = await until(
                 call.stop,
-                limiter.acquire(bucket, priority=call.priority, max_wait=call.max_wait),
+                limiter.acquire(
+                    bucket,
+                    priority=call.priority,
+                    max_wait=call.max_wait,
+                    audience=call.audience_key,
+                ),
                 unused=lambda permit: permit.release(sent=False),
             )
         except Stopped as exc:  # the wait was given up: nothing taken, nothing sent

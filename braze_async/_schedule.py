@@ -231,6 +231,12 @@ class ScheduleCreateRequest:
             return False
         return self.send.targets_audience
 
+    @property
+    def audience_key(self) -> str | None:
+        """The unique audience of a campaign or Canvas broadcast create (api_limits.md lists
+        both creates; the key is the send's: it names no endpoint), else None."""
+        return self.send.audience_key if self.targets_audience else None
+
 
 def _unstructure_create(request: ScheduleCreateRequest) -> dict[str, Any]:
     body: dict[str, Any] = converter.unstructure(request.send)

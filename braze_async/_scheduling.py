@@ -70,6 +70,7 @@ class _Client(Protocol):
         recipients: int = 0,
         stop: asyncio.Event | None = None,
         priority: Priority = "interactive",
+        audience_key: str | None = None,
     ) -> T: ...
 
 
@@ -129,6 +130,7 @@ class Scheduling:
             dumps(request),
             read_created(target),
             audience=request.targets_audience,
+            audience_key=request.audience_key,
             retry_ambiguous=False,
             recipients=named(request.send),
         )
@@ -151,6 +153,7 @@ class Scheduling:
             dumps(request),
             read_created(target),
             audience=request.targets_audience,
+            audience_key=request.audience_key,
             retry_ambiguous=False,
             on_admitted=on_admitted,
             recipients=named(send),

@@ -308,7 +308,12 @@ def post(sim: BrazeSimulator, body: bytes, path: str = "/campaigns/trigger/send"
     return asyncio.run(main())
 
 
-SIM = BrazeSimulator(KEY, external_id_rate="100000000/60", audience_rate="100000000/60")
+SIM = BrazeSimulator(
+    KEY,
+    external_id_rate="100000000/60",
+    audience_rate="100000000/60",
+    per_audience_rate="100000000/60",
+)
 
 
 def same_verdict(

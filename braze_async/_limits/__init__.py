@@ -11,6 +11,8 @@ times) are in :mod:`._local`. The parts, from the bottom up:
 * :mod:`._local`: the log in this process (the default), with the proof;
 * :mod:`._redis`: the same log in Redis, for a fleet (imported only with ``redis_url``);
 * :mod:`._errors`: what an acquisition raises when nothing is admitted;
+* :mod:`._waiter`: one waiter's wait, and the one function that wakes it;
+* :mod:`._audiences`: a broadcast's second budget, per unique audience (``audience_key``);
 * :mod:`._limiter`: :class:`RateLimiter` and :class:`Permit`, FIFO waiters, cancellation and
   bounded waits in front of either engine;
 * :mod:`._shared`: :class:`LimiterShare`, one limiter per workspace in a process, shared by

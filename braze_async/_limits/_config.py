@@ -106,6 +106,13 @@ class RateLimits:
 
     #: Segment and Connected Audience sends (and scheduled triggers): 250 per minute.
     audience: Rate = attrs.field(default=Rate(250, 60.0), validator=_is_rate)
+    #: Broadcasts to one unique audience, on top of :attr:`audience`: api_limits.md gives
+    #: the broadcast calls of /messages/send, /campaigns/trigger/send, /canvas/trigger/send
+    #: and the campaign and Canvas schedule creates "250 requests per minute across all
+    #: audiences, and 10 requests per minute per unique audience (whichever limit hits
+    #: first)". The same audience: the same campaign or Canvas, segment and ``audience``
+    #: filter (each request's ``audience_key``), whatever the endpoint.
+    per_audience: Rate = attrs.field(default=Rate(10, 60.0), validator=_is_rate)
     #: Sends by external ID and every endpoint without a limit of its own: 250,000 per hour.
     external_id: Rate = attrs.field(default=Rate(250_000, 3600.0), validator=_is_rate)
     #: Send IDs created (``/sends/id/create``): 100 a day per workspace (api_limits.md,

@@ -98,5 +98,9 @@ class Engine(Protocol):
     def open(self, bucket: Bucket, rate: Rate, on_release: Callable[[], None]) -> SlotLog:
         """The log of *bucket*, held to *rate*; it calls *on_release* after each release."""
 
+    def open_audience(self, key: str, rate: Rate, on_release: Callable[[], None]) -> SlotLog:
+        """The log of one unique audience (:mod:`._audiences`), like :meth:`open`'s (no caps,
+        no pause, no reserve are ever set on it)."""
+
     async def aclose(self) -> None:
         """Let go of what the engine holds (connections, pending work)."""

@@ -37,8 +37,8 @@ web app's burst delays a bulk job, never the reverse).
 Waking up
 =========
 Only the head tries to admit: the first interactive waiter, else the first bulk one. A waiter
-that may not go yet sleeps on a future of its own (``_Waiter.wait``) and one function,
-``_wake``, ends that wait. Four things call it:
+that may not go yet sleeps on a future of its own (``Waiter.wait``, in :mod:`._waiter`) and one
+function, ``wake``, ends that wait. Four things call it:
 
 * the wait's own timer, armed for the delay that the feedback or the log asked for (none
   when the log said "until a release");
@@ -77,21 +77,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
-from collections.abc import Awaitable, Callable, Mapping
-from typing import NamedTuple, TypeAlias
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 from .._clock import SYSTEM_CLOCK, Clock, SystemClock
+from ._audiences import Audiences, Held
 from ._config import PRIORITIES, Bucket, BucketStats, Priority, RateLimits
 from ._engine import Engine, Slot
 from ._errors import LimiterClosed, LimiterError, LimiterUnavailable, WaitTooLong
 from ._feedback import Feedback
 from ._headers import read_rate_limit_headers
 from ._local import LocalEngine
+from ._waiter import Sleep, Waiter
 
-__all__ = ["Permit", "RateLimiter", "Sleep"]
-
-#: An async sleep: waits the given seconds.
-Sleep: TypeAlias = Callable[[float], Awaitable[object]]
+__all__ = ["Permit", "RateLimiter", "Sleep"]  # Sleep: from ._waiter
 
 
 class _NotYet(NamedTuple):
@@ -103,45 +102,6 @@ class _NotYet(NamedTuple):
     free_in: float
     #: The limiter's monotonic time after the look.
     now: float
-
-
-class _Waiter:
-    """One acquisition's place in line; between two looks it waits on a future of its own."""
-
-    __slots__ = ("_fut", "bulk", "number")
-
-    def __init__(self, number: int, bulk: bool) -> None:
-        self._fut: asyncio.Future[None] | None = None
-        #: Its place in the order of arrival (to tell who was in line when the engine failed).
-        self.number = number
-        #: Its lane: bulk waits behind every interactive waiter and leaves the reserve.
-        self.bulk = bulk
-
-    def wake(self) -> None:
-        """End the current wait, if any: the waiter looks again."""
-        if self._fut is not None:
-            _wake(self._fut)
-
-    async def wait(self, delay: float, sleep: Sleep | None) -> None:
-        """Sleep until woken, or until *delay* seconds passed (``inf``: no timer).
-
-        The timer is the event loop's, or one that awaits *sleep* when given (tests' fake).
-        """
-        loop = asyncio.get_running_loop()
-        fut = self._fut = loop.create_future()
-        alarm: asyncio.TimerHandle | asyncio.Task[None] | None = None
-        if not math.isinf(delay):
-            delay = max(delay, 1e-6)
-            if sleep is None:
-                alarm = loop.call_later(delay, _wake, fut)
-            else:
-                alarm = loop.create_task(_wake_after(sleep, delay, fut))
-        try:
-            await fut
-        finally:
-            self._fut = None
-            if alarm is not None:
-                alarm.cancel()
 
 
 class _Budget:
@@ -170,8 +130,8 @@ class _Budget:
 
     def __init__(self, bucket: Bucket, limits: RateLimits, engine: Engine) -> None:
         rate = limits.rate(bucket)
-        self.interactive: collections.deque[_Waiter] = collections.deque()
-        self.bulk: collections.deque[_Waiter] = collections.deque()
+        self.interactive: collections.deque[Waiter] = collections.deque()
+        self.bulk: collections.deque[Waiter] = collections.deque()
         #: Slots of each window that bulk requests leave to interactive ones.
         self.reserved = limits.reserved(bucket)
         self.feedback = Feedback(rate.period, limits.margin)
@@ -189,11 +149,11 @@ class _Budget:
         #: What the engine is retrying through right now (None when it answers).
         self.trouble: str | None = None
 
-    def line(self, waiter: _Waiter) -> collections.deque[_Waiter]:
+    def line(self, waiter: Waiter) -> collections.deque[Waiter]:
         """The line *waiter* stands in."""
         return self.bulk if waiter.bulk else self.interactive
 
-    def head(self) -> _Waiter | None:
+    def head(self) -> Waiter | None:
         """The waiter that looks for a slot: interactive ones first."""
         line = self.interactive or self.bulk
         return line[0] if line else None
@@ -202,14 +162,14 @@ class _Budget:
         """Waiters in both lines."""
         return len(self.interactive) + len(self.bulk)
 
-    def join(self, bulk: bool) -> _Waiter:
+    def join(self, bulk: bool) -> Waiter:
         """A new waiter at the end of its lane's line."""
-        waiter = _Waiter(self.arrivals, bulk)
+        waiter = Waiter(self.arrivals, bulk)
         self.arrivals += 1
         self.line(waiter).append(waiter)
         return waiter
 
-    def admit(self, waiter: _Waiter, *, waited: bool) -> None:
+    def admit(self, waiter: Waiter, *, waited: bool) -> None:
         """*waiter*, the head of its line when it looked, was given a slot: it leaves the
         line, counted, and the next looks (an interactive newcomer may have become the head
         while a bulk head's look awaited the engine: the line is still its own)."""
@@ -221,7 +181,7 @@ class _Budget:
         self.trouble = None
         self.wake_head()  # the next in line may go too
 
-    def leave(self, waiter: _Waiter) -> None:
+    def leave(self, waiter: Waiter) -> None:
         """*waiter* gives up its place (an error, a cancellation); a new head looks."""
         was_head = self.head() is waiter
         line = self.line(waiter)
@@ -270,18 +230,24 @@ class Permit:
     (0.0 when it was admitted at its first look).
     """
 
-    __slots__ = ("_budget", "_slot", "waited")
+    __slots__ = ("_budget", "_held", "_slot", "waited")
 
-    def __init__(self, budget: _Budget, slot: Slot, waited: float = 0.0) -> None:
+    def __init__(
+        self, budget: _Budget, slot: Slot, waited: float = 0.0, held: Held | None = None
+    ) -> None:
         self._budget: _Budget | None = budget
         self._slot = slot
         self.waited = waited
+        #: The slot of its audience's own log, if it was given one (:mod:`._audiences`).
+        self._held = held
 
     def release(self, *, sent: bool = True, outcome_unknown: bool = False) -> None:
         """Give the slot back (idempotent); ``outcome_unknown`` implies it was sent."""
         budget, self._budget = self._budget, None
         if budget is not None:
             budget.release(self._slot, sent, outcome_unknown)
+            if self._held is not None:
+                self._held.release(sent=sent, outcome_unknown=outcome_unknown)
 
     @property
     def released(self) -> bool:
@@ -330,6 +296,9 @@ class RateLimiter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine = _engine_for(limits, namespace, clock)
         self._budgets = {b: _Budget(b, limits, self._engine) for b in Bucket}
+        self._audiences = Audiences(
+            self._engine, limits.per_audience, self._monotonic, self._sleep, self._check_usable
+        )
 
     async def acquire(
         self,
@@ -338,9 +307,14 @@ class RateLimiter:
         priority: Priority = "interactive",
         max_wait: float | None = None,
         give_up: Callable[[], bool] | None = None,
+        audience: str | None = None,
     ) -> Permit:
         """Wait for the right to send one request of *bucket*: waiting interactive requests
         first, then bulk ones, first come first served within a lane.
+
+        With an *audience* key (a broadcast's ``audience_key``; :attr:`.Bucket.AUDIENCE`
+        only), a slot of that audience's own log is taken first, within the same *max_wait*
+        (``RateLimits.per_audience``, see :mod:`._audiences`); the permit releases both.
 
         Cancelling the wait (task cancellation, a cancel scope, ``asyncio.timeout``) gives the
         place in line back and consumes nothing.
@@ -357,21 +331,45 @@ class RateLimiter:
         """
         if priority not in PRIORITIES:
             raise ValueError(f"priority must be 'interactive' or 'bulk', not {priority!r}")
+        if audience is None:
+            return await self._acquire(bucket, priority, max_wait, give_up, None)
+        if bucket is not Bucket.AUDIENCE:
+            raise ValueError(f"an audience key goes with Bucket.AUDIENCE, not {bucket}")
+        start = self._monotonic()
+        held = await self._audiences.take(audience, max_wait, give_up)
+        try:
+            if max_wait is not None:
+                max_wait = max(max_wait - (self._monotonic() - start), 0.0)
+            return await self._acquire(bucket, priority, max_wait, give_up, held)
+        except BaseException:
+            held.release(sent=False)  # nothing was sent: the audience's slot is given back
+            raise
+
+    async def _acquire(
+        self,
+        bucket: Bucket,
+        priority: Priority,
+        max_wait: float | None,
+        give_up: Callable[[], bool] | None,
+        held: Held | None,
+    ) -> Permit:
+        """:meth:`acquire` of *bucket*'s permit, once *held* (if any) was taken."""
         budget = self._budgets[bucket]
         waiter = budget.join(bulk=priority == "bulk")
         deadline = math.inf
-        since: float | None = None  # when the first wait began (None: not waited yet)
+        # When the first wait began (None: not waited yet), the audience's wait included.
+        since = None if held is None else held.since
         try:
             while True:
                 self._check_open(budget, waiter)
                 now = self._monotonic()
-                if max_wait is not None and since is None:
+                if max_wait is not None and deadline == math.inf:
                     deadline = now + max_wait
                 look = await self._look(budget, waiter, now)
                 if isinstance(look, str):
                     budget.admit(waiter, waited=since is not None)
                     waited = 0.0 if since is None else self._monotonic() - since
-                    return Permit(budget, look, waited)
+                    return Permit(budget, look, waited, held)
                 delay, free_in, now = look
                 # Behind the head, only a pause says for sure that this caller must wait;
                 # otherwise the head decides first and the line moves on at once.
@@ -391,7 +389,14 @@ class RateLimiter:
             budget.leave(waiter)
             raise
 
-    def _check_open(self, budget: _Budget, waiter: _Waiter) -> None:
+    def _check_usable(self, waiting: bool) -> None:
+        """Raise when this limiter admits nothing: closed, or (*waiting*) in another loop."""
+        if self._closed:
+            raise LimiterClosed("RateLimiter is closed")
+        if waiting:
+            self._check_loop()
+
+    def _check_open(self, budget: _Budget, waiter: Waiter) -> None:
         """Raise when nothing may be admitted any more: closed, or the engine gave up on the
         line *waiter* stands in."""
         if self._closed:
@@ -399,7 +404,7 @@ class RateLimiter:
         if waiter.number <= budget.failed_through:
             raise LimiterUnavailable(budget.failure)
 
-    async def _look(self, budget: _Budget, waiter: _Waiter, now: float) -> Slot | _NotYet:
+    async def _look(self, budget: _Budget, waiter: Waiter, now: float) -> Slot | _NotYet:
         """One look at time *now*: a slot when *waiter* is admitted, else why not yet (what
         the engine is retrying through, if anything, is left on the budget)."""
         # A pause holds everyone in line; a spent Remaining holds bulk at the reserve (in the
@@ -478,6 +483,7 @@ class RateLimiter:
         """Make every waiter look again (e.g. a ``give_up`` predicate turned true)."""
         for budget in self._budgets.values():
             budget.wake_all()
+        self._audiences.wake_all()
 
     @property
     def closed(self) -> bool:
@@ -541,14 +547,3 @@ def _too_long(budget: _Budget, free_in: float, max_wait: float | None) -> Limite
     if budget.trouble is not None:
         return LimiterUnavailable(budget.trouble)
     return WaitTooLong(free_in if free_in > 0 else None, max_wait or 0.0)
-
-
-def _wake(fut: asyncio.Future[None]) -> None:
-    """The one way a sleeping waiter is woken, whoever wakes it."""
-    if not fut.done():
-        fut.set_result(None)
-
-
-async def _wake_after(sleep: Sleep, delay: float, fut: asyncio.Future[None]) -> None:
-    await sleep(delay)
-    _wake(fut)

@@ -92,6 +92,11 @@ class LocalEngine:
         del bucket  # one process, one log per bucket: no name needed
         return LocalLog(rate, self._clock, self._margin, on_release)
 
+    def open_audience(self, key: str, rate: Rate, on_release: Callable[[], None]) -> LocalLog:
+        """A fresh, empty log for the audience *key* (its user keeps it while it counts)."""
+        del key
+        return LocalLog(rate, self._clock, self._margin, on_release)
+
     async def aclose(self) -> None:
         """Nothing to let go of."""
 

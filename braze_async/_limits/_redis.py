@@ -409,9 +409,18 @@ class RedisEngine:
 
     def open(self, bucket: Bucket, rate: Rate, on_release: Callable[[], None]) -> RedisLog:
         """The log of *bucket* in Redis (created there on first admission)."""
+        return self._open(self.key(bucket), rate, on_release)
+
+    def open_audience(self, key: str, rate: Rate, on_release: Callable[[], None]) -> RedisLog:
+        """The log of the audience *key* (a digest): ``...:audience:<key>``, run by the same
+        scripts as a bucket's (its pause and caps keys are never set: they cost a GET and an
+        HGETALL of nothing), shared by every process of the workspace."""
+        return self._open(f"{self._prefix}audience:{key}", rate, on_release)
+
+    def _open(self, key: str, rate: Rate, on_release: Callable[[], None]) -> RedisLog:
         return RedisLog(
             self._scripts,
-            self.key(bucket),
+            key,
             rate,
             margin=self._margin,
             lease=self._lease,

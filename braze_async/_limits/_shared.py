@@ -169,11 +169,13 @@ class LimiterShare:
         *,
         priority: Priority = "interactive",
         max_wait: float | None = None,
+        audience: str | None = None,
     ) -> Permit:
-        """:meth:`RateLimiter.acquire` in *priority*'s lane; fails instead of waiting once
-        :meth:`stop_waiting` was called."""
+        """:meth:`RateLimiter.acquire` in *priority*'s lane (with *audience*'s key: also
+        within that audience's budget); fails instead of waiting once :meth:`stop_waiting`
+        was called."""
         return await self.limiter.acquire(
-            bucket, priority=priority, max_wait=max_wait, give_up=self._give_up
+            bucket, priority=priority, max_wait=max_wait, give_up=self._give_up, audience=audience
         )
 
     def observe(self, bucket: Bucket, status_code: int, headers: Mapping[str, str]) -> None:

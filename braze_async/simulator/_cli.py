@@ -64,20 +64,22 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     add("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     add("--allow-remote", action="store_true", help="allow a --host that is not loopback")
     add("--api-key", default="sim-key", help="the REST API key to accept (default sim-key)")
-    add(
-        "--external-id-rate",
-        type=_rate,
-        default=SimulatorRate(250_000, 3600),
-        metavar="N/SECONDS",
-        help="recipient-send budget (default 250000/3600)",
-    )
-    add(
-        "--audience-rate",
-        type=_rate,
-        default=SimulatorRate(250, 60),
-        metavar="N/SECONDS",
-        help="segment / audience / broadcast budget (default 250/60)",
-    )
+    for flag, default, what in (
+        ("--external-id-rate", SimulatorRate(250_000, 3600), "recipient-send budget"),
+        ("--audience-rate", SimulatorRate(250, 60), "segment / audience / broadcast budget"),
+        (
+            "--per-audience-rate",
+            SimulatorRate(10, 60),
+            "broadcasts to one unique audience, on top of --audience-rate",
+        ),
+    ):
+        add(
+            flag,
+            type=_rate,
+            default=default,
+            metavar="N/SECONDS",
+            help=f"{what} (default {default})",
+        )
     add(
         "--window",
         choices=("fixed", "sliding"),
@@ -112,6 +114,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "external_id_rate": args.external_id_rate,
         "audience_rate": args.audience_rate,
+        "per_audience_rate": args.per_audience_rate,
         "window": args.window,
         "latency": args.latency_ms,
         "latency_jitter": args.latency_jitter_ms,

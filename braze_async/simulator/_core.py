@@ -11,8 +11,9 @@ Order of processing, which decides what is counted where:
 1. route (404 / 405 are answered at once, without faults);
 2. injected faults: drop before, 5xx, 429 (nothing processed, nothing counted);
 3. ``Authorization: Bearer <key>`` (401), ``Content-Type`` (415) and JSON parsing (400);
-4. the rate-limit window of the request's bucket (429 when full; otherwise counted, so later
-   400s spend budget as they do at Braze);
+4. the rate-limit window of the request's bucket, and for a broadcast also its audience's
+   (429 when either is full, spending neither; otherwise counted in both, so later 400s
+   spend budget as they do at Braze);
 5. the endpoint's rules (400), then delivery and the 201 answer (for a Canvas marked paused
    or archived: a 201 with a ``notice``, nothing delivered);
 6. drop after: processed and recorded, but the connection closes without an answer.
@@ -43,7 +44,7 @@ from ._activities import (
 from ._clock import Clock
 from ._faults import Fault, FaultPlan
 from ._models import Delivery, SimulatorRate, SimulatorStats
-from ._ratelimit import FixedWindow, Quota, SlidingWindow, Window
+from ._ratelimit import FixedWindow, PerAudience, Quota, SlidingWindow, Window, audience_of
 from ._rules import (
     CAMPAIGNS,
     CANVAS,
@@ -249,6 +250,7 @@ class SimulatorCore:
         record: bool = True,
         dedup_ttl: float = 86400.0,
         send_id_rate: SimulatorRate = SimulatorRate(100, 86400.0),  # noqa: B008 - frozen
+        per_audience_rate: SimulatorRate = SimulatorRate(10, 60.0),  # noqa: B008 - frozen
     ) -> None:
         self._authorization = f"Bearer {api_key}"
         self._faults = faults
@@ -260,6 +262,9 @@ class SimulatorCore:
             AUDIENCE: make_window(window, audience_rate, clock),
             SEND_IDS: make_window(window, send_id_rate, clock),
         }
+        #: Broadcasts, also per unique audience (api_limits.md: "10 requests per minute per
+        #: unique audience (whichever limit hits first)").
+        self._audiences = PerAudience(lambda: make_window(window, per_audience_rate, clock))
         #: The send IDs created: (campaign_id, send_id), in order.
         self.send_ids: list[tuple[str, str]] = []
         #: external_send_id -> (dispatch_id, monotonic time first accepted), oldest first.
@@ -315,6 +320,7 @@ class SimulatorCore:
                 setattr(self.stats, field.name, getattr(fresh, field.name))
             for window in self._windows.values():
                 window.clear()
+            self._audiences.clear()
             self._dedup.clear()
             self._canvas_status.clear()
             self._schedules.clear()
@@ -343,6 +349,11 @@ class SimulatorCore:
         """Give a recipient (a record key) an IANA time zone, for local-time schedules."""
         with self._lock:
             self._schedules.set_time_zone(recipient, zone)
+
+    def audiences_counted(self) -> int:
+        """How many audiences' windows are kept now (idle ones are dropped in time)."""
+        with self._lock:
+            return len(self._audiences)
 
     def quota(self, bucket: str) -> Quota:
         """The current state of ``bucket``'s window, without counting anything."""
@@ -396,12 +407,16 @@ class SimulatorCore:
 
         quota = None
         if window is not None:
-            admitted = window.acquire(1)
+            full = self._admit(window, parsed if window is self._windows[AUDIENCE] else None)
             quota = window.quota()
-            if not admitted:
+            if full is not None:
+                # Braze's page documents no headers for the per-audience limit; the simulator
+                # answers its 429 as it answers the budget's (X-RateLimit-Limit, -Remaining,
+                # -Reset and Retry-After), with the audience's window's numbers.
                 self.stats.rate_limited += 1
-                reply_headers = _quota_headers(quota)
-                reply_headers["Retry-After"] = str(quota.retry_after)
+                full_quota = full.quota()
+                reply_headers = _quota_headers(full_quota)
+                reply_headers["Retry-After"] = str(full_quota.retry_after)
                 return Reply(429, reply_headers, _RATE_LIMITED_BODY, delay=delay)
 
         reply = self._answer(endpoint, path_campaign_id, parsed, body, quota)
@@ -409,6 +424,20 @@ class SimulatorCore:
             self.stats.drops_after += 1
             return Reply(0, {}, b"", Action.DROP, delay)
         return reply._replace(delay=delay)
+
+    def _admit(self, window: Window, broadcast: dict[str, Any] | None) -> Window | None:
+        """Count a request in its bucket's *window* and, for a *broadcast* (the audience
+        budget's requests: the five endpoints of api_limits.md's "What counts as the same
+        unique audience?", without recipients), in its audience's; or the full window that
+        refuses it, counting nothing anywhere (Braze does not count refused requests)."""
+        audience = None if broadcast is None else self._audiences.window(audience_of(broadcast))
+        if audience is not None and audience.quota().remaining <= 0:
+            return audience
+        if not window.acquire(1):
+            return window
+        if audience is not None:
+            audience.acquire(1)
+        return None
 
     def _refused(
         self,

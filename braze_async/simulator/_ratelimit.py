@@ -11,17 +11,23 @@ the minute. A rolling reading stays available, and a client must survive both:
   oldest counted request leaves the window, rounded up.
 
 Both only count what they admit: a refused request spends nothing.
+
+:class:`PerAudience` adds the second limit of broadcasts: one window per unique audience
+(:func:`audience_of`), of the same kind, 10 a minute by default.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple, Protocol
+
+import orjson
 
 from ._clock import Clock
 
-__all__ = ["FixedWindow", "Quota", "SlidingWindow", "Window"]
+__all__ = ["FixedWindow", "PerAudience", "Quota", "SlidingWindow", "Window", "audience_of"]
 
 
 class Quota(NamedTuple):
@@ -155,3 +161,52 @@ class SlidingWindow:
         """Forget every counted request."""
         self._log.clear()
         self._used = 0
+
+
+def audience_of(body: Mapping[str, Any]) -> str:
+    """The unique audience a broadcast targets, as api_limits.md defines it ("What counts as
+    the same unique audience?"): requests of /messages/send, /campaigns/trigger/send,
+    /canvas/trigger/send and the campaign and Canvas schedule creates target the same one
+    "when all of the following match: the campaign or Canvas being triggered (the
+    campaign_id or canvas_id [...], if specified); the audience being targeted (the segments
+    or filters, or for API campaigns, the segment_id [...]); the connected audience filters
+    (the audience object [...], if specified)". The endpoint is not part of it, nor who else
+    the body names. A trigger send with ``broadcast: true`` and neither a segment nor an
+    audience targets the campaign's (or Canvas's) own segment: its key is the campaign alone.
+    Canonical JSON (sorted keys): the same filters in another key order are the same audience.
+    """
+    fields = {name: body.get(name) for name in ("campaign_id", "canvas_id", "segment_id")}
+    fields["audience"] = body.get("audience")
+    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode()
+
+
+class PerAudience:
+    """One window per unique audience, made on first use; windows that count nothing are
+    dropped whenever the map has doubled since the last sweep, so many audiences over time
+    leave no growing state."""
+
+    __slots__ = ("_make", "_sweep_at", "_windows")
+
+    def __init__(self, make: Callable[[], Window]) -> None:
+        self._make = make
+        self._windows: dict[str, Window] = {}
+        self._sweep_at = 64
+
+    def window(self, key: str) -> Window:
+        """The window of audience *key*."""
+        window = self._windows.get(key)
+        if window is None:
+            if len(self._windows) >= self._sweep_at:
+                idle = [k for k, w in self._windows.items() if w.quota().remaining == w.limit]
+                for k in idle:
+                    del self._windows[k]
+                self._sweep_at = max(64, 2 * len(self._windows))
+            window = self._windows[key] = self._make()
+        return window
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def clear(self) -> None:
+        """Forget every audience."""
+        self._windows.clear()

@@ -24,6 +24,9 @@ __all__ = ["BrazeSimulator", "SimulatorOptions", "SimulatorState"]
 DEFAULT_EXTERNAL_ID_RATE = SimulatorRate(250_000, 3600)
 #: Braze's default segment / Connected Audience / broadcast budget.
 DEFAULT_AUDIENCE_RATE = SimulatorRate(250, 60)
+#: Broadcasts to one unique audience (api_limits.md: "10 requests per minute per unique
+#: audience"), on top of the audience budget.
+DEFAULT_PER_AUDIENCE_RATE = SimulatorRate(10, 60)
 
 
 class SimulatorOptions(TypedDict, total=False):
@@ -40,6 +43,7 @@ class SimulatorOptions(TypedDict, total=False):
     api_key: str
     external_id_rate: RateSpec
     audience_rate: RateSpec
+    per_audience_rate: RateSpec
     window: WindowKind
     latency: float
     latency_jitter: float
@@ -218,6 +222,9 @@ class BrazeSimulator(SimulatorState):
         ``(limit, seconds)`` or ``"N/S"``.
     :param audience_rate: budget of broadcast sends: a segment, a Connected Audience or the
         whole segment, without recipients.
+    :param per_audience_rate: budget of broadcasts to one unique audience (the same
+        campaign or Canvas, segment and ``audience`` filter, api_limits.md), on top of
+        ``audience_rate``: 10 a minute.
     :param window: ``"fixed"`` (the default: budgets come back on the clock's minute and hour,
         as api_limits.md counts them) or ``"sliding"`` (an exact log of the last period).
     :param latency: seconds to wait before every answer.
@@ -242,6 +249,7 @@ class BrazeSimulator(SimulatorState):
         *,
         external_id_rate: RateSpec = DEFAULT_EXTERNAL_ID_RATE,
         audience_rate: RateSpec = DEFAULT_AUDIENCE_RATE,
+        per_audience_rate: RateSpec = DEFAULT_PER_AUDIENCE_RATE,
         window: WindowKind = "fixed",
         latency: float = 0.0,
         latency_jitter: float = 0.0,
@@ -268,6 +276,8 @@ class BrazeSimulator(SimulatorState):
         self.external_id_rate: SimulatorRate = SimulatorRate.parse(external_id_rate)
         #: Budget of segment / Connected Audience / broadcast sends.
         self.audience_rate: SimulatorRate = SimulatorRate.parse(audience_rate)
+        #: Budget of broadcasts to one unique audience.
+        self.per_audience_rate: SimulatorRate = SimulatorRate.parse(per_audience_rate)
         #: ``"fixed"`` (default) or ``"sliding"``.
         self.window: WindowKind = window
         self._host = host
@@ -276,6 +286,7 @@ class BrazeSimulator(SimulatorState):
             api_key=self.api_key,
             external_id_rate=self.external_id_rate,
             audience_rate=self.audience_rate,
+            per_audience_rate=self.per_audience_rate,
             window=window,
             faults=FaultPlan(
                 fault_5xx=fault_5xx,

@@ -17,6 +17,7 @@ from ._models import RateSpec
 from ._simulator import (
     DEFAULT_AUDIENCE_RATE,
     DEFAULT_EXTERNAL_ID_RATE,
+    DEFAULT_PER_AUDIENCE_RATE,
     BrazeSimulator,
     SimulatorState,
 )
@@ -46,6 +47,7 @@ class ThreadedSimulator(SimulatorState):
         *,
         external_id_rate: RateSpec = DEFAULT_EXTERNAL_ID_RATE,
         audience_rate: RateSpec = DEFAULT_AUDIENCE_RATE,
+        per_audience_rate: RateSpec = DEFAULT_PER_AUDIENCE_RATE,
         window: WindowKind = "fixed",
         latency: float = 0.0,
         latency_jitter: float = 0.0,
@@ -65,6 +67,7 @@ class ThreadedSimulator(SimulatorState):
             api_key,
             external_id_rate=external_id_rate,
             audience_rate=audience_rate,
+            per_audience_rate=per_audience_rate,
             window=window,
             latency=latency,
             latency_jitter=latency_jitter,
