@@ -651,6 +651,9 @@ def check_messages(body: JSONObject, size: int = 0) -> Accepted:
             "Message Variant Unspecified: campaign_id is given but no message_variation_id",
         )
     capping = body.get("override_frequency_capping")
+    # Two readings: post_send_messages.md's parameter table says "Optional | Boolean", its own
+    # request example (and apple_object.md's) sends "override_frequency_capping": "false".
+    # Both are accepted; the client sends the boolean.
     if capping is not None and type(capping) is not bool and capping not in ("true", "false"):
         raise RuleError(
             "invalid_override_frequency_capping", "override_frequency_capping must be a boolean"
