@@ -17,13 +17,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._message_rules import (
+    check_content_card,
+    check_email,
+    check_sms,
+    check_webhook,
+    check_whats_app,
+)
+
 __all__ = ["CHANNEL_RULES", "check_channel_object"]
 
 #: A channel's check: the object and where it is (``"messages.apple_push"``).
 ChannelRule = Callable[[dict[str, Any], str], None]
 
 #: The check of each channel's object.
-CHANNEL_RULES: Mapping[str, ChannelRule] = {}
+CHANNEL_RULES: Mapping[str, ChannelRule] = {
+    "content_card": check_content_card,
+    "email": check_email,
+    "sms": check_sms,
+    "webhook": check_webhook,
+    "whats_app": check_whats_app,
+}
 
 
 def check_channel_object(channel: str, message: dict[str, Any]) -> None:
