@@ -373,7 +373,9 @@ def _variables(name: str, most: int | None) -> Rule:
         if variables is None:
             return
         for key, value in variables.items():
-            if not (type(key) is str and key.isdigit()):
+            # "the WhatsApp template variable index (zero-indexed)": 0, 1, 2... in ASCII digits
+            # (str.isdigit alone also takes other scripts' digits, such as "٣").
+            if not (type(key) is str and key.isascii() and key.isdigit()):
                 raise BrazeValidationError(
                     f"{where}.{name}",
                     f"keys are template variable indexes, '0', '1'... ({_WA_PAGE})",

@@ -202,6 +202,8 @@ INVALID = [
                                                       "header_media_uri": "u"}),
                  "whats_app.message.header_media_uri", "header_variables",
                  id="wa-template-two-headers"),
+    pytest.param("whats_app", wa("template_message", {**TEMPLATE, "body_variables": {"٣": "a"}}),
+                 "whats_app.message.body_variables", "index", id="wa-variable-index-ascii"),
     pytest.param("whats_app", wa("list_response_message", bad_list(11)),
                  "whats_app.message.list.list_sections", "10", id="wa-rows"),
     pytest.param("whats_app", wa("flow_response_message", {"body": "b"}),
