@@ -4,8 +4,10 @@ endpoints/messaging/send_messages/post_send_messages.md. The request names its u
 (``external_user_ids``, ``user_aliases``: at most 50 together) or a ``segment_id`` or an
 ``audience``, and carries one message per channel in ``messages``. The common channels are
 typed here (email, Apple and Android push, SMS, webhook: objects_filters/messaging/); every
-channel also takes a plain mapping, passed through as it is (the typed ones included, for a
-field these classes do not know yet).
+channel also takes a plain mapping, sent as it is (the typed ones included, for a field these
+classes do not know yet). A mapping for a channel whose rules ``_channels.py`` holds (email,
+SMS, webhook, and the channels of :mod:`braze_async.channels`) meets the same rules as its
+class.
 
 Like every model, each class validates itself on creation and raises
 :class:`~braze_async.BrazeValidationError` naming the field and the rule; each rule names its

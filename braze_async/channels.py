@@ -1,5 +1,6 @@
 """The typed ``/messages/send`` channels beside the common ones (objects_filters/messaging/):
-Content Cards, Kindle/FireOS push, web push and WhatsApp::
+Content Cards, Kindle/FireOS push, web push and WhatsApp (its six message types, flows
+included)::
 
     from braze_async import Messages
     from braze_async.channels import WebPush, WhatsApp, WhatsAppText
@@ -10,7 +11,9 @@ Content Cards, Kindle/FireOS push, web push and WhatsApp::
     )
 
 Each checks its page's rules on creation; a plain mapping given for the channel meets the
-same rules (:func:`check_channel`).
+same rules (:func:`check_channel`, which also holds the rules of ``email``, ``sms`` and
+``webhook``, the typed ``EmailMessage``, ``SmsMessage`` and ``WebhookMessage`` of
+:mod:`braze_async`).
 """
 
 from __future__ import annotations
