@@ -25,6 +25,7 @@ from braze_async import (
     SmsMessage,
     WebhookMessage,
 )
+from braze_async._models import WIRE_KEY
 from braze_async._wire import dumps
 from braze_async.channels import (
     ContentCard,
@@ -56,7 +57,7 @@ def typed(channel: str, body: dict[str, Any]) -> Any:
     """The typed object of *body*: its JSON keys as attribute names, attachments as
     :class:`Attachment`, a required field left out given as None."""
     cls = CLASSES[channel]
-    names = {a.metadata.get("braze_async.wire_key", a.name): a.name for a in attrs.fields(cls)}
+    names = {a.metadata.get(WIRE_KEY, a.name): a.name for a in attrs.fields(cls)}
     kwargs = {names.get(key, key): value for key, value in body.items()}
     for a in attrs.fields(cls):
         if a.default is attrs.NOTHING and not a.name.startswith("_"):
