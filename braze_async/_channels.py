@@ -12,14 +12,16 @@ channel is checked by the same function (fields the shape does not know pass as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypeAlias
+from urllib.parse import urlsplit
 
 import attrs
 import orjson
 
 from ._errors import BrazeValidationError
-from ._models import WIRE_KEY
+from ._models import WIRE_KEY, check_attachments
 from ._validate import check_properties, check_str, is_iso_time, json_default
 
 Properties: TypeAlias = Mapping[str, Any]
@@ -124,6 +126,142 @@ REQ = True
 _STR, _BOOL, _INT, _OBJ, _TIME = (_f(k) for k in ("str", "bool", "int", "object", "time"))
 _REQUIRED_STR = _f("str", required=REQ)
 
+# -- email_object.md -------------------------------------------------------------------
+
+_EMAIL_PAGE = "email_object.md"
+#: "valid email address in the format "email@address.com"": a local part without spaces, an
+#: ``@``, and a domain of dot-separated labels.
+_ADDRESS = re.compile(r"[^\s@<>\"]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+#: "valid email address in the format "Display Name <email@address.com>"".
+_FROM = re.compile(r"[^<>]*<([^<>]*)>")
+
+
+def _email_rules(body: Mapping[str, Any], where: str) -> None:
+    sender = _FROM.fullmatch(body["from"])
+    if sender is None or not _ADDRESS.fullmatch(sender[1]):
+        raise BrazeValidationError(
+            f"{where}.from", f"must read 'Display Name <email@address.com>' ({_EMAIL_PAGE})"
+        )
+    reply_to = body.get("reply_to")
+    if reply_to is not None and reply_to != "NO_REPLY_TO" and not _ADDRESS.fullmatch(reply_to):
+        raise BrazeValidationError(
+            f"{where}.reply_to", f"must be an email address or 'NO_REPLY_TO' ({_EMAIL_PAGE})"
+        )
+    bcc = body.get("bcc")
+    if bcc is not None and not _ADDRESS.fullmatch(bcc):
+        raise BrazeValidationError(
+            f"{where}.bcc",
+            f"must be an email address, a BCC address of the workspace ({_EMAIL_PAGE})",
+        )
+    # "body": "(required unless email_template_id is given, valid HTML)". The page's "Example
+    # email object with attachment" has neither body nor from: the client keeps to the
+    # object's strict reading, the simulator takes both (email_object.md, the object and that
+    # example).
+    if body.get("body") is None and body.get("email_template_id") is None:
+        raise BrazeValidationError(
+            f"{where}.body", f"is required unless email_template_id is given ({_EMAIL_PAGE})"
+        )
+    check_attachments(body.get("attachments"), f"{where}.attachments", mappings=True)
+
+
+EMAIL = _Shape(
+    _EMAIL_PAGE,
+    {
+        "app_id": _REQUIRED_STR,
+        # "(required, ...)": strict, see _email_rules.
+        "from": _REQUIRED_STR,
+        "subject": _STR,
+        "reply_to": _STR,
+        "bcc": _STR,
+        "body": _STR,
+        "plaintext_body": _STR,
+        "preheader": _STR,
+        "email_template_id": _STR,
+        "message_variation_id": _STR,
+        # "valid Key-Value Hash".
+        "extras": _OBJ,
+        "headers": _OBJ,
+        "should_inline_css": _BOOL,
+    },
+    (_email_rules,),
+)
+
+# -- sms_object.md ---------------------------------------------------------------------
+
+_SMS_PAGE = "sms_object.md"
+
+
+def _is_web_url(value: object) -> bool:
+    if type(value) is not str:
+        return False
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def _sms_rules(body: Mapping[str, Any], where: str) -> None:
+    items = body.get("media_items")
+    if items is not None:
+        if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
+            raise BrazeValidationError(f"{where}.media_items", f"must be an array ({_SMS_PAGE})")
+        # "use this field to pass an image URL in an MMS": each item an image's URL.
+        for index, item in enumerate(items):
+            if not _is_web_url(item):
+                raise BrazeValidationError(
+                    f"{where}.media_items[{index}]", f"must be an image's http(s) URL ({_SMS_PAGE})"
+                )
+    # "user_click_tracking_enabled: if link_shortening_enabled is true, use this field".
+    if (
+        body.get("user_click_tracking_enabled") is True
+        and body.get("link_shortening_enabled") is not True
+    ):
+        raise BrazeValidationError(
+            f"{where}.user_click_tracking_enabled",
+            f"can be true only with link_shortening_enabled true ({_SMS_PAGE})",
+        )
+
+
+SMS = _Shape(
+    _SMS_PAGE,
+    {
+        "subscription_group_id": _REQUIRED_STR,
+        "message_variation_id": _STR,
+        "body": _REQUIRED_STR,
+        "app_id": _REQUIRED_STR,
+        "link_shortening_enabled": _BOOL,
+        "user_click_tracking_enabled": _BOOL,
+    },
+    (_sms_rules,),
+)
+
+# -- webhook_object.md -----------------------------------------------------------------
+
+_WEBHOOK_PAGE = "webhook_object.md"
+
+
+def _webhook_rules(body: Mapping[str, Any], where: str) -> None:
+    # "request_headers: (optional, Hash) key-value pairs to use as request headers": text.
+    for name, value in (body.get("request_headers") or {}).items():
+        check_str(value, f"{where}.request_headers.{name}", allow_empty=True)
+    # "body: (optional, string) if you want to include a JSON object, make sure to escape
+    # quotes and backslashes": any string, even empty.
+    if body.get("body") is not None:
+        check_str(body["body"], f"{where}.body", allow_empty=True)
+
+
+WEBHOOK = _Shape(
+    _WEBHOOK_PAGE,
+    {
+        "url": _REQUIRED_STR,
+        "request_method": _f("choice", "POST", "PUT", "DELETE", "GET", required=REQ),
+        "request_headers": _OBJ,
+        "message_variation_id": _STR,
+    },
+    (_webhook_rules,),
+)
+
 # -- content_cards_object.md ------------------------------------------------------------
 
 _CARD_PAGE = "content_cards_object.md"
@@ -145,6 +283,12 @@ def _card_rules(body: Mapping[str, Any], where: str) -> None:
         raise BrazeValidationError(
             f"{where}.time_to_live",
             f"must be 1 to {MAX_CARD_SECONDS:,} seconds (30 days, {_CARD_PAGE})",
+        )
+    # "expire_in_local_time: if using expire_at, determines whether the card should expire in
+    # users' local time".
+    if body.get("expire_in_local_time") is True and body.get("expire_at") is None:
+        raise BrazeValidationError(
+            f"{where}.expire_in_local_time", f"applies only with expire_at ({_CARD_PAGE})"
         )
 
 
@@ -472,7 +616,9 @@ def _variables(name: str, most: int | None) -> Rule:
         if variables is None:
             return
         for key, value in variables.items():
-            if not (type(key) is str and key.isdigit()):
+            # "the WhatsApp template variable index (zero-indexed)": 0, 1, 2... in ASCII digits
+            # (str.isdigit alone also takes other scripts' digits, such as "٣").
+            if not (type(key) is str and key.isascii() and key.isdigit()):
                 raise BrazeValidationError(
                     f"{where}.{name}",
                     f"keys are template variable indexes, '0', '1'... ({_WA_PAGE})",
@@ -496,6 +642,25 @@ def _quick_reply_rules(body: Mapping[str, Any], where: str) -> None:
         raise BrazeValidationError(f"{where}.buttons", f"must hold a button ({_WA_PAGE})")
 
 
+def _template_header(body: Mapping[str, Any], where: str) -> None:
+    # The newest page: a template's image header is "header_media_uri", and
+    # "header_image_uri is used only for response message types (such as
+    # quick_reply_response_message), not template messages"; an older version of the page
+    # named a template's header_image_uri. The client sends the newest reading, the simulator
+    # takes both (whats_app_object.md, before and after flow_response_message was added).
+    if body.get("header_image_uri") is not None:
+        raise BrazeValidationError(
+            f"{where}.header_image_uri",
+            f"is for response messages; a template's header image is header_media_uri ({_WA_PAGE})",
+        )
+    # "You can use header_variables only with templates that have TEXT-type headers. For IMAGE
+    # headers, use header_media_uri instead."
+    if body.get("header_variables") and body.get("header_media_uri") is not None:
+        raise BrazeValidationError(
+            f"{where}.header_media_uri", f"cannot be given with header_variables ({_WA_PAGE})"
+        )
+
+
 #: "list_rows: A maximum of 10 rows can be included across all sections."
 MAX_WHATS_APP_LIST_ROWS = 10
 
@@ -514,6 +679,22 @@ def _list_rules(body: Mapping[str, Any], where: str) -> None:
         )
 
 
+#: "caption: Maximum 20 characters."
+MAX_WHATS_APP_FLOW_CAPTION = 20
+
+
+def _flow_button_rules(body: Mapping[str, Any], where: str) -> None:
+    if len(body["caption"]) > MAX_WHATS_APP_FLOW_CAPTION:
+        raise BrazeValidationError(
+            f"{where}.caption",
+            f"is over {MAX_WHATS_APP_FLOW_CAPTION} characters ({_WA_PAGE})",
+        )
+
+
+WHATS_APP_FLOW_BUTTON = _Shape(
+    _WA_PAGE, {"caption": _REQUIRED_STR, "flow_id": _REQUIRED_STR}, (_flow_button_rules,)
+)
+
 WHATS_APP_MESSAGES: Mapping[str, _Shape] = {
     "template_message": _Shape(
         _WA_PAGE,
@@ -523,12 +704,13 @@ WHATS_APP_MESSAGES: Mapping[str, _Shape] = {
             "header_variables": _OBJ,
             "body_variables": _OBJ,
             "button_variables": _OBJ,
-            "header_image_uri": _STR,
+            "header_media_uri": _STR,
         },
         (
             _variables("header_variables", 1),
             _variables("body_variables", None),
             _variables("button_variables", 1),
+            _template_header,
         ),
     ),
     "text_response_message": _Shape(_WA_PAGE, {"body": _REQUIRED_STR, "preview_url": _BOOL}),
@@ -581,6 +763,17 @@ WHATS_APP_MESSAGES: Mapping[str, _Shape] = {
         },
         (_list_rules,),
     ),
+    "flow_response_message": _Shape(
+        _WA_PAGE,
+        {
+            "header_text": _STR,
+            "body": _REQUIRED_STR,
+            "footer": _STR,
+            # "flow_button: Must include both caption and flow_id."
+            "flow_button": _f("shape", required=REQ, shape=WHATS_APP_FLOW_BUTTON),
+            "generate_custom_attribute": _BOOL,
+        },
+    ),
 }
 
 
@@ -605,6 +798,9 @@ SHAPES: Mapping[str, _Shape] = {
     "android_push": ANDROID_PUSH,
     "apple_push": APPLE_PUSH,
     "content_card": CONTENT_CARD,
+    "email": EMAIL,
+    "sms": SMS,
+    "webhook": WEBHOOK,
     "kindle_push": KINDLE_PUSH,
     "web_push": WEB_PUSH,
     "whats_app": WHATS_APP,
@@ -928,7 +1124,9 @@ class WhatsAppTemplate(_WhatsAppMessage):
     body_variables: Mapping[str, str] | None = None
     #: At most one: the path of a call-to-action URL, keyed by the button's index.
     button_variables: Mapping[str, str] | None = None
-    header_image_uri: str | None = None
+    #: The header image of a template whose header is of type IMAGE (not with
+    #: ``header_variables``, which are for TEXT headers).
+    header_media_uri: str | None = None
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -1019,8 +1217,39 @@ class WhatsAppList(_WhatsAppMessage):
         )
 
 
+@attrs.frozen(slots=True, kw_only=True)
+class WhatsAppFlowButton:
+    """A flow button object: the button's ``caption`` (at most 20 characters) and the
+    published WhatsApp Flow's ``flow_id``."""
+
+    caption: str
+    flow_id: str
+
+    def __attrs_post_init__(self) -> None:
+        check_shape(WHATS_APP_FLOW_BUTTON, _body(self), "messages.whats_app.message.flow_button")
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class WhatsAppFlow(_WhatsAppMessage):
+    """A ``flow_response_message``: an interactive WhatsApp Flow the recipient completes."""
+
+    message_type: ClassVar[str] = "flow_response_message"
+
+    body: str
+    flow_button: WhatsAppFlowButton | Properties
+    header_text: str | None = None
+    footer: str | None = None
+    #: Save the flow's response on the user profile as a custom attribute.
+    generate_custom_attribute: bool | None = None
+
+
 WhatsAppMessage: TypeAlias = (
-    WhatsAppTemplate | WhatsAppText | WhatsAppImage | WhatsAppQuickReply | WhatsAppList
+    WhatsAppTemplate
+    | WhatsAppText
+    | WhatsAppImage
+    | WhatsAppQuickReply
+    | WhatsAppList
+    | WhatsAppFlow
 )
 
 

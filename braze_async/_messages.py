@@ -2,10 +2,11 @@
 
 endpoints/messaging/send_messages/post_send_messages.md. The request names its users
 (``external_user_ids``, ``user_aliases``: at most 50 together) or a ``segment_id`` or an
-``audience``, and carries one message per channel in ``messages``. The common channels are
-typed here (email, Apple and Android push, SMS, webhook: objects_filters/messaging/); every
-channel also takes a plain mapping, passed through as it is (the typed ones included, for a
-field these classes do not know yet).
+``audience``, and carries one message per channel in ``messages``. Email, SMS and webhook are
+typed here (objects_filters/messaging/), the push channels, Content Cards and WhatsApp in
+``_channels.py`` (public in :mod:`braze_async.channels`). Every channel also takes a plain
+mapping, which meets the same rules as its class (``_channels.check_channel``: a field the
+rules do not know is sent as it is).
 
 Like every model, each class validates itself on creation and raises
 :class:`~braze_async.BrazeValidationError` naming the field and the rule; each rule names its
@@ -14,7 +15,6 @@ page.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -28,7 +28,9 @@ from ._channels import (
     KindlePush,
     WebPush,
     WhatsApp,
+    _body,
     channel_mapping,
+    check_channel,
 )
 from ._errors import BrazeValidationError
 from ._models import (
@@ -72,10 +74,6 @@ CHANNELS = (
 SUBSCRIPTION_STATES = ("opted_in", "subscribed", "all")
 SubscriptionState = Literal["opted_in", "subscribed", "all"]
 
-# objects_filters/messaging/email_object.md: "Display Name <email@address.com>".
-_FROM = re.compile(r"[^<>]*<[^@\s<>]+@[^@\s<>]+>")
-_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
-
 
 def _at(where: str, name: str) -> str:
     return f"{where}.{name}" if where else name
@@ -109,7 +107,8 @@ def _optional_choice(value: object, choices: Sequence[str], field: str) -> None:
 
 @attrs.frozen(slots=True, kw_only=True)
 class EmailMessage:
-    """The ``email`` object (objects_filters/messaging/email_object.md)."""
+    """The ``email`` object (objects_filters/messaging/email_object.md); its rules, shared
+    with a mapping given for the channel, are ``_channels.EMAIL``."""
 
     #: The app identifier (any app of the workspace works for every user).
     app_id: str
@@ -129,78 +128,38 @@ class EmailMessage:
     extras: Properties | None = None
     headers: Properties | None = None
     should_inline_css: bool | None = None
-    #: Files to attach (up to 2 MB each, fetched by Braze).
+    #: Files to attach (up to 2 MB each, fetched by Braze): :class:`Attachment`.
     attachments: Sequence[Attachment] | None = None
 
     def __attrs_post_init__(self) -> None:
-        where = "messages.email"
-        check_str(self.app_id, f"{where}.app_id")
-        sender = check_str(self.from_, f"{where}.from")
-        if not _FROM.fullmatch(sender):
-            raise BrazeValidationError(
-                f"{where}.from", "must read 'Display Name <email@address.com>'"
-            )
-        _optional_str(
-            self,
-            (
-                "subject",
-                "bcc",
-                "body",
-                "plaintext_body",
-                "preheader",
-                "email_template_id",
-                "message_variation_id",
-            ),
-            where,
-        )
-        if self.reply_to is not None:
-            reply_to = check_str(self.reply_to, f"{where}.reply_to")
-            if reply_to != "NO_REPLY_TO" and not _ADDRESS.fullmatch(reply_to):
-                raise BrazeValidationError(
-                    f"{where}.reply_to", "must be an email address or 'NO_REPLY_TO'"
-                )
-        if self.body is None and self.email_template_id is None:
-            raise BrazeValidationError(
-                f"{where}.body", "is required unless email_template_id is given"
-            )
-        _optional_objects(self, ("extras", "headers"), where)
-        _optional_bool(self, ("should_inline_css",), where)
-        check_attachments(self.attachments, f"{where}.attachments")
+        check_attachments(self.attachments, "messages.email.attachments")
+        check_channel("email", _body(self))
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class SmsMessage:
-    """The ``sms`` object (objects_filters/messaging/sms_object.md)."""
+    """The ``sms`` object (objects_filters/messaging/sms_object.md); its rules, shared with a
+    mapping given for the channel, are ``_channels.SMS``."""
 
     subscription_group_id: str
     body: str
     app_id: str
     message_variation_id: str | None = None
-    #: Images to send as MMS.
-    media_items: Sequence[Any] | None = None
+    #: The http(s) URLs of images to send as MMS.
+    media_items: Sequence[str] | None = None
+    #: Link shortening and campaign-level click tracking.
     link_shortening_enabled: bool | None = None
+    #: User-level click tracking too; only with ``link_shortening_enabled=True``.
     user_click_tracking_enabled: bool | None = None
 
     def __attrs_post_init__(self) -> None:
-        where = "messages.sms"
-        for name in ("subscription_group_id", "body", "app_id"):
-            check_str(getattr(self, name), f"{where}.{name}")
-        _optional_str(self, ("message_variation_id",), where)
-        _optional_bool(self, ("link_shortening_enabled", "user_click_tracking_enabled"), where)
-        items = self.media_items
-        if items is not None and (
-            isinstance(items, (str, bytes)) or not isinstance(items, Sequence)
-        ):
-            raise BrazeValidationError(f"{where}.media_items", "must be a list")
-
-
-#: ``request_method`` values (objects_filters/messaging/webhook_object.md).
-_WEBHOOK_METHODS = ("POST", "PUT", "DELETE", "GET")
+        check_channel("sms", _body(self))
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class WebhookMessage:
-    """The ``webhook`` object (objects_filters/messaging/webhook_object.md)."""
+    """The ``webhook`` object (objects_filters/messaging/webhook_object.md); its rules, shared
+    with a mapping given for the channel, are ``_channels.WEBHOOK``."""
 
     url: str
     #: ``"POST"``, ``"PUT"``, ``"DELETE"`` or ``"GET"``.
@@ -211,19 +170,7 @@ class WebhookMessage:
     message_variation_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        where = "messages.webhook"
-        check_str(self.url, f"{where}.url")
-        if self.request_method not in _WEBHOOK_METHODS:
-            raise BrazeValidationError(
-                f"{where}.request_method", f"must be one of {', '.join(_WEBHOOK_METHODS)}"
-            )
-        _optional_str(self, ("message_variation_id",), where)
-        if self.body is not None:
-            check_str(self.body, f"{where}.body", allow_empty=True)
-        if self.request_headers is not None:
-            headers = check_properties(self.request_headers, f"{where}.request_headers")
-            for name, value in headers.items():
-                check_str(value, f"{where}.request_headers.{name}", allow_empty=True)
+        check_channel("webhook", _body(self))
 
 
 _TYPED = {
@@ -244,8 +191,8 @@ class Messages:
     """A ``/messages/send`` target: messages defined in the request, one per channel (at
     least one), and the send's request-level fields (post_send_messages.md).
 
-    The typed channels take their class or a plain mapping (passed through unchecked); the
-    others take a mapping (objects_filters/messaging/)::
+    Each channel takes its class or a plain mapping, checked by the same rules
+    (objects_filters/messaging/)::
 
         Messages(
             email=EmailMessage(app_id="a", from_="Shop <shop@example.com>", body="Hi"),
@@ -267,14 +214,16 @@ class Messages:
     content_card: ContentCard | Properties | None = attrs.field(
         default=None, validator=channel_mapping
     )
-    email: EmailMessage | Properties | None = None
+    email: EmailMessage | Properties | None = attrs.field(default=None, validator=channel_mapping)
     kindle_push: KindlePush | Properties | None = attrs.field(
         default=None, validator=channel_mapping
     )
     web_push: WebPush | Properties | None = attrs.field(default=None, validator=channel_mapping)
-    webhook: WebhookMessage | Properties | None = None
+    webhook: WebhookMessage | Properties | None = attrs.field(
+        default=None, validator=channel_mapping
+    )
     whats_app: WhatsApp | Properties | None = attrs.field(default=None, validator=channel_mapping)
-    sms: SmsMessage | Properties | None = None
+    sms: SmsMessage | Properties | None = attrs.field(default=None, validator=channel_mapping)
     #: Tracks the send's stats under a dashboard campaign ("required if you wish to track
     #: campaign stats"); request level, not inside ``messages``.
     campaign_id: str | None = attrs.field(default=None, metadata={NOT_IN_BODY: True})

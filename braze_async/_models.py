@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import attrs
 import orjson
@@ -58,6 +58,7 @@ __all__ = [
     "TransactionalSendRequest",
     "UserAlias",
     "canvas_context",
+    "check_attachment",
     "check_attachments",
     "check_recipients",
     "check_targeting",
@@ -345,22 +346,91 @@ def _check_subscription_groups(groups: object, field: str) -> None:
 
 @attrs.frozen(slots=True)
 class Attachment:
-    """A file attached to an email campaign (up to 2 MB), fetched by Braze from ``url``.
+    """A file attached to an email (up to 2 MB), fetched by Braze from ``url``.
 
-    post_send_triggered_campaigns.md and objects_filters/messaging/email_object.md:
-    ``file_name`` and ``url``, both required.
+    objects_filters/messaging/email_object.md (the email object's ``attachments``, and, its
+    "Authentication for email file attachments" says, the top-level ``attachments`` of
+    post_send_triggered_campaigns.md): ``file_name`` and ``url``, both required, and
+    ``basic_auth_credential``. See :func:`check_attachment` for the rules::
+
+        Attachment(file_name="receipt", url="https://files.example.com/r/42.pdf")
     """
 
     #: The file's name without its extension (Braze takes the extension from the URL).
     file_name: str
-    #: Where Braze downloads the file; must be http(s).
+    #: Where Braze downloads the file: an http(s) URL whose path ends in the file's
+    #: extension, one of the page's valid attachment types (``.pdf``, ``.png``...).
     url: str
+    #: The name of a basic authentication credential stored in the dashboard (Settings >
+    #: Connected Content), for a URL that needs a login.
+    basic_auth_credential: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        check_str(self.file_name, "attachments.file_name")
-        url = check_str(self.url, "attachments.url")
-        if not url.startswith(("https://", "http://")):
-            raise BrazeValidationError("attachments.url", "must be an http(s) URL")
+        body = {"file_name": self.file_name, "url": self.url}
+        if self.basic_auth_credential is not None:
+            body["basic_auth_credential"] = self.basic_auth_credential
+        check_attachment(body, "attachments")
+
+
+#: email_object.md, "Valid attachment types include".
+_TYPES = (
+    "txt csv log css ics jpg jpe jpeg gif png bmp psd tif tiff svg indd ai eps doc docx rtf odt "
+    "ott pdf pub pages mobi epub mp3 m4a m4v wma ogg flac wav aif aifc aiff mp4 mov avi mkv mpeg "
+    "mpg wmv xls xlsx ods numbers odp ppt pptx pps key zip vcf pkpass"
+)
+ATTACHMENT_TYPES = frozenset(_TYPES.split())
+_ATTACHMENT_FIELDS = ("file_name", "url", "basic_auth_credential")
+
+
+def check_attachment(body: Mapping[str, Any], where: str) -> None:
+    """Raise unless *body* is an attachment object (email_object.md), naming the field
+    (``messages.email.attachments[1].url``) and the rule."""
+    page = "email_object.md"
+    if not isinstance(body, Mapping):
+        raise BrazeValidationError(
+            where, f"must be an attachment object of file_name and url ({page})"
+        )
+    for key in body:
+        if key not in _ATTACHMENT_FIELDS:
+            raise BrazeValidationError(
+                f"{where}.{key}",
+                f"is not a field of an attachment: {', '.join(_ATTACHMENT_FIELDS)}",
+            )
+    name = check_str(body.get("file_name"), f"{where}.file_name")
+    # "the name of the file ..., excluding the extension (for example, ".pdf")"; the page's
+    # basic-auth example sends "checkout_receipt.pdf" all the same. The client keeps to the
+    # strict reading, the simulator takes both (email_object.md, the attachments field and the
+    # example of "Authentication for email file attachments").
+    if "." in name and name.rsplit(".", 1)[1].lower() in ATTACHMENT_TYPES:
+        raise BrazeValidationError(
+            f"{where}.file_name",
+            f"must not end in its extension (.{name.rsplit('.', 1)[1]}): Braze takes it from the "
+            f"url ({page})",
+        )
+    url = check_str(body.get("url"), f"{where}.url")
+    try:
+        parts = urlsplit(url)
+        scheme, host, path = parts.scheme, parts.hostname, parts.path
+    except ValueError:  # an unreadable URL (a bad IPv6 host, a bad port)
+        scheme, host, path = "", None, ""
+    if scheme not in ("http", "https") or not host:
+        raise BrazeValidationError(
+            f"{where}.url", f"must be an http(s) URL Braze can download ({page})"
+        )
+    # "The file name's extension is detected automatically from the URL defined, which should
+    # return the appropriate Content-Type": the client asks the URL's path to end in a valid
+    # attachment type; the simulator also takes a URL without one (the Content-Type reading).
+    last = path.rsplit("/", 1)[-1]
+    extension = last.rsplit(".", 1)[1].lower() if "." in last else ""
+    if extension not in ATTACHMENT_TYPES:
+        raise BrazeValidationError(
+            f"{where}.url",
+            f"must end in the file's extension, a valid attachment type (.pdf, .png...), not "
+            f"{'.' + extension if extension else 'none'} ({page})",
+        )
+    if body.get("basic_auth_credential") is not None:
+        check_str(body["basic_auth_credential"], f"{where}.basic_auth_credential")
+    # "Attach files up to 2 MB": the file is Braze's to download; the client cannot weigh it.
 
 
 def check_targeting(
@@ -450,14 +520,19 @@ def check_recipients(recipients: Sequence[Recipient]) -> None:
             )
 
 
-def check_attachments(attachments: Sequence[Attachment] | None, field: str) -> None:
-    """A list of :class:`Attachment` (or None)."""
+def check_attachments(
+    attachments: Sequence[Attachment] | None, field: str, *, mappings: bool = False
+) -> None:
+    """A list of :class:`Attachment` (or None); with *mappings*, also attachment objects
+    given as mappings, each checked by :func:`check_attachment` at ``field[index]``."""
     if attachments is None:
         return
-    if isinstance(attachments, (str, bytes)) or not isinstance(attachments, Sequence):
+    if isinstance(attachments, (str, bytes, Mapping)) or not isinstance(attachments, Sequence):
         raise BrazeValidationError(field, "must be a list of Attachment")
     for index, attachment in enumerate(attachments):
-        if not isinstance(attachment, Attachment):
+        if mappings and isinstance(attachment, Mapping):
+            check_attachment(attachment, f"{field}[{index}]")
+        elif not isinstance(attachment, Attachment):
             raise BrazeValidationError(
                 f"{field}[{index}]", "must be an Attachment with file_name and url"
             )

@@ -1,6 +1,7 @@
 """The typed ``/messages/send`` channels beside email, SMS and webhooks
 (objects_filters/messaging/): Apple, Android, Kindle/FireOS and web push with their buttons,
-alert and conversation objects, Content Cards and WhatsApp::
+alert and conversation objects, Content Cards and WhatsApp (its six message types, flows
+included)::
 
     from braze_async import Messages
     from braze_async.channels import WebPush, WhatsApp, WhatsAppText
@@ -11,7 +12,9 @@ alert and conversation objects, Content Cards and WhatsApp::
     )
 
 Each checks its page's rules on creation; a plain mapping given for the channel meets the
-same rules (:func:`check_channel`).
+same rules (:func:`check_channel`, which also holds the rules of ``email``, ``sms`` and
+``webhook``, the typed ``EmailMessage``, ``SmsMessage`` and ``WebhookMessage`` of
+:mod:`braze_async`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from ._channels import (
     WebPushButton,
     WhatsApp,
     WhatsAppButton,
+    WhatsAppFlow,
+    WhatsAppFlowButton,
     WhatsAppImage,
     WhatsAppList,
     WhatsAppListRow,
@@ -56,6 +61,8 @@ __all__ = [
     "WebPushButton",
     "WhatsApp",
     "WhatsAppButton",
+    "WhatsAppFlow",
+    "WhatsAppFlowButton",
     "WhatsAppImage",
     "WhatsAppList",
     "WhatsAppListRow",

@@ -55,6 +55,9 @@ from braze_async._wire import dumps
 from braze_async.simulator import BrazeSimulator
 from braze_async.testing import FakeClock
 
+#: A whole SMS object (sms_object.md: subscription_group_id, body and app_id are required).
+SMS_X: dict[str, Any] = {"subscription_group_id": "g", "body": "x", "app_id": "a"}
+
 pytestmark = pytest.mark.anyio
 
 CAMPAIGNS = "/campaigns/trigger/send"
@@ -408,7 +411,7 @@ async def test_the_messages_send_example_filled_in(sim: BrazeSimulator) -> None:
     assert sim.stats.rejected_400 == 0
 
 
-EMAIL_WITH_ATTACHMENT = {
+EMAIL_WITH_ATTACHMENT: dict[str, Any] = {
     "external_user_ids": ["YOUR_EXTERNAL_USER_ID"],
     "messages": {
         "email": {
@@ -419,7 +422,7 @@ EMAIL_WITH_ATTACHMENT = {
         }
     },
 }
-EMAIL_WITH_BASIC_AUTH = {
+EMAIL_WITH_BASIC_AUTH: dict[str, Any] = {
     "external_user_ids": ["recipient_user_id"],
     "messages": {
         "email": {
@@ -440,24 +443,41 @@ EMAIL_WITH_BASIC_AUTH = {
 
 
 @pytest.mark.parametrize(
-    "example",
+    ("example", "field", "strict"),
     [
-        pytest.param(EMAIL_WITH_ATTACHMENT, id="with-attachment"),
-        pytest.param(EMAIL_WITH_BASIC_AUTH, id="with-basic-auth-credential"),
+        pytest.param(
+            EMAIL_WITH_ATTACHMENT,
+            "messages.email.from",
+            {"from": "Shop <shop@example.com>", "body": "<p>Your file</p>"},
+            id="with-attachment",
+        ),
+        pytest.param(
+            EMAIL_WITH_BASIC_AUTH,
+            "messages.email.attachments[0].file_name",
+            {"attachments": [{**EMAIL_WITH_BASIC_AUTH["messages"]["email"]["attachments"][0],
+                              "file_name": "checkout_receipt"}]},
+            id="with-basic-auth-credential",
+        ),
     ],
-)
-async def test_the_email_object_examples_pass_through_as_mappings(
-    sim: BrazeSimulator, example: dict[str, Any]
+)  # fmt: skip
+async def test_the_email_object_examples_meet_both_readings(
+    sim: BrazeSimulator, example: dict[str, Any], field: str, strict: dict[str, Any]
 ) -> None:
     """objects_filters/messaging/email_object.md, "Example email object with attachment" and
-    "Authentication for email file attachments": accepted as printed, and a channel given as
-    a mapping goes on the wire as it is."""
+    "Authentication for email file attachments": the simulator accepts them as printed; the
+    client keeps to the object's strict reading (``from`` required; ``file_name`` "excluding
+    the extension") and refuses them as a mapping, naming the field, before the network; the
+    example mended to that reading goes on the wire as it is."""
     assert (await post(sim, MESSAGES, example)).status_code == 201
     email = copy.deepcopy(example["messages"]["email"])
+    with pytest.raises(BrazeValidationError) as info:
+        Messages(email=email)
+    assert info.value.field == field
+    mended = {**email, **strict}
     request = MessagesSendRequest(
-        external_user_ids=example["external_user_ids"], messages=Messages(email=email)
+        external_user_ids=example["external_user_ids"], messages=Messages(email=mended)
     )
-    assert wire(request) == example
+    assert wire(request) == {**example, "messages": {"email": mended}}
     async with braze(sim) as client:
         await client._post("/messages/send", request)
     assert sim.stats.rejected_400 == 0
@@ -466,7 +486,7 @@ async def test_the_email_object_examples_pass_through_as_mappings(
 def test_the_typed_email_object_keeps_to_the_strict_reading() -> None:
     """email_object.md says ``from`` is required and ``body`` is "required unless
     email_template_id is given", while its first example has neither: the typed object
-    refuses that before the network (the mapping form above sends it as printed)."""
+    refuses that before the network, as the mapping form above does."""
     with pytest.raises(BrazeValidationError) as info:
         EmailMessage(app_id="YOUR_APP_ID", from_="")
     assert info.value.field == "messages.email.from"
@@ -692,7 +712,7 @@ async def test_each_5xx_of_the_errors_page_is_retried_or_unknown_as_the_page_say
 
 
 _FIFTY = [f"u{i}" for i in range(50)]
-_SMS = Messages(sms={"body": "x"})
+_SMS = Messages(sms=SMS_X)
 # errors.md rows whose cause is in the request, and the request that causes it.
 FORESEEABLE: list[tuple[str, Callable[[], object], str]] = [
     ("400 No Recipients", lambda: CampaignTriggerRequest(campaign_id="c"), "broadcast"),
@@ -713,7 +733,7 @@ FORESEEABLE: list[tuple[str, Callable[[], object], str]] = [
     ("400 No message to send", lambda: Messages(), "messages"),
     (
         "400 Message Variant Unspecified",
-        lambda: Messages(sms={"body": "x"}, campaign_id="c"),
+        lambda: Messages(sms=SMS_X, campaign_id="c"),
         "message_variation_id",
     ),
     (
@@ -757,7 +777,7 @@ VARIANT_UNSPECIFIED: list[tuple[Callable[[], object], str]] = [
     (lambda: MessagesSendRequest(segment_id="s", campaign_id="c", messages=_SMS),
      "message_variation_id"),
     (lambda: Messages(apple_push=ApplePush(alert="a", message_variation_id="v"),
-                      sms={"body": "x"}, campaign_id="c"), "messages.sms.message_variation_id"),
+                      sms=SMS_X, campaign_id="c"), "messages.sms.message_variation_id"),
 ]  # fmt: skip
 
 
@@ -783,13 +803,13 @@ def test_a_campaign_id_without_a_message_variation_is_refused_before_the_network
 
 def test_a_campaign_id_with_its_message_variation_is_accepted() -> None:
     """The variation given for the request, or in every message (typed or a mapping)."""
-    Messages(sms={"body": "x"}, campaign_id="c", message_variation_id="v")
+    Messages(sms=SMS_X, campaign_id="c", message_variation_id="v")
     Messages(
         apple_push=ApplePush(alert="a", message_variation_id="v"),
-        sms={"body": "x", "message_variation_id": "w"},
+        sms={**SMS_X, "message_variation_id": "w"},
         campaign_id="c",
     )
-    Messages(sms={"body": "x"})  # no campaign: no variation needed
+    Messages(sms=SMS_X)  # no campaign: no variation needed
 
 
 _SIM_SMS = {"subscription_group_id": "g", "body": "Hi", "app_id": "app"}

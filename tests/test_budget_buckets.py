@@ -30,7 +30,7 @@ TRANSACTIONAL = "/transactional/v1/campaigns/tx/send"
 USER = [{"external_user_id": "u"}]
 VIP = {"custom_attribute_name": "vip", "comparison": "equals", "value": True}
 FILTER = {"AND": [{"custom_attribute": VIP}]}
-SMS: dict[str, Any] = {"sms": {}}
+SMS: dict[str, Any] = {"sms": {"subscription_group_id": "g", "body": "b", "app_id": "a"}}
 
 BucketName = Literal["audience", "external_id"] | None
 

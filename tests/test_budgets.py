@@ -29,7 +29,7 @@ AUDIENCE = {
         {"custom_attribute": {"custom_attribute_name": "a", "comparison": "equals", "value": 1}}
     ]
 }
-SMS = Messages(sms={"body": "hi"})
+SMS = Messages(sms={"subscription_group_id": "g", "body": "hi", "app_id": "a"})
 
 WHOSE_BUDGET: list[tuple[str, Request, Budget]] = [
     ("campaign-recipients", CampaignTriggerRequest(campaign_id="c", recipients=ONE),

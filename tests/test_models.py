@@ -305,7 +305,11 @@ REQUEST_RULES = [
         id="broadcast-with-recipients",
     ),
     pytest.param(
-        {"campaign_id": "c", "broadcast": True, "attachments": [Attachment("f", "https://x/f")]},
+        {
+            "campaign_id": "c",
+            "broadcast": True,
+            "attachments": [Attachment("f", "https://x/f.pdf")],
+        },
         "broadcast",
         "attachments",
         id="broadcast-with-attachments",
@@ -528,7 +532,7 @@ def test_an_audience_send_without_recipients_carries_broadcast_true() -> None:
                     }
                 ]
             },
-            attachments=[Attachment("f", "https://x/f")],
+            attachments=[Attachment("f", "https://x/f.pdf")],
         )
     with_recipients = CampaignTriggerRequest(
         campaign_id="c",

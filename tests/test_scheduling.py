@@ -44,7 +44,12 @@ PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = dt.datetime.fromtimestamp(START, UTC)
 TOMORROW_9 = dt.datetime(2023, 11, 15, 9, tzinfo=UTC)
-EMAIL: dict[str, Any] = {"app_id": "a", "subject": "Hi", "from": "Shop <s@example.com>"}
+EMAIL: dict[str, Any] = {
+    "app_id": "a",
+    "subject": "Hi",
+    "from": "Shop <s@example.com>",
+    "body": "<p>Hi</p>",
+}
 
 
 def users(*ids: str) -> list[Recipient]:

@@ -28,6 +28,9 @@ from braze_async import (
 from braze_async._targets import canonical
 from braze_async.simulator import BrazeSimulator
 
+#: A whole SMS object (sms_object.md: subscription_group_id, body and app_id are required).
+SMS_X: dict[str, Any] = {"subscription_group_id": "g", "body": "x", "app_id": "a"}
+
 pytestmark = pytest.mark.anyio
 
 EMAIL = EmailMessage(app_id="app", from_="Shop <shop@example.com>", body="<p>Hi</p>")
@@ -82,13 +85,13 @@ def client(rec: Recorder, **kwargs: Any) -> BrazeClient:
         ),
         pytest.param(lambda: Messages(), "messages", id="no-channel"),
         pytest.param(
-            lambda: Messages(sms={"body": "hi"}, message_variation_id=""),
+            lambda: Messages(sms=SMS_X, message_variation_id=""),
             "message_variation_id",
             id="empty-variation",
         ),
         pytest.param(
             lambda: Messages(
-                sms={"body": "hi"},
+                sms=SMS_X,
                 recipient_subscription_state="maybe",  # type: ignore[arg-type]
             ),
             "recipient_subscription_state",
@@ -149,10 +152,10 @@ def test_the_journal_names_a_target_as_the_first_journal_format_did() -> None:
         b'["campaign","w","s",{"a":1}]'
     )
     assert canonical(Canvas("cv", context={"a": 1})) == b'["canvas","cv",null,{"a":1}]'
-    sms = {"body": "hi", "app_id": "a", "message_variation_id": "v"}
+    sms = {"body": "hi", "app_id": "a", "message_variation_id": "v", "subscription_group_id": "g"}
     assert canonical(Messages(sms=sms, campaign_id="c")) == (
-        b'["messages","c",null,{"sms":{"app_id":"a","body":"hi","message_variation_id":"v"}},'
-        b"null,null]"
+        b'["messages","c",null,{"sms":{"app_id":"a","body":"hi","message_variation_id":"v",'
+        b'"subscription_group_id":"g"}},null,null]'
     )
 
 
@@ -170,7 +173,7 @@ async def test_send_puts_each_target_on_its_endpoint() -> None:
                 "c",
                 trigger_properties={"a": 1},
                 send_id="s",
-                attachments=[Attachment("f.pdf", "https://x.io/f.pdf")],
+                attachments=[Attachment("f", "https://x.io/f.pdf")],
             ),
             recipients=[U1],
         )
@@ -197,7 +200,7 @@ async def test_send_puts_each_target_on_its_endpoint() -> None:
         "send_id": "s",
         "trigger_properties": {"a": 1},
         "recipients": [{"external_user_id": "u1"}],
-        "attachments": [{"file_name": "f.pdf", "url": "https://x.io/f.pdf"}],
+        "attachments": [{"file_name": "f", "url": "https://x.io/f.pdf"}],
     }
     assert canvas == {"canvas_id": "cv", "context": {"p": 1}, "broadcast": True}
     assert set(messages["messages"]) == {"email"}

@@ -253,7 +253,7 @@ def raw_body(spec: Mapping[str, Any]) -> bytes:
 
 
 #: The one message of every generated /messages/send.
-WEBHOOK = {"url": "https://example.com/hook"}
+WEBHOOK = {"url": "https://example.com/hook", "request_method": "POST"}
 TRACKING = ("campaign_id", "message_variation_id", "send_id")
 
 

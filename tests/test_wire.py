@@ -35,6 +35,9 @@ from braze_async._wire import (
     structure_transactional_response,
 )
 
+#: A whole SMS object (sms_object.md: subscription_group_id, body and app_id are required).
+SMS_X: dict[str, Any] = {"subscription_group_id": "g", "body": "x", "app_id": "a"}
+
 WIRE_BYTES = [
     pytest.param(
         CampaignTriggerRequest(
@@ -148,8 +151,9 @@ WIRE_BYTES = [
         id="messages",
     ),
     pytest.param(
-        MessagesSendRequest(segment_id="s", messages=Messages(sms={"body": "x"})),
-        b'{"messages":{"sms":{"body":"x"}},"broadcast":true,"segment_id":"s"}',
+        MessagesSendRequest(segment_id="s", messages=Messages(sms=SMS_X)),
+        b'{"messages":{"sms":{"subscription_group_id":"g","body":"x","app_id":"a"}},'
+        b'"broadcast":true,"segment_id":"s"}',
         id="messages-segment-is-a-broadcast",
     ),
     pytest.param(

@@ -23,11 +23,11 @@ What the page says, and how it is read here:
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import re
 from collections.abc import Callable
 from typing import Any
+
+from ._iso import is_iso_time
 
 __all__ = ["check_audience_object"]
 
@@ -74,30 +74,9 @@ _SUBSCRIPTION = {
     "value": ("opted_in", "subscribed", "unsubscribed"),
 }
 
-#: ISO 8601 in its extended form, as the pages write it: a date, or a date and a time with
-#: optional seconds, fraction and offset (``Z``, ``+00:00``, ``+0000``, ``+00``).
-_ISO_8601 = re.compile(
-    r"(?P<date>\d{4}-\d\d-\d\d)"
-    r"(?:[T ](?P<hour>\d\d):(?P<minute>\d\d)(?::(?P<second>\d\d)(?:[.,]\d+)?)?"
-    r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)?)?"
-)
-
 
 def _fail(where: str, rule: str) -> ValueError:
     return ValueError(f"{where} {rule} (connected_audience.md)")
-
-
-def _is_time(value: object) -> bool:
-    """An ISO 8601 datetime string naming a real day and time of day."""
-    match = _ISO_8601.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        return False
-    try:
-        dt.date.fromisoformat(match["date"])  # the day exists (no 30 February)
-    except ValueError:
-        return False
-    limits = {"hour": 24, "minute": 60, "second": 60}
-    return all(int(match[name] or 0) < limit for name, limit in limits.items())
 
 
 #: Each kind of value as JSON carries it (orjson reads integers and finite floats only).
@@ -107,7 +86,7 @@ _KINDS: dict[str, Callable[[object], bool]] = {
     _NUMBER: lambda value: (
         isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     ),
-    _TIME: _is_time,
+    _TIME: is_iso_time,
 }
 
 
@@ -161,7 +140,7 @@ def _subscription(value: object, where: str) -> None:
 def _last_used_app(value: object, where: str) -> None:
     body = _fields(value, ("comparison", "value"), where)
     _choice(body, "comparison", ("after", "before"), where)
-    if not _is_time(body.get("value")):
+    if not is_iso_time(body.get("value")):
         raise _fail(f"{where}.value", f"must be {_TIME} string")
 
 

@@ -17,6 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._message_rules import (
+    check_content_card,
+    check_email,
+    check_sms,
+    check_webhook,
+    check_whats_app,
+)
 from ._push_rules import check_android_push, check_apple_push, check_kindle_push, check_web_push
 
 __all__ = ["CHANNEL_RULES", "check_channel_object"]
@@ -30,6 +37,11 @@ CHANNEL_RULES: Mapping[str, ChannelRule] = {
     "apple_push": check_apple_push,
     "kindle_push": check_kindle_push,
     "web_push": check_web_push,
+    "content_card": check_content_card,
+    "email": check_email,
+    "sms": check_sms,
+    "webhook": check_webhook,
+    "whats_app": check_whats_app,
 }
 
 

@@ -27,7 +27,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._audience_rules import _is_time
+from ._iso import is_iso_time
 
 __all__ = ["check_android_push", "check_apple_push", "check_kindle_push", "check_web_push"]
 
@@ -65,7 +65,7 @@ def _one_of(*allowed: str) -> Check:
 def _iso(value: Any) -> bool:
     # "ISO 8601 date string": read as connected_audience.md's times are, in the extended form
     # the pages write (``2019-07-22T13:17:55+0000``), not every form ``fromisoformat`` takes.
-    return _is_time(value)
+    return is_iso_time(value)
 
 
 _WORDS: dict[Check, str] = {

@@ -36,6 +36,8 @@ import orjson
 
 from ._audience_rules import check_audience_object
 from ._channel_rules import check_channel_object
+from ._iso import iso_time as iso_time  # re-exported: _activities.py reads it here
+from ._message_rules import check_attachment_list
 
 __all__ = [
     "CAMPAIGNS",
@@ -156,7 +158,6 @@ _TRANSACTIONAL_RECIPIENT_KEYS = frozenset(
 # objects_filters/user_alias_object.md.
 _ALIAS_KEYS = frozenset({"alias_name", "alias_label"})
 # post_send_triggered_campaigns.md, "attachments".
-_ATTACHMENT_KEYS = frozenset({"file_name", "url"})
 # post_send_messages.md, "recipient_subscription_state".
 _SUBSCRIPTION_STATES = frozenset({"opted_in", "subscribed", "all"})
 # endpoints/user_data/post_user_identify.md, "Identifying users by email".
@@ -220,20 +221,6 @@ def _check_keys(obj: JSONObject, allowed: frozenset[str], where: str) -> None:
     if None in obj.values():
         key = next(k for k, v in obj.items() if v is None)
         raise RuleError("null_value", f"{where}{key} must not be null")
-
-
-#: An ISO 8601 offset written without its colon (``+0000``), or ``Z``.
-_BARE_OFFSET = re.compile(r"(?:[Zz]|([+-]\d\d)(\d\d))$")
-
-
-def iso_time(text: str) -> dt.datetime:
-    """An ISO 8601 time, its offset also written ``Z`` or ``+0000`` (the pages' examples use
-    both; Python 3.10's ``fromisoformat`` takes neither). Raises ``ValueError``."""
-    match = _BARE_OFFSET.search(text)
-    if match is not None:
-        offset = "+00:00" if match.group(1) is None else f"{match.group(1)}:{match.group(2)}"
-        text = text[: match.start()] + offset
-    return dt.datetime.fromisoformat(text)
 
 
 def _non_empty_string(value: object, code: str, what: str) -> str:
@@ -529,19 +516,16 @@ def _check_trigger_recipients(
 
 
 def _check_attachments(body: JSONObject) -> None:
-    """post_send_triggered_campaigns.md: objects of ``file_name`` and ``url``."""
+    """post_send_triggered_campaigns.md: ``attachments``, objects of ``file_name`` and ``url``
+    (and ``basic_auth_credential``, email_object.md), each as the email object's page reads
+    an attachment (:func:`check_attachment_list`)."""
     attachments = body.get("attachments")
     if attachments is None:
         return
-    if type(attachments) is not list:
-        raise RuleError("invalid_attachments", "attachments must be an array of objects")
-    for index, attachment in enumerate(attachments):
-        where = f"attachments[{index}]"
-        if type(attachment) is not dict:
-            raise RuleError("invalid_attachments", f"{where} must be an object")
-        _check_keys(attachment, _ATTACHMENT_KEYS, f"{where}.")
-        for key in ("file_name", "url"):
-            _non_empty_string(attachment.get(key), "invalid_attachments", f"{where}.{key}")
+    try:
+        check_attachment_list(attachments, "attachments", "post_send_triggered_campaigns.md")
+    except ValueError as error:
+        raise RuleError("invalid_attachments", str(error)) from None
 
 
 def _targets(

@@ -40,3 +40,7 @@ def campaign(n: int = 1, **extra: Any) -> dict[str, Any]:
         "recipients": [{"external_user_id": f"u{i}"} for i in range(n)],
         **extra,
     }
+
+
+#: The smallest message the simulator takes (email_object.md's example has only an app_id).
+MSG: dict[str, Any] = {"email": {"app_id": "a"}}

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import httpx
 import pytest
-from simulator_support import AUTH, CAMPAIGNS, CANVAS, KEY, MESSAGES, FakeClock, campaign
+from simulator_support import AUTH, CAMPAIGNS, CANVAS, KEY, MESSAGES, MSG, FakeClock, campaign
 
 from braze_async.simulator import BrazeSimulator
 
@@ -88,8 +88,8 @@ async def test_a_refused_request_spends_nothing(clock: FakeClock) -> None:
             id="another-filter",
         ),
         pytest.param(
-            (MESSAGES, {"segment_id": "s1", "messages": {"sms": {}}}),
-            (MESSAGES, {"segment_id": "s2", "messages": {"sms": {}}}),
+            (MESSAGES, {"segment_id": "s1", "messages": MSG}),
+            (MESSAGES, {"segment_id": "s2", "messages": MSG}),
             id="another-segment",
         ),
     ],

@@ -13,6 +13,7 @@ from simulator_support import (
     CANVAS,
     KEY,
     MESSAGES,
+    MSG,
     TRANSACTIONAL,
     FakeClock,
     campaign,
@@ -50,7 +51,7 @@ async def send(
         pytest.param(CAMPAIGNS, campaign(), id="campaign-201"),
         pytest.param(CAMPAIGNS, {"campaign_id": 1}, id="campaign-400"),
         pytest.param(CANVAS, {"canvas_id": "c", "broadcast": True}, id="canvas-broadcast"),
-        pytest.param(MESSAGES, {"external_user_ids": ["u"], "messages": {"sms": {}}},
+        pytest.param(MESSAGES, {"external_user_ids": ["u"], "messages": MSG},
                      id="messages"),
     ],
 )  # fmt: skip
@@ -189,7 +190,7 @@ async def test_trigger_endpoints_share_the_recipient_bucket(clock: FakeClock) ->
         assert (await send(client, CANVAS, canvas)).status_code == 201
         messages = {
             "user_aliases": [{"alias_name": "a", "alias_label": "b"}],
-            "messages": {"sms": {}},
+            "messages": MSG,
         }
         assert (await send(client, MESSAGES, messages)).status_code == 201
         assert (await send(client, CANVAS, canvas)).status_code == 429
@@ -209,7 +210,7 @@ async def test_trigger_endpoints_share_the_recipient_bucket(clock: FakeClock) ->
             },
             id="audience",
         ),
-        pytest.param(MESSAGES, {"segment_id": "s", "messages": {"sms": {}}}, id="segment"),
+        pytest.param(MESSAGES, {"segment_id": "s", "messages": MSG}, id="segment"),
     ],
 )
 async def test_audience_sends_use_their_own_bucket(

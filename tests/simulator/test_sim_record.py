@@ -13,6 +13,7 @@ from simulator_support import (
     CANVAS,
     KEY,
     MESSAGES,
+    MSG,
     TRANSACTIONAL,
     FakeClock,
     campaign,
@@ -45,7 +46,7 @@ async def test_every_accepted_recipient_is_recorded(
     )
     messages = await client.post(
         MESSAGES,
-        json={"external_user_ids": ["u2"], "user_aliases": [ALIAS], "messages": {"sms": {}}},
+        json={"external_user_ids": ["u2"], "user_aliases": [ALIAS], "messages": MSG},
     )
     tx = await client.post(TRANSACTIONAL, json={"recipient": {"external_user_id": "u3"}})
     dispatch = answer["dispatch_id"]
@@ -88,7 +89,7 @@ async def test_every_accepted_recipient_is_recorded(
                      id="broadcast"),
         pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": {"OR": [RECENT]}}, "audience",
                      id="audience"),
-        pytest.param(MESSAGES, {"segment_id": "s9", "messages": {"sms": {}}}, "segment:s9",
+        pytest.param(MESSAGES, {"segment_id": "s9", "messages": MSG}, "segment:s9",
                      id="segment"),
     ],
 )  # fmt: skip

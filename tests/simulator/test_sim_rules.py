@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from simulator_support import CAMPAIGNS, CANVAS, MESSAGES, TRANSACTIONAL, campaign
+from simulator_support import CAMPAIGNS, CANVAS, MESSAGES, MSG, TRANSACTIONAL, campaign
 
 pytest_plugins = ["simulator_fixtures"]
 pytestmark = pytest.mark.anyio
@@ -33,7 +33,7 @@ def canvas(**extra: Any) -> dict[str, Any]:
 
 
 def messages(**extra: Any) -> dict[str, Any]:
-    return {"external_user_ids": ["u0"], "messages": {"email": {"app_id": "a"}}, **extra}
+    return {"external_user_ids": ["u0"], "messages": MSG, **extra}
 
 
 def tx(**extra: Any) -> dict[str, Any]:
@@ -158,7 +158,7 @@ VALID = [
     pytest.param(TRANSACTIONAL, tx(external_send_id="a" * 200), id="transactional-long-send-id"),
     pytest.param(
         MESSAGES,
-        {"segment_id": "seg", "messages": {"sms": {}}, "override_frequency_capping": True},
+        {"segment_id": "seg", "messages": MSG, "override_frequency_capping": True},
         id="messages-segment",
     ),
     pytest.param(
@@ -166,7 +166,7 @@ VALID = [
         {
             "broadcast": True,
             "segment_id": "seg",
-            "messages": {"sms": {}},
+            "messages": MSG,
             "recipient_subscription_state": "all",
         },
         id="messages-broadcast",
@@ -317,7 +317,7 @@ INVALID = [
     pytest.param(CAMPAIGNS, {"campaign_id": "c", "broadcast": False, "audience": BLUE},
                  "invalid_broadcast", id="broadcast-false-audience-no-recipients"),
     pytest.param(MESSAGES, {"segment_id": "s", "broadcast": False,
-                            "messages": {"email": {"app_id": "a"}}},
+                            "messages": MSG},
                  "invalid_broadcast", id="broadcast-false-segment"),
     pytest.param(CAMPAIGNS, {"campaign_id": "c", "audience": []}, "invalid_audience",
                  id="audience-array"),
@@ -361,7 +361,7 @@ INVALID = [
     pytest.param(CAMPAIGNS, campaign(attachments=[{"file_name": "", "url": "u"}]),
                  "invalid_attachments", id="attachment-empty-name"),
     pytest.param(CAMPAIGNS, campaign(attachments=[{"file_name": "f", "url": "u", "x": 1}]),
-                 "unknown_field", id="attachment-unknown-field"),
+                 "invalid_attachments", id="attachment-unknown-field"),
     # -- canvas
     pytest.param(CANVAS, {"recipients": [{"external_user_id": "u"}]}, "invalid_canvas_id",
                  id="canvas-id-missing"),
@@ -413,9 +413,9 @@ INVALID = [
                  id="messages-campaign-id-empty"),
     pytest.param(MESSAGES, messages(broadcast=True), "invalid_broadcast",
                  id="messages-broadcast-with-ids"),
-    pytest.param(MESSAGES, {"messages": {"sms": {}}}, "invalid_broadcast",
+    pytest.param(MESSAGES, {"messages": MSG}, "invalid_broadcast",
                  id="messages-no-target"),
-    pytest.param(MESSAGES, {"broadcast": True, "messages": {"sms": {}}}, "invalid_broadcast",
+    pytest.param(MESSAGES, {"broadcast": True, "messages": MSG}, "invalid_broadcast",
                  id="messages-broadcast-no-target"),
     pytest.param(MESSAGES, messages(recipients=[]), "unknown_field", id="messages-recipients"),
     pytest.param(MESSAGES, messages(recipient_subscription_state="maybe"),
