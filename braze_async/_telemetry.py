@@ -54,6 +54,7 @@ from ._events import (
     RequestFailed,
     RequestSucceeded,
     RetryScheduled,
+    Takes,
 )
 from ._urls import route_template
 from ._version import __version__
@@ -66,6 +67,12 @@ __all__ = ["OpenTelemetry", "with_opentelemetry"]
 
 #: The conventions' advice for ``http.client.request.duration``.
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+
+
+#: What it records: the limiter's wait when an attempt starts, the attempt when it ends.
+_TAKES = frozenset(
+    {AttemptStarted, RetryScheduled, OutcomeUnknown, RequestFailed, RequestSucceeded}
+)
 
 
 class OpenTelemetry:
@@ -129,6 +136,11 @@ class OpenTelemetry:
 
     def __repr__(self) -> str:
         return "OpenTelemetry()"
+
+    def _takes(self, kind: type[BrazeEvent]) -> Takes:
+        """The start of an attempt (its limiter wait) and the events that end one: neither an
+        answer nor a limiter wait is made for it (see _events.Selective)."""
+        return kind in _TAKES
 
     def __call__(self, event: BrazeEvent) -> None:
         """Record what *event* tells: a limiter admission, or the end of an attempt."""
