@@ -22,6 +22,7 @@ from ._events import (
     LimiterWaited,
     NoAnswer,
     OutcomeUnknown,
+    PlainSuccess,
     RequestFailed,
     RequestSucceeded,
     RetryScheduled,
@@ -61,7 +62,8 @@ _QUIET: dict[type[BrazeEvent], Takes] = {
     AttemptStarted: _enabled(logging.DEBUG),
     AnswerReceived: _enabled(logging.DEBUG),
     LimiterWaited: _enabled(logging.INFO),  # INFO beyond LONG_WAIT, DEBUG below
-    RequestSucceeded: _enabled(logging.WARNING),  # only with non-fatal errors
+    RequestSucceeded: _enabled(logging.WARNING),  # (with non-fatal errors)
+    PlainSuccess: False,  # logs nothing
 }
 
 

@@ -10,15 +10,20 @@ unchanged event: the construction counts below prove both.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
 
 from braze_async import BrazeClient, BrazeEvent, Campaign, OpenTelemetry, Recipient
-from braze_async._errors import BrazeServerError
+from braze_async._errors import BrazeServerError, ErrorDetail
 from braze_async._events import Events
 from braze_async._http import Answer, MaybeProcessed
 from braze_async._logs import log_event
@@ -86,17 +91,24 @@ def a_success(events: Events, waited: float | None = 0.0) -> None:
 def test_no_event_is_made_when_nothing_takes_it(
     built: Counter[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Only the log listens, and at ERROR a success logs nothing: no event at all. At
-    WARNING, the success is made for the log (it would warn of Braze's non-fatal errors),
-    with its attempt's start; no other event is."""
-    caplog.set_level(logging.ERROR, logger="braze_async")
+    """Only the log listens, and at WARNING a plain success logs nothing: no event at all.
+    A success with Braze's non-fatal errors is made for the log, with its attempt's start."""
+    caplog.set_level(logging.WARNING, logger="braze_async")
     a_success(Events([log_event]))
     a_success(Events([]))
     assert built == Counter()
-    caplog.set_level(logging.WARNING, logger="braze_async")
-    a_success(Events([log_event]))
+    trace = Events([log_event]).trace("/campaigns/trigger/send", "external_id", 2)
+    trace.started()
+    trace.answered(OK)
+    trace.succeeded((ErrorDetail("unknown_user", "u2 not found"),))
     assert built == Counter({"RequestSucceeded": 1, "AttemptStarted": 1})
-    assert caplog.records == []
+    assert [getattr(r, "event", "") for r in caplog.records] == ["non_fatal_errors"]
+    caplog.set_level(logging.ERROR, logger="braze_async")
+    trace = Events([log_event]).trace("/campaigns/trigger/send", "external_id", 2)
+    trace.started()
+    trace.answered(OK)
+    trace.succeeded((ErrorDetail("unknown_user", "u2 not found"),))
+    assert built == Counter({"RequestSucceeded": 1, "AttemptStarted": 1})  # none more
 
 
 def test_at_debug_the_log_takes_the_start_and_the_answer(
@@ -105,12 +117,12 @@ def test_at_debug_the_log_takes_the_start_and_the_answer(
     """The log's level is read at each event: turned to DEBUG, the next call's start and answer
     are made and logged."""
     events = Events([log_event])
-    caplog.set_level(logging.ERROR, logger="braze_async")
+    caplog.set_level(logging.INFO, logger="braze_async")
     a_success(events)
     assert built == Counter()
     caplog.set_level(logging.DEBUG, logger="braze_async")
     a_success(events)
-    assert built == Counter({"AttemptStarted": 1, "AnswerReceived": 1, "RequestSucceeded": 1})
+    assert built == Counter({"AttemptStarted": 1, "AnswerReceived": 1})
     assert [getattr(r, "event", "") for r in caplog.records] == ["attempt", "answer"]
 
 
@@ -119,7 +131,8 @@ def test_opentelemetry_is_handed_the_start_and_the_end_only(
 ) -> None:
     """OpenTelemetry records the wait at the start and the span at the end: the answer and the
     limiter's wait are not made for it."""
-    a_success(Events([log_event, OpenTelemetry()]), waited=0.5)
+    recorder = OpenTelemetry(TracerProvider(), MeterProvider())
+    a_success(Events([log_event, recorder]), waited=0.5)
     assert built == Counter({"AttemptStarted": 1, "RequestSucceeded": 1})
 
 
@@ -202,3 +215,56 @@ async def test_a_client_with_a_hook_tells_the_same_story_as_before(quiet: None) 
         await braze.send(Campaign("c"), recipients=TWO)
     assert [type(e) for e in seen] == [AttemptStarted, AnswerReceived, RequestSucceeded]
     assert seen[-1].started is seen[0]  # type: ignore[attr-defined]
+
+
+# Global providers are process-wide state: this runs in a fresh interpreter.
+ON_THE_GLOBAL_PROVIDERS = """
+from collections import Counter
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from braze_async import OpenTelemetry
+from braze_async._events import Events
+from braze_async._http import Answer
+from braze_async.events import AttemptStarted, RequestSucceeded
+
+made = Counter()
+for kind in (AttemptStarted, RequestSucceeded):
+    def counting(self, *a, _init=kind.__init__, **kw):
+        made[type(self).__name__] += 1
+        _init(self, *a, **kw)
+    kind.__init__ = counting
+
+def a_success(events):
+    t = events.trace("/campaigns/trigger/send", "external_id", 2)
+    t.admitted(0.0); t.started(); t.answered(Answer(201, {}, b"{}")); t.succeeded(())
+
+events = Events([OpenTelemetry()])
+a_success(events)
+print(sorted(made.items()))
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+a_success(events)
+print(sorted(made.items()), [s.name for s in exporter.get_finished_spans()])
+"""
+
+
+def test_on_unset_global_providers_opentelemetry_takes_nothing_until_one_is_set() -> None:
+    """The API's placeholders record nothing: no event is made for them; once the
+    application sets an SDK, even after the client was made, the next call's span is."""
+    out = subprocess.run(
+        [sys.executable, "-c", ON_THE_GLOBAL_PROVIDERS],
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "[]",
+        "[('AttemptStarted', 1), ('RequestSucceeded', 1)] ['POST /campaigns/trigger/send']",
+    ]
