@@ -77,9 +77,9 @@ _TAKES = frozenset(
 )
 
 
-def _nothing_set() -> Callable[[], bool] | None:
-    """A test of whether no global provider, tracer or meter, is set yet; None when this
-    version of the API cannot tell (a provider is then taken as set).
+def _provider_set() -> Callable[[], bool] | None:
+    """A test of whether a global provider, tracer or meter, is set now; None when this
+    version of the API cannot tell (one is then taken as set).
 
     Until one is, the API's placeholders (``ProxyTracerProvider`` and its meter twin) take
     the spans and measurements, and drop them; the instruments made on them are bound to the
@@ -91,7 +91,7 @@ def _nothing_set() -> Callable[[], bool] | None:
 
     if not hasattr(trace, "_TRACER_PROVIDER") or not hasattr(metrics, "_METER_PROVIDER"):
         return None
-    return lambda: trace._TRACER_PROVIDER is None and metrics._METER_PROVIDER is None
+    return lambda: trace._TRACER_PROVIDER is not None or metrics._METER_PROVIDER is not None
 
 
 class OpenTelemetry:
@@ -121,10 +121,10 @@ class OpenTelemetry:
                 "OpenTelemetry needs the opentelemetry-api package: pip install 'braze-async[otel]'"
             ) from exc
 
-        #: On the global providers: whether none is set yet (their placeholders record
-        #: nothing). None once one is, or when providers are given.
-        self._nothing_set = (
-            _nothing_set() if tracer_provider is None and meter_provider is None else None
+        #: On the global providers, whether one is set now (the placeholders record
+        #: nothing); None when providers are given.
+        self._provider_set = (
+            _provider_set() if tracer_provider is None and meter_provider is None else None
         )
         self._kind = trace.SpanKind.CLIENT
         self._error = trace.Status(trace.StatusCode.ERROR)
@@ -167,18 +167,7 @@ class OpenTelemetry:
         providers, none until the application sets one."""
         if kind not in _TAKES:
             return False
-        return True if self._nothing_set is None else self._live
-
-    def _live(self) -> bool:
-        """Whether it records anything now: once a global provider is set, it stays (the API
-        allows no second)."""
-        nothing_set = self._nothing_set
-        if nothing_set is None:
-            return True
-        if nothing_set():
-            return False
-        self._nothing_set = None
-        return True
+        return True if self._provider_set is None else self._provider_set
 
     def __call__(self, event: BrazeEvent) -> None:
         """Record what *event* tells: a limiter admission, or the end of an attempt."""
