@@ -354,6 +354,16 @@ class Trace:
         self._status: int | None = None
         self._no_answer: NoAnswer | None = None
 
+    def _common(self, attempt: int) -> dict[str, Any]:
+        """The fields every event of this call carries."""
+        return {
+            "endpoint": self._endpoint,
+            "attempt": attempt,
+            "recipients": self._recipients,
+            "bucket": self._bucket,
+            "base_url": self._events.base_url,
+        }
+
     def name(self, recipients: int) -> None:
         """The request names *recipients* from the next attempt on (a batch whose callers
         left, see _batching.py)."""
@@ -366,14 +376,7 @@ class Trace:
             self._events.send(LimiterWaited, lambda: self._limiter_waited(waited))
 
     def _limiter_waited(self, waited: float) -> LimiterWaited:
-        return LimiterWaited(
-            endpoint=self._endpoint,
-            attempt=self.attempt + 1,
-            recipients=self._recipients,
-            bucket=self._bucket,
-            base_url=self._events.base_url,
-            waited=waited,
-        )
+        return LimiterWaited(**self._common(self.attempt + 1), waited=waited)
 
     def started(self) -> None:
         """The next attempt leaves now."""
@@ -390,11 +393,7 @@ class Trace:
         if started is None:
             assert self._started_ns is not None
             self._started = started = AttemptStarted(
-                endpoint=self._endpoint,
-                attempt=self._started_attempt,
-                recipients=self._recipients,
-                bucket=self._bucket,
-                base_url=self._events.base_url,
+                **self._common(self._started_attempt),
                 waited=self._started_waited,
                 time_ns=self._started_ns,
             )
@@ -415,11 +414,7 @@ class Trace:
 
     def _answer(self, answer: Answer, elapsed: float) -> AnswerReceived:
         return AnswerReceived(
-            endpoint=self._endpoint,
-            attempt=self.attempt,
-            recipients=self._recipients,
-            bucket=self._bucket,
-            base_url=self._events.base_url,
+            **self._common(self.attempt),
             status=answer.status,
             elapsed=elapsed,
             headers=answer.headers,
@@ -436,11 +431,7 @@ class Trace:
 
     def _decision(self, decision: Decision) -> BrazeEvent:
         common: dict[str, Any] = {
-            "endpoint": self._endpoint,
-            "attempt": self.attempt,
-            "recipients": self._recipients,
-            "bucket": self._bucket,
-            "base_url": self._events.base_url,
+            **self._common(self.attempt),
             "status": self._status,
             "no_answer": self._no_answer,
             "started": self._start(),
@@ -459,11 +450,7 @@ class Trace:
 
     def _success(self, errors: tuple[ErrorDetail, ...]) -> RequestSucceeded:
         return RequestSucceeded(
-            endpoint=self._endpoint,
-            attempt=self.attempt,
-            recipients=self._recipients,
-            bucket=self._bucket,
-            base_url=self._events.base_url,
+            **self._common(self.attempt),
             status=self._status if self._status is not None else 0,
             errors=errors,
             started=self._start(),
