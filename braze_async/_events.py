@@ -2,8 +2,10 @@
 
 The request loop (``BrazeClient._call``) reports each step of a call to its :class:`Trace`,
 one line per step. The trace turns each step into a :class:`BrazeEvent` and hands it to the
-client's consumers, in order: every consumer sees every event. The trace knows none of them;
-the client composes them (``BrazeClient.__init__``):
+client's consumers, in order: every consumer sees every event it takes (a hook takes them
+all; the log and OpenTelemetry say which they take, see :class:`Selective`), and an event
+nobody takes is never made (a frozen event costs about 0.7 us; most calls need none). The
+trace knows none of the consumers; the client composes them (``BrazeClient.__init__``):
 
 - the log records of the ``braze_async`` logger (:mod:`._logs`), always first;
 - the hooks given as ``BrazeClient(on_event=...)``, in the order given;
@@ -25,13 +27,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import attrs
 
 from ._errors import BrazeError, BrazeUnknownOutcomeError, ErrorDetail
 from ._http import Answer, ExchangeError
-from ._retry import Decision, NotAdmitted, Retry, Unknown
+from ._retry import Decision, GiveUp, NotAdmitted, Retry, Unknown
 
 __all__ = [
     "AnswerReceived",
@@ -42,9 +44,12 @@ __all__ = [
     "LimiterWaited",
     "NoAnswer",
     "OutcomeUnknown",
+    "PlainSuccess",
     "RequestFailed",
     "RequestSucceeded",
     "RetryScheduled",
+    "Selective",
+    "Takes",
     "Trace",
 ]
 
@@ -194,14 +199,62 @@ def warn(message: str, *args: object, **kwargs: Any) -> None:
         logger.warning(message, *args, **kwargs)
 
 
+#: Whether a consumer takes events of a kind: never (False), always (True), or as a test asked
+#: before each event of that kind is made (the log's level may change at any time).
+Takes: TypeAlias = "bool | Callable[[], bool]"
+
+
+class Selective(Protocol):
+    """A consumer that says which events it takes (the log's, OpenTelemetry): the others are
+    not made for it. A plain hook, without ``_takes``, takes every event."""
+
+    def __call__(self, event: BrazeEvent) -> object: ...
+
+    def _takes(self, kind: type[BrazeEvent]) -> Takes: ...
+
+
+class PlainSuccess(RequestSucceeded):
+    """Never made: the route of a :class:`RequestSucceeded` without non-fatal errors, which a
+    consumer may not take (the log only warns of the errors)."""
+
+    __slots__ = ()
+
+
+#: Every route of events: a kind of event (a plain success has its own).
+KINDS: tuple[type[BrazeEvent], ...] = (
+    LimiterWaited,
+    AttemptStarted,
+    AnswerReceived,
+    RetryScheduled,
+    OutcomeUnknown,
+    RequestFailed,
+    RequestSucceeded,
+    PlainSuccess,
+)
+
+#: The event that tells each decision of the retry policy.
+_ENDS: dict[type[Decision], type[BrazeEvent]] = {
+    Retry: RetryScheduled,
+    Unknown: OutcomeUnknown,
+    GiveUp: RequestFailed,
+}
+
+#: Who may take events of one kind, in the consumers' order: (index, consumer, test), the
+#: test None when the consumer takes them all.
+_Route: TypeAlias = "tuple[tuple[int, EventHook, Callable[[], bool] | None], ...]"
+
+
 class Events:
     """A client's event stream: where its calls report (see the module docstring).
 
-    :param consumers: called with each :class:`BrazeEvent`, in this order.
+    An event is made only when a consumer takes it (see :class:`Selective`): with no hook, a
+    quiet log and no span to record, a call makes no event at all.
+
+    :param consumers: called with each :class:`BrazeEvent` they take, in this order.
     :param base_url: the client's REST endpoint, told in every event.
     """
 
-    __slots__ = ("_failed", "base_url", "consumers")
+    __slots__ = ("_failed", "_routes", "base_url", "consumers")
 
     def __init__(self, consumers: Iterable[EventHook] = (), *, base_url: str = "") -> None:
         #: Who sees the events, in order.
@@ -209,14 +262,32 @@ class Events:
         #: The client's REST endpoint.
         self.base_url = base_url
         self._failed: set[int] = set()
+        self._routes = {kind: self._route(kind) for kind in KINDS}
+
+    def _route(self, kind: type[BrazeEvent]) -> _Route:
+        """Who may take a *kind* of event, in order, and what each asks first."""
+        route = []
+        for index, consumer in enumerate(self.consumers):
+            takes = getattr(consumer, "_takes", None)
+            test = True if takes is None else takes(kind)
+            if test is not False:
+                route.append((index, consumer, None if test is True else test))
+        return tuple(route)
 
     def trace(self, endpoint: str, bucket: str | None, recipients: int) -> Trace:
         """The :class:`Trace` of one call."""
         return Trace(self, endpoint, bucket, recipients)
 
-    def emit(self, event: BrazeEvent) -> None:
-        """Hand *event* to every consumer; a failure is logged once and goes no further."""
-        for index, consumer in enumerate(self.consumers):
+    def send(self, kind: type[BrazeEvent], make: Callable[[], BrazeEvent]) -> None:
+        """Hand the event *make* makes to every consumer that takes a *kind*, made once, for
+        the first of them (not at all if none does); a consumer's failure is logged once and
+        goes no further."""
+        event: BrazeEvent | None = None
+        for index, consumer, test in self._routes[kind]:
+            if test is not None and not test():
+                continue
+            if event is None:
+                event = make()
             try:
                 result = consumer(event)
                 if result is not None and hasattr(result, "__await__"):
@@ -243,8 +314,9 @@ class Trace:
     ``admitted`` only for a rate-limited request (``answered`` alone when the limiter could
     not admit it); ``answered`` with the answer or what came instead of one; ``decided``
     with the retry policy's decision after a failure (a :class:`Retry` starts the next
-    attempt), or ``succeeded``. Each builds its event and emits it; the last two end the
-    attempt.
+    attempt), or ``succeeded``. Each hands its event to the consumers that take it (made only
+    then); the last two end the attempt, and carry its :class:`AttemptStarted`, made then if
+    nobody took it when the attempt left.
     """
 
     __slots__ = (
@@ -255,6 +327,9 @@ class Trace:
         "_perf_started",
         "_recipients",
         "_started",
+        "_started_attempt",
+        "_started_ns",
+        "_started_waited",
         "_status",
         "_waited",
         "attempt",
@@ -269,7 +344,11 @@ class Trace:
         self.attempt = 0
         #: The next attempt's wait for the rate limiter (None: not admitted by one).
         self._waited: float | None = None
-        #: The attempt in progress (None: none left since the last one ended).
+        #: When the attempt in progress left (None: none left since the last one ended),
+        #: its wait, and its event once made.
+        self._started_ns: int | None = None
+        self._started_attempt = 0
+        self._started_waited: float | None = None
         self._started: AttemptStarted | None = None
         self._perf_started = 0.0  # for the answer's elapsed: a monotonic clock
         self._status: int | None = None
@@ -294,16 +373,31 @@ class Trace:
         """The rate limiter admitted the next attempt after *waited* seconds in line."""
         self._waited = waited
         if waited:
-            self._events.emit(LimiterWaited(**self._common(self.attempt + 1), waited=waited))
+            self._events.send(LimiterWaited, lambda: self._limiter_waited(waited))
+
+    def _limiter_waited(self, waited: float) -> LimiterWaited:
+        return LimiterWaited(**self._common(self.attempt + 1), waited=waited)
 
     def started(self) -> None:
         """The next attempt leaves now."""
         self._perf_started = time.perf_counter()
-        self._started = started = AttemptStarted(
-            **self._common(self.attempt + 1), waited=self._waited, time_ns=time.time_ns()
-        )
-        self._waited = None
-        self._events.emit(started)
+        self._started_ns = time.time_ns()
+        self._started_attempt = self.attempt + 1
+        self._started_waited, self._waited = self._waited, None
+        self._started = None
+        self._events.send(AttemptStarted, self._attempt_started)
+
+    def _attempt_started(self) -> AttemptStarted:
+        """The start of the attempt in progress, made once (as it leaves, or at its end)."""
+        started = self._started
+        if started is None:
+            assert self._started_ns is not None
+            self._started = started = AttemptStarted(
+                **self._common(self._started_attempt),
+                waited=self._started_waited,
+                time_ns=self._started_ns,
+            )
+        return started
 
     def answered(self, outcome: Answer | ExchangeError | NotAdmitted) -> None:
         """The attempt's answer, or what came instead of one (told with the decision)."""
@@ -312,43 +406,52 @@ class Trace:
             self._status = outcome.status
             self._no_answer = None
             elapsed = time.perf_counter() - self._perf_started
-            self._events.emit(
-                AnswerReceived(
-                    **self._common(self.attempt),
-                    status=outcome.status,
-                    elapsed=elapsed,
-                    headers=outcome.headers,
-                )
-            )
+            self._events.send(AnswerReceived, lambda: self._answer(outcome, elapsed))
             return
         self._status = None
         # (A NotAdmitted attempt never started: the last start was ended by its decision.)
         self._no_answer = NoAnswer(type(outcome).__name__, outcome.reason)
 
+    def _answer(self, answer: Answer, elapsed: float) -> AnswerReceived:
+        return AnswerReceived(
+            **self._common(self.attempt),
+            status=answer.status,
+            elapsed=elapsed,
+            headers=answer.headers,
+        )
+
+    def _start(self) -> AttemptStarted | None:
+        """The start of the attempt that ends now (None: none left since the last end)."""
+        return None if self._started_ns is None else self._attempt_started()
+
     def decided(self, decision: Decision) -> None:
         """The retry policy's decision after a failed attempt."""
-        started, self._started = self._started, None
-        common = self._common(self.attempt)
-        ending: dict[str, Any] = {
+        self._events.send(_ENDS[type(decision)], lambda: self._decision(decision))
+        self._started_ns = self._started = None
+
+    def _decision(self, decision: Decision) -> BrazeEvent:
+        common: dict[str, Any] = {
+            **self._common(self.attempt),
             "status": self._status,
             "no_answer": self._no_answer,
-            "started": started,
+            "started": self._start(),
         }
-        event: BrazeEvent
         if isinstance(decision, Retry):
-            event = RetryScheduled(**common, **ending, delay=decision.delay, reason=decision.reason)
-        elif isinstance(decision, Unknown):
-            event = OutcomeUnknown(**common, **ending, error=decision.error)
-        else:
-            event = RequestFailed(**common, **ending, error=decision.error)
-        self._events.emit(event)
+            return RetryScheduled(**common, delay=decision.delay, reason=decision.reason)
+        if isinstance(decision, Unknown):
+            return OutcomeUnknown(**common, error=decision.error)
+        return RequestFailed(**common, error=decision.error)
 
     def succeeded(self, errors: tuple[ErrorDetail, ...]) -> None:
         """Braze accepted the request, reporting *errors* beside the success."""
-        started, self._started = self._started, None
-        status = self._status if self._status is not None else 0
-        self._events.emit(
-            RequestSucceeded(
-                **self._common(self.attempt), status=status, errors=errors, started=started
-            )
+        kind = RequestSucceeded if errors else PlainSuccess
+        self._events.send(kind, lambda: self._success(errors))
+        self._started_ns = self._started = None
+
+    def _success(self, errors: tuple[ErrorDetail, ...]) -> RequestSucceeded:
+        return RequestSucceeded(
+            **self._common(self.attempt),
+            status=self._status if self._status is not None else 0,
+            errors=errors,
+            started=self._start(),
         )

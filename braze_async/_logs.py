@@ -9,10 +9,11 @@ at WARNING, each once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ._events import (
     AnswerReceived,
@@ -21,9 +22,11 @@ from ._events import (
     LimiterWaited,
     NoAnswer,
     OutcomeUnknown,
+    PlainSuccess,
     RequestFailed,
     RequestSucceeded,
     RetryScheduled,
+    Takes,
 )
 
 __all__ = ["LONG_WAIT", "log_event", "log_from_environment", "logger"]
@@ -49,7 +52,37 @@ def _extra(name: str, event: BrazeEvent, **fields: object) -> dict[str, object]:
     }
 
 
-def log_event(event: BrazeEvent) -> None:
+def _enabled(level: int) -> Callable[[], bool]:
+    """Whether the logger is enabled for *level*, asked each time (it may change)."""
+    return functools.partial(logger.isEnabledFor, level)
+
+
+#: The events that log a record only at some level, and that level (the others always may).
+_QUIET: dict[type[BrazeEvent], Takes] = {
+    AttemptStarted: _enabled(logging.DEBUG),
+    AnswerReceived: _enabled(logging.DEBUG),
+    LimiterWaited: _enabled(logging.INFO),  # INFO beyond LONG_WAIT, DEBUG below
+    RequestSucceeded: _enabled(logging.WARNING),  # (with non-fatal errors)
+    PlainSuccess: False,  # logs nothing
+}
+
+
+class _LogRecords:
+    """The log's consumer, :data:`log_event`."""
+
+    def __repr__(self) -> str:
+        return "log_event"
+
+    def _takes(self, kind: type[BrazeEvent]) -> Takes:
+        """An attempt, its answer, a limiter wait and a success log only at some levels: they
+        are not made for the log otherwise (see _events.Selective)."""
+        return _QUIET.get(kind, True)
+
+    def __call__(self, event: BrazeEvent) -> None:
+        _log(event)
+
+
+def _log(event: BrazeEvent) -> None:
     """Log *event*'s records on the ``braze_async`` logger (none for most events above
     DEBUG: a plain success logs nothing at INFO)."""
     # The commonest first: every call starts, is answered and ends.
@@ -112,6 +145,10 @@ def log_event(event: BrazeEvent) -> None:
                 event.bucket,
                 extra=_extra("limiter_wait", event, waited=event.waited),
             )
+
+
+#: Logs an event's records on the ``braze_async`` logger: the first consumer of every client.
+log_event = _LogRecords()
 
 
 def _no_answer(event: BrazeEvent, no_answer: NoAnswer | None) -> None:

@@ -3,8 +3,9 @@
 :class:`OpenTelemetry` is a consumer of a client's events (see :mod:`._events`), like any
 ``on_event`` hook: it needs the optional ``opentelemetry-api`` package (``pip install
 'braze-async[otel]'``). A client given none adds one on the global providers when the package
-is installed (:func:`with_opentelemetry`); without it, nothing here runs. When the
-application configured no SDK, the API's own no-op tracer and meter take the calls.
+is installed (:func:`with_opentelemetry`); without it, nothing here runs. On the global
+providers, while the application has set none, it takes no event (the API's placeholders
+would drop what it records), from the first call after one is set, every one it records.
 
 Each attempt becomes one span of kind CLIENT from the tracer ``braze_async``, named and
 attributed as OpenTelemetry's HTTP client conventions say (``POST /campaigns/trigger/send``;
@@ -41,7 +42,7 @@ carries the API key: it is in no URL, and error types are class names or status 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from time import time_ns
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -51,9 +52,11 @@ from ._events import (
     BrazeEvent,
     EventHook,
     OutcomeUnknown,
+    PlainSuccess,
     RequestFailed,
     RequestSucceeded,
     RetryScheduled,
+    Takes,
 )
 from ._urls import route_template
 from ._version import __version__
@@ -66,6 +69,29 @@ __all__ = ["OpenTelemetry", "with_opentelemetry"]
 
 #: The conventions' advice for ``http.client.request.duration``.
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+
+
+#: What it records: the limiter's wait when an attempt starts, the attempt when it ends.
+_TAKES = frozenset(
+    {AttemptStarted, RetryScheduled, OutcomeUnknown, RequestFailed, RequestSucceeded, PlainSuccess}
+)
+
+
+def _provider_set() -> Callable[[], bool] | None:
+    """A test of whether a global provider, tracer or meter, is set now; None when this
+    version of the API cannot tell (one is then taken as set).
+
+    Until one is, the API's placeholders (``ProxyTracerProvider`` and its meter twin) take
+    the spans and measurements, and drop them; the instruments made on them are bound to the
+    provider set later. The test reads the globals the placeholders read themselves, not
+    ``get_tracer_provider()``: that looks up the environment on every call (0.5 us each).
+    """
+    from opentelemetry import trace
+    from opentelemetry.metrics import _internal as metrics
+
+    if not hasattr(trace, "_TRACER_PROVIDER") or not hasattr(metrics, "_METER_PROVIDER"):
+        return None
+    return lambda: trace._TRACER_PROVIDER is not None or metrics._METER_PROVIDER is not None
 
 
 class OpenTelemetry:
@@ -95,6 +121,11 @@ class OpenTelemetry:
                 "OpenTelemetry needs the opentelemetry-api package: pip install 'braze-async[otel]'"
             ) from exc
 
+        #: On the global providers, whether one is set now (the placeholders record
+        #: nothing); None when providers are given.
+        self._provider_set = (
+            _provider_set() if tracer_provider is None and meter_provider is None else None
+        )
         self._kind = trace.SpanKind.CLIENT
         self._error = trace.Status(trace.StatusCode.ERROR)
         self._tracer = trace.get_tracer("braze_async", __version__, tracer_provider=tracer_provider)
@@ -129,6 +160,14 @@ class OpenTelemetry:
 
     def __repr__(self) -> str:
         return "OpenTelemetry()"
+
+    def _takes(self, kind: type[BrazeEvent]) -> Takes:
+        """The start of an attempt (its limiter wait) and the events that end one: neither an
+        answer nor a limiter wait is made for it (see _events.Selective); and, on the global
+        providers, none until the application sets one."""
+        if kind not in _TAKES:
+            return False
+        return True if self._provider_set is None else self._provider_set
 
     def __call__(self, event: BrazeEvent) -> None:
         """Record what *event* tells: a limiter admission, or the end of an attempt."""

@@ -456,3 +456,48 @@ async def test_a_log_processor_that_raises_never_changes_a_send() -> None:
         braze_logger.setLevel(level)
         provider.shutdown()
         logs.shutdown()
+
+
+# Global providers are process-wide state: this runs in a fresh interpreter. Events are
+# counted as they are made (see test_event_stream.py).
+ON_THE_GLOBAL_PROVIDERS = """
+from collections import Counter
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from braze_async import OpenTelemetry
+from braze_async._events import Events
+from braze_async._http import Answer
+from braze_async.events import AttemptStarted, RequestSucceeded
+
+made = Counter()
+for kind in (AttemptStarted, RequestSucceeded):
+    def counting(self, *a, _init=kind.__init__, **kw):
+        made[type(self).__name__] += 1
+        _init(self, *a, **kw)
+    kind.__init__ = counting
+
+def a_success(events):
+    t = events.trace("/campaigns/trigger/send", "external_id", 2)
+    t.admitted(0.0); t.started(); t.answered(Answer(201, {}, b"{}")); t.succeeded(())
+
+events = Events([OpenTelemetry()])
+a_success(events)
+print(sorted(made.items()))
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+a_success(events)
+print(sorted(made.items()), [s.name for s in exporter.get_finished_spans()])
+"""
+
+
+def test_on_unset_global_providers_opentelemetry_takes_nothing_until_one_is_set() -> None:
+    """The API's placeholders record nothing: no event is made for them; once the
+    application sets an SDK, even after the client was made, the next call's span is."""
+    assert run_python(ON_THE_GLOBAL_PROVIDERS).splitlines() == [
+        "[]",
+        "[('AttemptStarted', 1), ('RequestSucceeded', 1)] ['POST /campaigns/trigger/send']",
+    ]
