@@ -511,7 +511,7 @@ class _Job:
     def record_batch(
         self,
         batch: _Batch,
-        outcome: Literal["failed", "unknown"],
+        outcome: OutcomeKind,
         reason: str,
         status: int | None = None,
         code: str | None = None,
@@ -818,6 +818,13 @@ class _Job:
                 # each batch leaves): nothing left, and every later batch would be refused.
                 self.halt(f"{result}: the rest was not scheduled")
                 self.unsent(batch, f"not scheduled: {result}")
+                return
+            if isinstance(result, BrazeValidationError):
+                # Refused as it left by a rule of the clock (a card expiring more than 30 days
+                # after the send): nothing left; its recipients are rejected with the reason,
+                # and the job goes on (a later batch, at its own time, may meet the rule).
+                batch.move(_State.ENDED)
+                self.record_batch(batch, "rejected", str(result))
                 return
         outcome = self.outcome(result)
         self.report.requests += 1

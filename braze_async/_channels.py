@@ -12,6 +12,7 @@ channel is checked by the same function (fields the shape does not know pass as 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypeAlias
@@ -22,7 +23,7 @@ import orjson
 
 from ._errors import BrazeValidationError
 from ._models import WIRE_KEY, check_attachments
-from ._validate import check_properties, check_str, is_iso_time, json_default
+from ._validate import check_properties, check_str, is_iso_time, iso_time, json_default
 
 Properties: TypeAlias = Mapping[str, Any]
 Rule: TypeAlias = Callable[[Mapping[str, Any], str], None]
@@ -289,6 +290,38 @@ def _card_rules(body: Mapping[str, Any], where: str) -> None:
     if body.get("expire_in_local_time") is True and body.get("expire_at") is None:
         raise BrazeValidationError(
             f"{where}.expire_in_local_time", f"applies only with expire_at ({_CARD_PAGE})"
+        )
+
+
+#: A wall-clock time names an instant in every zone from UTC+14 to UTC-12: the latest is 12
+#: hours after its UTC reading.
+_LATEST_ZONE = dt.timedelta(hours=12)
+
+
+def check_card_expiry(card: object, sent_at: float, where: str) -> None:
+    """Refuse a Content Card whose ``expire_at`` may come more than 30 days after *sent_at*
+    (UTC epoch seconds: the earliest moment the send can happen). content_cards_object.md:
+    "You must include either time_to_live or expire_at, a maximum expiration time exists of
+    30 days". Read strictly: a time without an offset, or any time with
+    ``expire_in_local_time`` ("expire in users' local time"), is a wall-clock time, whose
+    latest instant is at UTC-12. An ``expire_at`` in the past is not documented as refused."""
+    body = _body(card)
+    text = body.get("expire_at")
+    if text is None:
+        return  # time_to_live: bounded by the shape
+    written = iso_time(text)  # the shape has checked it reads
+    latest = written
+    if written.tzinfo is None or body.get("expire_in_local_time") is True:
+        latest = written.replace(tzinfo=dt.timezone.utc) + _LATEST_ZONE
+        if written.tzinfo is not None:
+            latest = max(latest, written)
+    limit = dt.datetime.fromtimestamp(sent_at + MAX_CARD_SECONDS, dt.timezone.utc)
+    if latest > limit:
+        raise BrazeValidationError(
+            f"{where}.expire_at",
+            f"{text} may come after {limit.isoformat()}, 30 days after the send (the maximum "
+            f"expiration time, {_CARD_PAGE}; a time without an offset or in local time counts "
+            "at UTC-12)",
         )
 
 

@@ -501,6 +501,8 @@ class BrazeClient(Scheduling, SendIds, LiveActivities, DeprecatedSends):
         *,
         priority: Priority | None = None,
     ) -> SendResponse:
+        if isinstance(request, MessagesSendRequest):  # a card's expiry: 30 days from now
+            request.messages.check_expiry(self._path.clock.time())
         return await self._call(
             path,
             dumps(request) if body is None else body,

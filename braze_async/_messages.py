@@ -30,6 +30,7 @@ from ._channels import (
     WhatsApp,
     _body,
     channel_mapping,
+    check_card_expiry,
     check_channel,
 )
 from ._errors import BrazeValidationError
@@ -278,6 +279,13 @@ class Messages:
                     f"messages.{key}", f"is not a channel (known: {', '.join(CHANNELS)})"
                 )
         return cls(**value)
+
+    def check_expiry(self, sent_at: float) -> None:
+        """Refuse a Content Card that may expire more than 30 days after *sent_at* (UTC epoch
+        seconds: the earliest the send can happen; content_cards_object.md). A send checks it
+        by the client's clock as its request is built, a schedule against its time."""
+        if self.content_card is not None:
+            check_card_expiry(self.content_card, sent_at, "messages.content_card")
 
     @property
     def target_id(self) -> str:

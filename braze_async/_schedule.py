@@ -48,6 +48,8 @@ __all__ = [
 #: The latest offset from UTC a time zone has (UTC-12:00): a wall-clock time has passed "in
 #: all time zones" once it has passed there (schedule_object.md).
 _LATEST_ZONE = dt.timedelta(hours=12)
+#: The earliest (UTC+14:00): a wall-clock time comes there first, 14 hours before UTC.
+_EARLIEST_ZONE = dt.timedelta(hours=14)
 
 
 def _check_at(instance: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
@@ -118,6 +120,13 @@ class Schedule:
         if not self.local:
             return self.at
         return self.at.replace(tzinfo=dt.timezone.utc) + _LATEST_ZONE
+
+    def first_moment(self) -> dt.datetime:
+        """The earliest instant the send can leave: ``at`` itself, or for a wall-clock time,
+        that time in the earliest zone (UTC+14:00)."""
+        if not self.local:
+            return self.at
+        return self.at.replace(tzinfo=dt.timezone.utc) - _EARLIEST_ZONE
 
     def check_future(self, now: float) -> None:
         """Refuse a time in the past at *now* (UTC epoch seconds, the client's clock).
@@ -216,6 +225,8 @@ class ScheduleCreateRequest:
                 "is not a field of /messages/schedule/create (post_schedule_messages.md): "
                 "give each message its message_variation_id",
             )
+        if isinstance(send, MessagesSendRequest):
+            send.messages.check_expiry(self.schedule.first_moment().timestamp())
 
     @property
     def path(self) -> str:
@@ -274,6 +285,9 @@ class ScheduleUpdateRequest:
                 )
             if self.messages is not None and not isinstance(self.messages, Messages):
                 raise BrazeValidationError("messages", "must be a Messages")
+            if self.schedule is not None:  # new messages, or the scheduled ones, leave then
+                messages = self.messages or self.scheduled.target
+                messages.check_expiry(self.schedule.first_moment().timestamp())
             return
         kind = self.scheduled.target.describe().split()[0]
         if self.messages is not None:
