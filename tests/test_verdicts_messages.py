@@ -14,6 +14,8 @@ the pages contradict each other and the simulator accepts both readings
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import time
 from typing import Any
 
 import orjson
@@ -47,7 +49,12 @@ SENDERS = [
     "Shop <shop@example.com",
     "",
 ]
+#: 20 days from now (by the system clock, the simulator's): within a card's 30 days.
+_SOON = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=20)
 TIMES = [
+    _SOON.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+    _SOON.strftime("%Y-%m-%dT%H:%M:%S"),
+    _SOON.strftime("%Y-%m-%d"),
     "2031-01-01T00:00:00+0000",
     "2031-01-01T00:00:00Z",
     "2031-01-01",
@@ -241,6 +248,7 @@ def client_messages_body(channel: str, body: dict[str, Any]) -> bytes:
     """The body the client sends for the object given as a raw mapping; raises
     :class:`BrazeValidationError` where the client refuses it."""
     messages = Messages.of({channel: copy.deepcopy(body)})
+    messages.check_expiry(time.time())  # as a send does, by the simulator's clock
     return dumps(messages.request([Recipient(external_user_id="u")]))
 
 

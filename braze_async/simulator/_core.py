@@ -56,6 +56,7 @@ from ._rules import (
     RuleError,
     check_campaign,
     check_canvas,
+    check_card_expiry,
     check_end_time,
     check_messages,
     check_schedule_create,
@@ -499,6 +500,9 @@ class SimulatorCore:
             return self._schedule_answer(endpoint, parsed, body, quota)
         try:
             accepted = _check(endpoint, path_campaign_id, parsed, len(body))
+            if endpoint == MESSAGES:  # the one rule of the clock: a card's 30 days
+                now = dt.datetime.fromtimestamp(self._clock.time(), dt.timezone.utc)
+                check_card_expiry(parsed.get("messages"), now)
         except RuleError as error:
             self.stats.rejected_400 += 1
             return Reply(400, _quota_headers(quota), _error(error.code, error.message))
@@ -521,7 +525,9 @@ class SimulatorCore:
                 status = 200
             elif verb == "create":
                 accepted, spec = check_schedule_create(kind, parsed, len(body), now)
-                schedule_id, dispatch_id = self._schedules.create(kind, accepted, spec)
+                schedule_id, dispatch_id = self._schedules.create(
+                    kind, accepted, spec, parsed.get("messages")
+                )
                 answer = {"dispatch_id": dispatch_id, "schedule_id": schedule_id, **answer}
             elif verb == "update":
                 self._schedules.update(kind, *check_schedule_update(kind, parsed, now), now)

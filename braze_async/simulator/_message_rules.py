@@ -250,7 +250,7 @@ def check_webhook(body: dict[str, Any], where: str) -> None:
 
 _CARD_TYPES = ("CLASSIC", "CAPTIONED_IMAGE", "BANNER")
 #: "Currently, Braze supports a maximum expiration time of 30 days."
-_MAX_CARD_SECONDS = 30 * 24 * 60 * 60
+MAX_CARD_SECONDS = 30 * 24 * 60 * 60
 
 
 def check_content_card(body: dict[str, Any], where: str) -> None:
@@ -278,10 +278,10 @@ def check_content_card(body: dict[str, Any], where: str) -> None:
     ttl, expire_at = body.get("time_to_live"), body.get("expire_at")
     if ttl is None and expire_at is None:
         raise _fail(f"{where}.time_to_live", "or expire_at is required", _CARD)
-    if ttl is not None and (type(ttl) is not int or not 0 < ttl <= _MAX_CARD_SECONDS):
+    if ttl is not None and (type(ttl) is not int or not 0 < ttl <= MAX_CARD_SECONDS):
         raise _fail(
             f"{where}.time_to_live",
-            f"must be a number of seconds, 1 to {_MAX_CARD_SECONDS} (30 days)",
+            f"must be a number of seconds, 1 to {MAX_CARD_SECONDS} (30 days)",
             _CARD,
         )
     if expire_at is not None:

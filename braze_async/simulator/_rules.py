@@ -37,7 +37,7 @@ import orjson
 from ._audience_rules import check_audience_object
 from ._channel_rules import check_channel_object
 from ._iso import iso_time as iso_time  # re-exported: _activities.py reads it here
-from ._message_rules import check_attachment_list
+from ._message_rules import MAX_CARD_SECONDS, check_attachment_list
 
 __all__ = [
     "CAMPAIGNS",
@@ -749,15 +749,44 @@ class ScheduleSpec(NamedTuple):
     def local(self) -> bool:
         return self.in_local_time or self.at_optimal_time
 
-    def passed_everywhere(self, now: dt.datetime) -> bool:
+    def last_moment(self) -> dt.datetime:
+        """The latest instant it names: the time, or a wall-clock time at UTC-12."""
         if self.local:
-            return self.time.replace(tzinfo=dt.timezone.utc) + LATEST_ZONE <= now
-        return self.time <= now
+            return self.time.replace(tzinfo=dt.timezone.utc) + LATEST_ZONE
+        return self.time
+
+    def passed_everywhere(self, now: dt.datetime) -> bool:
+        return self.last_moment() <= now
 
     def passed_somewhere(self, now: dt.datetime) -> bool:
         if self.local:
             return self.time.replace(tzinfo=dt.timezone.utc) - EARLIEST_ZONE <= now
         return self.time <= now
+
+
+def check_card_expiry(messages: object, sent_at: dt.datetime) -> None:
+    """A ``messages`` object's Content Card expiring more than 30 days after *sent_at* (the
+    latest moment the send may leave): content_cards_object.md, ``expire_at``: "a maximum
+    expiration time exists of 30 days"; "Currently, Braze supports a maximum expiration time
+    of 30 days." The pages do not say in which zone a time without an offset (or one with
+    ``expire_in_local_time``, "expire in users' local time") is read: the simulator reads it
+    where it comes first (UTC+14), so it refuses only what is past 30 days in every reading
+    (the client reads it at UTC-12, the strict reading). An ``expire_at`` in the past is not
+    documented as refused. The shapes were checked before (clock-free)."""
+    card = messages.get("content_card") if isinstance(messages, dict) else None
+    if not isinstance(card, dict) or not isinstance(card.get("expire_at"), str):
+        return
+    text = card["expire_at"]
+    earliest = iso_time(text)
+    if earliest.tzinfo is None or card.get("expire_in_local_time") is True:
+        wall = earliest.replace(tzinfo=dt.timezone.utc) - EARLIEST_ZONE
+        earliest = wall if earliest.tzinfo is None else min(wall, earliest)
+    if earliest > sent_at + dt.timedelta(seconds=MAX_CARD_SECONDS):
+        raise RuleError(
+            "invalid_content_card",
+            f"messages.content_card.expire_at {text} is more than 30 days after the send "
+            f"({sent_at.isoformat()}): the maximum expiration time (content_cards_object.md)",
+        )
 
 
 def check_schedule(value: object, now: dt.datetime) -> ScheduleSpec:
@@ -816,6 +845,8 @@ def check_schedule_create(
     if endpoint == SCHEDULE_MESSAGES and "override_messaging_limits" in send:
         send["override_frequency_capping"] = send.pop("override_messaging_limits")
     accepted = _CHECK_SEND[SCHEDULE_SENDS[endpoint]](send, size)
+    if endpoint == SCHEDULE_MESSAGES:
+        check_card_expiry(send.get("messages"), spec.last_moment())
     return accepted._replace(endpoint=f"{endpoint}/create"), spec
 
 

@@ -31,6 +31,7 @@ from ._rules import (
     Accepted,
     RuleError,
     ScheduleSpec,
+    check_card_expiry,
 )
 
 __all__ = ["Schedules"]
@@ -80,9 +81,12 @@ class Schedules:
         """Give *recipient* (a record key, ``external_user_id:u1``) an IANA time zone."""
         self._zones[recipient] = ZoneInfo(zone)
 
-    def create(self, kind: str, accepted: Accepted, spec: ScheduleSpec) -> tuple[str, str]:
-        """Keep a new schedule; its ``(schedule_id, dispatch_id)``."""
-        entry = _Entry(kind, accepted, spec, uuid.uuid4().hex, uuid.uuid4().hex)
+    def create(
+        self, kind: str, accepted: Accepted, spec: ScheduleSpec, messages: Any = None
+    ) -> tuple[str, str]:
+        """Keep a new schedule (and a ``/messages/schedule`` one's ``messages``); its
+        ``(schedule_id, dispatch_id)``."""
+        entry = _Entry(kind, accepted, spec, uuid.uuid4().hex, uuid.uuid4().hex, messages)
         self._entries[entry.schedule_id] = entry
         return entry.schedule_id, entry.dispatch_id
 
@@ -109,6 +113,13 @@ class Schedules:
         now: dt.datetime,
     ) -> None:
         entry = self._find(kind, target_id, schedule_id)
+        if spec is not None or messages is not None:
+            # The card that will leave, at the schedule it will leave with (either may be
+            # the one kept): at most 30 days apart (content_cards_object.md).
+            check_card_expiry(
+                entry.messages if messages is None else messages,
+                (entry.spec if spec is None else spec).last_moment(),
+            )
         if entry.done or (entry.spec.local and entry.spec.passed_somewhere(now)):
             return  # not applied
         if spec is not None:

@@ -5,6 +5,7 @@ object of both send endpoints, and the pages' own examples accepted."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -40,6 +41,8 @@ EMAIL: dict[str, Any] = {
 ATTACHMENT = {"file_name": "receipt", "url": "https://files.example.com/receipt.pdf"}
 SMS = {"subscription_group_id": "g", "body": "Hi", "app_id": "a"}
 WEBHOOK = {"url": "https://example.com/hook", "request_method": "POST"}
+#: 20 days from now (the simulator's clock): within a card's 30 days (content_cards_object.md).
+SOON = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=20)).strftime("%Y-%m-%dT%H:%M:%S+0000")
 CARD = {"type": "CLASSIC", "title": "t", "description": "d", "time_to_live": 60}
 WA = {"app_id": "a", "subscription_group_id": "g"}
 TEMPLATE = {"template_name": "t", "template_language_code": "en"}
@@ -133,7 +136,7 @@ VALID = [
             "title": "t",
             "description": "d",
             "image_url": "https://x.io/i.png",
-            "expire_at": "2031-01-01T00:00:00+0000",
+            "expire_at": SOON,
             "expire_in_local_time": True,
         },
         id="card-banner-expire-at",
