@@ -4,7 +4,7 @@ endpoints/messaging/send_messages/post_send_messages.md. The request names its u
 (``external_user_ids``, ``user_aliases``: at most 50 together) or a ``segment_id`` or an
 ``audience``, and carries one message per channel in ``messages``. Email, SMS and webhook are
 typed here (objects_filters/messaging/), the push channels, Content Cards and WhatsApp in
-``_channels.py`` (public in :mod:`braze_async.channels`). Every channel also takes a plain
+``_channels/`` (public in :mod:`braze_async.channels`). Every channel also takes a plain
 mapping, which meets the same rules as its class (``_channels.check_channel``: a field the
 rules do not know is sent as it is).
 
@@ -109,7 +109,7 @@ def _optional_choice(value: object, choices: Sequence[str], field: str) -> None:
 @attrs.frozen(slots=True, kw_only=True)
 class EmailMessage:
     """The ``email`` object (objects_filters/messaging/email_object.md); its rules, shared
-    with a mapping given for the channel, are ``_channels.EMAIL``."""
+    with a mapping given for the channel, are ``_channels/_email.py``'s ``EMAIL``."""
 
     #: The app identifier (any app of the workspace works for every user).
     app_id: str
@@ -140,7 +140,7 @@ class EmailMessage:
 @attrs.frozen(slots=True, kw_only=True)
 class SmsMessage:
     """The ``sms`` object (objects_filters/messaging/sms_object.md); its rules, shared with a
-    mapping given for the channel, are ``_channels.SMS``."""
+    mapping given for the channel, are ``_channels/_email.py``'s ``SMS``."""
 
     subscription_group_id: str
     body: str
@@ -160,7 +160,7 @@ class SmsMessage:
 @attrs.frozen(slots=True, kw_only=True)
 class WebhookMessage:
     """The ``webhook`` object (objects_filters/messaging/webhook_object.md); its rules, shared
-    with a mapping given for the channel, are ``_channels.WEBHOOK``."""
+    with a mapping given for the channel, are ``_channels/_email.py``'s ``WEBHOOK``."""
 
     url: str
     #: ``"POST"``, ``"PUT"``, ``"DELETE"`` or ``"GET"``.
