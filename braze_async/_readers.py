@@ -335,6 +335,37 @@ class _Lines:
         self.replay.extend(reversed(lines))
 
 
+def _breakable(header: list[str]) -> set[int]:
+    """The cells that may hold a line break: a JSON column's (pretty JSON), an ignored one."""
+    return {
+        index
+        for index, name in enumerate(header)
+        if name.strip() in _JSON_COLUMNS or name.strip().startswith("_")
+    }
+
+
+def _breaks_only_where_allowed(row: list[str], breakable: set[int]) -> bool:
+    """Whether every line break of *row* is inside a cell that may hold one."""
+    return all(
+        index in breakable or ("\n" not in cell and "\r" not in cell)
+        for index, cell in enumerate(row)
+    )
+
+
+def _run_over(line: int, more: int, reason: str | None) -> InputRow:
+    """The rejection of a line whose quoted cell runs over the *more* lines after it."""
+    return InputRow(
+        line=line,
+        reason=(
+            f"malformed CSV: a quoted cell opened on this line runs over the next "
+            f"{more} line(s) and makes no valid row "
+            f"({reason or 'a line break outside a JSON column'}); this "
+            "line is rejected alone, the next ones "
+            "read as they stand"
+        ),
+    )
+
+
 def _csv_rows(stream: IO[bytes], canvas: bool | None) -> Iterator[InputRow]:
     # surrogateescape: an invalid byte costs its row only (caught below), not the whole file.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
@@ -349,12 +380,7 @@ def _csv_rows(stream: IO[bytes], canvas: bool | None) -> Iterator[InputRow]:
             raise InputError(f"line 1: the CSV header cannot be read: {exc}") from None
         columns = _header(header)
         where = {name: columns.get(name) for name in CSV_COLUMNS}
-        # The cells that may hold a line break: a JSON column's (pretty JSON), an ignored one.
-        breakable = {
-            index
-            for index, name in enumerate(header)
-            if name.strip() in _JSON_COLUMNS or name.strip().startswith("_")
-        }
+        breakable = _breakable(header)
         width = len(header)
         line = len(lines.taken) + 1
         while True:
@@ -371,11 +397,7 @@ def _csv_rows(stream: IO[bytes], canvas: bool | None) -> Iterator[InputRow]:
                     continue
                 result = _csv_record(line, row, width, where, canvas)
                 if not result.rejected and (
-                    len(lines.taken) == 1
-                    or all(
-                        index in breakable or ("\n" not in cell and "\r" not in cell)
-                        for index, cell in enumerate(row)
-                    )
+                    len(lines.taken) == 1 or _breaks_only_where_allowed(row, breakable)
                 ):
                     line += len(lines.taken)
                     yield result  # a recipient: a quoted line break only in a JSON cell
@@ -390,16 +412,7 @@ def _csv_rows(stream: IO[bytes], canvas: bool | None) -> Iterator[InputRow]:
                 # end) would swallow the lines after it into one broken record: reject its
                 # first line alone, and read the others again as they stand.
                 lines.again(taken[1:])
-                result = InputRow(
-                    line=line,
-                    reason=(
-                        f"malformed CSV: a quoted cell opened on this line runs over the next "
-                        f"{len(taken) - 1} line(s) and makes no valid row "
-                        f"({result.reason or 'a line break outside a JSON column'}); this "
-                        "line is rejected alone, the next ones "
-                        "read as they stand"
-                    ),
-                )
+                result = _run_over(line, len(taken) - 1, result.reason)
             line += 1
             raw = _printable(taken[0].rstrip("\r\n")) if taken else ""
             yield attrs.evolve(result, data={"_raw": raw})

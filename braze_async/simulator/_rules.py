@@ -613,6 +613,24 @@ def _names_a_variation(body: JSONObject) -> bool:
     )
 
 
+def _check_send_options(body: JSONObject) -> None:
+    """The request-level options of ``/messages/send`` (post_send_messages.md)."""
+    capping = body.get("override_frequency_capping")
+    # Two readings: post_send_messages.md's parameter table says "Optional | Boolean", its own
+    # request example (and apple_object.md's) sends "override_frequency_capping": "false".
+    # Both are accepted; the client sends the boolean.
+    if capping is not None and type(capping) is not bool and capping not in ("true", "false"):
+        raise RuleError(
+            "invalid_override_frequency_capping", "override_frequency_capping must be a boolean"
+        )
+    state = body.get("recipient_subscription_state")
+    if state is not None and state not in _SUBSCRIPTION_STATES:
+        raise RuleError(
+            "invalid_recipient_subscription_state",
+            "recipient_subscription_state must be one of all, opted_in, subscribed",
+        )
+
+
 def check_messages(body: JSONObject, size: int = 0) -> Accepted:
     """``POST /messages/send`` (post_send_messages.md): the targeting part and ``messages``."""
     _check_keys(body, _MESSAGES_KEYS, "")
@@ -634,20 +652,7 @@ def check_messages(body: JSONObject, size: int = 0) -> Accepted:
             "message_variant_unspecified",
             "Message Variant Unspecified: campaign_id is given but no message_variation_id",
         )
-    capping = body.get("override_frequency_capping")
-    # Two readings: post_send_messages.md's parameter table says "Optional | Boolean", its own
-    # request example (and apple_object.md's) sends "override_frequency_capping": "false".
-    # Both are accepted; the client sends the boolean.
-    if capping is not None and type(capping) is not bool and capping not in ("true", "false"):
-        raise RuleError(
-            "invalid_override_frequency_capping", "override_frequency_capping must be a boolean"
-        )
-    state = body.get("recipient_subscription_state")
-    if state is not None and state not in _SUBSCRIPTION_STATES:
-        raise RuleError(
-            "invalid_recipient_subscription_state",
-            "recipient_subscription_state must be one of all, opted_in, subscribed",
-        )
+    _check_send_options(body)
     external_ids = _id_list(body, "external_user_ids")
     aliases = _id_list(body, "user_aliases")
     named = len(external_ids or ()) + len(aliases or ())
