@@ -275,6 +275,28 @@ def test_cancelled_while_waiting_for_the_key_or_the_budget_leaves_no_slot() -> N
     run(main)
 
 
+def test_in_process_a_slot_held_through_an_hour_long_wait_stays_counted() -> None:
+    """The in-process log has no lease (its holders are this process; see
+    tests/test_per_audience_redis.py for Redis's): broadcasts holding their audience's slots
+    while they wait an hour for the budget keep them, never renewed, never expired."""
+
+    async def main(ft: FakeTime) -> None:
+        lim = limiter(ft, audience=Rate(1, 60.0))
+        spender = await lim.acquire(A)
+        waiting = [asyncio.ensure_future(lim.acquire(A, audience="k")) for _ in range(3)]
+        await ft.settle()  # k: 3 of 3 slots held, all waiting for the budget
+        await ft.advance(3600.0)
+        assert not any(task.done() for task in waiting)
+        with pytest.raises(WaitTooLong):
+            await lim.acquire(A, audience="k", max_wait=0)
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+        spender.release(sent=False)
+
+    run(main)
+
+
 def test_cancelled_in_the_keys_line_leaves_nothing() -> None:
     """Waiters queued for a full audience, cancelled: the key's three slots are the only
     ones counted, and the line is empty."""

@@ -37,6 +37,9 @@ from ._waiter import Sleep, Waiter
 
 __all__ = ["Audiences", "Held"]
 
+#: Seconds before a renewal that found the store failing is tried again.
+_RETRY_RENEWAL = 1.0
+
 
 class _Key:
     """One key in use: its log, this process's line of waiters and slots held."""
@@ -57,16 +60,46 @@ class _Key:
 
 
 class Held:
-    """A slot of one audience's log, held by an acquisition until its permit is released."""
+    """A slot of one audience's log, held by an acquisition until its permit is released.
 
-    __slots__ = ("_audiences", "_key", "_slot", "since")
+    In a log with a lease (Redis), the slot is renewed every half lease while its holder
+    waits for the budget (:meth:`renew_in`, :meth:`renew`), so that it never expires while
+    its holder lives.
+    """
 
-    def __init__(self, audiences: Audiences, key: str, slot: Slot, since: float | None) -> None:
+    __slots__ = ("_audiences", "_every", "_key", "_log", "_renew_at", "_slot", "since")
+
+    def __init__(
+        self,
+        audiences: Audiences,
+        key: str,
+        log: SlotLog,
+        slot: Slot,
+        *,
+        now: float,
+        since: float | None,
+    ) -> None:
         self._audiences: Audiences | None = audiences
         self._key = key
+        self._log = log
         self._slot = slot
         #: When its first wait began (None: it did not wait).
         self.since = since
+        self._every = log.lease / 2
+        #: Monotonic time its lease is due for renewal (math.inf: never, no lease).
+        self._renew_at = now + self._every
+
+    def renew_in(self, now: float) -> float:
+        """Seconds from *now* until the slot's lease is due for renewal (math.inf: never)."""
+        return self._renew_at - now
+
+    async def renew(self, now: float) -> bool | None:
+        """Date the slot's lease from *now* again: True; False when it is gone from the log
+        (expired, or the store lost it: it counts no more); None when the store could not be
+        asked (due again in a second, or sooner)."""
+        renewed = await self._log.renew(self._slot)
+        self._renew_at = now + (self._every if renewed else min(self._every, _RETRY_RENEWAL))
+        return renewed
 
     def release(self, *, sent: bool, outcome_unknown: bool = False) -> None:
         """Give the slot back, as the permit's (idempotent)."""
@@ -132,7 +165,7 @@ class Audiences:
                     answer = await entry.log.try_admit()
                     if isinstance(answer, str):
                         entry.held += 1
-                        return Held(self, key, answer, since)
+                        return Held(self, key, entry.log, answer, now=now, since=since)
                     now = self._monotonic()
                     delay, free_in, trouble = answer
                     entry.free_at = now + free_in if free_in > 0 else 0.0

@@ -66,6 +66,18 @@ class SlotLog(Protocol):
         Raises :class:`~._errors.LimiterUnavailable` when the store stayed away too long.
         """
 
+    @property
+    def lease(self) -> float:
+        """Seconds a held slot stays held in the store from its admission or last
+        :meth:`renew` before it starts to expire as a dead holder's (Redis:
+        ``RateLimits.lease``; it is then counted one period more). ``math.inf`` when held
+        slots never expire (the local log: its holders are this process)."""
+
+    async def renew(self, slot: Slot) -> bool | None:
+        """Date the lease of the held *slot* from now again: True; False when it is gone
+        from the store (expired, or the store lost it: it no longer counts); None when the
+        store could not be asked (try again later). Never re-adds a slot that is gone."""
+
     def release(self, slot: Slot, *, sent: bool, outcome_unknown: bool = False) -> None:
         """Give *slot* back, then call the *on_release* hook (at once, or once it took effect).
 

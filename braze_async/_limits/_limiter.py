@@ -83,7 +83,7 @@ from typing import NamedTuple
 from .._clock import SYSTEM_CLOCK, Clock, SystemClock
 from ._audiences import Audiences, Held
 from ._config import PRIORITIES, Bucket, BucketStats, Priority, RateLimits
-from ._engine import Engine, Slot
+from ._engine import Engine, Slot, SlotLog
 from ._errors import LimiterClosed, LimiterError, LimiterUnavailable, WaitTooLong
 from ._feedback import Feedback
 from ._headers import read_rate_limit_headers
@@ -335,15 +335,18 @@ class RateLimiter:
             return await self._acquire(bucket, priority, max_wait, give_up, None)
         if bucket is not Bucket.AUDIENCE:
             raise ValueError(f"an audience key goes with Bucket.AUDIENCE, not {bucket}")
-        start = self._monotonic()
-        held = await self._audiences.take(audience, max_wait, give_up)
-        try:
-            if max_wait is not None:
-                max_wait = max(max_wait - (self._monotonic() - start), 0.0)
-            return await self._acquire(bucket, priority, max_wait, give_up, held)
-        except BaseException:
-            held.release(sent=False)  # nothing was sent: the audience's slot is given back
-            raise
+        deadline = math.inf if max_wait is None else self._monotonic() + max_wait
+        while True:  # again only when the audience's slot was lost while waiting (_Lapsed)
+            left = None if max_wait is None else max(deadline - self._monotonic(), 0.0)
+            held = await self._audiences.take(audience, left, give_up)
+            try:
+                left = None if max_wait is None else max(deadline - self._monotonic(), 0.0)
+                return await self._acquire(bucket, priority, left, give_up, held)
+            except _Lapsed:
+                held.release(sent=False)  # gone from the log already; nothing was sent
+            except BaseException:
+                held.release(sent=False)  # nothing was sent: the audience's slot is given back
+                raise
 
     async def _acquire(
         self,
@@ -359,14 +362,20 @@ class RateLimiter:
         deadline = math.inf
         # When the first wait began (None: not waited yet), the audience's wait included.
         since = None if held is None else held.since
+        slept = False  # in this line: then the audience's slot is renewed before it is used
         try:
             while True:
                 self._check_open(budget, waiter)
                 now = self._monotonic()
                 if max_wait is not None and deadline == math.inf:
                     deadline = now + max_wait
+                # The audience's slot outlives any wait; lost, it is taken again.
+                if held is not None and held.renew_in(now) <= 0 and await held.renew(now) is False:
+                    raise _Lapsed
                 look = await self._look(budget, waiter, now)
                 if isinstance(look, str):
+                    if held is not None and slept:
+                        await _renew_for_use(held, budget.log, look, self._monotonic())
                     budget.admit(waiter, waited=since is not None)
                     waited = 0.0 if since is None else self._monotonic() - since
                     return Permit(budget, look, waited, held)
@@ -384,6 +393,9 @@ class RateLimiter:
                 if since is None:
                     since = now
                 self._check_loop()  # a wait needs futures of this limiter's loop
+                if held is not None:  # the audience's slot must outlive the wait
+                    delay = min(delay, held.renew_in(now))
+                slept = True
                 await waiter.wait(min(delay, deadline - now), self._sleep)
         except BaseException:
             budget.leave(waiter)
@@ -539,6 +551,25 @@ def _engine_for(limits: RateLimits, namespace: str, clock: Clock) -> Engine:
         retry_for=limits.redis_retry_for,
         clock=clock,
     )
+
+
+class _Lapsed(Exception):
+    """The audience's slot of an acquisition waiting for its budget is gone from the log (the
+    store lost it): the acquisition takes a fresh one, never sending uncounted."""
+
+
+async def _renew_for_use(held: Held, log: SlotLog, slot: Slot, now: float) -> None:
+    """Renew *held*'s lease from *now* for the request about to be sent on the budget's
+    *slot* (of *log*), which is given back unsent when that fails: :class:`_Lapsed` when the
+    audience's slot is gone, or cannot be vouched for (its store failed)."""
+    try:
+        renewed = await held.renew(now)
+    except BaseException:
+        log.release(slot, sent=False)
+        raise
+    if not renewed:
+        log.release(slot, sent=False)
+        raise _Lapsed
 
 
 def _too_long(budget: _Budget, free_in: float, max_wait: float | None) -> LimiterError:

@@ -193,6 +193,14 @@ class LocalLog:
             return Wait(math.inf, 0.0)
         return Wait(first - now, first - now)
 
+    #: No lease: a held slot is counted until its release (its holder is this process).
+    lease = math.inf
+
+    async def renew(self, slot: Slot) -> bool:
+        """Nothing to do: a held slot never expires here."""
+        del slot
+        return True
+
     def release(self, slot: Slot, *, sent: bool, outcome_unknown: bool = False) -> None:
         """Date the slot's expiry from now (*sent*) or drop it, then call *on_release*."""
         expiry = None

@@ -248,6 +248,21 @@ return 1
 """
 )
 
+# KEYS: slots. ARGV: member, hold (µs: lease + period), key ttl (ms). A held slot still in the
+# set is re-dated to now + hold: 1; one that is gone (expired and swept, or lost) is never
+# re-added: 0. (One still there past its score was never swept, so nobody was admitted in
+# its place: it has counted all along.)
+_RENEW = (
+    "if redis.replicate_commands then redis.replicate_commands() end\n"
+    + _NOW
+    + """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now + tonumber(ARGV[2])), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+)
+
 # KEYS: pause. ARGV: pause (µs). Pauses only lengthen.
 _PAUSE = (
     "if redis.replicate_commands then redis.replicate_commands() end\n"
@@ -335,9 +350,10 @@ class _Outage:
 
 
 class _Scripts(NamedTuple):
-    """The four scripts, registered once on the engine's connection pool."""
+    """The five scripts, registered once on the engine's connection pool."""
 
     acquire: AsyncScript
+    renew: AsyncScript
     release: AsyncScript
     pause: AsyncScript
     cap: AsyncScript
@@ -395,6 +411,7 @@ class RedisEngine:
         self._outage = _Outage(self._clock, retry_for)
         self._scripts = _Scripts(
             acquire=self._redis.register_script(_ACQUIRE),
+            renew=self._redis.register_script(_RENEW),
             release=self._redis.register_script(_RELEASE),
             pause=self._redis.register_script(_PAUSE),
             cap=self._redis.register_script(_CAP),
@@ -458,6 +475,12 @@ class RedisEngine:
         await self._redis.aclose()
 
 
+def _retrieve(call: asyncio.Future[Any]) -> None:
+    """Mark the outcome of a call nobody awaits any more as seen (no "never retrieved")."""
+    if not call.cancelled():
+        call.exception()
+
+
 class _Trouble:
     """What a log needs to live through a failing Redis: the limiter's clock (acquisitions
     wait on it), the bound, the outage of acquisitions (shared by the logs) and the redactor."""
@@ -512,6 +535,8 @@ class RedisLog:
         self._new_member = new_member
         self._spawn = spawn
         self._on_release = on_release
+        #: Seconds a held slot stays held from its admission or renewal.
+        self.lease = lease
         self._hold_us = math.ceil((lease + rate.period) * _US)
         self._keep_us = math.ceil((rate.period + margin) * _US)
         self._period_us = math.ceil(rate.period * _US)
@@ -601,6 +626,28 @@ class RedisLog:
         admitted, _ = call.result()
         if int(admitted) == 1:
             self._spawn(self._run_release(member, sent=False, keep=self._keep_us))
+
+    async def renew(self, slot: Slot) -> bool | None:
+        """Run the renew script: re-date the held *slot*'s lease from now (True), unless it
+        is gone (False); None when Redis failed (logged; the caller tries again later)."""
+        call = asyncio.ensure_future(
+            self._scripts.renew(keys=[self._key], args=[slot, self._hold_us, self._ttl_ms])
+        )
+        # Shielded, as an acquisition: a cancelled caller leaves no connection interrupted
+        # mid-reply. The script may still run then: it re-dates a slot that the caller's
+        # release (sent=False) removes, before or after it; it never re-adds one.
+        call.add_done_callback(_retrieve)
+        try:
+            renewed = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning(
+                "could not renew a rate-limit slot's lease in Redis: %s",
+                self._trouble.redact.describe(exc),
+            )
+            return None
+        return int(renewed) == 1
 
     def release(self, slot: Slot, *, sent: bool, outcome_unknown: bool = False) -> None:
         """Rescore or remove *slot* in the background; *on_release* is called when done."""
