@@ -12,9 +12,17 @@ log is an engine's ordinary sliding log of release times (:meth:`.Engine.open_au
 this process, or a sorted set per key in Redis, shared by the fleet), held to
 ``RateLimits.per_audience``, so the guarantee and proof of :mod:`._local` hold per key: a slot
 counts from admission (through the wait for the budget) until ``period + margin`` after its
-release, longer for an unknown outcome; ``sent=False`` frees it at once. (In Redis a held
-slot is scored by its lease, like a budget's: one held longer than ``lease + period``, the
-wait for the budget included, expires as a dead holder's would.)
+release, longer for an unknown outcome; ``sent=False`` frees it at once.
+
+In Redis a held slot is scored by its lease, like a budget's (it expires ``lease + period``
+after its last scoring, as a dead holder's), but the wait for the budget may be far longer
+(``RetryPolicy.max_rate_limit_wait``). So while its holder waits, the slot's lease is renewed
+every half lease (:meth:`Held.renew`: the member is re-dated if still there, never re-added),
+and once more when the budget admits it after a wait, so that the request has a whole lease;
+admitted at the first look, it costs no renewal. A slot found gone (Redis lost it) is taken
+again, first come first served, within the same ``max_wait``, the budget's slot given back
+unsent meanwhile: a live holder's slot never lapses uncounted, and only a dead holder's
+expires. The local log has no lease (its holders are this process): nothing to renew.
 
 Here, in front of the logs: one first-come-first-served line of this process's waiters per
 key (only its head looks; the others know when the key frees at the earliest, from the head's
