@@ -645,7 +645,9 @@ class RedisLog:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            logger.warning(
+            # Debug only: every waiting broadcast retries each second, and nothing is lost
+            # meanwhile (a lapsed slot is found gone at admission, and taken again).
+            logger.debug(
                 "could not renew a rate-limit slot's lease in Redis: %s",
                 self._trouble.redact.describe(exc),
             )
