@@ -30,7 +30,7 @@ from ._messages import Messages, MessagesSendRequest
 from ._models import CampaignTriggerRequest, CanvasTriggerRequest
 from ._request import Reader
 from ._targets import Campaign, Canvas, Target, check_target
-from ._validate import check_str, iso_time
+from ._validate import check_str, first_instant, iso_time, last_instant
 from ._wire import converter
 
 __all__ = [
@@ -44,12 +44,6 @@ __all__ = [
     "read_created",
     "read_done",
 ]
-
-#: The latest offset from UTC a time zone has (UTC-12:00): a wall-clock time has passed "in
-#: all time zones" once it has passed there (schedule_object.md).
-_LATEST_ZONE = dt.timedelta(hours=12)
-#: The earliest (UTC+14:00): a wall-clock time comes there first, 14 hours before UTC.
-_EARLIEST_ZONE = dt.timedelta(hours=14)
 
 
 def _check_at(instance: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
@@ -119,14 +113,14 @@ class Schedule:
         a wall-clock time, that time in the latest zone (UTC-12:00)."""
         if not self.local:
             return self.at
-        return self.at.replace(tzinfo=dt.timezone.utc) + _LATEST_ZONE
+        return last_instant(self.at)
 
     def first_moment(self) -> dt.datetime:
         """The earliest instant the send can leave: ``at`` itself, or for a wall-clock time,
         that time in the earliest zone (UTC+14:00)."""
         if not self.local:
             return self.at
-        return self.at.replace(tzinfo=dt.timezone.utc) - _EARLIEST_ZONE
+        return first_instant(self.at)
 
     def check_future(self, now: float) -> None:
         """Refuse a time in the past at *now* (UTC epoch seconds, the client's clock).

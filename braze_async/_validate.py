@@ -215,6 +215,23 @@ def check_flag(value: object, field: str) -> bool:
     return value
 
 
+#: The extremes of the world's time zones: a wall-clock time comes first at UTC+14:00 and
+#: last at UTC-12:00 (schedule_object.md's "passed in all time zones").
+EARLIEST_ZONE = dt.timedelta(hours=14)
+LATEST_ZONE = dt.timedelta(hours=12)
+
+
+def first_instant(wall: dt.datetime) -> dt.datetime:
+    """The earliest instant the wall-clock time *wall* names in any zone (its offset, if
+    any, left out): at UTC+14:00."""
+    return wall.replace(tzinfo=dt.timezone.utc) - EARLIEST_ZONE
+
+
+def last_instant(wall: dt.datetime) -> dt.datetime:
+    """The latest instant the wall-clock time *wall* names in any zone: at UTC-12:00."""
+    return wall.replace(tzinfo=dt.timezone.utc) + LATEST_ZONE
+
+
 #: An ISO 8601 date, or date and time, as Braze's pages write them: ``2019-07-22T13:17:55+0000``,
 #: ``...Z``, ``...+00:00``, ``...+01``, fractions of a second (``.`` or ``,``), a space for the
 #: ``T``, or a date alone. Read by this grammar rather than by ``fromisoformat``, which takes

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 import attrs
 
 from .._errors import BrazeValidationError
-from .._validate import iso_time
+from .._validate import iso_time, last_instant
 from ._shape import (
     _BOOL,
     _INT,
@@ -55,11 +55,6 @@ def _card_rules(body: Mapping[str, Any], where: str) -> None:
         )
 
 
-#: A wall-clock time names an instant in every zone from UTC+14 to UTC-12: the latest is 12
-#: hours after its UTC reading.
-_LATEST_ZONE = dt.timedelta(hours=12)
-
-
 def check_card_expiry(card: object, sent_at: float, where: str) -> None:
     """Refuse a Content Card whose ``expire_at`` may come more than 30 days after *sent_at*
     (UTC epoch seconds: the earliest moment the send can happen). content_cards_object.md:
@@ -74,7 +69,7 @@ def check_card_expiry(card: object, sent_at: float, where: str) -> None:
     written = iso_time(text)  # the shape has checked it reads
     latest = written
     if written.tzinfo is None or body.get("expire_in_local_time") is True:
-        latest = written.replace(tzinfo=dt.timezone.utc) + _LATEST_ZONE
+        latest = last_instant(written)
         if written.tzinfo is not None:
             latest = max(latest, written)
     limit = dt.datetime.fromtimestamp(sent_at + MAX_CARD_SECONDS, dt.timezone.utc)

@@ -9,7 +9,6 @@ the rate budget. Exit status 0 when every row is valid, 1 otherwise.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import os
 import time
@@ -104,21 +103,14 @@ def dry_run(
     return 0 if rejected == 0 else 1
 
 
-#: The earliest time zone (UTC+14): a local time reaches it first.
-_EARLIEST_ZONE = dt.timedelta(hours=14)
-
-
 def _in_time(plan: Plan, estimate: Estimate, now: float) -> list[str]:
     """Whether the last schedule create can be made before the time: at the instant, or for
     a local time before it reaches the earliest zone (UTC+14), where its users would get it
     late. The budget's wait is the least the job takes (the round trips come on top)."""
     schedule = plan.schedule
     assert schedule is not None
-    deadline = schedule.at.timestamp()
-    where = ""
-    if schedule.local:
-        deadline = (schedule.at.replace(tzinfo=dt.timezone.utc) - _EARLIEST_ZONE).timestamp()
-        where = " in the earliest time zone (UTC+14)"
+    deadline = schedule.first_moment().timestamp()
+    where = " in the earliest time zone (UTC+14)" if schedule.local else ""
     margin = deadline - now - estimate.wait
     head = f"  schedule    {estimate.requests:,} schedule creates for {plan.at}"
     if margin > 0:
