@@ -336,12 +336,14 @@ class RateLimiter:
         if bucket is not Bucket.AUDIENCE:
             raise ValueError(f"an audience key goes with Bucket.AUDIENCE, not {bucket}")
         deadline = math.inf if max_wait is None else self._monotonic() + max_wait
+
+        def left() -> float | None:
+            return None if max_wait is None else max(deadline - self._monotonic(), 0.0)
+
         while True:  # again only when the audience's slot was lost while waiting (_Lapsed)
-            left = None if max_wait is None else max(deadline - self._monotonic(), 0.0)
-            held = await self._audiences.take(audience, left, give_up)
+            held = await self._audiences.take(audience, left(), give_up)
             try:
-                left = None if max_wait is None else max(deadline - self._monotonic(), 0.0)
-                return await self._acquire(bucket, priority, left, give_up, held)
+                return await self._acquire(bucket, priority, left(), give_up, held)
             except _Lapsed:
                 held.release(sent=False)  # gone from the log already; nothing was sent
             except BaseException:
